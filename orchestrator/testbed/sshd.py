@@ -1,0 +1,145 @@
+"""Real OpenSSH and Dropbear servers on loopback, configured from data.
+
+``SSHD_PROFILES`` are sshd_config fragments: each names a situation an
+agency server is found in (hardened, legacy, password logins on …). Host
+keys are generated with ``ssh-keygen``/``dropbearkey`` once per directory
+and reused, since RSA key generation is the slow part of starting a server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from orchestrator.testbed.process import ServerProcess, free_port, spawn
+
+SSHD = "/usr/sbin/sshd"
+DROPBEAR = "/usr/sbin/dropbear"
+DROPBEARKEY = "/usr/bin/dropbearkey"
+SSH_KEYGEN = "/usr/bin/ssh-keygen"
+
+_COMMON = {
+    "ListenAddress": "127.0.0.1",
+    "StrictModes": "no",  # our files live under a temporary directory
+    "UsePAM": "no",
+    "PidFile": "none",
+    "LogLevel": "ERROR",
+    "MaxStartups": "200:30:400",
+    "PubkeyAuthentication": "yes",
+    "AuthorizedKeysFile": ".ssh/authorized_keys",
+}
+
+SSHD_PROFILES: dict[str, dict[str, str]] = {
+    "hardened": {
+        "KexAlgorithms": "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org",
+        "Ciphers": "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr",
+        "MACs": "hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com",
+        "HostKeyAlgorithms": "ssh-ed25519,rsa-sha2-512,rsa-sha2-256",
+        "PasswordAuthentication": "no",
+        "KbdInteractiveAuthentication": "no",
+        "PermitRootLogin": "no",
+        "MaxAuthTries": "3",
+        "LoginGraceTime": "30",
+        "X11Forwarding": "no",
+    },
+    # As weak as this OpenSSH build still allows when asked explicitly.
+    "legacy": {
+        "KexAlgorithms": "diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,"
+        "diffie-hellman-group-exchange-sha1,ecdh-sha2-nistp256,curve25519-sha256",
+        "Ciphers": "aes128-cbc,3des-cbc,aes256-cbc,aes128-ctr,chacha20-poly1305@openssh.com",
+        "MACs": "hmac-sha1,hmac-sha1-96,hmac-md5,hmac-md5-96,hmac-sha2-256,hmac-sha1-etm@openssh.com",
+        "HostKeyAlgorithms": "ssh-rsa,rsa-sha2-256,ssh-dss,ssh-ed25519",
+        "PasswordAuthentication": "no",
+        "KbdInteractiveAuthentication": "no",
+        "PermitRootLogin": "yes",
+        "MaxAuthTries": "6",
+        "LoginGraceTime": "120",
+        "X11Forwarding": "yes",
+    },
+    "password": {
+        "PasswordAuthentication": "yes",
+        "KbdInteractiveAuthentication": "yes",
+        "PermitRootLogin": "prohibit-password",
+    },
+    # Debian's defaults: what most servers run unchanged.
+    "default": {},
+}
+
+
+def host_key(keys_dir: Path, key_type: str, bits: int | None = None) -> Path:
+    """An OpenSSH host key of ``key_type`` (rsa, ecdsa, ed25519, dsa), made once."""
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    path = keys_dir / (f"ssh_host_{key_type}{bits or ''}_key")
+    if not path.exists():
+        argv = [SSH_KEYGEN, "-q", "-N", "", "-t", key_type, "-f", str(path)]
+        if bits:
+            argv += ["-b", str(bits)]
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    return path
+
+
+def dropbear_key(keys_dir: Path, key_type: str, bits: int | None = None) -> Path:
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    path = keys_dir / f"dropbear_{key_type}{bits or ''}_host_key"
+    if not path.exists():
+        argv = [DROPBEARKEY, "-t", key_type, "-f", str(path)]
+        if bits:
+            argv += ["-s", str(bits)]
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    return path
+
+
+def ensure_privsep_dir() -> None:
+    # OpenSSH refuses to start without its privilege-separation directory.
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+
+
+def start_openssh(
+    workdir: Path,
+    profile: str = "hardened",
+    host_keys: list[Path] | None = None,
+    options: dict[str, str] | None = None,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    name: str | None = None,
+) -> ServerProcess:
+    """Start ``sshd -D`` with ``SSHD_PROFILES[profile]`` plus ``options``.
+
+    ``host_keys`` default to one Ed25519 key under ``workdir/keys``.
+    """
+    ensure_privsep_dir()
+    port = port or free_port(host)
+    name = name or f"sshd-{profile}-{port}"
+    keys = host_keys or [host_key(workdir / "keys", "ed25519")]
+    settings = {**_COMMON, "ListenAddress": host, **SSHD_PROFILES[profile], **(options or {})}
+    lines = [f"Port {port}"] + [f"HostKey {path}" for path in keys]
+    lines += [f"{key} {value}" for key, value in settings.items()]
+    config = workdir / f"{name}.conf"
+    workdir.mkdir(parents=True, exist_ok=True)
+    config.write_text("\n".join(lines) + "\n")
+    server = spawn(name, [SSHD, "-D", "-e", "-f", str(config)], host, port, workdir)
+    server.info.update(kind="openssh", profile=profile, config=str(config), host_keys=[str(k) for k in keys])
+    return server
+
+
+def start_dropbear(
+    workdir: Path,
+    host_keys: list[Path] | None = None,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    allow_passwords: bool = False,
+    name: str | None = None,
+) -> ServerProcess:
+    """Start ``dropbear -F`` on loopback with the given host keys."""
+    port = port or free_port(host)
+    name = name or f"dropbear-{port}"
+    keys = host_keys or [dropbear_key(workdir / "keys", "ed25519")]
+    argv = [DROPBEAR, "-F", "-E", "-p", f"{host}:{port}"]
+    for key in keys:
+        argv += ["-r", str(key)]
+    if not allow_passwords:
+        argv += ["-s"]
+    server = spawn(name, argv, host, port, workdir)
+    server.info.update(kind="dropbear", host_keys=[str(k) for k in keys])
+    return server

@@ -1,0 +1,81 @@
+"""Exceptions that steer a check's status, and plain-language error reasons."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+
+
+class ProbeError(Exception):
+    """Base of every error a probe raises on purpose; ``str()`` is the reason."""
+
+
+class Undetermined(ProbeError):
+    """The check could not be determined: its status is ``error``."""
+
+
+class NotApplicable(ProbeError):
+    """The check does not apply to this target: its status is ``skip``."""
+
+
+class Unreachable(ProbeError):
+    """No connection could be opened at all (exit code 3 of ``check``)."""
+
+
+class WireError(ProbeError):
+    """The peer sent bytes that break the protocol (framing, lengths, caps)."""
+
+
+# Error classes: the retry policy of a sweep and the metrics both key on these.
+TRANSIENT_CLASSES = frozenset({"timeout", "refused", "reset"})
+
+
+def classify_error(exc: BaseException) -> str:
+    """Map an exception to a small fixed vocabulary.
+
+    ``timeout``, ``refused``, ``reset`` are transient (worth a retry);
+    ``dns``, ``unreachable``, ``tls``, ``protocol``, ``other`` are not.
+    """
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, socket.timeout)):
+        return "timeout"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return "reset"
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return "reset"
+    if isinstance(exc, socket.gaierror):
+        return "dns"
+    if isinstance(exc, ssl.SSLError):
+        return "tls"
+    if isinstance(exc, WireError):
+        return "protocol"
+    if isinstance(exc, Unreachable):
+        return "unreachable"
+    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return "unreachable"
+    return "other"
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line a user can act on; never a traceback."""
+    if isinstance(exc, ProbeError):
+        return str(exc) or type(exc).__name__
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, socket.timeout)):
+        return "timed out" + (f": {exc}" if str(exc) else "")
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return f"connection closed by peer after {len(exc.partial)} bytes"
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return "connection reset by peer"
+    if isinstance(exc, socket.gaierror):
+        return f"name resolution failed: {exc.strerror or exc}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,110 @@
+"""Facts: what a probe observed, collected phase by phase.
+
+A gatherer records each fact as it learns it (``set``) or records why it
+could not (``fail``). Checks read facts by name; a fact that is missing turns
+the check into ``error`` with the recorded reason. Because facts are kept as
+they arrive, a probe cut short by its deadline still evaluates everything it
+did learn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+from probes.errors import NotApplicable, Undetermined, Unreachable, describe_error
+from probes.model import Target
+
+
+class Facts:
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._errors: dict[str, str] = {}
+        self._skips: dict[str, str] = {}
+        self.durations: dict[str, float] = {}
+        self.summary: dict[str, Any] = {}  # JSON-safe, shown in reports
+        self.missing_reason = "not collected"
+
+    def set(self, name: str, value: Any, duration_s: float | None = None) -> None:
+        self._values[name] = value
+        self._errors.pop(name, None)
+        if duration_s is not None:
+            self.durations[name] = duration_s
+
+    def fail(self, name: str, reason: str) -> None:
+        """The fact could not be observed; checks reading it become ``error``."""
+        if name not in self._values:
+            self._errors[name] = reason
+
+    def not_applicable(self, name: str, reason: str) -> None:
+        """The fact does not exist for this target; checks reading it ``skip``."""
+        self._skips[name] = reason
+
+    def has(self, name: str) -> bool:
+        return name in self._values
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._values.get(name, default)
+
+    def error_of(self, name: str) -> str | None:
+        return self._errors.get(name)
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._values:
+            return self._values[name]
+        if name in self._skips:
+            raise NotApplicable(self._skips[name])
+        raise Undetermined(self._errors.get(name) or f"{name}: {self.missing_reason}")
+
+    @asynccontextmanager
+    async def collecting(self, *names: str) -> AsyncIterator[None]:
+        """Run a phase; if it raises, every named fact it did not set fails with the reason.
+
+        Unexpected exceptions are turned into reasons too: a broken server
+        must produce ``error`` results, never a traceback.
+        """
+        started = time.perf_counter()
+        try:
+            yield
+        except Unreachable:
+            raise  # decided by the runner: the whole target, not one fact
+        except Exception as exc:  # noqa: BLE001 - converted into a reason on purpose
+            reason = describe_error(exc)
+            for name in names:
+                self.fail(name, reason)
+        finally:
+            elapsed = time.perf_counter() - started
+            for name in names:
+                self.durations.setdefault(name, elapsed)
+
+    async def collect(self, name: str, awaitable: Awaitable[Any]) -> Any:
+        """Await one fact; record its value or the reason it failed."""
+        async with self.collecting(name):
+            started = time.perf_counter()
+            value = await awaitable
+            self.set(name, value, time.perf_counter() - started)
+            return value
+        return None
+
+
+@dataclass
+class ProbeContext:
+    """What a gatherer gets: the target, where to put facts, what is wanted.
+
+    ``wanted`` is the set of fact names the enabled checks read; a gatherer
+    skips phases nobody needs (an interop case, an authenticated session).
+    ``params`` maps check id to its effective parameters.
+    """
+
+    target: Target
+    facts: Facts
+    wanted: frozenset[str]
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 5.0
+
+    def wants(self, *names: str) -> bool:
+        return any(name in self.wanted for name in names)

@@ -1,0 +1,212 @@
+"""The vocabulary every probe speaks: targets, check metadata, results.
+
+Pure data: no network, no files. Everything here serialises to plain JSON
+types through ``to_dict`` so the orchestrator can store and report it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    ERROR = "error"  # could not be determined: never a pass, never a fail
+    SKIP = "skip"  # not applicable to this target
+    WAIVED = "waived"  # set by the orchestrator when a waiver matches
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Severity(str, enum.Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: info=0 … critical=4."""
+        return _SEVERITY_RANK[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to log in for authenticated checks. Secrets are referenced, never held.
+
+    ``key_path`` is a private-key file; ``password_env`` / ``passphrase_env``
+    name environment variables read at connect time only.
+    """
+
+    username: str
+    key_path: str | None = None
+    password_env: str | None = None
+    passphrase_env: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        # Only references: safe to print, store and report.
+        return {
+            "username": self.username,
+            "key_path": self.key_path,
+            "password_env": self.password_env,
+            "passphrase_env": self.passphrase_env,
+        }
+
+
+@dataclass(frozen=True)
+class Target:
+    """One endpoint to probe.
+
+    ``scheme`` is ``ssh``, ``grpc`` (plaintext) or ``grpcs`` (TLS).
+    ``services`` are the gRPC services the inventory declares; ``pins`` the
+    SSH host-key fingerprints (``SHA256:...``) it expects; ``agency`` and
+    ``application`` feed the SPBE identity check.
+    """
+
+    scheme: str
+    host: str
+    port: int
+    server_name: str | None = None
+    ca_file: str | None = None
+    services: tuple[str, ...] = ()
+    pins: tuple[str, ...] = ()
+    agency: str | None = None
+    application: str | None = None
+    credentials: Credentials | None = None
+
+    @property
+    def protocol(self) -> str:
+        """The probe family: ``ssh`` or ``grpc`` (grpcs is gRPC over TLS)."""
+        return "grpc" if self.scheme in ("grpc", "grpcs") else self.scheme
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.scheme == "grpcs"
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check: its metadata is the contract of its id.
+
+    ``protocol`` is the fact family it is evaluated over (``ssh``, ``tls``,
+    ``grpc``); ``facts`` names the facts it reads, so a probe gathers only
+    what the enabled checks need; ``params`` are the defaults a profile may
+    override.
+    """
+
+    id: str
+    title: str
+    protocol: str
+    category: str
+    severity: Severity
+    rationale: str
+    remediation: str
+    references: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "protocol": self.protocol,
+            "category": self.category,
+            "severity": self.severity.value,
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "references": list(self.references),
+            "params": dict(self.params),
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check's evaluation function returns.
+
+    ``evidence`` is structured: at least ``observed`` and ``expected`` where
+    they make sense. ``reason`` is one human sentence.
+    """
+
+    status: Status
+    reason: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CheckResult:
+    check_id: str
+    status: Status
+    severity: Severity
+    reason: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check_id": self.check_id,
+            "status": self.status.value,
+            "severity": self.severity.value,
+            "reason": self.reason,
+            "evidence": self.evidence,
+            "duration_s": round(self.duration_s, 6),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CheckResult":
+        return cls(
+            check_id=data["check_id"],
+            status=Status(data["status"]),
+            severity=Severity(data["severity"]),
+            reason=data.get("reason", ""),
+            evidence=data.get("evidence", {}),
+            duration_s=float(data.get("duration_s", 0.0)),
+        )
+
+
+@dataclass
+class ProbeReport:
+    """Everything one probe run learned about one target.
+
+    ``unreachable`` holds the reason when no connection could be opened at
+    all (the CLI's exit code 3); every check is then ``error``.
+    ``facts`` is a JSON-safe summary of what was observed (banner, versions,
+    certificate subject …) for reports.
+    """
+
+    target: str
+    results: list[CheckResult]
+    duration_s: float
+    unreachable: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "unreachable": self.unreachable,
+            "duration_s": round(self.duration_s, 6),
+            "facts": self.facts,
+            "results": [r.to_dict() for r in self.results],
+        }

@@ -1,0 +1,137 @@
+"""Run one probe against one target: gather facts, evaluate the selected checks.
+
+This is the single entry point the CLI, the CI gate and the sweep engines
+call. It never raises for anything a server does: every selected check comes
+back with a status, and a target that refuses the very first connection is
+marked ``unreachable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from probes import registry
+from probes.errors import NotApplicable, Undetermined, Unreachable, describe_error
+from probes.facts import Facts, ProbeContext
+from probes.model import CheckResult, ProbeReport, Severity, Status, Target
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """A check as a profile selects it: effective severity and parameters."""
+
+    severity: Severity
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    deadline_s: float = 30.0
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 5.0
+
+
+def default_selection() -> dict[str, CheckSettings]:
+    """Every registered check with its own severity and default parameters."""
+    return {
+        check_id: CheckSettings(meta.severity, dict(meta.params))
+        for check_id, meta in registry.checks().items()
+    }
+
+
+def applicable(target: Target, selection: dict[str, CheckSettings]) -> dict[str, CheckSettings]:
+    """The part of a selection that concerns this target's scheme."""
+    families = registry.SCHEME_FAMILIES[target.scheme]
+    skipped = registry.SCHEME_SKIPS.get(target.scheme, {})
+    all_checks = registry.checks()
+    return {
+        check_id: settings
+        for check_id, settings in selection.items()
+        if all_checks[check_id].protocol in families or all_checks[check_id].protocol in skipped
+    }
+
+
+async def run_probe(
+    target: Target,
+    selection: dict[str, CheckSettings] | None = None,
+    options: ProbeOptions = ProbeOptions(),
+) -> ProbeReport:
+    all_checks = registry.checks()
+    selected = applicable(target, default_selection() if selection is None else selection)
+    skipped_families = registry.SCHEME_SKIPS.get(target.scheme, {})
+    params = {check_id: settings.params for check_id, settings in selected.items()}
+
+    facts = Facts()
+    unreachable: str | None = None
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(options.deadline_s):
+            for family in registry.SCHEME_FAMILIES[target.scheme]:
+                wanted = frozenset(
+                    fact
+                    for check_id in selected
+                    if all_checks[check_id].protocol == family
+                    for fact in all_checks[check_id].facts
+                )
+                if not wanted:
+                    continue
+                context = ProbeContext(
+                    target=target,
+                    facts=facts,
+                    wanted=wanted,
+                    params=params,
+                    connect_timeout_s=options.connect_timeout_s,
+                    read_timeout_s=options.read_timeout_s,
+                )
+                for gather in registry.gatherers(family):
+                    await gather(context)
+    except Unreachable as exc:
+        unreachable = str(exc)
+        facts.missing_reason = f"target unreachable: {exc}"
+    except TimeoutError:
+        facts.missing_reason = f"probe deadline of {options.deadline_s:g} s exceeded"
+    except Exception as exc:  # noqa: BLE001 - a gatherer bug must not lose the other results
+        facts.missing_reason = f"probe failed: {describe_error(exc)}"
+
+    results = []
+    for check_id, settings in selected.items():
+        meta = all_checks[check_id]
+        if meta.protocol in skipped_families:
+            results.append(
+                CheckResult(check_id, Status.SKIP, settings.severity, skipped_families[meta.protocol])
+            )
+            continue
+        results.append(_evaluate(check_id, settings, facts))
+    return ProbeReport(
+        target=target.url,
+        results=results,
+        duration_s=time.perf_counter() - started,
+        unreachable=unreachable,
+        facts=facts.summary,
+    )
+
+
+def _evaluate(check_id: str, settings: CheckSettings, facts: Facts) -> CheckResult:
+    meta = registry.get_check(check_id)
+    gathered_s = sum(facts.durations.get(name, 0.0) for name in meta.facts)
+    started = time.perf_counter()
+    try:
+        verdict = registry.evaluator(check_id)(facts, settings.params)
+        status, reason, evidence = verdict.status, verdict.reason, verdict.evidence
+    except NotApplicable as exc:
+        status, reason, evidence = Status.SKIP, str(exc), {}
+    except Undetermined as exc:
+        status, reason, evidence = Status.ERROR, str(exc), {}
+    except Exception as exc:  # noqa: BLE001 - an evaluator bug is an error result, not a crash
+        status, reason, evidence = Status.ERROR, f"check failed: {describe_error(exc)}", {}
+    return CheckResult(
+        check_id=check_id,
+        status=status,
+        severity=settings.severity,
+        reason=reason,
+        evidence=evidence,
+        duration_s=gathered_s + time.perf_counter() - started,
+    )
