@@ -40,7 +40,7 @@ def generate(out_dir: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
-    return sorted(p.relative_to(out_dir) for p in out_dir.rglob("*_pb2*.py*"))
+    return sorted(p.relative_to(out_dir) for p in (out_dir / "protos").rglob("*_pb2*.py*"))
 
 
 def main(argv: list[str]) -> int:

@@ -18,6 +18,10 @@ SSHD = "/usr/sbin/sshd"
 DROPBEAR = "/usr/sbin/dropbear"
 DROPBEARKEY = "/usr/bin/dropbearkey"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
+TINYSSHD = "/usr/sbin/tinysshd"
+TINYSSHD_MAKEKEY = "/usr/sbin/tinysshd-makekey"
+# TinySSH is inetd-style; systemd's socket activator (package systemd) plays inetd.
+SOCKET_ACTIVATE = "/usr/bin/systemd-socket-activate"
 
 _COMMON = {
     "ListenAddress": "127.0.0.1",
@@ -90,6 +94,15 @@ def dropbear_key(keys_dir: Path, key_type: str, bits: int | None = None) -> Path
     return path
 
 
+def tinyssh_keydir(keys_dir: Path) -> Path:
+    """A TinySSH key directory (Ed25519 and sntrup/x25519 keys), made once."""
+    path = keys_dir / "tinyssh"
+    if not path.exists():
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run([TINYSSHD_MAKEKEY, str(path)], check=True, capture_output=True, timeout=60)
+    return path
+
+
 def ensure_privsep_dir() -> None:
     # OpenSSH refuses to start without its privilege-separation directory.
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
@@ -103,10 +116,13 @@ def start_openssh(
     port: int | None = None,
     host: str = "127.0.0.1",
     name: str | None = None,
+    extra_lines: list[str] | None = None,
 ) -> ServerProcess:
     """Start ``sshd -D`` with ``SSHD_PROFILES[profile]`` plus ``options``.
 
     ``host_keys`` default to one Ed25519 key under ``workdir/keys``.
+    ``extra_lines`` are appended verbatim after the settings: a ``Match``
+    block has to come last and cannot be expressed as ``key value`` pairs.
     """
     ensure_privsep_dir()
     port = port or free_port(host)
@@ -115,6 +131,7 @@ def start_openssh(
     settings = {**_COMMON, "ListenAddress": host, **SSHD_PROFILES[profile], **(options or {})}
     lines = [f"Port {port}"] + [f"HostKey {path}" for path in keys]
     lines += [f"{key} {value}" for key, value in settings.items()]
+    lines += list(extra_lines or [])
     config = workdir / f"{name}.conf"
     workdir.mkdir(parents=True, exist_ok=True)
     config.write_text("\n".join(lines) + "\n")
@@ -142,4 +159,21 @@ def start_dropbear(
         argv += ["-s"]
     server = spawn(name, argv, host, port, workdir)
     server.info.update(kind="dropbear", host_keys=[str(k) for k in keys])
+    return server
+
+
+def start_tinyssh(
+    workdir: Path,
+    key_dir: Path | None = None,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    name: str | None = None,
+) -> ServerProcess:
+    """Start TinySSH behind ``systemd-socket-activate --inetd -a`` (one tinysshd per connection)."""
+    port = port or free_port(host)
+    name = name or f"tinyssh-{port}"
+    keys = key_dir or tinyssh_keydir(workdir / "keys")
+    argv = [SOCKET_ACTIVATE, "-l", f"{host}:{port}", "--inetd", "-a", TINYSSHD, str(keys)]
+    server = spawn(name, argv, host, port, workdir)
+    server.info.update(kind="tinyssh", key_dir=str(keys))
     return server

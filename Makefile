@@ -1,0 +1,48 @@
+# spbe-interop: `make demo` and `make test` work on a fresh Debian machine (root).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+export RAY_USAGE_STATS_ENABLED := 0
+export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
+
+# Real servers the tests and the demo talk to, from Debian.
+DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd openssl iproute2
+
+.PHONY: help system venv demo test docs clean
+
+help:
+	@echo "make demo   - start local servers and check them end to end"
+	@echo "make test   - run the test suite against real local servers"
+	@echo "make docs   - regenerate docs/checks.md from the check registry"
+
+system: .make/system
+.make/system:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@mkdir -p -m 0755 /run/sshd
+	@mkdir -p .make && touch $@
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $@
+
+demo: system venv
+	$(PY) -m orchestrator.demo
+
+test: system venv
+	@mkdir -p /run/sshd
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+docs: venv
+	$(VENV)/bin/interop checks docs --out docs/checks.md
+
+clean:
+	rm -rf .make .interop build *.egg-info

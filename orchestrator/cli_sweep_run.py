@@ -1,0 +1,267 @@
+"""``interop sweep run`` and ``interop sweep resume``.
+
+``register(sweep_app)`` adds both commands to the ``sweep`` group of
+``orchestrator.cli_sweep``. Exit codes: 0 the sweep is complete; 1 it ended
+incomplete (a shard was given up: resume it later); 2 usage or configuration
+error, nothing probed; 130 interrupted (Ctrl-C / SIGTERM), resume it.
+
+``python -m orchestrator.cli_sweep_run run ...`` runs the same commands
+without the rest of the CLI.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from orchestrator.cli_sweep import DEFAULT_STORE, StoreOption, opened_store, print_sweep
+from orchestrator.engine.limits import Limits
+from orchestrator.profiles import DEFAULT_PROFILE
+from orchestrator.sweep import EXIT_USAGE, SweepConfigError, SweepOutcome, resume_sweep, run_sweep
+
+
+class EngineName(str, enum.Enum):
+    ray = "ray"
+    local = "local"
+
+
+EngineOption = Annotated[
+    Optional[EngineName],
+    typer.Option(
+        "--engine",
+        help="ray: an embedded single-node Ray on 127.0.0.1, started and stopped by the command "
+        "(or the cluster of --ray-address); local: in-process asyncio, no vantages.",
+        show_default=False,
+    ),
+]
+RayAddressOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--ray-address",
+        help="Join this existing Ray cluster (HOST:PORT) instead of starting one; it is left running. "
+        "Nodes carrying resource vantage:NAME probe the endpoints with 'vantage: NAME'.",
+        show_default=False,
+    ),
+]
+ConcurrencyOption = Annotated[
+    Optional[int],
+    typer.Option("--concurrency", min=1, help="Probes in flight over the whole sweep (default 64)."),
+]
+PerHostOption = Annotated[
+    Optional[int],
+    typer.Option("--per-host", min=1, help="Probes in flight against one host address (default 2)."),
+]
+AgencyRateOption = Annotated[
+    Optional[float],
+    typer.Option(
+        "--agency-rate",
+        min=0.001,
+        help="Probe attempts per second per agency (token bucket) (default: unlimited).",
+    ),
+]
+JitterOption = Annotated[
+    Optional[float],
+    typer.Option(
+        "--jitter", min=0.0, help="Random pause of up to this many seconds before a probe (default 0)."
+    ),
+]
+RetriesOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--retries",
+        min=0,
+        help="Retries after a transient failure (timeout, refused, reset), "
+        "with exponential backoff (default 2).",
+    ),
+]
+IgnoreVantageOption = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--ignore-vantage/--honour-vantage",
+        help="Probe every endpoint from wherever a worker is, ignoring 'vantage:' in the inventory.",
+        show_default=False,
+    ),
+]
+NumCpusOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--num-cpus", min=1, help="CPUs of the embedded Ray node (default: all).", show_default=False
+    ),
+]
+SummaryOption = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--summary/--no-summary",
+        help="Print the per-province and per-check tables at the end "
+        "(default: on a terminal yes, otherwise only one summary line).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON on stdout.")]
+
+
+def _limits(base: Limits, concurrency, per_host, agency_rate, jitter, retries) -> Limits:
+    changes = {
+        "concurrency": concurrency,
+        "per_host": per_host,
+        "agency_rate": agency_rate,
+        "jitter_s": jitter,
+        "retries": retries,
+    }
+    return Limits(**{**base.to_dict(), **{k: v for k, v in changes.items() if v is not None}})
+
+
+def _usage_error(message: str) -> typer.Exit:
+    Console(stderr=True).print(Text(f"error: {message}", style="bold red"))
+    return typer.Exit(EXIT_USAGE)
+
+
+def _finish(outcome: SweepOutcome, summary: bool | None, as_json: bool) -> None:
+    out = Console()
+    err = Console(stderr=True)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "sweep_id": outcome.sweep_id,
+                    "state": outcome.state.value,
+                    "total": outcome.total,
+                    "done": outcome.done,
+                    "probed": outcome.probed,
+                    "elapsed_s": round(outcome.elapsed_s, 3),
+                    "by_status": outcome.counts,
+                    "unreachable": outcome.unreachable,
+                    "resubmissions": outcome.stats.resubmissions,
+                    "lost_workers": outcome.stats.losses,
+                    "abandoned_shards": outcome.stats.abandoned,
+                    "resume_command": outcome.resume_command,
+                },
+                indent=2,
+            )
+        )
+    elif summary if summary is not None else out.is_terminal:
+        with opened_store(outcome.store_path) as store:
+            print_sweep(out, store, outcome.sweep_id, outcome.store_path)
+    err.print(Text(outcome.summary_line()), soft_wrap=True)
+    if outcome.resume_command:
+        err.print(Text(f"Resume with: {outcome.resume_command}", style="bold yellow"), soft_wrap=True)
+    raise typer.Exit(outcome.exit_code)
+
+
+def run(
+    inventory: Annotated[
+        Path, typer.Option("--inventory", "-i", help="Inventory YAML file.", show_default=False)
+    ],
+    profile: Annotated[
+        str, typer.Option("--profile", "-p", help="Built-in profile name or a profile YAML file.")
+    ] = DEFAULT_PROFILE,
+    store_path: StoreOption = DEFAULT_STORE,
+    engine: EngineOption = None,
+    ray_address: RayAddressOption = None,
+    concurrency: ConcurrencyOption = None,
+    per_host: PerHostOption = None,
+    agency_rate: AgencyRateOption = None,
+    jitter: JitterOption = None,
+    retries: RetriesOption = None,
+    ignore_vantage: IgnoreVantageOption = None,
+    num_cpus: NumCpusOption = None,
+    summary: SummaryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sweep every endpoint of an inventory with a profile; store results as they arrive.
+
+    The inventory and profile are validated first: any problem exits 2 with
+    nothing probed. Endpoints are grouped into shards (by vantage, all of one
+    host together); each shard runs many probes concurrently under the
+    limits. Ctrl-C stops cleanly (exit 130) and prints the resume command.
+    """
+    try:
+        limits = _limits(Limits(), concurrency, per_host, agency_rate, jitter, retries)
+    except ValueError as exc:
+        raise _usage_error(str(exc)) from None
+    try:
+        outcome = run_sweep(
+            inventory,
+            profile,
+            store_path,
+            engine.value if engine else "ray",
+            ray_address,
+            limits=limits,
+            ignore_vantage=bool(ignore_vantage),
+            num_cpus=num_cpus,
+        )
+    except SweepConfigError as exc:
+        raise _usage_error(str(exc)) from None
+    _finish(outcome, summary, as_json)
+
+
+def resume(
+    sweep_id: Annotated[str, typer.Argument(help="Sweep id, or a unique prefix of one.", show_default=False)],
+    store_path: StoreOption = DEFAULT_STORE,
+    engine: EngineOption = None,
+    ray_address: RayAddressOption = None,
+    concurrency: ConcurrencyOption = None,
+    per_host: PerHostOption = None,
+    agency_rate: AgencyRateOption = None,
+    jitter: JitterOption = None,
+    retries: RetriesOption = None,
+    retry_errors: Annotated[
+        bool,
+        typer.Option(
+            "--retry-errors",
+            help="Also re-probe endpoints whose last probe failed as a whole "
+            "(timeout, refused, reset, unreachable).",
+        ),
+    ] = False,
+    ignore_vantage: IgnoreVantageOption = None,
+    num_cpus: NumCpusOption = None,
+    summary: SummaryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Finish an interrupted, failed or orphaned sweep: probe only the endpoints without a result.
+
+    The inventory and profile must be unchanged since the sweep started. The
+    engine, Ray address and limits default to the ones the sweep ran with.
+    """
+    from orchestrator.store import Store, StoreError
+
+    try:
+        with Store(store_path, create=False) as store:
+            recorded = Limits(**store.get_sweep(sweep_id).options.get("limits", {}))
+        limits = _limits(recorded, concurrency, per_host, agency_rate, jitter, retries)
+    except StoreError as exc:
+        raise _usage_error(str(exc)) from None
+    except ValueError as exc:
+        raise _usage_error(str(exc)) from None
+    try:
+        outcome = resume_sweep(
+            sweep_id,
+            store_path,
+            engine.value if engine else None,
+            ray_address,
+            limits=limits,
+            retry_errors=retry_errors,
+            ignore_vantage=ignore_vantage,
+            num_cpus=num_cpus,
+        )
+    except SweepConfigError as exc:
+        raise _usage_error(str(exc)) from None
+    _finish(outcome, summary, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` and ``resume`` to the ``sweep`` command group."""
+    app.command("run")(run)
+    app.command("resume")(resume)
+
+
+if __name__ == "__main__":
+    standalone = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
+    register(standalone)
+    standalone()

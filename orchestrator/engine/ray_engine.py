@@ -1,0 +1,254 @@
+"""The Ray engine: each shard runs as one Ray task that streams batches back.
+
+Embedded by default: ``start`` launches a single-node Ray on 127.0.0.1 with
+no dashboard and no usage reporting, and ``close`` stops it. With an address
+it joins an existing cluster and ``close`` only disconnects.
+
+Why one task per shard, not per probe: a task costs ~0.5 ms of scheduling
+and a round trip; a shard task runs hundreds of probes concurrently under
+asyncio with the per-host limit kept locally. The task is a streaming
+generator (``num_returns="streaming"``): a batch leaves the worker every
+~0.5 s or 32 results, so the driver stores results while the sweep runs and
+a lost worker costs only its in-flight probes. ``max_retries=0``: Ray must
+not replay a whole shard; the driver re-submits only what has no result.
+
+Vantage routing: a shard of vantage X asks for a sliver of the custom
+resource ``vantage:X`` (``VANTAGE_REQUEST``), so it can only be placed on a
+node started with ``--resources '{"vantage:X": 1}'``.
+
+The worker runs the shard coroutine in a thread with its own event loop and
+hands batches to the generator through a queue, so probing never pauses
+while a batch is serialised.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before Ray is imported: nothing may leave the machine, and a single node
+# must stay on loopback.
+os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
+import asyncio  # noqa: E402
+import logging  # noqa: E402
+import queue  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
+
+import ray  # noqa: E402
+import ray.exceptions  # noqa: E402
+
+from orchestrator.engine import Engine, EngineError, ShardLost  # noqa: E402
+from orchestrator.engine.shard import Batch, ProbeJob, batches  # noqa: E402
+from orchestrator.plan import Shard  # noqa: E402
+
+VANTAGE_PREFIX = "vantage:"
+VANTAGE_REQUEST = 0.001  # of a node's vantage:X (any amount > 0 pins the task there)
+SHARD_CPUS = 1
+LOOPBACK = "127.0.0.1"
+# Batches are small: the object store only needs room for a few in flight.
+EMBEDDED_OBJECT_STORE_BYTES = 128 * 1024 * 1024
+_AUTH_SETUP_LOGGER = "ray._private.authentication.authentication_token_setup"
+_DONE = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+@ray.remote(num_returns="streaming", max_retries=0)
+def probe_shard(shard: Shard, job: ProbeJob, max_items: int, interval_s: float) -> Iterator[Batch]:
+    """Ray task: run one shard, yield its batches as they fill up."""
+    node_id = ray.get_runtime_context().get_node_id()
+    pid = os.getpid()
+    worker = f"{node_id}:{pid}"
+    results: queue.SimpleQueue = queue.SimpleQueue()
+    running: dict[str, object] = {}
+    started = threading.Event()
+
+    async def pump() -> None:
+        running["loop"] = asyncio.get_running_loop()
+        running["task"] = asyncio.current_task()
+        started.set()
+        async for batch in batches(
+            shard, job, worker, pid, node_id, max_items=max_items, interval_s=interval_s
+        ):
+            results.put(batch)
+
+    def run() -> None:
+        try:
+            asyncio.run(pump())
+        except BaseException as exc:  # noqa: BLE001 - handed to the generator, raised there
+            results.put(_Failed(exc))
+        finally:
+            started.set()
+            results.put(_DONE)
+
+    thread = threading.Thread(target=run, name=f"shard-{shard.key}", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                item = results.get(timeout=0.5)  # a timeout keeps Ray's cancellation responsive
+            except queue.Empty:
+                continue
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise RuntimeError(
+                    f"shard {shard.key} failed: {type(item.exc).__name__}: {item.exc}"
+                ) from item.exc
+            yield item
+    finally:
+        # Cancelled or closed early: stop the probes, let asyncio.run clean up.
+        started.wait(timeout=5)
+        loop, task = running.get("loop"), running.get("task")
+        if thread.is_alive() and loop is not None and task is not None:
+            try:
+                loop.call_soon_threadsafe(task.cancel)  # type: ignore[union-attr]
+            except RuntimeError:
+                pass  # the loop closed in between
+        thread.join(timeout=10)
+
+
+class RayEngine(Engine):
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        *,
+        max_items: int = 32,
+        interval_s: float = 0.5,
+    ):
+        self.address = address
+        self.num_cpus = num_cpus or os.cpu_count() or 1
+        self._max_items = max_items
+        self._interval_s = interval_s
+        self._connected = False
+        self._job_refs: dict[int, tuple[ProbeJob, ray.ObjectRef]] = {}
+        self.gcs_address: str | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        if ray.is_initialized():
+            raise EngineError(
+                "Ray is already initialised in this process; cannot start or join another cluster"
+            )
+        common = dict(
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            configure_logging=True,
+        )
+        try:
+            if self.address:
+                context = ray.init(address=self.address, **common)
+            else:
+                # Token auth stays on (Ray's default for a new node); only Ray's
+                # warning that it is on is silenced.
+                logging.getLogger(_AUTH_SETUP_LOGGER).setLevel(logging.ERROR)
+                context = ray.init(
+                    address="local",  # never pick up RAY_ADDRESS: embedded means our own node
+                    num_cpus=self.num_cpus,
+                    object_store_memory=EMBEDDED_OBJECT_STORE_BYTES,
+                    _node_ip_address=LOOPBACK,
+                    **common,
+                )
+        except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot connect/start"
+            self.close()
+            where = (
+                f"join the Ray cluster at {self.address}" if self.address else "start an embedded Ray node"
+            )
+            raise EngineError(f"cannot {where}: {exc}") from exc
+        self._connected = True
+        self.gcs_address = context.address_info.get("gcs_address")
+
+    def close(self) -> None:
+        """Disconnect; an embedded node (started by ``start``) is stopped with it."""
+        self._job_refs.clear()
+        if ray.is_initialized():
+            ray.shutdown()
+        self._connected = False
+
+    def describe(self) -> str:
+        return f"ray@{self.address}" if self.address else "ray"
+
+    # -- cluster shape -------------------------------------------------------
+
+    @staticmethod
+    def _alive_nodes() -> list[dict]:
+        return [node for node in ray.nodes() if node.get("Alive")]
+
+    def _cpus_for(self, vantage: str | None) -> float:
+        cpus = 0.0
+        for node in self._alive_nodes():
+            resources = node.get("Resources", {})
+            if vantage is None or resources.get(VANTAGE_PREFIX + vantage, 0) >= VANTAGE_REQUEST:
+                cpus += resources.get("CPU", 0.0)
+        return cpus
+
+    def slots(self, vantage: str | None) -> int:
+        return max(1, int(self._cpus_for(vantage) // SHARD_CPUS))
+
+    def missing_vantages(self, vantages: set[str]) -> list[str]:
+        return sorted(v for v in vantages if self._cpus_for(v) < SHARD_CPUS)
+
+    def node_vantages(self) -> dict[str, list[str]]:
+        """Alive node id -> the vantages it carries (for messages and tests)."""
+        return {
+            node["NodeID"]: sorted(
+                key[len(VANTAGE_PREFIX) :]
+                for key in node.get("Resources", {})
+                if key.startswith(VANTAGE_PREFIX)
+            )
+            for node in self._alive_nodes()
+        }
+
+    # -- running shards ----------------------------------------------------------
+
+    def _job_ref(self, job: ProbeJob) -> ray.ObjectRef:
+        # One copy of the selection and options in the object store per sweep.
+        cached = self._job_refs.get(id(job))
+        if cached is None or cached[0] is not job:
+            cached = self._job_refs[id(job)] = (job, ray.put(job))
+        return cached[1]
+
+    async def stream(self, shard: Shard, job: ProbeJob) -> AsyncIterator[Batch]:
+        options: dict = {"num_cpus": SHARD_CPUS}
+        if shard.vantage is not None:
+            options["resources"] = {VANTAGE_PREFIX + shard.vantage: VANTAGE_REQUEST}
+        generator = probe_shard.options(**options).remote(
+            shard, self._job_ref(job), self._max_items, self._interval_s
+        )
+        finished = False
+        try:
+            async for ref in generator:
+                yield await ref
+            finished = True
+        except ray.exceptions.RayError as exc:
+            finished = True  # nothing left to cancel
+            raise ShardLost(_describe_loss(exc)) from exc
+        finally:
+            if not finished:  # the driver stopped listening (Ctrl-C, another shard failed)
+                try:
+                    ray.cancel(generator)
+                except Exception:  # noqa: BLE001 - best effort: Ray is shut down right after
+                    pass
+
+
+def _describe_loss(exc: BaseException) -> str:
+    kinds = {
+        ray.exceptions.WorkerCrashedError: "worker process died",
+        ray.exceptions.NodeDiedError: "node died",
+        ray.exceptions.ObjectLostError: "batch lost with its node",
+    }
+    for kind, text in kinds.items():
+        if isinstance(exc, kind):
+            return text
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {first_line[:300]}"

@@ -1,0 +1,157 @@
+"""The results store's schema as an ordered list of migrations, applied at open.
+
+Never edit a published migration: append a new one. ``migrate`` records each
+applied version in ``schema_migrations``; opening an older database upgrades
+it, opening a newer one is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+
+class NewerSchemaError(RuntimeError):
+    """The database was written by a newer program than this one."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "sweeps, endpoints, outcomes, results",
+        (
+            """CREATE TABLE sweeps (
+                id TEXT PRIMARY KEY,
+                inventory_path TEXT NOT NULL,
+                inventory_hash TEXT NOT NULL,
+                inventory_name TEXT NOT NULL,
+                profile TEXT NOT NULL,
+                profile_hash TEXT NOT NULL,
+                engine TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                state TEXT NOT NULL
+                    CHECK (state IN ('running', 'interrupted', 'complete', 'failed')),
+                total_endpoints INTEGER NOT NULL,
+                options TEXT NOT NULL DEFAULT '{}'
+            )""",
+            # seq keeps the planner's order for resume.
+            """CREATE TABLE endpoints (
+                sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+                endpoint_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                url TEXT NOT NULL,
+                protocol TEXT NOT NULL,
+                agency TEXT,
+                agency_level TEXT,
+                province TEXT,
+                application TEXT,
+                vantage TEXT,
+                PRIMARY KEY (sweep_id, endpoint_id)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE outcomes (
+                sweep_id TEXT NOT NULL,
+                endpoint_id TEXT NOT NULL,
+                unreachable TEXT,
+                error_class TEXT,
+                attempts INTEGER NOT NULL,
+                duration_s REAL NOT NULL,
+                facts TEXT NOT NULL DEFAULT '{}',
+                finished_at TEXT NOT NULL,
+                worker TEXT,
+                PRIMARY KEY (sweep_id, endpoint_id),
+                FOREIGN KEY (sweep_id, endpoint_id)
+                    REFERENCES endpoints(sweep_id, endpoint_id) ON DELETE CASCADE
+            ) WITHOUT ROWID""",
+            """CREATE TABLE results (
+                sweep_id TEXT NOT NULL,
+                endpoint_id TEXT NOT NULL,
+                check_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                reason TEXT NOT NULL DEFAULT '',
+                evidence TEXT NOT NULL DEFAULT '{}',
+                duration_s REAL NOT NULL DEFAULT 0,
+                PRIMARY KEY (sweep_id, endpoint_id, check_id),
+                FOREIGN KEY (sweep_id, endpoint_id)
+                    REFERENCES endpoints(sweep_id, endpoint_id) ON DELETE CASCADE
+            ) WITHOUT ROWID""",
+        ),
+    ),
+    Migration(
+        2,
+        "status-count cache on sweeps; indexes for history and per-agency reads",
+        (
+            # Filled when a sweep reaches a final state so `sweep list` does not
+            # rescan 600k results per sweep; cleared by any later write.
+            "ALTER TABLE sweeps ADD COLUMN counts TEXT",
+            "CREATE INDEX sweeps_by_inventory ON sweeps(inventory_name, state, started_at)",
+            "CREATE INDEX endpoints_by_agency ON endpoints(sweep_id, agency)",
+            "CREATE INDEX endpoints_by_seq ON endpoints(sweep_id, seq)",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def migrate(conn: sqlite3.Connection, *, target: int | None = None) -> int:
+    """Bring ``conn``'s database up to ``target`` (default: latest); return its version.
+
+    Each migration runs in its own write transaction and is recorded in
+    ``schema_migrations``; SQLite DDL is transactional, so a crash leaves the
+    database at the previous version, never in between. ``conn`` must be in
+    autocommit mode (``isolation_level=None``).
+    """
+    target = SCHEMA_VERSION if target is None else target
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone():
+        # IF NOT EXISTS: two processes may open a fresh file at once.
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+    current = _schema_version(conn)
+    if current > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            f"results store is at schema version {current}, newer than this program "
+            f"understands ({SCHEMA_VERSION}); upgrade spbe-interop"
+        )
+    for migration in MIGRATIONS:
+        if migration.version <= current or migration.version > target:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while we waited for the lock.
+            if _schema_version(conn) >= migration.version:
+                conn.execute("ROLLBACK")
+                continue
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+                (
+                    migration.version,
+                    migration.description,
+                    datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                ),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return _schema_version(conn)
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0])

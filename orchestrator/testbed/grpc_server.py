@@ -1,0 +1,393 @@
+"""Configurable gRPC test servers on loopback, built from data.
+
+A ``GrpcServerSpec`` names one situation an agency endpoint is found in: fully
+conformant (health, reflection, the SPBE ``ServiceInfo`` identity contract,
+``grpc.testing.TestService``), health missing or ``NOT_SERVING``, reflection
+missing, a wrong identity, a bad certificate, a slow server. One process hosts
+any number of specs, and each spec may listen on many ports, so the nationwide
+testbed can put thousands of endpoints on a few processes:
+
+    specs = [GrpcServerSpec("ok"), GrpcServerSpec("sick", health="not_serving")]
+    servers = start_grpc_servers(specs, workdir)
+    servers.target("sick")          # a probes.model.Target for it
+    servers.stop()                  # by pid
+
+The servers run in their own process with their own event loop: a probe's
+event loop must never be the server's, and grpcio's asyncio machinery is
+per-process state. ``serve(specs)`` is the coroutine that process runs.
+
+    python -m orchestrator.testbed.grpc_server SPECS.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection as reflection_v1alpha
+from grpc_reflection.v1alpha import reflection_pb2 as v1alpha_pb2
+
+from orchestrator.testbed.pki import Issued
+from orchestrator.testbed.process import ServerProcess, free_port, spawn, wait_for_port
+from probes.model import Target
+from protos.grpc.reflection.v1 import reflection_pb2 as v1_pb2
+from protos.grpc.reflection.v1 import reflection_pb2_grpc as v1_pb2_grpc
+from protos.spbe.interop.v1 import service_info_pb2, service_info_pb2_grpc
+
+HEALTH_SERVICE = "grpc.health.v1.Health"
+SERVICE_INFO = "spbe.interop.v1.ServiceInfo"
+TEST_SERVICE = "grpc.testing.TestService"
+REFLECTION_SERVICES = {
+    "v1": "grpc.reflection.v1.ServerReflection",
+    "v1alpha": "grpc.reflection.v1alpha.ServerReflection",
+}
+
+# What a misregistered endpoint says about itself: some other agency's app.
+WRONG = "wrong"
+WRONG_IDENTITY = ("00.00", "aplikasi-lain")
+
+HEALTH_MODES = {
+    "serving": health_pb2.HealthCheckResponse.SERVING,
+    "not_serving": health_pb2.HealthCheckResponse.NOT_SERVING,
+    "absent": None,
+}
+
+
+@dataclass(frozen=True)
+class GrpcServerSpec:
+    """One kind of server. Every field has the conformant value by default.
+
+    ``identity``: ``(agency_code, application_id)``, ``WRONG`` (answers as
+    ``WRONG_IDENTITY``) or ``None`` (no ServiceInfo: UNIMPLEMENTED).
+    ``services``: what Describe declares and health reports on; empty means
+    the application services actually registered (ServiceInfo, TestService).
+    ``reflection``: which reflection APIs to serve, ``()`` for none.
+    ``health_list``: whether ``Health.List`` is implemented.
+    ``unresolvable``: names reflection lists without a descriptor behind
+    them (a service whose generated module the server never imported).
+    ``catch_all``: a fallback handler answers OK to every unknown method
+    and service instead of UNIMPLEMENTED.
+    ``latency_s``: a pause before every call is handled (so before each
+    unary response), for latency-bound benchmarks.
+    ``ports``: empty means one free port, chosen when the process starts.
+    """
+
+    name: str = "conformant"
+    health: str = "serving"
+    health_list: bool = True
+    reflection: tuple[str, ...] = ("v1", "v1alpha")
+    unresolvable: tuple[str, ...] = ()
+    identity: tuple[str, str] | str | None = ("32.73", "sikd")
+    service_version: str = "1.0.0"
+    contact: str = "mailto:sre@example.go.id"
+    services: tuple[str, ...] = ()
+    test_service: bool = True
+    catch_all: bool = False
+    broken_cases: frozenset[str] = frozenset()
+    tls: Issued | None = None
+    latency_s: float = 0.0
+    ports: tuple[int, ...] = ()
+    host: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        if self.health not in HEALTH_MODES:
+            raise ValueError(f"health must be one of {sorted(HEALTH_MODES)}, not {self.health!r}")
+        unknown = set(self.reflection) - REFLECTION_SERVICES.keys()
+        if unknown:
+            raise ValueError(f"unknown reflection API(s): {sorted(unknown)}")
+
+    @property
+    def application_services(self) -> tuple[str, ...]:
+        registered = ((SERVICE_INFO,) if self.identity is not None else ()) + (
+            (TEST_SERVICE,) if self.test_service else ()
+        )
+        return self.services or registered
+
+    @property
+    def described_identity(self) -> tuple[str, str] | None:
+        if self.identity == WRONG:
+            return WRONG_IDENTITY
+        return self.identity  # type: ignore[return-value]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["broken_cases"] = sorted(self.broken_cases)
+        data["tls"] = (
+            None
+            if self.tls is None
+            else {
+                "cert_path": str(self.tls.cert_path),
+                "key_path": str(self.tls.key_path),
+                "ca_path": str(self.tls.ca_path),
+            }
+        )
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "GrpcServerSpec":
+        data = dict(data)
+        tls = data.pop("tls", None)
+        identity = data.pop("identity", None)
+        return cls(
+            **{
+                **data,
+                "identity": tuple(identity) if isinstance(identity, list) else identity,
+                "reflection": tuple(data.get("reflection", ())),
+                "services": tuple(data.get("services", ())),
+                "unresolvable": tuple(data.get("unresolvable", ())),
+                "broken_cases": frozenset(data.get("broken_cases", ())),
+                "ports": tuple(data.get("ports", ())),
+                "tls": None if tls is None else _issued_from_paths(**tls),
+            }
+        )
+
+
+def _issued_from_paths(cert_path: str, key_path: str, ca_path: str) -> Issued:
+    paths = Path(cert_path), Path(key_path), Path(ca_path)
+    return Issued(*paths, *(path.read_bytes() for path in paths))
+
+
+# -- the services ------------------------------------------------------------
+
+
+class ListingHealthServicer(HealthServicer):
+    """The reference async health servicer, plus ``List`` when asked to have it."""
+
+    def __init__(self, with_list: bool) -> None:
+        super().__init__()
+        self._with_list = with_list
+
+    async def List(self, request, context):  # noqa: N802 - gRPC method name
+        if not self._with_list:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")
+        statuses = {
+            name: health_pb2.HealthCheckResponse(status=status)
+            for name, status in self._server_status.items()
+        }
+        return health_pb2.HealthListResponse(statuses=statuses)
+
+
+class ServiceInfoServicer(service_info_pb2_grpc.ServiceInfoServicer):
+    def __init__(self, response: service_info_pb2.DescribeResponse) -> None:
+        self._response = response
+
+    async def Describe(self, request, context):  # noqa: N802 - gRPC method name
+        return self._response
+
+
+class ReflectionV1Servicer(v1_pb2_grpc.ServerReflectionServicer):
+    """Reflection v1, answered by the reference v1alpha servicer.
+
+    The two APIs have the same messages field for field, so each request is
+    re-read as v1alpha and each answer re-read as v1.
+    """
+
+    def __init__(self, service_names: Sequence[str]) -> None:
+        self._v1alpha = reflection_v1alpha.aio.ReflectionServicer(service_names)
+
+    async def ServerReflectionInfo(self, request_iterator, context):  # noqa: N802
+        async def as_v1alpha() -> AsyncIterator[v1alpha_pb2.ServerReflectionRequest]:
+            async for request in request_iterator:
+                yield v1alpha_pb2.ServerReflectionRequest.FromString(request.SerializeToString())
+
+        async for response in self._v1alpha.ServerReflectionInfo(as_v1alpha(), context):
+            yield v1_pb2.ServerReflectionResponse.FromString(response.SerializeToString())
+
+
+class CatchAllHandler(grpc.GenericRpcHandler):
+    """Answers any method nobody else serves with an empty OK: a misrouting gateway."""
+
+    def service(self, handler_call_details):
+        async def answer(request: bytes, context) -> bytes:
+            return b""
+
+        return grpc.unary_unary_rpc_method_handler(answer)
+
+
+class DelayInterceptor(grpc.aio.ServerInterceptor):
+    """Pause before each call is handled: a far-away or overloaded server."""
+
+    def __init__(self, delay_s: float) -> None:
+        self._delay_s = delay_s
+
+    async def intercept_service(self, continuation, handler_call_details):
+        await asyncio.sleep(self._delay_s)
+        return await continuation(handler_call_details)
+
+
+# -- building and running ----------------------------------------------------
+
+
+async def build_server(spec: GrpcServerSpec) -> grpc.aio.Server:
+    """A server with the spec's services, listening on ``spec.ports`` (not started)."""
+    interceptors = [DelayInterceptor(spec.latency_s)] if spec.latency_s > 0 else []
+    server = grpc.aio.server(interceptors=interceptors)
+    served: list[str] = []
+
+    identity = spec.described_identity
+    if identity is not None:
+        service_info_pb2_grpc.add_ServiceInfoServicer_to_server(
+            ServiceInfoServicer(
+                service_info_pb2.DescribeResponse(
+                    agency_code=identity[0],
+                    application_id=identity[1],
+                    service_version=spec.service_version,
+                    contact=spec.contact,
+                    declared_services=list(spec.application_services),
+                )
+            ),
+            server,
+        )
+        served.append(SERVICE_INFO)
+    if spec.test_service:
+        # Written alongside this module; imported here so a server without
+        # TestService does not need it.
+        from orchestrator.testbed.interop_server import add_test_service
+        from protos.grpc.testing import test_pb2  # noqa: F401 - puts TestService's descriptor in the pool
+
+        add_test_service(server, frozenset(spec.broken_cases))
+        served.append(TEST_SERVICE)
+
+    status = HEALTH_MODES[spec.health]
+    if status is not None:
+        health = ListingHealthServicer(with_list=spec.health_list)
+        for name in ("", *spec.application_services):
+            await health.set(name, status)
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        served.append(HEALTH_SERVICE)
+
+    served += [REFLECTION_SERVICES[api] for api in spec.reflection] + list(spec.unresolvable)
+    if "v1alpha" in spec.reflection:
+        reflection_v1alpha.enable_server_reflection(served, server)
+    if "v1" in spec.reflection:
+        v1_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionV1Servicer(served), server)
+
+    if spec.catch_all:
+        server.add_generic_rpc_handlers((CatchAllHandler(),))  # consulted after every real service
+
+    credentials = None
+    if spec.tls is not None:
+        credentials = grpc.ssl_server_credentials([(spec.tls.key_pem, spec.tls.cert_pem)])
+    for port in spec.ports:
+        address = f"[{spec.host}]:{port}" if ":" in spec.host else f"{spec.host}:{port}"
+        bound = (
+            server.add_secure_port(address, credentials)
+            if credentials is not None
+            else server.add_insecure_port(address)
+        )
+        if bound == 0:
+            raise RuntimeError(f"{spec.name}: cannot listen on {address}")
+    return server
+
+
+async def serve(specs: Sequence[GrpcServerSpec], stop: asyncio.Event | None = None) -> None:
+    """Run every spec until ``stop`` is set (or SIGTERM/SIGINT in the main thread)."""
+    stop = stop or asyncio.Event()
+    servers = [await build_server(spec) for spec in specs]
+    for server in servers:
+        await server.start()
+    print(f"serving {len(servers)} gRPC server(s)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await asyncio.gather(*(server.stop(grace=0) for server in servers))
+
+
+# -- the process -------------------------------------------------------------
+
+
+@dataclass
+class RunningGrpcServers:
+    """The process hosting some specs, with the ports each one got."""
+
+    process: ServerProcess
+    specs: dict[str, GrpcServerSpec] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def port(self, name: str) -> int:
+        return self.specs[name].ports[0]
+
+    def target(self, name: str, scheme: str | None = None, **fields: Any) -> Target:
+        """A Target for spec ``name``: grpcs when it has TLS, with its CA bundle."""
+        spec = self.specs[name]
+        tls = spec.tls is not None if scheme is None else scheme == "grpcs"
+        defaults: dict[str, Any] = {
+            "scheme": "grpcs" if tls else "grpc",
+            "host": spec.host,
+            "port": spec.ports[0],
+        }
+        if tls and spec.tls is not None:
+            defaults["ca_file"] = str(spec.tls.ca_path)
+        return Target(**{**defaults, **fields})
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def __enter__(self) -> "RunningGrpcServers":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_grpc_servers(
+    specs: Sequence[GrpcServerSpec], workdir: Path, name: str = "grpc-servers", timeout_s: float = 20.0
+) -> RunningGrpcServers:
+    """Start one process serving every spec; return once every port answers."""
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise ValueError("spec names must be unique within one process")
+    placed = [spec if spec.ports else replace(spec, ports=(free_port(spec.host),)) for spec in specs]
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec_file = workdir / f"{name}.json"
+    spec_file.write_text(json.dumps([spec.to_dict() for spec in placed]))
+    first = placed[0]
+    process = spawn(
+        name,
+        [sys.executable, "-m", "orchestrator.testbed.grpc_server", str(spec_file)],
+        first.host,
+        first.ports[0],
+        workdir,
+        timeout_s,
+    )
+    try:
+        for spec in placed:
+            for port in spec.ports:
+                wait_for_port(spec.host, port, timeout_s, process.process)
+    except Exception:
+        process.stop()
+        raise
+    return RunningGrpcServers(process, {spec.name: spec for spec in placed})
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m orchestrator.testbed.grpc_server SPECS.json", file=sys.stderr)
+        return 2
+    specs = [GrpcServerSpec.from_dict(item) for item in json.loads(Path(argv[0]).read_text())]
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(specs, stop)
+
+    asyncio.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -1,0 +1,153 @@
+"""Misbehaving TCP servers on loopback, for robustness tests of the probes.
+
+Each behaviour is a function ``(conn, stop) -> None`` that owns one
+accepted connection: it stays silent, floods, drips or lies, and returns
+when ``stop`` is set, when the peer goes away or when its own byte/time
+budget is spent. ``HostileServer`` accepts on 127.0.0.1 only, runs one
+thread per connection and ``stop()`` ends them all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import socket
+import struct
+import threading
+from collections.abc import Callable
+
+Behaviour = Callable[[socket.socket, threading.Event], None]
+
+LIFETIME_S = 30.0  # no connection is held longer than this, whatever happens
+FLOOD_CAP_BYTES = 8 * 1024 * 1024  # a flood stops here even if the peer keeps reading
+VALID_BANNER = b"SSH-2.0-OpenSSH_9.9 hostile\r\n"
+
+
+def _send(conn: socket.socket, data: bytes, stop: threading.Event) -> bool:
+    """Send all of ``data`` unless stopped or the peer left; False when it is time to quit."""
+    view = memoryview(data)
+    while view and not stop.is_set():
+        try:
+            sent = conn.send(view)
+        except socket.timeout:
+            continue  # the peer is not reading; check ``stop`` and try again
+        except OSError:
+            return False
+        view = view[sent:]
+    return not stop.is_set()
+
+
+def silent(conn: socket.socket, stop: threading.Event) -> None:
+    """Accept, then never say a word."""
+    stop.wait(LIFETIME_S)
+
+
+def garbage(conn: socket.socket, stop: threading.Event) -> None:
+    """Random bytes with no line end: no identification line can ever complete."""
+    noise = random.Random(4253).randbytes(64 * 1024).replace(b"\n", b"?")
+    if _send(conn, noise, stop):
+        stop.wait(LIFETIME_S)
+
+
+def endless_lines(conn: socket.socket, stop: threading.Event) -> None:
+    """Pre-banner text lines forever (RFC 4253 §4.2 allows some, not unboundedly many)."""
+    line = b"Welcome. Authorised use only. This is not an SSH identification line.\r\n"
+    chunk = line * 64
+    for _ in range(FLOOD_CAP_BYTES // len(chunk)):
+        if not _send(conn, chunk, stop):
+            return
+    stop.wait(LIFETIME_S)
+
+
+def absurd_packet_length(conn: socket.socket, stop: threading.Event) -> None:
+    """A valid identification line, then a packet claiming to be almost 4 GiB long."""
+    if _send(conn, VALID_BANNER + struct.pack(">I", 0xFFFFFFF0) + b"\x04\x14" + b"\x00" * 64, stop):
+        stop.wait(LIFETIME_S)
+
+
+def slow_drip(conn: socket.socket, stop: threading.Event, interval_s: float = 1.0) -> None:
+    """A valid identification line, one byte per second."""
+    for byte in VALID_BANNER:
+        if not _send(conn, bytes([byte]), stop) or stop.wait(interval_s):
+            return
+    stop.wait(LIFETIME_S)
+
+
+def banner_then_silence(conn: socket.socket, stop: threading.Event) -> None:
+    """A valid identification line and then nothing: no KEXINIT ever comes."""
+    if _send(conn, VALID_BANNER, stop):
+        stop.wait(LIFETIME_S)
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "silent": silent,
+    "garbage": garbage,
+    "endless_lines": endless_lines,
+    "absurd_packet_length": absurd_packet_length,
+    "slow_drip": slow_drip,
+    "banner_then_silence": banner_then_silence,
+}
+
+
+class HostileServer:
+    """Listen on loopback and hand each connection to a behaviour in its own thread."""
+
+    def __init__(self, behaviour: str | Behaviour, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"hostile servers listen on loopback only, not {host}")
+        self.behaviour = BEHAVIOURS[behaviour] if isinstance(behaviour, str) else behaviour
+        self.host = host
+        self._stop = threading.Event()
+        self._listener = socket.create_server((host, port))
+        self._listener.settimeout(0.1)
+        self.port: int = self._listener.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.accepted = 0
+        self._acceptor = threading.Thread(target=self._accept_loop, name=f"hostile-{self.port}", daemon=True)
+        self._acceptor.start()
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return  # listener closed by stop()
+            conn.settimeout(0.2)
+            worker = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            with self._lock:
+                self.accepted += 1
+                self._connections.append(conn)
+                self._threads.append(worker)
+            worker.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            self.behaviour(conn, self._stop)
+        except OSError:
+            pass  # the peer went away: nothing to report
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._listener.close()
+        self._acceptor.join(timeout=2)
+        with self._lock:
+            threads, connections = list(self._threads), list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for thread in threads:
+            thread.join(timeout=2)
+
+    def __enter__(self) -> "HostileServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

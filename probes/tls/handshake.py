@@ -1,0 +1,151 @@
+"""One TLS handshake over an asyncio stream, driven through ``ssl.MemoryBIO``.
+
+Driving OpenSSL by hand rather than ``start_tls`` gives three things the probe
+needs: a byte cap on what the server may send, a deadline on the whole
+handshake without a thread, and the knowledge of whether our ClientHello
+ever left (an error before that is a limit of the local OpenSSL, not an
+answer from the server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import warnings
+from dataclasses import dataclass
+
+from probes import net
+from probes.errors import WireError
+
+HANDSHAKE_MAX_BYTES = 256 * 1024  # OpenSSL itself refuses certificate lists over 100 KiB
+READ_CHUNK = 16 * 1024
+_HANDSHAKE_RECORD = 0x16  # TLS record content type of a ClientHello
+
+
+class LocalLimitation(Exception):
+    """The local OpenSSL refused to start this handshake: nothing was sent."""
+
+
+@dataclass
+class Handshake:
+    """A handshake's result. ``error`` is the SSL error when it did not complete."""
+
+    completed: bool
+    version: str | None = None
+    cipher: str | None = None
+    cipher_bits: int | None = None
+    alpn: str | None = None
+    peer_der: bytes | None = None
+    error: ssl.SSLError | None = None
+
+
+def client_context(
+    *,
+    verify: bool,
+    cafile: str | None = None,
+    alpn: tuple[str, ...] = (),
+    version: ssl.TLSVersion | None = None,
+    ciphers: str | None = None,
+) -> ssl.SSLContext:
+    """A client context: Python's defaults (TLS 1.2+, security level 2) unless told otherwise.
+
+    Host names are never checked here: the probe matches the SAN itself so a
+    chain failure and a name mismatch are reported apart.
+    """
+    if verify:
+        context = ssl.create_default_context(cafile=cafile)
+        context.check_hostname = False
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if ciphers:
+        context.set_ciphers(ciphers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLSv1/TLSv1_1 on purpose
+        if version is not None:
+            context.minimum_version = version
+            context.maximum_version = version
+        else:
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
+    return context
+
+
+async def handshake(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    context: ssl.SSLContext,
+    server_hostname: str | None,
+    timeout_s: float,
+    max_bytes: int = HANDSHAKE_MAX_BYTES,
+) -> Handshake:
+    """Run one client handshake on a connected stream, then close it.
+
+    Returns a completed ``Handshake`` or one carrying the ``ssl.SSLError``
+    the server's answer caused. Raises ``LocalLimitation`` when OpenSSL
+    failed before sending a ClientHello, ``TimeoutError`` past ``timeout_s``,
+    ``WireError`` past ``max_bytes``, and ``OSError`` on a reset.
+    """
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_side=False, server_hostname=server_hostname)
+    hello_sent = False
+    received = 0
+
+    async def flush() -> None:
+        nonlocal hello_sent
+        data = outgoing.read()
+        if data:
+            hello_sent = hello_sent or data[0] == _HANDSHAKE_RECORD
+            writer.write(data)
+            await writer.drain()
+
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                try:
+                    tls.do_handshake()
+                except ssl.SSLWantReadError:
+                    pass
+                except ssl.SSLError as exc:
+                    if not hello_sent:
+                        reason = exc.reason or exc
+                        raise LocalLimitation(f"local OpenSSL refused to offer it: {reason}") from exc
+                    await _flush_quietly(flush)  # our alert, so the server logs why
+                    return Handshake(completed=False, error=exc)
+                else:
+                    # Our Finished (TLS 1.3) completes the server's side; a server
+                    # that already hung up changes nothing we learned.
+                    await _flush_quietly(flush)
+                    cipher = tls.cipher()
+                    return Handshake(
+                        completed=True,
+                        version=tls.version(),
+                        cipher=cipher[0] if cipher else None,
+                        cipher_bits=cipher[2] if cipher else None,
+                        alpn=tls.selected_alpn_protocol(),
+                        peer_der=tls.getpeercert(binary_form=True),
+                    )
+                await flush()
+                chunk = await reader.read(READ_CHUNK)
+                if not chunk:
+                    if incoming.eof:  # OpenSSL should have raised on the first EOF
+                        raise asyncio.IncompleteReadError(b"", None)
+                    incoming.write_eof()  # the next do_handshake raises SSLEOFError
+                    continue
+                received += len(chunk)
+                if received > max_bytes:
+                    raise WireError(f"server sent over {max_bytes} bytes without finishing the handshake")
+                incoming.write(chunk)
+    except TimeoutError as exc:
+        raise TimeoutError(f"TLS handshake not finished after {timeout_s:g} s") from exc
+    finally:
+        net.close(writer)
+
+
+async def _flush_quietly(flush) -> None:
+    try:
+        await flush()
+    except (OSError, RuntimeError):
+        pass  # the server may already have closed

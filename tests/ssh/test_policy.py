@@ -1,0 +1,103 @@
+"""The algorithm policy table and the checks' evaluation functions, on hand-built facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from probes import registry
+from probes.errors import Undetermined
+from probes.facts import Facts
+from probes.model import Status
+from probes.ssh import algorithms
+from probes.ssh.probe import HOST_KEYS, KEXINIT, PINS
+
+# The lists a patched and an unpatched OpenSSH 9.x offer by default (from KEXINIT).
+UNPATCHED = {
+    "kex_algorithms": ["curve25519-sha256", "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256", "ext-info-s"],
+    "server_host_key_algorithms": ["rsa-sha2-512", "ssh-ed25519"],
+    "encryption_client_to_server": ["chacha20-poly1305@openssh.com", "aes128-ctr"],
+    "encryption_server_to_client": ["chacha20-poly1305@openssh.com", "aes128-ctr"],
+    "mac_client_to_server": ["umac-128-etm@openssh.com", "hmac-sha2-256"],
+    "mac_server_to_client": ["umac-128-etm@openssh.com", "hmac-sha2-256"],
+}
+PATCHED = {**UNPATCHED, "kex_algorithms": UNPATCHED["kex_algorithms"] + ["kex-strict-s-v00@openssh.com"]}
+CTR_ONLY = {**UNPATCHED, "encryption_client_to_server": ["aes128-ctr"], "encryption_server_to_client": ["aes128-ctr"],
+            "mac_client_to_server": ["hmac-sha2-256"], "mac_server_to_client": ["hmac-sha2-256"]}
+
+
+def evaluate(check_id: str, values: dict, **params) -> tuple[Status, object]:
+    facts = Facts()
+    for name, value in values.items():
+        facts.set(name, value)
+    effective = {**registry.get_check(check_id).params, **params}
+    verdict = registry.evaluator(check_id)(facts, effective)
+    return verdict.status, verdict
+
+
+def test_terrapin_needs_strict_kex_when_chacha_or_etm_offered():
+    status, verdict = evaluate("SSH-KEX-003", {KEXINIT: UNPATCHED})
+    assert status == Status.FAIL
+    assert verdict.evidence["observed"] == {
+        "strict_kex": False, "susceptible": ["chacha20-poly1305@openssh.com", "umac-128-etm@openssh.com"]}
+    assert evaluate("SSH-KEX-003", {KEXINIT: PATCHED})[0] == Status.PASS
+    assert evaluate("SSH-KEX-003", {KEXINIT: CTR_ONLY})[0] == Status.PASS
+    lenient = {"chacha20-poly1305@openssh.com": "warn", "*-etm@openssh.com": "warn"}
+    assert evaluate("SSH-KEX-003", {KEXINIT: UNPATCHED}, verdicts=lenient)[0] == Status.WARN
+
+
+def test_pq_hybrid_absent_is_configurable():
+    assert evaluate("SSH-KEX-004", {KEXINIT: PATCHED})[0] == Status.WARN
+    assert evaluate("SSH-KEX-004", {KEXINIT: PATCHED}, verdict_if_absent="fail")[0] == Status.FAIL
+    with_pq = {**PATCHED, "kex_algorithms": ["mlkem768x25519-sha256"] + PATCHED["kex_algorithms"]}
+    assert evaluate("SSH-KEX-004", {KEXINIT: with_pq})[0] == Status.PASS
+
+
+def test_markers_are_not_judged_even_by_an_allowlist():
+    status, verdict = evaluate("SSH-KEX-001", {KEXINIT: PATCHED}, allowed=["curve25519-sha256", "ecdh-*",
+                                                                          "diffie-hellman-group14-sha256"])
+    assert status == Status.PASS
+    assert "ext-info-s" not in verdict.evidence["observed"]
+
+
+def test_judge_globs_exact_names_and_overrides():
+    judged = algorithms.judge("SSH-ENC-001", ["aes128-cbc", "3des-cbc", "arcfour256", "aes128-ctr"], {})
+    assert {f.algorithm: f.reason for f in judged}["aes128-cbc"].startswith("CBC mode")
+    assert {f.algorithm: f.reason for f in judged}["3des-cbc"].startswith("Triple DES")
+    assert [f.algorithm for f in judged] == ["aes128-cbc", "3des-cbc", "arcfour256"]
+    overridden = algorithms.judge("SSH-ENC-001", ["aes128-cbc", "aes128-ctr"],
+                                  {"verdicts": {"aes128-cbc": "warn", "aes128-ctr": "fail"}})
+    assert [(f.algorithm, f.verdict) for f in overridden] == [("aes128-cbc", "warn"), ("aes128-ctr", "fail")]
+    assert overridden[1].reason == "listed by the profile (verdict set by profile)"
+    with pytest.raises(ValueError, match="not pass, warn or fail"):
+        algorithms.judge("SSH-ENC-001", ["aes128-cbc"], {"verdicts": {"aes128-cbc": "bad"}})
+
+
+def test_every_rule_cites_a_reference_and_params_mirror_the_table():
+    for check_id, policy in algorithms.POLICY.items():
+        assert registry.get_check(check_id).params["verdicts"] == algorithms.default_verdicts(check_id)
+        for name, rule in policy.rules.items():
+            assert rule.verdict in ("warn", "fail"), name
+            assert rule.references, name
+
+
+def test_pin_check_statuses():
+    keys = [{"algorithms": ["ssh-ed25519"], "fingerprint": "SHA256:ed"},
+            {"algorithms": ["rsa-sha2-512"], "fingerprint": "SHA256:rsa"}]
+    assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed", "SHA256:rsa"]})[0] == Status.PASS
+    assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed"]})[0] == Status.WARN
+    assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed"]}, unpinned_extra_keys="fail")[0] == \
+        Status.FAIL
+    assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:other"]})[0] == Status.FAIL
+    # One key unreadable, the other pinned: cannot say all keys match.
+    broken = [keys[0], {"algorithms": ["rsa-sha2-512"], "error": "timed out"}]
+    with pytest.raises(Undetermined, match="timed out"):
+        evaluate("SSH-HKEY-003", {HOST_KEYS: broken, PINS: ["SHA256:ed"]})
+
+
+def test_protocol_versions():
+    def banner(version):
+        return {"raw": f"SSH-{version}-x", "protocol": version}
+
+    assert evaluate("SSH-BANNER-001", {"ssh.banner": banner("2.0")})[0] == Status.PASS
+    assert evaluate("SSH-BANNER-001", {"ssh.banner": banner("1.99")})[0] == Status.WARN
+    assert evaluate("SSH-BANNER-001", {"ssh.banner": banner("1.5")})[0] == Status.FAIL
