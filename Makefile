@@ -7,7 +7,7 @@ export RAY_USAGE_STATS_ENABLED := 0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
 # Real servers the tests and the demo talk to, from Debian.
-DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd openssl iproute2
+DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2
 
 .PHONY: help system venv demo test docs clean
 

@@ -16,6 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator import docs
+from orchestrator.cli_inventory import inventory_app
+from orchestrator.cli_sweep import sweep_app
+from orchestrator.cli_sweep_run import register as register_sweep_run
 from orchestrator.known_hosts import pins_for
 from orchestrator.outcome import EXIT_USAGE, exit_code
 from orchestrator.profiles import DEFAULT_PROFILE, builtin_names, load_profile
@@ -36,6 +39,9 @@ profiles_app = typer.Typer(help="List and show conformance profiles.", no_args_i
 checks_app = typer.Typer(help="The registered checks and their documentation.", no_args_is_help=True)
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(checks_app, name="checks")
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(sweep_app, name="sweep")
+register_sweep_run(sweep_app)
 
 # Logs of CI jobs are wide; Rich's 80-column default for pipes would fold every row.
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 160)))

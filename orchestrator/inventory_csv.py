@@ -24,6 +24,7 @@ from orchestrator.inventory import (
     Problem,
     dump_inventory,
     format_loc,
+    gc_paused,
     load_inventory,
     validate_document,
 )
@@ -196,9 +197,10 @@ def import_csv(
     csv_path: str | os.PathLike, out_path: str | os.PathLike, scope: dict[str, list[str]]
 ) -> Inventory:
     """Validate a CSV inventory and write it as YAML; ``InventoryError`` (nothing written) if invalid."""
-    document, locate, problems = read_csv_document(csv_path, scope)
-    base_dir = Path(out_path).resolve().parent
-    validated = validate_document(document, str(csv_path), locate, base_dir, problems)
+    with gc_paused():
+        document, locate, problems = read_csv_document(csv_path, scope)
+        base_dir = Path(out_path).resolve().parent
+        validated = validate_document(document, str(csv_path), locate, base_dir, problems)
     dump_inventory(
         validated, out_path, header=f"Imported from {Path(csv_path).name} by `interop inventory import`."
     )

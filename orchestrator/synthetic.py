@@ -172,45 +172,22 @@ CENTRAL_AGENCIES = (
 )
 CENTRAL_SEAT = "31"  # central bodies sit in DKI Jakarta
 
-# What government applications do: (service package, label).
+# What government applications do (the first words of an application's name).
 TOPICS = (
-    ("kepegawaian", "Sistem Informasi Kepegawaian"),
-    ("keuangan", "Sistem Informasi Keuangan"),
-    ("perencanaan", "Perencanaan Pembangunan"),
-    ("penganggaran", "Penganggaran"),
-    ("aset", "Manajemen Aset"),
-    ("persuratan", "Persuratan Elektronik"),
-    ("perizinan", "Perizinan Berusaha"),
-    ("pengaduan", "Pengaduan Masyarakat"),
-    ("kependudukan", "Layanan Kependudukan"),
-    ("kesehatan", "Layanan Kesehatan"),
-    ("pendidikan", "Layanan Pendidikan"),
-    ("bantuan_sosial", "Bantuan Sosial"),
-    ("pajak_daerah", "Pajak Daerah"),
-    ("retribusi", "Retribusi"),
-    ("pengadaan", "Pengadaan Barang/Jasa"),
-    ("kearsipan", "Kearsipan"),
-    ("statistik", "Statistik Sektoral"),
-    ("geospasial", "Data Geospasial"),
-    ("perpustakaan", "Perpustakaan Digital"),
-    ("pariwisata", "Pariwisata"),
-    ("pertanian", "Pertanian"),
-    ("perikanan", "Perikanan"),
-    ("perhubungan", "Perhubungan"),
-    ("lingkungan", "Lingkungan Hidup"),
-    ("kebencanaan", "Kebencanaan"),
-    ("ketenagakerjaan", "Ketenagakerjaan"),
-    ("umkm", "UMKM"),
-    ("investasi", "Investasi"),
-    ("hukum", "Jaringan Dokumentasi Hukum"),
-    ("satu_data", "Satu Data"),
-    ("portal", "Portal Layanan"),
-    ("kinerja", "Kinerja Pegawai"),
-    ("presensi", "Presensi"),
-    ("survei", "Survei Kepuasan Masyarakat"),
-    ("ppid", "PPID"),
-    ("monev", "Monitoring dan Evaluasi"),
+    "Sistem Informasi Kepegawaian", "Sistem Informasi Keuangan", "Perencanaan Pembangunan", "Penganggaran",
+    "Manajemen Aset", "Persuratan Elektronik", "Perizinan Berusaha", "Pengaduan Masyarakat",
+    "Layanan Kependudukan", "Layanan Kesehatan", "Layanan Pendidikan", "Bantuan Sosial", "Pajak Daerah",
+    "Retribusi", "Pengadaan Barang/Jasa", "Kearsipan", "Statistik Sektoral", "Data Geospasial",
+    "Perpustakaan Digital", "Pariwisata", "Pertanian", "Perikanan", "Perhubungan", "Lingkungan Hidup",
+    "Kebencanaan", "Ketenagakerjaan", "UMKM", "Investasi", "Jaringan Dokumentasi Hukum", "Satu Data",
+    "Portal Layanan", "Kinerja Pegawai", "Presensi", "Survei Kepuasan Masyarakat", "PPID",
+    "Monitoring dan Evaluasi",
 )
+
+# What every generated gRPC endpoint declares: the application stand-in that a
+# testbed server really serves, descriptors and all (orchestrator.testbed.grpc_server),
+# so a conformant endpoint passes the declared-service checks.
+DECLARED_GRPC_SERVICES = ("grpc.testing.TestService",)
 
 
 @dataclass
@@ -292,10 +269,6 @@ def host_address(n: int) -> str:
     return f"127.{1 + n // HOSTS_PER_OCTET}.{n % HOSTS_PER_OCTET}.1"
 
 
-def _camel(package: str) -> str:
-    return "".join(part.capitalize() for part in package.split("_"))
-
-
 def _populate(
     agencies: list[_Agency], counts: list[int], seed: int, grpcs_share: float, ca_file: str, vantages: bool
 ) -> None:
@@ -313,15 +286,15 @@ def _populate(
             if grpc_used == GRPC_PORTS_PER_HOST or ssh_used == SSH_PORTS_PER_HOST:
                 host, grpc_used, ssh_used = host_address(next_host + hosts_used), 0, 0
                 hosts_used += 1
-            package, label = TOPICS[rng.randrange(len(TOPICS))]
-            topic_seen[package] = topic_seen.get(package, 0) + 1
-            ordinal = topic_seen[package]
-            name = f"{label} {agency.name}" + (f" {ordinal}" if ordinal > 1 else "")
+            topic = TOPICS[rng.randrange(len(TOPICS))]
+            topic_seen[topic] = topic_seen.get(topic, 0) + 1
+            ordinal = topic_seen[topic]
+            name = f"{topic} {agency.name}" + (f" {ordinal}" if ordinal > 1 else "")
             has_ssh = rng.random() < SSH_SHARE
             tls = tls_rng.random() < grpcs_share
             grpc = {
                 "url": f"{'grpcs' if tls else 'grpc'}://{host}:{GRPC_PORT_BASE + grpc_used}",
-                "services": [f"spbe.{package}.v1.{_camel(package)}Service"],
+                "services": list(DECLARED_GRPC_SERVICES),
             }
             if vantage:
                 grpc["vantage"] = vantage
@@ -350,35 +323,26 @@ def _populate(
 
 
 def _slice(agencies: list[_Agency], endpoints_wanted: int) -> list[_Agency]:
-    """The first applications of every agency, in proportion to its size, about ``endpoints_wanted`` endpoints."""
+    """About ``endpoints_wanted`` endpoints: the first applications of every agency in proportion to its size.
+
+    Each provincial government keeps one application first, so all 38 provinces
+    are there (a slice never has fewer than 38 applications).
+    """
     all_apps = sum(len(a.applications) for a in agencies)
     all_endpoints = sum(len(app["endpoints"]) for a in agencies for app in a.applications)
     if endpoints_wanted >= all_endpoints:
         return agencies
-    apps_wanted = max(1, round(endpoints_wanted * all_apps / all_endpoints))
-    keep = apportion(apps_wanted, [float(len(a.applications)) for a in agencies])
-    # Every province keeps at least its provincial government, taken from the largest agency.
-    covered = {a.province for a, n in zip(agencies, keep) if n and a.level != "pusat"}
-    for i, agency in enumerate(agencies):
-        if agency.level == "provinsi" and agency.province not in covered and agency.applications:
-            largest = max(range(len(keep)), key=lambda j: (keep[j], -j))
-            keep[largest] -= 1
-            keep[i] += 1
-            covered.add(agency.province)
-    sliced = []
-    for agency, n in zip(agencies, keep):
-        if n:
-            sliced.append(
-                _Agency(
-                    agency.code,
-                    agency.name,
-                    agency.level,
-                    agency.province,
-                    agency.kind,
-                    agency.applications[:n],
-                )
-            )
-    return sliced
+    reserved = [1 if a.level == "provinsi" and a.applications else 0 for a in agencies]
+    apps_wanted = round(endpoints_wanted * all_apps / all_endpoints)
+    share = apportion(
+        max(0, apps_wanted - sum(reserved)),
+        [float(len(a.applications) - r) for a, r in zip(agencies, reserved)],
+    )
+    return [
+        _Agency(a.code, a.name, a.level, a.province, a.kind, a.applications[: r + n])
+        for a, r, n in zip(agencies, reserved, share)
+        if r + n
+    ]
 
 
 def generate(
@@ -411,16 +375,28 @@ def generate(
     }
 
 
+# The command-line flag of each option of ``generate``, to write the command into the header.
+OPTION_FLAGS = {
+    "applications": "--applications",
+    "slice_endpoints": "--slice",
+    "grpcs_share": "--grpcs-share",
+    "ca_file": "--ca-file",
+    "vantages": "--vantages",
+}
+
+
 def write_generated(path: str | os.PathLike, seed: int, **options: Any) -> dict[str, Any]:
-    """Generate and write the YAML; returns the document."""
+    """Generate and write the YAML, headed by the command that makes it; returns the document."""
     document = generate(seed, **options)
     endpoints = sum(len(app["endpoints"]) for app in document["applications"])
     defaults = inspect.signature(generate).parameters
-    described = ", ".join(f"{k}={v}" for k, v in options.items() if v != defaults[k].default)
+    flags = [f"--seed {seed}"]
+    for name, value in options.items():
+        if value != defaults[name].default:
+            flags.append(OPTION_FLAGS[name] if value is True else f"{OPTION_FLAGS[name]} {value}")
     header = (
-        f"Synthetic SPBE inventory generated by `interop inventory generate --seed {seed}`"
-        + (f" ({described})" if described else "")
-        + f".\n{len(document['agencies'])} agencies, {len(document['applications'])} applications, "
+        f"Synthetic SPBE inventory: interop inventory generate {' '.join(flags)}\n"
+        f"{len(document['agencies'])} agencies, {len(document['applications'])} applications, "
         f"{endpoints} endpoints, all on loopback.\nEach endpoint's testbed=<behaviour> tag tells the "
         "testbed which server to start."
     )

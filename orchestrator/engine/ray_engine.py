@@ -46,6 +46,7 @@ from orchestrator.plan import Shard  # noqa: E402
 VANTAGE_PREFIX = "vantage:"
 VANTAGE_REQUEST = 0.001  # of a node's vantage:X (any amount > 0 pins the task there)
 SHARD_CPUS = 1
+VANTAGE_RECHECK_S = 2.0  # how often a shard waiting to be placed checks its vantage still exists
 LOOPBACK = "127.0.0.1"
 # Batches are small: the object store only needs room for a few in flight.
 EMBEDDED_OBJECT_STORE_BYTES = 128 * 1024 * 1024
@@ -222,11 +223,10 @@ class RayEngine(Engine):
         options: dict = {"num_cpus": SHARD_CPUS}
         if shard.vantage is not None:
             options["resources"] = {VANTAGE_PREFIX + shard.vantage: VANTAGE_REQUEST}
-        generator = probe_shard.options(**options).remote(
-            shard, self._job_ref(job), self._max_items, self._interval_s
-        )
+        generator = probe_shard.options(**options).remote(shard, self._job_ref(job), self._max_items, self._interval_s)
         finished = False
         try:
+            yield await self._first_batch(generator, shard)
             async for ref in generator:
                 yield await ref
             finished = True
@@ -234,11 +234,26 @@ class RayEngine(Engine):
             finished = True  # nothing left to cancel
             raise ShardLost(_describe_loss(exc)) from exc
         finally:
-            if not finished:  # the driver stopped listening (Ctrl-C, another shard failed)
+            if not finished:  # the driver stopped listening (Ctrl-C, lost vantage, another failure)
                 try:
                     ray.cancel(generator)
                 except Exception:  # noqa: BLE001 - best effort: Ray is shut down right after
                     pass
+
+    async def _first_batch(self, generator, shard: Shard) -> Batch:
+        """Wait for the task to start; give up if its vantage loses its last node meanwhile
+        (Ray would keep an infeasible task pending forever)."""
+        first = asyncio.ensure_future(generator.__anext__())
+        try:
+            while True:
+                done, _ = await asyncio.wait({first}, timeout=VANTAGE_RECHECK_S)
+                if done:
+                    return await first.result()
+                if shard.vantage is not None and not self.can_run(shard.vantage):
+                    raise ShardLost(f"no alive node carries vantage {shard.vantage}")
+        finally:
+            if not first.done():
+                first.cancel()
 
 
 def _describe_loss(exc: BaseException) -> str:

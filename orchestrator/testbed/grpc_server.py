@@ -55,6 +55,9 @@ REFLECTION_SERVICES = {
 WRONG = "wrong"
 WRONG_IDENTITY = ("00.00", "aplikasi-lain")
 
+STALL_S = 300.0  # how long a stalled call holds at most when nobody cancels it
+GARBAGE = b"\xff\xff\xff\xff"  # field 31 with wire type 7: no protobuf message parses it
+
 HEALTH_MODES = {
     "serving": health_pb2.HealthCheckResponse.SERVING,
     "not_serving": health_pb2.HealthCheckResponse.NOT_SERVING,
@@ -76,6 +79,9 @@ class GrpcServerSpec:
     them (a service whose generated module the server never imported).
     ``catch_all``: a fallback handler answers OK to every unknown method
     and service instead of UNIMPLEMENTED.
+    ``faults``: ``(method path, fault)`` pairs, a fault from
+    ``FAULT_HANDLERS``: ``stall`` never answers (until the caller gives up),
+    ``garble`` answers bytes that are no protobuf message.
     ``latency_s``: a pause before every call is handled (so before each
     unary response), for latency-bound benchmarks.
     ``ports``: empty means one free port, chosen when the process starts.
@@ -95,6 +101,7 @@ class GrpcServerSpec:
     broken_cases: frozenset[str] = frozenset()
     tls: Issued | None = None
     latency_s: float = 0.0
+    faults: tuple[tuple[str, str], ...] = ()
     ports: tuple[int, ...] = ()
     host: str = "127.0.0.1"
 
@@ -104,6 +111,9 @@ class GrpcServerSpec:
         unknown = set(self.reflection) - REFLECTION_SERVICES.keys()
         if unknown:
             raise ValueError(f"unknown reflection API(s): {sorted(unknown)}")
+        unknown = {fault for _, fault in self.faults} - FAULT_HANDLERS.keys()
+        if unknown:
+            raise ValueError(f"unknown fault(s): {sorted(unknown)}; one of {sorted(FAULT_HANDLERS)}")
 
     @property
     def application_services(self) -> tuple[str, ...]:
@@ -146,6 +156,7 @@ class GrpcServerSpec:
                 "unresolvable": tuple(data.get("unresolvable", ())),
                 "broken_cases": frozenset(data.get("broken_cases", ())),
                 "ports": tuple(data.get("ports", ())),
+                "faults": tuple(tuple(pair) for pair in data.get("faults", ())),
                 "tls": None if tls is None else _issued_from_paths(**tls),
             }
         )
@@ -213,14 +224,37 @@ class CatchAllHandler(grpc.GenericRpcHandler):
         return grpc.unary_unary_rpc_method_handler(answer)
 
 
-class DelayInterceptor(grpc.aio.ServerInterceptor):
-    """Pause before each call is handled: a far-away or overloaded server."""
+async def _stall(requests, context) -> AsyncIterator[bytes]:
+    await asyncio.sleep(STALL_S)  # cancelled when the caller's deadline passes
+    yield b""
 
-    def __init__(self, delay_s: float) -> None:
+
+async def _garble(requests, context) -> AsyncIterator[bytes]:
+    async for _ in requests:
+        yield GARBAGE
+
+
+# Method faults. A stream-stream handler on raw bytes answers any of the four
+# call types the way the client sees it, so one handler per fault suffices.
+FAULT_HANDLERS = {
+    "stall": grpc.stream_stream_rpc_method_handler(_stall),
+    "garble": grpc.stream_stream_rpc_method_handler(_garble),
+}
+
+
+class MisbehaviourInterceptor(grpc.aio.ServerInterceptor):
+    """A pause before every call, and faults replacing the handlers of some methods."""
+
+    def __init__(self, delay_s: float, faults: dict[str, str]) -> None:
         self._delay_s = delay_s
+        self._faults = faults
 
     async def intercept_service(self, continuation, handler_call_details):
-        await asyncio.sleep(self._delay_s)
+        if self._delay_s > 0:
+            await asyncio.sleep(self._delay_s)
+        fault = self._faults.get(handler_call_details.method)
+        if fault is not None:
+            return FAULT_HANDLERS[fault]
         return await continuation(handler_call_details)
 
 
@@ -229,7 +263,8 @@ class DelayInterceptor(grpc.aio.ServerInterceptor):
 
 async def build_server(spec: GrpcServerSpec) -> grpc.aio.Server:
     """A server with the spec's services, listening on ``spec.ports`` (not started)."""
-    interceptors = [DelayInterceptor(spec.latency_s)] if spec.latency_s > 0 else []
+    misbehaving = spec.latency_s > 0 or spec.faults
+    interceptors = [MisbehaviourInterceptor(spec.latency_s, dict(spec.faults))] if misbehaving else []
     server = grpc.aio.server(interceptors=interceptors)
     served: list[str] = []
 

@@ -103,6 +103,40 @@ def tinyssh_keydir(keys_dir: Path) -> Path:
     return path
 
 
+# Listen sockets one server process can hold (both measured on this machine).
+OPENSSH_MAX_LISTEN = 16  # MAX_LISTEN_SOCKS of sshd.c: a 17th ListenAddress is fatal
+DROPBEAR_MAX_PORTS = 10  # DROPBEAR_MAX_PORTS: dropbear ignores every -p after the 10th, silently
+
+
+def openssh_config(
+    profile: str,
+    host_keys: list[Path],
+    listen: list[tuple[str, int]],
+    options: dict[str, str] | None = None,
+) -> str:
+    """An sshd_config for ``SSHD_PROFILES[profile]`` listening on every ``(host, port)``."""
+    if not 1 <= len(listen) <= OPENSSH_MAX_LISTEN:
+        raise ValueError(f"one sshd listens on 1 to {OPENSSH_MAX_LISTEN} addresses, not {len(listen)}")
+    settings = {**_COMMON, **SSHD_PROFILES[profile], **(options or {})}
+    settings.pop("ListenAddress")
+    lines = [f"HostKey {path}" for path in host_keys]
+    lines += [f"ListenAddress {host}:{port}" for host, port in listen]
+    lines += [f"{key} {value}" for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def dropbear_argv(host_keys: list[Path], listen: list[tuple[str, int]], allow_passwords: bool = False) -> list[str]:
+    """``dropbear -F`` listening on every ``(host, port)``."""
+    if not 1 <= len(listen) <= DROPBEAR_MAX_PORTS:
+        raise ValueError(f"one dropbear listens on 1 to {DROPBEAR_MAX_PORTS} addresses, not {len(listen)}")
+    argv = [DROPBEAR, "-F", "-E"]
+    for key in host_keys:
+        argv += ["-r", str(key)]
+    for host, port in listen:
+        argv += ["-p", f"{host}:{port}"]
+    return argv + ([] if allow_passwords else ["-s"])
+
+
 def ensure_privsep_dir() -> None:
     # OpenSSH refuses to start without its privilege-separation directory.
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)

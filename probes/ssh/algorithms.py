@@ -1,4 +1,4 @@
-"""SSH algorithm policy as data, and the one function that applies it.
+"""SSH algorithm policy as data, and the functions that apply it.
 
 ``POLICY`` maps a check id to the KEXINIT name-lists it reads and a table
 ``algorithm (or glob) -> Rule(verdict, reason, references)``. A check's
@@ -11,7 +11,8 @@ check's ``params``):
     ``{algorithm-or-glob: "fail" | "warn" | "pass"}`` merged over the table:
     a strict profile sets ``{"ecdh-sha2-nistp256": "fail"}`` on SSH-KEX-002,
     a lenient one ``{"hmac-sha1": "pass"}`` on SSH-MAC-001. Any algorithm
-    may be named, not only those in the table.
+    may be named, not only those in the table; an exact name wins over a
+    glob, and among globs the first listed wins.
 ``allowed``
     ``null`` (no allowlist) or a list of algorithms/globs: anything offered
     that matches none of them fails, whatever the table says.
@@ -67,7 +68,8 @@ class ListPolicy:
     rules: dict[str, Rule]
 
 
-_SHA1_KEX = "SHA-1 exchange hash; RFC 9142 retires SHA-1 key exchange, NIST disallows SHA-1 for signatures"
+_SHA1_KEX = ("SHA-1 exchange hash, which the host key signs: RFC 9142 keeps it only for transition and names "
+             "group14-sha256 instead; NIST SP 800-131A disallows SHA-1 for signatures")
 
 POLICY: dict[str, ListPolicy] = {
     "SSH-KEX-001": ListPolicy(("kex_algorithms",), {
@@ -77,7 +79,8 @@ POLICY: dict[str, ListPolicy] = {
         "diffie-hellman-group14-sha1": Rule("fail", _SHA1_KEX, (RFC9142, SP800_131A, BSI_SSH)),
         "diffie-hellman-group-exchange-sha1": Rule(
             "fail", "group exchange hashed with SHA-1 (RFC 9142: SHOULD NOT)", (RFC9142, SP800_131A)),
-        "rsa1024-sha1": Rule("fail", "1024-bit RSA key transport with SHA-1 (RFC 9142: MUST NOT)", (RFC9142,)),
+        "rsa1024-sha1": Rule(
+            "fail", "1024-bit RSA key transport with SHA-1 (RFC 9142: MUST NOT)", (RFC9142,)),
         "gss-group1-sha1-*": Rule("fail", "GSS-API key exchange over the 1024-bit group with SHA-1",
                                   (RFC9142,)),
         "gss-group14-sha1-*": Rule("fail", "GSS-API key exchange with SHA-1", (RFC9142,)),
@@ -100,14 +103,17 @@ POLICY: dict[str, ListPolicy] = {
     }),
     "SSH-ENC-001": ListPolicy(CIPHER_LISTS, {
         "none": Rule("fail", "no encryption at all", (BSI_SSH,)),
-        "3des-cbc": Rule("fail", "Triple DES: 64-bit block, disallowed by NIST after 2023", (SP800_131A, SWEET32)),
+        "3des-cbc": Rule(
+            "fail", "Triple DES: 64-bit block, disallowed by NIST after 2023", (SP800_131A, SWEET32)),
         "blowfish-cbc": Rule("fail", "Blowfish: 64-bit block cipher in CBC mode", (SWEET32, BSI_SSH)),
         "cast128-cbc": Rule("fail", "CAST-128: 64-bit block cipher in CBC mode", (SWEET32, BSI_SSH)),
         "idea-cbc": Rule("fail", "IDEA: 64-bit block cipher in CBC mode", (SWEET32, BSI_SSH)),
         "des-cbc*": Rule("fail", "single DES: 56-bit key", (SP800_131A,)),
         "arcfour*": Rule("fail", "RC4 keystream biases; RFC 8758 forbids it in SSH", (RFC8758,)),
-        "*-cbc": Rule("fail", "CBC mode in SSH allows plaintext recovery; use CTR or GCM", (CVE_2008_5161, BSI_SSH)),
-        "rijndael-cbc@lysator.liu.se": Rule("fail", "pre-standard alias of AES-256-CBC", (CVE_2008_5161, BSI_SSH)),
+        "*-cbc": Rule(
+            "fail", "CBC mode in SSH allows plaintext recovery; use CTR or GCM", (CVE_2008_5161, BSI_SSH)),
+        "rijndael-cbc@lysator.liu.se": Rule(
+            "fail", "pre-standard alias of AES-256-CBC", (CVE_2008_5161, BSI_SSH)),
     }),
     "SSH-MAC-001": ListPolicy(MAC_LISTS, {
         "none": Rule("fail", "no message integrity at all", (BSI_SSH,)),
@@ -122,11 +128,13 @@ POLICY: dict[str, ListPolicy] = {
         "hmac-ripemd160*": Rule("warn", "RIPEMD-160 MAC: not in current recommendations", (BSI_SSH,)),
     }),
     "SSH-HKEY-001": ListPolicy(("server_host_key_algorithms",), {
-        "ssh-dss": Rule("fail", "DSA host key: 1024-bit DSA with SHA-1, removed from FIPS 186-5", (FIPS186_5,)),
+        "ssh-dss": Rule(
+            "fail", "DSA host key: 1024-bit DSA with SHA-1, removed from FIPS 186-5", (FIPS186_5,)),
         "ssh-dss-cert-v01@openssh.com": Rule("fail", "DSA certificate host key", (FIPS186_5,)),
         "ssh-rsa": Rule("fail", "RSA signatures over SHA-1; offer rsa-sha2-256/512 instead",
                         (RFC8332, SP800_131A)),
-        "ssh-rsa-cert-v01@openssh.com": Rule("fail", "RSA certificate signed over SHA-1", (RFC8332, SP800_131A)),
+        "ssh-rsa-cert-v01@openssh.com": Rule(
+            "fail", "RSA certificate signed over SHA-1", (RFC8332, SP800_131A)),
         "x509v3-sign-rsa": Rule("fail", "X.509 RSA signature over SHA-1", (SP800_131A,)),
         "x509v3-sign-dss": Rule("fail", "X.509 DSA signature over SHA-1", (FIPS186_5,)),
     }),
@@ -145,11 +153,17 @@ def default_verdicts(check_id: str) -> dict[str, str]:
     return {name: rule.verdict for name, rule in POLICY[check_id].rules.items()}
 
 
+def effective_verdicts(check_id: str, params: dict[str, Any]) -> dict[str, str]:
+    """The table's verdicts with the profile's ``verdicts`` laid over them."""
+    return {**default_verdicts(check_id), **(params.get("verdicts") or {})}
+
+
 def _match(table: dict[str, Any], name: str) -> str | None:
     """The key of ``table`` that applies to ``name``: exact first, then the first glob."""
     if name in table:
         return name
-    return next((key for key in table if any(c in key for c in "*?[") and fnmatch.fnmatchcase(name, key)), None)
+    globs = (key for key in table if any(c in key for c in "*?["))
+    return next((key for key in globs if fnmatch.fnmatchcase(name, key)), None)
 
 
 def offered(kexinit: dict[str, Any], lists: tuple[str, ...]) -> list[str]:
@@ -177,7 +191,7 @@ class Finding:
 def judge(check_id: str, names: list[str], params: dict[str, Any]) -> list[Finding]:
     """Findings (verdict warn or fail) for the offered ``names`` under a check's policy and params."""
     rules = POLICY[check_id].rules
-    overrides = {**default_verdicts(check_id), **(params.get("verdicts") or {})}
+    overrides = effective_verdicts(check_id, params)
     allowed = params.get("allowed")
     findings = []
     for name in names:

@@ -29,7 +29,9 @@ LOG_CHANNEL = "probes.ssh.auth"
 logging.getLogger(LOG_CHANNEL).addHandler(logging.NullHandler())
 
 
-def offered_methods_blocking(host: str, port: int, username: str, connect_timeout_s: float, timeout_s: float) -> list[str]:
+def offered_methods_blocking(
+    host: str, port: int, username: str, connect_timeout_s: float, timeout_s: float
+) -> list[str]:
     sock = socket.create_connection((host, port), timeout=connect_timeout_s)
     sock.settimeout(timeout_s)
     transport = paramiko.Transport(sock)
@@ -52,5 +54,9 @@ def offered_methods_blocking(host: str, port: int, username: str, connect_timeou
         sock.close()
 
 
-async def offered_methods(host: str, port: int, username: str, connect_timeout_s: float, timeout_s: float) -> list[str]:
-    return await asyncio.to_thread(offered_methods_blocking, host, port, username, connect_timeout_s, timeout_s)
+async def offered_methods(
+    host: str, port: int, username: str, connect_timeout_s: float, timeout_s: float
+) -> list[str]:
+    return await asyncio.to_thread(
+        offered_methods_blocking, host, port, username, connect_timeout_s, timeout_s
+    )

@@ -99,7 +99,8 @@ async def _gather_host_keys(
                 else:
                     async with await _open_again(ctx) as session:
                         await session.read_identification()
-                        key = await session.fetch_host_key(await session.read_kexinit(), algorithms_of_type[0])
+                        server_kexinit = await session.read_kexinit()
+                        key = await session.fetch_host_key(server_kexinit, algorithms_of_type[0])
             entry.update(key.to_dict())
         except Exception as exc:  # noqa: BLE001 - one key's failure is recorded, the others go on
             entry["error"] = describe_error(exc)
@@ -115,9 +116,8 @@ async def _gather_host_keys(
 
 
 async def _open_again(ctx: ProbeContext) -> ClearSession:
-    return await ClearSession.open(
-        ctx.target.host, ctx.target.port, ctx.connect_timeout_s, ctx.read_timeout_s
-    )
+    target = ctx.target
+    return await ClearSession.open(target.host, target.port, ctx.connect_timeout_s, ctx.read_timeout_s)
 
 
 async def _gather_auth_methods(ctx: ProbeContext, summary: dict[str, Any]) -> None:
@@ -184,7 +184,8 @@ _POLICY_PARAMS_DOC = (
     severity="high",
     rationale="SSH-1 is broken beyond repair; a server must announce protocol 2.0 in its identification "
     "line (RFC 4253 §4.2). 1.99 means it still accepts SSH-1 clients as well.",
-    remediation="Disable SSH-1 support (OpenSSH: remove `Protocol 1`; upgrade servers that only speak SSH-1).",
+    remediation="Disable SSH-1 support (OpenSSH: remove `Protocol 1`); replace servers that only "
+    "speak SSH-1.",
     references=("RFC 4253 §4.2", "RFC 4253 §5.1", "BSI TR-02102-4 (use of Secure Shell)"),
     facts=(BANNER,),
     params={"accepted": ["2.0"], "tolerated": ["1.99"]},
@@ -206,22 +207,17 @@ def _list_verdict(check_id: str, facts: Facts, params: dict[str, Any], what: str
     names = algorithms.offered(kexinit, POLICY[check_id].lists)
     findings = algorithms.judge(check_id, names, params)
     status = algorithms.worst(findings)
-    evidence = {
-        "observed": names,
-        "expected": (
-            {"allowed": params["allowed"]} if params.get("allowed") is not None
-            else {"not_offered": sorted(
-                name for name, verdict in {**algorithms.default_verdicts(check_id),
-                                           **(params.get("verdicts") or {})}.items()
-                if verdict != "pass"
-            )}
-        ),
-        "findings": [finding.to_dict() for finding in findings],
-    }
+    allowed = params.get("allowed")
+    if allowed is not None:
+        expected: dict[str, Any] = {"allowed": allowed}
+    else:
+        verdicts = algorithms.effective_verdicts(check_id, params)
+        expected = {"not_offered": sorted(name for name, verdict in verdicts.items() if verdict != "pass")}
+    evidence = {"observed": names, "expected": expected, "findings": [f.to_dict() for f in findings]}
     if status == "pass":
         return Verdict(Status.PASS, f"no {what} offered", evidence)
     flagged = [f.algorithm for f in findings if f.verdict == status]
-    reason = f"{len(flagged)} {what} offered: {', '.join(flagged)}"
+    reason = f"{what} offered: {', '.join(flagged)}"
     lesser = [f.algorithm for f in findings if f.verdict != status]
     if lesser:
         reason += f"; also discouraged: {', '.join(lesser)}"
@@ -250,8 +246,9 @@ _list_check(
     title="No weak key-exchange methods offered",
     category="key-exchange",
     severity="high",
-    rationale="1024-bit groups and SHA-1 exchange hashes no longer protect the session keys; RFC 9142 "
-    "marks them SHOULD NOT / MUST NOT.",
+    rationale="1024-bit groups and SHA-1 exchange hashes no longer protect the session: RFC 9142 says "
+    "group1-sha1 and group-exchange-sha1 SHOULD NOT and rsa1024-sha1 MUST NOT be used, keeps group14-sha1 "
+    "only for transition, and NIST SP 800-131A disallows SHA-1 signatures over the exchange hash.",
     remediation="Offer curve25519-sha256, sntrup761x25519-sha512/mlkem768x25519-sha256 and "
     "diffie-hellman-group14-sha256/group16-sha512 only (OpenSSH: `KexAlgorithms`).",
     references=(algorithms.RFC9142, algorithms.SP800_131A, algorithms.BSI_SSH),
@@ -265,7 +262,8 @@ _list_check(
     severity="low",
     rationale="ECDH over NIST P-curves is still acceptable but curve25519 is preferred; a strict "
     "profile can make these a failure.",
-    remediation="Prefer curve25519-sha256 and drop ecdh-sha2-nistp* from `KexAlgorithms` where clients allow.",
+    remediation="Prefer curve25519-sha256 and drop ecdh-sha2-nistp* from `KexAlgorithms` where "
+    "clients allow.",
     references=(algorithms.RFC9142, algorithms.BSI_SSH),
     allowlist=False,
 )
@@ -366,7 +364,8 @@ def check_pq_hybrid(facts: Facts, params: dict[str, Any]) -> Verdict:
     evidence = {"observed": present, "expected": {"any_of": params["hybrid_methods"]}}
     if present:
         return Verdict(Status.PASS, f"hybrid key exchange offered: {', '.join(present)}", evidence)
-    return Verdict(Status(params["verdict_if_absent"]), "no post-quantum hybrid key exchange offered", evidence)
+    status = Status(params["verdict_if_absent"])
+    return Verdict(status, "no post-quantum hybrid key exchange offered", evidence)
 
 
 def _keys_of(facts: Facts, blob_types: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -392,7 +391,8 @@ def _keys_of(facts: Facts, blob_types: set[str]) -> tuple[list[dict[str, Any]], 
 def check_rsa_size(facts: Facts, params: dict[str, Any]) -> Verdict:
     keys, failed = _keys_of(facts, {"ssh-rsa", "ssh-rsa-cert-v01@openssh.com"})
     if failed:
-        raise Undetermined(f"RSA host key ({failed[0]['algorithms'][0]}) could not be read: {failed[0]['error']}")
+        first = failed[0]
+        raise Undetermined(f"RSA host key ({first['algorithms'][0]}) could not be read: {first['error']}")
     if not keys:
         raise NotApplicable("no RSA host key offered")
     bits = min(key["bits"] for key in keys)
@@ -436,10 +436,11 @@ def check_pins(facts: Facts, params: dict[str, Any]) -> Verdict:
         "unpinned": unpinned,
     }
     if keys and not pinned:
-        return Verdict(Status.FAIL, f"no offered host key matches a pin (server offers {', '.join(unpinned)})",
-                       evidence)
+        reason = f"no offered host key matches a pin (server offers {', '.join(unpinned)})"
+        return Verdict(Status.FAIL, reason, evidence)
     if failed:
-        raise Undetermined(f"host key for {failed[0]['algorithms'][0]} could not be read: {failed[0]['error']}")
+        first = failed[0]
+        raise Undetermined(f"host key for {first['algorithms'][0]} could not be read: {first['error']}")
     if not keys:
         raise Undetermined("the server offered no host key")
     if unpinned:
@@ -462,7 +463,10 @@ def check_pins(facts: Facts, params: dict[str, Any]) -> Verdict:
     "Dropbear: `-s`. Distribute public keys or an SSH CA instead.",
     references=("RFC 4252 §5.2", algorithms.BSI_SSH),
     facts=(AUTH_METHODS,),
-    params={"forbidden_methods": ["none", "password", "keyboard-interactive"], "username": auth.DEFAULT_USERNAME},
+    params={
+        "forbidden_methods": ["none", "password", "keyboard-interactive"],
+        "username": auth.DEFAULT_USERNAME,
+    },
 )
 def check_auth_methods(facts: Facts, params: dict[str, Any]) -> Verdict:
     methods = facts[AUTH_METHODS]

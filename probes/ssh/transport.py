@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from probes import net
 from probes.errors import ProbeError
@@ -23,6 +25,8 @@ CLIENT_SOFTWARE = "spbe_interop_probe"
 SKIPPABLE_MESSAGES = frozenset({wire.MSG_IGNORE, wire.MSG_DEBUG, wire.MSG_UNIMPLEMENTED})
 MAX_SKIPPED_MESSAGES = 16
 
+T = TypeVar("T")
+
 
 class PhaseTimeout(TimeoutError):
     """A phase (banner, KEXINIT, key exchange) did not finish within its deadline."""
@@ -30,6 +34,10 @@ class PhaseTimeout(TimeoutError):
 
 class ServerClosed(ProbeError):
     """The server closed the connection or sent DISCONNECT in the middle of a phase."""
+
+
+class NoCommonKex(ProbeError):
+    """The server offers no key-exchange method the probe can start."""
 
 
 @dataclass
@@ -41,14 +49,18 @@ class Identification:
 
 
 class ClearSession:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, read_timeout_s: float) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, read_timeout_s: float
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.read_timeout_s = read_timeout_s
         self.received = 0  # bytes read, for error reasons
 
     @classmethod
-    async def open(cls, host: str, port: int, connect_timeout_s: float, read_timeout_s: float) -> "ClearSession":
+    async def open(
+        cls, host: str, port: int, connect_timeout_s: float, read_timeout_s: float
+    ) -> "ClearSession":
         """Connect; ``Unreachable`` if that fails."""
         reader, writer = await net.open_connection(host, port, connect_timeout_s)
         return cls(reader, writer, read_timeout_s)
@@ -75,7 +87,7 @@ class ClearSession:
         """Offer only ``host_key_algorithm`` and read K_S from the server's reply."""
         method = keyshare.choose_method(server.kex_algorithms)
         if method is None:
-            raise wire.SshWireError(
+            raise NoCommonKex(
                 "no key-exchange method in common with those the probe implements "
                 f"(server offers {', '.join(server.kex_algorithms) or 'none'})"
             )
@@ -91,15 +103,13 @@ class ClearSession:
             compression_client_to_server=server.compression_client_to_server,
             compression_server_to_client=server.compression_server_to_client,
         )
-        payload = await self._phase(
-            f"{method.name} key-exchange reply", self._exchange(ours, method)
-        )
+        payload = await self._phase(f"{method.name} key-exchange reply", self._exchange(ours, method))
         reply = wire.parse_kex_reply(payload, keyshare.reply_type(method))
         return parse_host_key(reply.host_key_blob)
 
     # --- internals --------------------------------------------------------
 
-    async def _phase(self, what: str, work):  # noqa: ANN001 - a coroutine
+    async def _phase(self, what: str, work: Coroutine[Any, Any, T]) -> T:
         started_with = self.received
         try:
             return await asyncio.wait_for(work, self.read_timeout_s)

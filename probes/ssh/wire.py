@@ -95,7 +95,7 @@ SOFTWARE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("TinySSH", re.compile(r"^tinysshd?(?:_(?P<version>[0-9A-Za-z.-]+))?$", re.IGNORECASE)),
     ("paramiko", re.compile(r"^paramiko_(?P<version>[0-9][0-9A-Za-z.]*)")),
     ("AsyncSSH", re.compile(r"^AsyncSSH_(?P<version>[0-9][0-9A-Za-z.]*)")),
-    ("Cisco", re.compile(r"^Cisco_(?P<version>[0-9][0-9A-Za-z.]*)")),
+    ("Cisco", re.compile(r"^Cisco[-_](?P<version>[0-9][0-9A-Za-z.]*)")),
 )
 
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")

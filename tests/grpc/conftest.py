@@ -28,6 +28,11 @@ PREFIXES = ("GRPC-HLTH-", "GRPC-REFL-", "GRPC-UNIM-", "GRPC-IDEN-", "GRPC-LAT-",
 AGENCY, APPLICATION = "32.73", "sikd"
 DECLARED = ("grpc.testing.TestService",)
 
+DESCRIBE = "/spbe.interop.v1.ServiceInfo/Describe"
+REFLECTION_V1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+CHECK = "/grpc.health.v1.Health/Check"
+WATCH = "/grpc.health.v1.Health/Watch"
+
 PLAIN_SPECS = (
     GrpcServerSpec("conformant"),
     GrpcServerSpec("v1alpha_only", reflection=("v1alpha",)),
@@ -41,6 +46,10 @@ PLAIN_SPECS = (
     GrpcServerSpec("unresolvable", unresolvable=("sikd.v1.Arsip",)),
     GrpcServerSpec("catch_all", catch_all=True),
     GrpcServerSpec("slow", latency_s=0.1),
+    GrpcServerSpec("garbled_identity", faults=((DESCRIBE, "garble"),)),
+    GrpcServerSpec("garbled_reflection", faults=((REFLECTION_V1, "garble"),)),
+    GrpcServerSpec("stalled_watch", faults=((WATCH, "stall"),)),
+    GrpcServerSpec("stalled_health", faults=((CHECK, "stall"),)),
 )
 
 

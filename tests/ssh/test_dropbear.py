@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.profiles import load_profile
 from orchestrator.testbed import sshd
 from tests.ssh.support import dropbear_public, keygen_display, own_selection, probe, result, statuses
 
@@ -13,7 +14,8 @@ def start_dropbear(tmp_path_factory):
     started = []
 
     def start(host_keys, allow_passwords=False):
-        server = sshd.start_dropbear(tmp_path_factory.mktemp("dropbear"), host_keys, allow_passwords=allow_passwords)
+        workdir = tmp_path_factory.mktemp("dropbear")
+        server = sshd.start_dropbear(workdir, host_keys, allow_passwords=allow_passwords)
         started.append(server)
         return server
 
@@ -69,3 +71,26 @@ def test_dropbear_passwords_and_lenient_profile(start_dropbear, dropbear_key):
     assert got["SSH-HKEY-002"] == "error"
     assert "could not be read" in result(report, "SSH-HKEY-002").reason
     assert got["SSH-HKEY-001"] == "fail"
+
+
+def test_spbe_strict_profile_tightens_verdicts(start_dropbear, dropbear_key):
+    """The product's strict profile, through its own loader, turns the default warnings into failures."""
+    server = start_dropbear([dropbear_key("ed25519"), dropbear_key("rsa", 2048)])
+    strict = {cid: s for cid, s in load_profile("spbe-strict").selection.items() if cid in own_selection()}
+
+    report = probe(server.port, selection=strict)
+
+    assert statuses(report) == {
+        "SSH-AUTH-001": "pass",
+        "SSH-BANNER-001": "pass",
+        "SSH-ENC-001": "pass",
+        "SSH-HKEY-001": "fail",
+        "SSH-HKEY-002": "fail",  # 2048 < 3072
+        "SSH-HKEY-003": "skip",
+        "SSH-KEX-001": "fail",
+        "SSH-KEX-002": "fail",  # NIST curves
+        "SSH-KEX-003": "pass",
+        "SSH-KEX-004": "fail",  # no hybrid
+        "SSH-MAC-001": "fail",  # hmac-sha1
+    }
+    assert result(report, "SSH-KEX-002").severity.value == "high"

@@ -20,7 +20,8 @@ def test_modp_primes_are_the_published_groups():
 
 
 def test_choose_method_follows_the_probe_preference():
-    assert keyshare.choose_method(["diffie-hellman-group1-sha1", "ecdh-sha2-nistp256"]).name == "ecdh-sha2-nistp256"
+    chosen = keyshare.choose_method(["diffie-hellman-group1-sha1", "ecdh-sha2-nistp256"])
+    assert chosen.name == "ecdh-sha2-nistp256"
     assert keyshare.choose_method(["sntrup761x25519-sha512@openssh.com"]) is None
 
 
@@ -37,3 +38,18 @@ def test_host_key_over_each_kex_method(method, start_sshd, openssh_key):
     assert entry["display"] == keygen_display(key.with_suffix(".pub"))
     weak = {"diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1"}
     assert statuses(report) == {"SSH-KEX-001": "fail" if method in weak else "pass", "SSH-HKEY-002": "skip"}
+
+
+def test_server_with_only_post_quantum_kex(start_sshd, openssh_key):
+    """The probe cannot start sntrup761 itself: host keys become an error with a reason, not a crash."""
+    key = openssh_key("ed25519")
+    server = start_sshd("default", [key], {"KexAlgorithms": "sntrup761x25519-sha512@openssh.com"})
+    selection = {cid: s for cid, s in own_selection().items() if cid in ("SSH-KEX-004", "SSH-HKEY-003")}
+
+    report = probe(server.port, pins=("SHA256:x",), selection=selection)
+
+    assert statuses(report) == {"SSH-KEX-004": "pass", "SSH-HKEY-003": "error"}
+    [entry] = report.facts["ssh"]["host_keys"]
+    assert entry["error"].startswith("no key-exchange method in common with those the probe implements")
+    assert "could not be read: no key-exchange method in common" in \
+        next(r for r in report.results if r.check_id == "SSH-HKEY-003").reason

@@ -184,4 +184,6 @@ def test_profile_parameters_change_verdicts(start_sshd, openssh_key):
     assert statuses(allow_report)["SSH-KEX-001"] == "pass"
     enc = result(allow_report, "SSH-ENC-001")
     assert [f["algorithm"] for f in enc.evidence["findings"]] == ["aes128-gcm@openssh.com", "aes256-ctr"]
-    assert enc.evidence["expected"] == {"allowed": ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"]}
+    assert enc.evidence["expected"] == {
+        "allowed": ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"]
+    }

@@ -13,7 +13,9 @@ from probes.ssh.probe import HOST_KEYS, KEXINIT, PINS
 
 # The lists a patched and an unpatched OpenSSH 9.x offer by default (from KEXINIT).
 UNPATCHED = {
-    "kex_algorithms": ["curve25519-sha256", "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256", "ext-info-s"],
+    "kex_algorithms": [
+        "curve25519-sha256", "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256", "ext-info-s"
+    ],
     "server_host_key_algorithms": ["rsa-sha2-512", "ssh-ed25519"],
     "encryption_client_to_server": ["chacha20-poly1305@openssh.com", "aes128-ctr"],
     "encryption_server_to_client": ["chacha20-poly1305@openssh.com", "aes128-ctr"],
@@ -21,8 +23,13 @@ UNPATCHED = {
     "mac_server_to_client": ["umac-128-etm@openssh.com", "hmac-sha2-256"],
 }
 PATCHED = {**UNPATCHED, "kex_algorithms": UNPATCHED["kex_algorithms"] + ["kex-strict-s-v00@openssh.com"]}
-CTR_ONLY = {**UNPATCHED, "encryption_client_to_server": ["aes128-ctr"], "encryption_server_to_client": ["aes128-ctr"],
-            "mac_client_to_server": ["hmac-sha2-256"], "mac_server_to_client": ["hmac-sha2-256"]}
+CTR_ONLY = {
+    **UNPATCHED,
+    "encryption_client_to_server": ["aes128-ctr"],
+    "encryption_server_to_client": ["aes128-ctr"],
+    "mac_client_to_server": ["hmac-sha2-256"],
+    "mac_server_to_client": ["hmac-sha2-256"],
+}
 
 
 def evaluate(check_id: str, values: dict, **params) -> tuple[Status, object]:
@@ -85,8 +92,8 @@ def test_pin_check_statuses():
             {"algorithms": ["rsa-sha2-512"], "fingerprint": "SHA256:rsa"}]
     assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed", "SHA256:rsa"]})[0] == Status.PASS
     assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed"]})[0] == Status.WARN
-    assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed"]}, unpinned_extra_keys="fail")[0] == \
-        Status.FAIL
+    strict = evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed"]}, unpinned_extra_keys="fail")
+    assert strict[0] == Status.FAIL
     assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:other"]})[0] == Status.FAIL
     # One key unreadable, the other pinned: cannot say all keys match.
     broken = [keys[0], {"algorithms": ["rsa-sha2-512"], "error": "timed out"}]

@@ -42,5 +42,7 @@ def test_tinyssh_is_open_to_terrapin(tinyssh, tmp_path):
     assert (facts["software"], facts["version"]) == ("TinySSH", "20230101-1")
     assert [k["display"] for k in facts["host_keys"]] == [keygen_display(public)]
     terrapin = result(report, "SSH-KEX-003")
-    assert terrapin.evidence["observed"] == {"strict_kex": False, "susceptible": ["chacha20-poly1305@openssh.com"]}
+    assert terrapin.evidence["observed"] == {
+        "strict_kex": False, "susceptible": ["chacha20-poly1305@openssh.com"]
+    }
     assert "paramiko could not ask for 'none' authentication" in result(report, "SSH-AUTH-001").reason

@@ -45,7 +45,8 @@ def test_captured_identification_and_kexinit(legacy_server):
     assert banner.comments.startswith("Debian")
     assert consumed == len(packet)
     config = _effective_config(legacy_server)
-    assert [n for n in kexinit.kex_algorithms if n != "kex-strict-s-v00@openssh.com"] == config["kexalgorithms"]
+    kex = [name for name in kexinit.kex_algorithms if name != "kex-strict-s-v00@openssh.com"]
+    assert kex == config["kexalgorithms"]
     assert list(kexinit.encryption_client_to_server) == config["ciphers"]
     assert list(kexinit.encryption_server_to_client) == config["ciphers"]
     assert list(kexinit.mac_client_to_server) == config["macs"]
@@ -93,7 +94,8 @@ def test_captured_key_exchange_reply(legacy_server, openssh_key):
 
     with socket.create_connection(("127.0.0.1", legacy_server.port), timeout=5) as sock:
         sock.sendall(b"SSH-2.0-capture\r\n")
-        sock.sendall(wire.encode_packet(wire.encode_kexinit(ours)) + wire.encode_packet(keyshare.first_message(method)))
+        sock.sendall(wire.encode_packet(wire.encode_kexinit(ours)))
+        sock.sendall(wire.encode_packet(keyshare.first_message(method)))
         data = b""
         while True:  # identification line, KEXINIT packet, then the reply packet
             chunk = sock.recv(65536)

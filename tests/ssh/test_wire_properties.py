@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from probes.errors import WireError
 from probes.ssh import hostkeys, wire
 
-FAST = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=150, deadline=None, database=None)
 
 NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.@+=-", min_size=1, max_size=40)
 NAME_LIST = st.lists(NAME, max_size=6).map(tuple)
@@ -126,6 +126,7 @@ def test_caps_are_enforced():
     ("libssh_0.10.6", ("libssh", "0.10.6")),
     ("libssh-0.6.3", ("libssh", "0.6.3")),
     ("tinyssh_20230101-1", ("TinySSH", "20230101-1")),
+    ("Cisco-1.25", ("Cisco", "1.25")),
     ("ROSSSH", ("ROSSSH", None)),
 ])
 def test_software_table(software, expected):

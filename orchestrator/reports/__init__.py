@@ -1,0 +1,1 @@
+"""Compliance reports of a sweep: one data model (``model.build_report``), many formats."""

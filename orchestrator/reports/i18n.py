@@ -1,0 +1,316 @@
+"""The message catalogue of the HTML report: every UI string in Bahasa Indonesia and English.
+
+Strings are data: one table, a key to its ``id`` and ``en`` text, with
+``{name}`` placeholders filled by ``str.format``. Bahasa Indonesia is the
+default and the fallback; an unknown key is a programming error and raises,
+so a template cannot ship a missing translation silently.
+
+Number and date formatting follows the language too: Indonesian writes
+``2,79`` and ``1.234``, English ``2.79`` and ``1,234``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+LANGUAGES = ("id", "en")
+DEFAULT_LANGUAGE = "id"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # -- page and headings ---------------------------------------------------
+    "report.title": {
+        "id": "Laporan Kepatuhan Interoperabilitas SPBE",
+        "en": "SPBE Interoperability Compliance Report",
+    },
+    "report.national": {"id": "Tingkat nasional", "en": "National view"},
+    "report.agency": {"id": "Instansi: {name}", "en": "Agency: {name}"},
+    "report.generated": {"id": "Dibuat {when} oleh {tool} {version}", "en": "Generated {when} by {tool} {version}"},
+    "report.skip_nav": {"id": "Lewati ke isi", "en": "Skip to content"},
+    "report.contents": {"id": "Daftar isi", "en": "Contents"},
+    "report.partial": {
+        "id": "Sweep belum selesai ({state}): {done} dari {total} endpoint sudah diperiksa. Angka dapat berubah.",
+        "en": "The sweep is not complete ({state}): {done} of {total} endpoints checked. Figures may change.",
+    },
+    "section.summary": {"id": "Ringkasan", "en": "Summary"},
+    "section.provinces": {"id": "Kepatuhan per provinsi", "en": "Compliance by province"},
+    "section.categories": {"id": "Kepatuhan per kategori pemeriksaan", "en": "Compliance by check category"},
+    "section.attention": {"id": "Instansi yang paling perlu perhatian", "en": "Agencies that need the most attention"},
+    "section.agencies": {"id": "Semua instansi", "en": "All agencies"},
+    "section.checks": {"id": "Pemeriksaan", "en": "Checks"},
+    "section.certificates": {"id": "Masa berlaku sertifikat", "en": "Certificate expiry"},
+    "section.changes": {"id": "Perubahan sejak sweep sebelumnya", "en": "Changes since the previous sweep"},
+    "section.waivers": {"id": "Pengecualian (waiver)", "en": "Waivers"},
+    "section.findings": {"id": "Temuan", "en": "Findings"},
+    "section.endpoints": {"id": "Endpoint", "en": "Endpoints"},
+    "section.metadata": {"id": "Metadata sweep", "en": "Sweep metadata"},
+    # -- summary cards -------------------------------------------------------
+    "score.index": {"id": "Indeks", "en": "Index"},
+    "score.predicate": {"id": "Predikat", "en": "Rating"},
+    "score.compliance": {"id": "Kepatuhan", "en": "Compliance"},
+    "score.confidence": {"id": "Keyakinan", "en": "Confidence"},
+    "score.level": {"id": "Tingkat {level}", "en": "Level {level}"},
+    "score.undetermined": {"id": "tidak dapat ditentukan", "en": "not determinable"},
+    "score.index_scale": {"id": "skala 1–5", "en": "scale 1–5"},
+    "score.confidence_help": {
+        "id": "bagian hasil yang dapat ditentukan (bukan galat, bukan tak terjangkau)",
+        "en": "share of results that could be determined (not error, not unreachable)",
+    },
+    "score.endpoints": {"id": "Endpoint diperiksa", "en": "Endpoints checked"},
+    "score.of": {"id": "{done} dari {total}", "en": "{done} of {total}"},
+    "score.results": {"id": "Hasil pemeriksaan", "en": "Check results"},
+    # -- status, severity, predicates ----------------------------------------
+    "status.pass": {"id": "lulus", "en": "pass"},
+    "status.fail": {"id": "gagal", "en": "fail"},
+    "status.warn": {"id": "peringatan", "en": "warning"},
+    "status.error": {"id": "galat", "en": "error"},
+    "status.skip": {"id": "dilewati", "en": "skipped"},
+    "status.waived": {"id": "dikecualikan", "en": "waived"},
+    "severity.critical": {"id": "kritis", "en": "critical"},
+    "severity.high": {"id": "tinggi", "en": "high"},
+    "severity.medium": {"id": "sedang", "en": "medium"},
+    "severity.low": {"id": "rendah", "en": "low"},
+    "severity.info": {"id": "info", "en": "info"},
+    "predicate.Memuaskan": {"id": "Memuaskan", "en": "Memuaskan (satisfactory)"},
+    "predicate.Sangat Baik": {"id": "Sangat Baik", "en": "Sangat Baik (very good)"},
+    "predicate.Baik": {"id": "Baik", "en": "Baik (good)"},
+    "predicate.Cukup": {"id": "Cukup", "en": "Cukup (fair)"},
+    "predicate.Kurang": {"id": "Kurang", "en": "Kurang (poor)"},
+    "predicate.none": {"id": "tanpa predikat", "en": "no rating"},
+    # -- check categories (the registry's English words) ---------------------
+    "category.interop": {"id": "interoperabilitas", "en": "interoperability"},
+    "category.protocol": {"id": "protokol", "en": "protocol"},
+    "category.certificate": {"id": "sertifikat", "en": "certificate"},
+    "category.health": {"id": "kesehatan layanan", "en": "health"},
+    "category.reflection": {"id": "refleksi layanan", "en": "reflection"},
+    "category.configuration": {"id": "konfigurasi", "en": "configuration"},
+    "category.key-exchange": {"id": "pertukaran kunci", "en": "key exchange"},
+    "category.identity": {"id": "identitas", "en": "identity"},
+    "category.host-key": {"id": "kunci host", "en": "host key"},
+    "category.performance": {"id": "kinerja", "en": "performance"},
+    "category.transport": {"id": "transport", "en": "transport"},
+    "category.authentication": {"id": "autentikasi", "en": "authentication"},
+    "category.encryption": {"id": "enkripsi", "en": "encryption"},
+    "category.integrity": {"id": "integritas", "en": "integrity"},
+    "category.time": {"id": "waktu", "en": "time"},
+    "category.alpn": {"id": "ALPN", "en": "ALPN"},
+    "category.key": {"id": "kunci", "en": "key"},
+    "category.cipher": {"id": "cipher", "en": "cipher"},
+    # -- agency levels -------------------------------------------------------
+    "level.kementerian": {"id": "kementerian", "en": "ministry"},
+    "level.lembaga": {"id": "lembaga", "en": "agency"},
+    "level.provinsi": {"id": "provinsi", "en": "province"},
+    "level.kabupaten": {"id": "kabupaten", "en": "regency"},
+    "level.kota": {"id": "kota", "en": "city"},
+    # -- table columns -------------------------------------------------------
+    "col.province": {"id": "Provinsi", "en": "Province"},
+    "col.code": {"id": "Kode", "en": "Code"},
+    "col.agency": {"id": "Instansi", "en": "Agency"},
+    "col.level": {"id": "Jenis", "en": "Type"},
+    "col.index": {"id": "Indeks", "en": "Index"},
+    "col.predicate": {"id": "Predikat", "en": "Rating"},
+    "col.compliance": {"id": "Kepatuhan", "en": "Compliance"},
+    "col.confidence": {"id": "Keyakinan", "en": "Confidence"},
+    "col.serious": {"id": "Temuan kritis/tinggi", "en": "Critical/high findings"},
+    "col.findings": {"id": "Temuan", "en": "Findings"},
+    "col.endpoints": {"id": "Endpoint", "en": "Endpoints"},
+    "col.category": {"id": "Kategori", "en": "Category"},
+    "col.check": {"id": "Pemeriksaan", "en": "Check"},
+    "col.severity": {"id": "Tingkat keparahan", "en": "Severity"},
+    "col.status": {"id": "Status", "en": "Status"},
+    "col.endpoint": {"id": "Endpoint", "en": "Endpoint"},
+    "col.application": {"id": "Aplikasi", "en": "Application"},
+    "col.protocol": {"id": "Protokol", "en": "Protocol"},
+    "col.reason": {"id": "Alasan", "en": "Reason"},
+    "col.evidence": {"id": "Bukti", "en": "Evidence"},
+    "col.remediation": {"id": "Perbaikan", "en": "Remediation"},
+    "col.waiver": {"id": "Pengecualian", "en": "Waiver"},
+    "col.subject": {"id": "Subjek", "en": "Subject"},
+    "col.not_after": {"id": "Berlaku hingga", "en": "Valid until"},
+    "col.days_left": {"id": "Sisa hari", "en": "Days left"},
+    "col.reachability": {"id": "Keterjangkauan", "en": "Reachability"},
+    "col.observed": {"id": "Yang teramati", "en": "Observed"},
+    "col.details": {"id": "Rincian", "en": "Details"},
+    "col.before": {"id": "Sebelum", "en": "Before"},
+    "col.after": {"id": "Sesudah", "en": "After"},
+    "col.references": {"id": "Rujukan", "en": "References"},
+    "col.count": {"id": "Jumlah", "en": "Count"},
+    "col.justification": {"id": "Justifikasi", "en": "Justification"},
+    "col.approver": {"id": "Disetujui oleh", "en": "Approved by"},
+    "col.expires": {"id": "Berakhir", "en": "Expires"},
+    "col.waiver_id": {"id": "Pengecualian", "en": "Waiver"},
+    # -- findings and evidence ----------------------------------------------
+    "evidence.observed": {"id": "Teramati", "en": "Observed"},
+    "evidence.expected": {"id": "Diharapkan", "en": "Expected"},
+    "evidence.other": {"id": "Data lain", "en": "Other data"},
+    "evidence.none": {"id": "tanpa bukti", "en": "no evidence"},
+    "waiver.none": {"id": "—", "en": "—"},
+    "waiver.active": {"id": "berlaku", "en": "active"},
+    "waiver.expired": {"id": "kedaluwarsa", "en": "expired"},
+    "waiver.until": {"id": "hingga {date}", "en": "until {date}"},
+    "waiver.no_expiry": {"id": "tanpa batas waktu", "en": "no expiry"},
+    "waiver.applied": {"id": "Diterapkan", "en": "Applied"},
+    "waiver.expired_list": {"id": "Kedaluwarsa (tidak lagi berlaku)", "en": "Expired (no longer applied)"},
+    "waiver.unmatched": {
+        "id": "Tidak cocok dengan hasil mana pun",
+        "en": "Matched no result",
+    },
+    "waiver.nothing": {"id": "Tidak ada pengecualian.", "en": "No waivers."},
+    "endpoint.reachable": {"id": "terjangkau", "en": "reachable"},
+    "endpoint.unreachable": {"id": "tak terjangkau: {reason}", "en": "unreachable: {reason}"},
+    "endpoint.not_probed": {"id": "belum diperiksa", "en": "not checked yet"},
+    # -- filter and sort controls --------------------------------------------
+    "filter.label": {"id": "Saring temuan", "en": "Filter findings"},
+    "filter.status": {"id": "Status", "en": "Status"},
+    "filter.severity": {"id": "Tingkat keparahan", "en": "Severity"},
+    "filter.text": {"id": "Cari", "en": "Search"},
+    "filter.text_placeholder": {"id": "teks bebas…", "en": "free text…"},
+    "filter.all": {"id": "semua", "en": "all"},
+    "filter.showing": {"id": "Menampilkan", "en": "Showing"},
+    "filter.of": {"id": "dari", "en": "of"},
+    "filter.agencies_label": {"id": "Saring instansi", "en": "Filter agencies"},
+    "sort.hint": {
+        "id": "Klik judul kolom untuk mengurutkan.",
+        "en": "Click a column header to sort.",
+    },
+    # -- caps and empty states ----------------------------------------------
+    "list.more": {
+        "id": "{count} baris lain tidak ditampilkan (lihat laporan JSON/CSV).",
+        "en": "{count} more rows not shown (see the JSON/CSV report).",
+    },
+    "list.empty": {"id": "Tidak ada.", "en": "None."},
+    "findings.none": {"id": "Tidak ada temuan.", "en": "No findings."},
+    "findings.scope": {
+        "id": "Semua hasil selain lulus dan dilewati, yang paling parah lebih dahulu.",
+        "en": "Every result other than pass and skip, most severe first.",
+    },
+    "attention.explain": {
+        "id": "Urutan: indeks terendah, lalu temuan kritis/tinggi terbanyak.",
+        "en": "Order: lowest index first, then most critical/high findings.",
+    },
+    "chart.provinces": {
+        "id": "Diagram batang: indeks kepatuhan {count} provinsi, diwarnai menurut predikat.",
+        "en": "Bar chart: compliance index of {count} provinces, coloured by rating.",
+    },
+    "chart.categories": {
+        "id": "Diagram batang: kepatuhan per kategori pemeriksaan (persen lulus).",
+        "en": "Bar chart: compliance by check category (percent passing).",
+    },
+    "chart.certificates": {
+        "id": "Garis waktu: {count} sertifikat menurut sisa masa berlaku; yang kedaluwarsa dan kurang dari 30 hari disorot.",
+        "en": "Timeline: {count} certificates by days left; expired and under 30 days highlighted.",
+    },
+    "chart.data_table": {"id": "Data diagram sebagai tabel", "en": "Chart data as a table"},
+    "chart.no_score": {"id": "tanpa skor", "en": "no score"},
+    "chart.legend": {"id": "Keterangan", "en": "Legend"},
+    "cert.expired": {"id": "kedaluwarsa", "en": "expired"},
+    "cert.soon": {"id": "< 30 hari", "en": "< 30 days"},
+    "cert.ok": {"id": "≥ 30 hari", "en": "≥ 30 days"},
+    "cert.today": {"id": "hari ini", "en": "today"},
+    "cert.days": {"id": "{days} hari", "en": "{days} days"},
+    "cert.beyond": {"id": "> {days} hari", "en": "> {days} days"},
+    "cert.urgent": {
+        "id": "Sertifikat yang sudah kedaluwarsa atau berakhir dalam 30 hari",
+        "en": "Certificates expired or expiring within 30 days",
+    },
+    "cert.none": {"id": "Tidak ada sertifikat yang teramati.", "en": "No certificates observed."},
+    "cert.none_urgent": {
+        "id": "Tidak ada sertifikat yang kedaluwarsa atau berakhir dalam 30 hari.",
+        "en": "No certificate is expired or expires within 30 days.",
+    },
+    "changes.none": {
+        "id": "Tidak ada sweep sebelumnya untuk dibandingkan.",
+        "en": "There is no previous sweep to compare with.",
+    },
+    "changes.regressions": {"id": "Kemunduran", "en": "Regressions"},
+    "changes.fixes": {"id": "Perbaikan", "en": "Fixes"},
+    "changes.new": {"id": "Endpoint baru", "en": "New endpoints"},
+    "changes.gone": {"id": "Endpoint hilang", "en": "Gone endpoints"},
+    # -- metadata ------------------------------------------------------------
+    "meta.sweep": {"id": "ID sweep", "en": "Sweep id"},
+    "meta.inventory": {"id": "Inventaris", "en": "Inventory"},
+    "meta.profile": {"id": "Profil", "en": "Profile"},
+    "meta.profile_digest": {"id": "Digest profil", "en": "Profile digest"},
+    "meta.engine": {"id": "Mesin", "en": "Engine"},
+    "meta.started": {"id": "Mulai", "en": "Started"},
+    "meta.finished": {"id": "Selesai", "en": "Finished"},
+    "meta.state": {"id": "Keadaan", "en": "State"},
+    "meta.endpoints": {"id": "Endpoint", "en": "Endpoints"},
+    "meta.tool": {"id": "Alat", "en": "Tool"},
+    "meta.generated": {"id": "Laporan dibuat", "en": "Report generated"},
+    "meta.language": {"id": "Bahasa", "en": "Language"},
+    "state.running": {"id": "berjalan", "en": "running"},
+    "state.interrupted": {"id": "terputus", "en": "interrupted"},
+    "state.complete": {"id": "selesai", "en": "complete"},
+    "state.failed": {"id": "gagal", "en": "failed"},
+    "common.yes": {"id": "ya", "en": "yes"},
+    "common.no": {"id": "tidak", "en": "no"},
+    "common.unknown": {"id": "tidak diketahui", "en": "unknown"},
+    "common.none": {"id": "—", "en": "—"},
+}
+
+_MONTHS = {
+    "id": ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+# (thousands separator, decimal separator)
+_NUMBER_SEPARATORS = {"id": (".", ","), "en": (",", ".")}
+
+
+def normalise_language(lang: str | None) -> str:
+    """``id`` unless the model asks for a language the catalogue has (``en``, ``en-GB`` …)."""
+    base = (lang or DEFAULT_LANGUAGE).split("-")[0].split("_")[0].lower()
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
+class Translator:
+    """UI strings and number/date formatting for one language."""
+
+    def __init__(self, lang: str | None):
+        self.lang = normalise_language(lang)
+
+    def __call__(self, key: str, **values: Any) -> str:
+        entry = MESSAGES[key]  # KeyError: a template asked for a string the catalogue lacks
+        text = entry.get(self.lang) or entry[DEFAULT_LANGUAGE]
+        return text.format(**values) if values else text
+
+    def optional(self, prefix: str, value: Any, fallback: str | None = None) -> str:
+        """The catalogue's word for a data value (a status, a category), else the value itself."""
+        if value is None:
+            return fallback if fallback is not None else self("common.unknown")
+        key = f"{prefix}.{value}"
+        return self(key) if key in MESSAGES else str(value)
+
+    def number(self, value: float | int | None, digits: int = 0) -> str:
+        if value is None:
+            return self("common.none")
+        thousands, decimal = _NUMBER_SEPARATORS[self.lang]
+        text = f"{value:,.{digits}f}"
+        return text.translate(str.maketrans({",": thousands, ".": decimal}))
+
+    def percent(self, fraction: float | None, digits: int = 0) -> str:
+        """``0.873`` -> ``87%`` (the model's ratios are 0..1)."""
+        if fraction is None:
+            return self("common.none")
+        return f"{self.number(fraction * 100, digits)}%"
+
+    def date(self, value: datetime | str | None, *, with_time: bool = False) -> str:
+        """``5 Mar 2027`` / ``5 Mar 2027 14:02 UTC``; an unparsable text is shown as it came."""
+        if value is None or value == "":
+            return self("common.none")
+        moment = value
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return value
+        text = f"{moment.day} {_MONTHS[self.lang][moment.month - 1]} {moment.year}"
+        if with_time:
+            zone = moment.strftime("%Z") if moment.tzinfo else ""
+            text += f" {moment:%H:%M}" + (f" {'UTC' if zone in ('UTC', 'UTC+00:00') else zone}" if zone else "")
+        return text
+
+
+def translator(lang: str | None) -> Callable[..., str]:
+    return Translator(lang)

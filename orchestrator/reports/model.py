@@ -1,0 +1,616 @@
+"""The report data model: everything a report shows about one sweep, as plain data.
+
+``build_report(store, sweep_id, ...)`` returns a ``Report`` (a ``dict``) that
+every format renders and that the JSON report serialises as is
+(``schema/report-v1.schema.json``, ``schema_version`` "1.0"). Keys:
+
+``schema_version``, ``tool`` {name, version}, ``generated_at``, ``lang``,
+``labels`` (status/severity words in ``lang``), ``sweep`` (metadata and
+totals), ``scope`` {agency, agency_name}, ``score`` (the whole scope: the
+nation, or the one agency), ``provinces``, ``agencies``, ``applications``,
+``endpoints``, ``checks``, ``categories``, ``findings``, ``top_findings``,
+``waivers`` {applied, expired, unmatched} or null, ``certificates``,
+``changes`` (against the previous complete sweep of the same inventory) or
+null. Every score is ``Score.to_dict``: earned, possible, error_weight,
+counts, compliance (0–1 or null), confidence, index (1–5 or null),
+predicate {id, label} or null, level (1–5 or null).
+
+Agency scope (``agency=CODE``): only that agency's endpoints, results,
+certificates, waivers and changes are read; ``score`` is the agency's score,
+``provinces`` is empty and the sweep totals count that agency only, so no
+other agency's code, name, endpoint or application appears anywhere.
+
+Memory: results are read once through a store cursor and folded into
+per-endpoint and per-check tallies. ``endpoints`` and ``applications`` are
+sequences that build each entry's dict when read; ``findings`` is a list
+when there are at most ``FINDINGS_IN_MEMORY`` of them, otherwise a sequence
+that streams them from the store again on each iteration (it then needs the
+store open). All are ``collections.abc.Sequence``: iterate them, ``len()``
+them, slice them; serialise with ``orchestrator.reports.json_report`` or
+``json.dumps(report, default=list)``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from orchestrator.inventory import provinces as province_table
+from orchestrator.render import tool_version
+from orchestrator.scoring import Score, Tally
+from orchestrator.store import ResultRow, Store, Sweep, SweepState
+from orchestrator.waivers import Waiver, Waivers
+from probes import registry
+from probes.model import Check, Severity, Status
+
+SCHEMA_VERSION = "1.0"
+TOOL_NAME = "spbe-interop"
+FINDINGS_IN_MEMORY = 20_000
+TOP_FINDINGS = 50
+# Statuses a report lists as findings: everything that is not a pass and
+# not "not applicable".
+FINDING_STATUSES = frozenset({Status.FAIL, Status.WARN, Status.ERROR, Status.WAIVED})
+# Order of findings for "what to fix first": fail before warn.
+_ACTIONABLE_RANK = {Status.FAIL: 0, Status.WARN: 1}
+# The observed summary shown per endpoint: family -> keys (scalars only).
+FACT_SUBSET: dict[str, tuple[str, ...]] = {
+    "ssh": ("banner", "software", "version"),
+    "tls": ("version", "subject", "issuer", "not_after"),
+    "grpc": ("connection", "health"),
+}
+FACT_TEXT_LIMIT = 256
+
+LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "id": {
+        "status": {
+            "pass": "Lulus",
+            "fail": "Gagal",
+            "warn": "Peringatan",
+            "error": "Tidak dapat ditentukan",
+            "skip": "Tidak berlaku",
+            "waived": "Dikecualikan",
+        },
+        "severity": {
+            "critical": "Kritis",
+            "high": "Tinggi",
+            "medium": "Sedang",
+            "low": "Rendah",
+            "info": "Informasi",
+        },
+    },
+    "en": {
+        "status": {
+            "pass": "Pass",
+            "fail": "Fail",
+            "warn": "Warning",
+            "error": "Undetermined",
+            "skip": "Not applicable",
+            "waived": "Waived",
+        },
+        "severity": {
+            "critical": "Critical",
+            "high": "High",
+            "medium": "Medium",
+            "low": "Low",
+            "info": "Info",
+        },
+    },
+}
+LANGS = tuple(LABELS)
+
+
+class ReportError(ValueError):
+    """The report cannot be built as asked (e.g. an agency with no endpoints in the sweep)."""
+
+
+class Report(dict):
+    """The report model (a plain ``dict``), with a handle for formats that list every result."""
+
+    source: "_Source | None" = None
+
+
+# --------------------------------------------------------------------------- lazy sequences
+
+
+class MappedSequence(Sequence):
+    """A read-only sequence that renders each compact item into its dict on access."""
+
+    def __init__(self, items: list[Any], render: Callable[[Any], dict[str, Any]]):
+        self._items = items
+        self._render = render
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._render(item) for item in self._items[index]]
+        return self._render(self._items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self._render(item) for item in self._items)
+
+
+class StreamedFindings(Sequence):
+    """Findings read again from the store on each iteration (large reports)."""
+
+    def __init__(self, source: "_Source", count: int):
+        self._source = source
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row, status, waiver in self._source.rows():
+            if status in FINDING_STATUSES:
+                yield self._source.finding(row, status, waiver)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return list(itertools.islice(iter(self), *index.indices(self._count)))
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return next(itertools.islice(iter(self), index, None))
+
+
+# --------------------------------------------------------------------------- reading the store
+
+
+@dataclass
+class _Source:
+    """How to read the scope's results again (findings stream, JUnit)."""
+
+    store: Store
+    sweep_id: str
+    agency: str | None
+    waivers: Waivers | None
+    checks: dict[str, Check]
+
+    def rows(self) -> Iterator[tuple[ResultRow, Status, Waiver | None]]:
+        """Every result in scope with its effective status (waivers applied, not counted)."""
+        for row in self.store.results(self.sweep_id, agency=self.agency):
+            waiver = self.waivers.match(row) if self.waivers is not None else None
+            yield row, (Status.WAIVED if waiver is not None else row.status), waiver
+
+    def finding(self, row: ResultRow, status: Status, waiver: Waiver | None) -> dict[str, Any]:
+        check = self.checks.get(row.check_id)
+        return {
+            "endpoint": row.endpoint_id,
+            "url": row.url,
+            "protocol": row.protocol,
+            "agency": row.agency,
+            "application": row.application,
+            "province": row.province,
+            "check_id": row.check_id,
+            "title": check.title if check else row.check_id,
+            "category": check.category if check else None,
+            "status": status.value,
+            "severity": row.severity.value,
+            "reason": row.reason,
+            "evidence": row.evidence,
+            "remediation": check.remediation if check else None,
+            "waiver": _waiver_ref(waiver),
+        }
+
+
+def iter_results(report: Report) -> Iterator[dict[str, Any]]:
+    """Every result of the report's scope (passes included), as finding-shaped dicts.
+
+    For formats that list each endpoint × check (JUnit). Streams from the
+    store, so the store must still be open.
+    """
+    source = report.source
+    if source is None:
+        raise ReportError("this report was not built from a store: its individual results are not available")
+    for row, status, waiver in source.rows():
+        yield source.finding(row, status, waiver)
+
+
+def _waiver_ref(waiver: Waiver | None) -> dict[str, Any] | None:
+    if waiver is None:
+        return None
+    entry = waiver.entry
+    return {
+        "id": entry.id,
+        "justification": entry.justification,
+        "approver": entry.approver,
+        "expires": entry.expires.isoformat(),
+    }
+
+
+# --------------------------------------------------------------------------- accumulators
+
+
+@dataclass
+class _Endpoint:
+    id: str
+    url: str
+    protocol: str
+    agency: str | None
+    agency_level: str | None
+    province: str | None
+    application: str | None
+    tally: Tally = field(default_factory=Tally)
+    done: bool = False
+    unreachable: str | None = None
+    facts: dict[str, Any] | None = None
+
+
+@dataclass
+class _Group:
+    key: str | None
+    tally: Tally = field(default_factory=Tally)
+    endpoints: int = 0
+    unreachable: int = 0
+    applications: set = field(default_factory=set)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _findings_count(counts: Mapping[str, int]) -> int:
+    return sum(counts.get(status.value, 0) for status in FINDING_STATUSES)
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > FACT_TEXT_LIMIT:
+        return value[: FACT_TEXT_LIMIT - 1] + "…"
+    return value
+
+
+def _fact_subset(facts: Mapping[str, Any]) -> dict[str, Any]:
+    subset: dict[str, Any] = {}
+    for family, keys in FACT_SUBSET.items():
+        observed = facts.get(family)
+        if not isinstance(observed, Mapping):
+            continue
+        picked = {
+            key: _clip(observed[key])
+            for key in keys
+            if isinstance(observed.get(key), (str, int, float, bool))
+        }
+        if picked:
+            subset[family] = picked
+    return subset
+
+
+def _certificate(endpoint: _Endpoint, facts: Mapping[str, Any], now: datetime) -> dict[str, Any] | None:
+    tls = facts.get("tls")
+    if not isinstance(tls, Mapping) or not isinstance(tls.get("not_after"), str):
+        return None
+    try:
+        not_after = datetime.fromisoformat(tls["not_after"])
+    except ValueError:
+        return None
+    if not_after.tzinfo is None:
+        not_after = not_after.replace(tzinfo=timezone.utc)
+    return {
+        "endpoint": endpoint.id,
+        "agency": endpoint.agency,
+        "application": endpoint.application,
+        "province": endpoint.province,
+        "subject": _clip(tls.get("subject")) if isinstance(tls.get("subject"), str) else None,
+        "issuer": _clip(tls.get("issuer")) if isinstance(tls.get("issuer"), str) else None,
+        "not_after": not_after.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "days_left": math.floor((not_after - now).total_seconds() / 86400),
+    }
+
+
+# --------------------------------------------------------------------------- names
+
+
+def names_from_inventory(path: str) -> dict[str, dict[str, str]] | None:
+    """``{"agencies": {code: name}, "applications": {id: name}}`` from an inventory file, or None."""
+    from orchestrator.inventory import load_inventory  # the inventory is read only when needed
+    from orchestrator.yamlsrc import ConfigError
+
+    try:
+        inventory = load_inventory(path)
+    except (ConfigError, OSError, ValueError):
+        return None
+    return {
+        "agencies": {agency.code: agency.name for agency in inventory.agencies},
+        "applications": {app.id: app.name for app in inventory.applications},
+    }
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_report(
+    store: Store,
+    sweep_id: str,
+    *,
+    agency: str | None = None,
+    lang: str = "id",
+    waivers: Waivers | None = None,
+    inventory_names: Mapping[str, Mapping[str, str]] | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """The report model of one sweep (see the module docstring).
+
+    ``sweep_id`` is an id or a unique prefix (``UnknownSweep``/``AmbiguousSweep``
+    from the store otherwise). ``inventory_names`` maps agency codes and
+    application ids to names (``{"agencies": {...}, "applications": {...}}``);
+    by default they are read from the sweep's inventory file when it is still
+    there, else codes stand for names. ``ReportError`` for an agency without
+    endpoints in the sweep or an unknown language.
+    """
+    if lang not in LABELS:
+        raise ReportError(f"unknown language {lang!r} (known: {', '.join(LANGS)})")
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    sweep = store.get_sweep(sweep_id)
+    checks = registry.checks()
+
+    endpoints: dict[str, _Endpoint] = {}
+    for record in store.endpoints(sweep.id):
+        if agency is not None and record.agency != agency:
+            continue
+        endpoints[record.endpoint_id] = _Endpoint(
+            record.endpoint_id, record.url, record.protocol, record.agency,
+            record.agency_level, record.province, record.application,
+        )
+    if agency is not None and not endpoints:
+        raise ReportError(f"agency {agency!r} has no endpoints in sweep {sweep.id}")
+
+    certificates = []
+    for outcome in store.outcomes(sweep.id):
+        endpoint = endpoints.get(outcome.endpoint_id)
+        if endpoint is None:
+            continue
+        endpoint.done = True
+        endpoint.unreachable = outcome.unreachable
+        endpoint.facts = _fact_subset(outcome.facts) or None
+        certificate = _certificate(endpoint, outcome.facts, now)
+        if certificate is not None:
+            certificates.append(certificate)
+    certificates.sort(key=lambda c: (c["days_left"], c["endpoint"]))
+
+    if waivers is not None:
+        waivers.reset()
+    source = _Source(store, sweep.id, agency, waivers, checks)
+
+    # One pass over the results: tallies, the findings (while few) and the top findings.
+    check_tallies: dict[str, Tally] = {}
+    check_severity: dict[str, Severity] = {}
+    findings: list[dict[str, Any]] | None = []
+    finding_count = 0
+    top: list[tuple[Any, ...]] = []  # a bounded max-heap through negated keys
+    seq = itertools.count()
+    results_total = 0
+    for row in store.results(sweep.id, agency=agency):
+        results_total += 1
+        if waivers is not None:
+            status, waiver = waivers.apply(row)
+        else:
+            status, waiver = row.status, None
+        endpoint = endpoints.get(row.endpoint_id)
+        if endpoint is not None:
+            endpoint.tally.add(status, row.severity)
+        tally = check_tallies.get(row.check_id)
+        if tally is None:
+            tally = check_tallies[row.check_id] = Tally()
+        tally.add(status, row.severity)
+        known = check_severity.get(row.check_id)
+        if known is None or row.severity.rank > known.rank:
+            check_severity[row.check_id] = row.severity
+        if status not in FINDING_STATUSES:
+            continue
+        finding_count += 1
+        if findings is not None:
+            findings.append(source.finding(row, status, waiver))
+            if len(findings) > FINDINGS_IN_MEMORY:
+                findings = None  # too many to hold: stream them instead
+        if status in _ACTIONABLE_RANK:
+            key = (row.severity.rank, -_ACTIONABLE_RANK[status], _reverse(row.endpoint_id), _reverse(row.check_id))
+            item = (key, next(seq), row, status)
+            if len(top) < TOP_FINDINGS:
+                heapq.heappush(top, item)
+            elif key > top[0][0]:
+                heapq.heapreplace(top, item)
+    top_findings = [source.finding(row, status, None) for _, _, row, status in sorted(top, reverse=True)]
+
+    names = inventory_names
+    if names is None:
+        names = names_from_inventory(sweep.inventory_path) or {}
+    agency_names = names.get("agencies", {})
+    app_names = names.get("applications", {})
+    province_names = {code: p.name for code, p in province_table().items()}
+
+    def score_dict(tally: Tally | Score) -> dict[str, Any]:
+        return (tally.score() if isinstance(tally, Tally) else tally).to_dict(lang)
+
+    # Groups from endpoint tallies: sums, never averages.
+    nation = _Group(None)
+    by_province: dict[str | None, _Group] = {}
+    by_agency: dict[str | None, _Group] = {}
+    by_app: dict[tuple[str | None, str | None], _Group] = {}
+    for endpoint in endpoints.values():
+        app_key = (endpoint.agency, endpoint.application)
+        groups = [nation, by_province.setdefault(endpoint.province, _Group(endpoint.province)),
+                  by_agency.setdefault(endpoint.agency, _Group(endpoint.agency)),
+                  by_app.setdefault(app_key, _Group(endpoint.application))]
+        by_agency[endpoint.agency].extra.setdefault("level", endpoint.agency_level)
+        by_agency[endpoint.agency].extra.setdefault("province", endpoint.province)
+        by_app[app_key].extra.update(agency=endpoint.agency, province=endpoint.province)
+        for group in groups:
+            group.tally.merge(endpoint.tally)
+            group.endpoints += 1
+            group.unreachable += endpoint.unreachable is not None
+            group.applications.add(app_key)
+
+    def group_common(group: _Group) -> dict[str, Any]:
+        return {
+            "score": score_dict(group.tally),
+            "counts": dict(group.tally.counts),
+            "findings": _findings_count(group.tally.counts),
+            "endpoints": group.endpoints,
+            "unreachable": group.unreachable,
+        }
+
+    provinces_out = []
+    if agency is None:
+        for code, group in sorted(by_province.items(), key=lambda item: (item[0] is None, item[0] or "")):
+            provinces_out.append(
+                {"code": code, "name": province_names.get(code, code) if code else None,
+                 "agencies": sum(1 for a in by_agency.values() if a.extra.get("province") == code),
+                 "applications": len(group.applications), **group_common(group)}
+            )
+
+    agencies_out = []
+    for code, group in sorted(by_agency.items(), key=lambda item: (item[0] is None, item[0] or "")):
+        province = group.extra.get("province")
+        agencies_out.append(
+            {"code": code, "name": agency_names.get(code, code) if code else None,
+             "level": group.extra.get("level"), "province": province,
+             "province_name": province_names.get(province, province) if province else None,
+             "applications": len(group.applications), **group_common(group)}
+        )
+
+    app_items = sorted(by_app.items(), key=lambda item: (item[0][0] or "", item[0][1] or ""))
+
+    def render_app(item: tuple[tuple[str | None, str | None], _Group]) -> dict[str, Any]:
+        (agency_code, app_id), group = item
+        return {"id": app_id, "name": app_names.get(app_id, app_id) if app_id else None,
+                "agency": agency_code, "province": group.extra.get("province"), **group_common(group)}
+
+    def render_endpoint(endpoint: _Endpoint) -> dict[str, Any]:
+        return {
+            "id": endpoint.id,
+            "url": endpoint.url,
+            "protocol": endpoint.protocol,
+            "agency": endpoint.agency,
+            "application": endpoint.application,
+            "province": endpoint.province,
+            "done": endpoint.done,
+            "unreachable": endpoint.unreachable,
+            "score": score_dict(endpoint.tally),
+            "findings": _findings_count(endpoint.tally.counts),
+            "facts": endpoint.facts,
+        }
+
+    checks_out = []
+    by_category: dict[str, Tally] = {}
+    for check_id, tally in sorted(check_tallies.items()):
+        check = checks.get(check_id)
+        category = check.category if check else "unknown"
+        by_category.setdefault(category, Tally()).merge(tally)
+        severity = check_severity[check_id]
+        checks_out.append(
+            {"id": check_id,
+             "title": check.title if check else check_id,
+             "protocol": check.protocol if check else None,
+             "category": category,
+             "severity": severity.value,
+             "rationale": check.rationale if check else None,
+             "remediation": check.remediation if check else None,
+             "references": list(check.references) if check else [],
+             "counts": dict(tally.counts),
+             "score": score_dict(tally)}
+        )
+    categories_out = [
+        {"category": category, "counts": dict(tally.counts), "score": score_dict(tally)}
+        for category, tally in sorted(by_category.items())
+    ]
+
+    done = sum(endpoint.done for endpoint in endpoints.values())
+    unreachable = sum(endpoint.unreachable is not None for endpoint in endpoints.values())
+    report = Report(
+        schema_version=SCHEMA_VERSION,
+        tool={"name": TOOL_NAME, "version": tool_version()},
+        generated_at=now.isoformat(timespec="seconds"),
+        lang=lang,
+        labels=LABELS[lang],
+        sweep=_sweep_dict(sweep, agency, len(endpoints), done, unreachable, results_total),
+        scope={"agency": agency, "agency_name": agency_names.get(agency, agency) if agency else None},
+        score=score_dict(nation.tally),
+        provinces=provinces_out,
+        agencies=agencies_out,
+        applications=MappedSequence(app_items, render_app),
+        endpoints=MappedSequence(list(endpoints.values()), render_endpoint),
+        checks=checks_out,
+        categories=categories_out,
+        findings=findings if findings is not None else StreamedFindings(source, finding_count),
+        top_findings=top_findings,
+        waivers=_waivers_dict(waivers, agency),
+        certificates=certificates,
+        changes=_changes(store, sweep, agency),
+    )
+    report.source = source
+    return report
+
+
+def _waivers_dict(waivers: Waivers | None, agency: str | None) -> dict[str, Any] | None:
+    if waivers is None:
+        return None
+    return {"source": waivers.source, "as_of": waivers.as_of.isoformat(), **waivers.report(agency=agency)}
+
+
+def _reverse(text: str | None) -> tuple[int, ...]:
+    """A key that sorts ``text`` descending inside an ascending heap key (ties: A before B)."""
+    return (*(-ord(ch) for ch in text or ""), 0)
+
+
+def _sweep_dict(sweep: Sweep, agency: str | None, endpoints: int, done: int, unreachable: int,
+                results: int) -> dict[str, Any]:
+    return {
+        "id": sweep.id,
+        "inventory_name": sweep.inventory_name,
+        "inventory_hash": sweep.inventory_hash,
+        "profile": sweep.profile,
+        "profile_digest": sweep.profile_hash,
+        "engine": sweep.engine,
+        "started_at": sweep.started_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": sweep.finished_at.astimezone(timezone.utc).isoformat(timespec="seconds")
+        if sweep.finished_at
+        else None,
+        "state": sweep.state.value,
+        "totals": {
+            # In agency scope the totals are that agency's, not the nation's.
+            "endpoints": sweep.total_endpoints if agency is None else endpoints,
+            "done": done,
+            "unreachable": unreachable,
+            "results": results,
+        },
+    }
+
+
+def _previous_complete(store: Store, sweep: Sweep) -> Sweep | None:
+    for candidate in store.list_sweeps(None, inventory_name=sweep.inventory_name):
+        if candidate.id != sweep.id and candidate.state is SweepState.COMPLETE and (
+            candidate.started_at, candidate.id) < (sweep.started_at, sweep.id):
+            return candidate
+    return None
+
+
+def _changes(store: Store, sweep: Sweep, agency: str | None) -> dict[str, Any] | None:
+    previous = _previous_complete(store, sweep)
+    if previous is None:
+        return None
+    diff = store.diff(previous.id, sweep.id)
+
+    def in_scope(entries: list) -> list[dict[str, Any]]:
+        return [entry.to_dict() for entry in entries if agency is None or entry.agency == agency]
+
+    if agency is None:
+        new, gone = diff.new_endpoints, diff.gone_endpoints
+    else:
+        ours_now = {e.endpoint_id for e in store.endpoints(sweep.id) if e.agency == agency}
+        ours_before = {e.endpoint_id for e in store.endpoints(previous.id) if e.agency == agency}
+        new = [e for e in diff.new_endpoints if e in ours_now]
+        gone = [e for e in diff.gone_endpoints if e in ours_before]
+    return {
+        "previous_sweep": previous.id,
+        "previous_started_at": previous.started_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "regressions": in_scope(diff.regressions),
+        "fixes": in_scope(diff.fixes),
+        "changed": in_scope(diff.changed),
+        "new_endpoints": list(new),
+        "gone_endpoints": list(gone),
+    }

@@ -1,0 +1,563 @@
+"""Serve a whole inventory on this machine: every endpoint a real socket behaving as its tag says.
+
+    with start_fleet("inventory.yaml", workdir) as fleet:
+        ...                       # probe fleet.inventory's endpoints
+    # everything stopped by pid, namespaces deleted
+
+Each endpoint's ``testbed=<behaviour>`` tag (``orchestrator.synthetic``)
+picks its server; untagged endpoints get the conformant gRPC server or the
+Debian-default sshd.
+
+gRPC: a handful of ``orchestrator.testbed.grpc_server`` processes, at most
+``GRPC_LISTENERS_PER_PROCESS`` endpoints each (one FD per listener plus the
+probes' connections, far below the 20,000 FDs a process may hold here). A
+process hosts one spec per behaviour, and each spec listens on the addresses
+of all its endpoints as ``Listener`` s that carry the endpoint's identity and
+declared services: ``ServiceInfo.Describe`` answers with the agency and
+application of the address the client dialled (``wrong-identity`` endpoints
+excepted), and the declared services are served, healthy and reflected.
+
+grpcs endpoints: a ``TestCA`` in ``workdir/tls`` issues one certificate per
+server name (the agency's ``<agency>.testbed.localhost``) and its PEM is
+written to every ``ca_file`` the inventory names, so pass the inventory as a
+path when those files do not exist yet (validation requires them).
+
+SSH: OpenSSH listens on at most 16 sockets per sshd (``MAX_LISTEN_SOCKS``; a
+17th ``ListenAddress`` is fatal) and Dropbear on at most 10 ``-p`` (an 11th
+is silently ignored), so endpoints are grouped per behaviour into as many
+processes as that takes. Host keys are made once per type in ``key_dir`` and
+shared. SSH has no injected latency.
+
+Everything started is recorded in the run's ledger (``ledger.py``) the moment
+it exists; ``Fleet.stop()`` and ``interop testbed down`` clean up from it.
+Readiness is read from ``/proc/<pid>/net/tcp`` (sockets in LISTEN), not by
+connecting: each connection to an sshd costs a fork and a re-exec.
+
+With ``use_netns=True`` every host gets a network namespace of its own (see
+``netns.py``); hosts must then be addresses of ``netns.NETWORK``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from orchestrator.inventory import EndpointRef, Inventory, load_inventory
+from orchestrator.testbed import netns, sshd
+from orchestrator.testbed.grpc_server import WRONG, GrpcServerSpec, Listener
+from orchestrator.testbed.ledger import CleanupReport, Ledger, clean_up
+from orchestrator.testbed.pki import Issued, TestCA
+
+GRPC_LISTENERS_PER_PROCESS = 4_000
+SLOW_LATENCY_S = 0.6  # over GRPC-LAT-001's default 500 ms threshold, under the probe's 5 s read timeout
+TAG = "testbed"
+DEFAULT_BEHAVIOUR = {"grpc": "conformant", "ssh": "default"}
+TESTBED_CA_NAME = "SPBE Testbed Root CA"
+LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+START_TIMEOUT_S = 180.0
+
+# gRPC behaviour -> GrpcServerSpec fields. ``latency_s`` here adds to the fleet's latency.
+GRPC_BEHAVIOURS: dict[str, dict[str, Any]] = {
+    "conformant": {},
+    "no-reflection": {"reflection": ()},
+    "no-health": {"health": "absent"},
+    "not-serving": {"health": "not_serving"},
+    "wrong-identity": {"identity": WRONG},
+    "slow": {"latency_s": SLOW_LATENCY_S},
+}
+
+
+@dataclass(frozen=True)
+class SshFlavour:
+    server: str  # "openssh" or "dropbear"
+    profile: str | None  # sshd.SSHD_PROFILES key (OpenSSH only)
+    keys: tuple[tuple[str, int | None], ...]  # (type, bits) of the host keys
+
+
+SSH_BEHAVIOURS: dict[str, SshFlavour] = {
+    # Debian's install generates RSA, ECDSA and Ed25519 host keys.
+    "default": SshFlavour("openssh", "default", (("ed25519", None), ("ecdsa", None), ("rsa", 3072))),
+    "hardened": SshFlavour("openssh", "hardened", (("ed25519", None), ("rsa", 3072))),
+    "legacy": SshFlavour("openssh", "legacy", (("ed25519", None), ("rsa", 2048), ("dsa", None))),
+    "password": SshFlavour("openssh", "password", (("ed25519", None), ("rsa", 3072))),
+    "dropbear": SshFlavour("dropbear", None, (("ed25519", None), ("rsa", 2048))),
+}
+KNOWN_BEHAVIOURS = {"grpc": GRPC_BEHAVIOURS, "ssh": SSH_BEHAVIOURS}
+
+
+class FleetError(RuntimeError):
+    pass
+
+
+# -- planning (pure) -----------------------------------------------------------
+
+
+def behaviour_of(ref: EndpointRef) -> str:
+    return ref.tag_value(TAG) or DEFAULT_BEHAVIOUR[ref.protocol]
+
+
+@dataclass(frozen=True)
+class GrpcGroup:
+    """The gRPC endpoints one server process serves."""
+
+    name: str
+    namespace: str | None
+    endpoints: tuple[EndpointRef, ...]
+
+
+@dataclass(frozen=True)
+class SshGroup:
+    """The addresses one sshd or dropbear process listens on, all with one behaviour."""
+
+    name: str
+    behaviour: str
+    namespace: str | None
+    addresses: tuple[tuple[str, int], ...]
+
+    @property
+    def flavour(self) -> SshFlavour:
+        return SSH_BEHAVIOURS[self.behaviour]
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    grpc: tuple[GrpcGroup, ...]
+    ssh: tuple[SshGroup, ...]
+
+    def behaviours(self) -> dict[str, dict[str, int]]:
+        """Endpoints per protocol and behaviour."""
+        counts: dict[str, dict[str, int]] = {"grpc": {}, "ssh": {}}
+        for group in self.grpc:
+            for ref in group.endpoints:
+                key = behaviour_of(ref) + (" (grpcs)" if ref.scheme == "grpcs" else "")
+                counts["grpc"][key] = counts["grpc"].get(key, 0) + 1
+        for group in self.ssh:
+            counts["ssh"][group.behaviour] = counts["ssh"].get(group.behaviour, 0) + len(group.addresses)
+        return counts
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def check_endpoints(endpoints: Iterable[EndpointRef], use_netns: bool) -> None:
+    """Refuse what the testbed must not serve: hosts outside loopback (or the namespace range), unknown tags."""
+    problems = []
+    for ref in endpoints:
+        behaviour = behaviour_of(ref)
+        if behaviour not in KNOWN_BEHAVIOURS[ref.protocol]:
+            known = ", ".join(KNOWN_BEHAVIOURS[ref.protocol])
+            problems.append(f"{ref.url}: unknown {ref.protocol} behaviour {behaviour!r} (known: {known})")
+        try:
+            address = ipaddress.ip_address(ref.host)
+        except ValueError:
+            address = None
+        allowed = netns.NETWORK if use_netns else LOOPBACK
+        if not isinstance(address, ipaddress.IPv4Address) or address not in allowed:
+            where = "the namespace range" if use_netns else "loopback"
+            problems.append(f"{ref.url}: the testbed serves only IPv4 addresses in {allowed} ({where})")
+    if problems:
+        shown = "\n  ".join(problems[:20]) + (f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else "")
+        raise FleetError(f"cannot serve this inventory:\n  {shown}")
+
+
+def plan_fleet(endpoints: Sequence[EndpointRef], namespace_of: Callable[[str], str | None] = lambda host: None,
+               grpc_per_process: int = GRPC_LISTENERS_PER_PROCESS) -> FleetPlan:
+    """Which process serves which endpoint: gRPC in chunks, SSH per behaviour in chunks of its server's cap.
+
+    In namespace mode a process lives in one namespace, so grouping starts by namespace.
+    """
+    grpc_by_ns: dict[str | None, list[EndpointRef]] = defaultdict(list)
+    ssh_by_ns: dict[tuple[str | None, str], list[tuple[str, int]]] = defaultdict(list)
+    for ref in endpoints:
+        namespace = namespace_of(ref.host)
+        if ref.protocol == "grpc":
+            grpc_by_ns[namespace].append(ref)
+        else:
+            ssh_by_ns[(namespace, behaviour_of(ref))].append((ref.host, ref.port))
+    grpc_groups = []
+    for namespace, refs in grpc_by_ns.items():
+        for chunk in _chunks(refs, grpc_per_process):
+            grpc_groups.append(GrpcGroup(f"grpc-{len(grpc_groups)}", namespace, tuple(chunk)))
+    ssh_groups = []
+    for (namespace, behaviour), addresses in ssh_by_ns.items():
+        flavour = SSH_BEHAVIOURS[behaviour]
+        cap = sshd.OPENSSH_MAX_LISTEN if flavour.server == "openssh" else sshd.DROPBEAR_MAX_PORTS
+        for chunk in _chunks(addresses, cap):
+            kind = "sshd" if flavour.server == "openssh" else "dropbear"
+            ssh_groups.append(SshGroup(f"{kind}-{len(ssh_groups)}-{behaviour}", behaviour, namespace, tuple(chunk)))
+    return FleetPlan(tuple(grpc_groups), tuple(ssh_groups))
+
+
+def certificate_key(ref: EndpointRef) -> str:
+    """Endpoints sharing a server name share a certificate."""
+    return ref.server_name or ref.host
+
+
+def grpc_specs(group: GrpcGroup, latency_s: float, certificates: dict[str, Issued]) -> list[GrpcServerSpec]:
+    """One spec per behaviour in the group, listening on each endpoint's address as that endpoint."""
+    by_behaviour: dict[str, list[Listener]] = defaultdict(list)
+    for ref in group.endpoints:
+        tls = certificates[certificate_key(ref)] if ref.scheme == "grpcs" else None
+        listener = Listener(ref.host, ref.port, identity=(ref.agency, ref.application), services=ref.services,
+                            tls=tls)
+        by_behaviour[behaviour_of(ref)].append(listener)
+    specs = []
+    for behaviour, listeners in by_behaviour.items():
+        fields = dict(GRPC_BEHAVIOURS[behaviour])
+        fields["latency_s"] = latency_s + fields.get("latency_s", 0.0)
+        specs.append(GrpcServerSpec(behaviour, listeners=tuple(listeners), **fields))
+    return specs
+
+
+# -- certificates and keys ------------------------------------------------------
+
+
+def document_ca_files(path: Path) -> list[Path]:
+    """The ``ca_file`` of every grpcs endpoint, read from the raw YAML (before validation wants them to exist)."""
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    found: dict[Path, None] = {}
+    for app in (data or {}).get("applications") or []:
+        for ep in (app or {}).get("endpoints") or []:
+            url, ca_file = (ep or {}).get("url"), (ep or {}).get("ca_file")
+            if isinstance(url, str) and url.startswith("grpcs://") and isinstance(ca_file, str):
+                ca_path = Path(ca_file).expanduser()
+                found[ca_path if ca_path.is_absolute() else path.resolve().parent / ca_path] = None
+    return list(found)
+
+
+def _is_testbed_ca(path: Path) -> bool:
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return bool(names) and names[0].value == TESTBED_CA_NAME
+
+
+def publish_ca(ca: TestCA, ca_files: Iterable[Path]) -> None:
+    """Write the CA where the inventory expects it; never over a CA that is not a testbed's."""
+    for path in ca_files:
+        if path.exists() and not _is_testbed_ca(path):
+            raise FleetError(f"{path} exists and is not a testbed CA ({TESTBED_CA_NAME}): refusing to overwrite it")
+    for path in ca_files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(ca.ca_pem)
+
+
+def issue_certificates(ca: TestCA, endpoints: Iterable[EndpointRef]) -> dict[str, Issued]:
+    """One certificate per server name, naming it and the addresses it is served on."""
+    hosts: dict[str, set[str]] = defaultdict(set)
+    for ref in endpoints:
+        if ref.scheme == "grpcs":
+            hosts[certificate_key(ref)].add(ref.host)
+    issued = {}
+    for name, addresses in hosts.items():
+        try:
+            ipaddress.ip_address(name)
+            dns: tuple[str, ...] = ()
+        except ValueError:
+            dns = (name,)
+        issued[name] = ca.issue(name, dns_names=dns, ip_addresses=sorted(addresses))
+    return issued
+
+
+def make_host_keys(key_dir: Path, flavours: Iterable[SshFlavour]) -> dict[tuple[str, str, int | None], Path]:
+    """Every host key the flavours need, generated in parallel once and reused from ``key_dir``."""
+    wanted = {(f.server, key_type, bits) for f in flavours for key_type, bits in f.keys}
+
+    def make(item: tuple[str, str, int | None]) -> Path:
+        server, key_type, bits = item
+        if server == "openssh":
+            return sshd.host_key(key_dir / "openssh", key_type, bits)
+        return sshd.dropbear_key(key_dir / "dropbear", key_type, bits)
+
+    ordered = sorted(wanted, key=lambda k: (k[0], k[1], k[2] or 0))
+    with ThreadPoolExecutor(max_workers=max(1, len(ordered))) as pool:
+        return dict(zip(ordered, pool.map(make, ordered)))
+
+
+# -- processes --------------------------------------------------------------------
+
+
+@dataclass
+class FleetProcess:
+    name: str
+    kind: str  # grpc / openssh / dropbear
+    command: list[str]
+    namespace: str | None
+    addresses: tuple[tuple[str, int], ...]
+    log_path: Path
+    popen: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def log_tail(self, size: int = 2000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-size:]
+        except OSError:
+            return ""
+
+
+def _launch(process: FleetProcess, ledger: Ledger, workdir: Path) -> None:
+    argv = process.command if process.namespace is None else netns.exec_argv(process.namespace, process.command)
+    with open(process.log_path, "ab") as log:
+        process.popen = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+            env={**os.environ, "LC_ALL": "C"},
+            start_new_session=True,  # a Ctrl-C at the terminal reaches `up`, which stops them in order
+        )
+    ledger.process(process.pid, process.command, process.name)
+
+
+def _proc_net_hex(host: str, port: int) -> str:
+    # /proc/net/tcp prints the address as the native-endian u32 of the network-order bytes.
+    (number,) = struct.unpack("=I", socket.inet_aton(host))
+    return f"{number:08X}:{port:04X}"
+
+
+def listening(pid: int | None = None) -> set[str]:
+    """``ADDR:PORT`` (as /proc/net/tcp writes them) of every IPv4 socket in LISTEN, in ``pid``'s namespace."""
+    path = "/proc/net/tcp" if pid is None else f"/proc/{pid}/net/tcp"
+    found = set()
+    try:
+        with open(path) as table:
+            next(table)
+            for line in table:
+                fields = line.split(None, 4)
+                if fields[3] == "0A":
+                    found.add(fields[1])
+    except OSError:
+        pass
+    return found
+
+
+def wait_listening(processes: Sequence[FleetProcess], timeout_s: float) -> None:
+    """Until every process listens on all its addresses; a process that exits fails with its log."""
+    pending = {id(p): p for p in processes}
+    deadline = time.monotonic() + timeout_s
+    while pending:
+        tables: dict[str | None, set[str]] = {}
+        for process in list(pending.values()):
+            assert process.popen is not None
+            if process.popen.poll() is not None:
+                raise FleetError(f"{process.name} exited with {process.popen.returncode} before listening:\n"
+                                 f"{process.log_tail()}")
+            if process.namespace not in tables:
+                tables[process.namespace] = listening(None if process.namespace is None else process.pid)
+            table = tables[process.namespace]
+            if all(_proc_net_hex(h, p) in table for h, p in process.addresses):
+                del pending[id(process)]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(sorted(p.name for p in pending.values())[:10])
+            raise FleetError(f"not listening after {timeout_s:g} s: {names}")
+        time.sleep(0.1)
+
+
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process in KiB; zeros when it is gone."""
+    rss = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+# -- the fleet ------------------------------------------------------------------------
+
+
+@dataclass
+class Fleet:
+    """A running testbed. ``stop()`` (or leaving the ``with`` block) ends every process and namespace."""
+
+    run_id: str
+    workdir: Path
+    inventory: Inventory
+    plan: FleetPlan
+    ledger: Ledger
+    latency_s: float = 0.0
+    topology: netns.Topology | None = None
+    ca_path: Path | None = None
+    processes: list[FleetProcess] = field(default_factory=list)
+    startup_s: float = 0.0
+    stopped: CleanupReport | None = None
+
+    def endpoints(self) -> list[EndpointRef]:
+        return list(self.inventory.endpoints())
+
+    def resources(self) -> dict[str, int]:
+        """Processes and their memory, summed: RSS counts shared pages once per process, PSS shares them out."""
+        rss = pss = 0
+        for process in self.processes:
+            process_rss, process_pss = _memory_kib(process.pid)
+            rss, pss = rss + process_rss, pss + process_pss
+        return {"processes": len(self.processes), "rss_bytes": rss * 1024, "pss_bytes": pss * 1024}
+
+    def probe_argv(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` run where the endpoints can be reached: the probe namespace, or as it is on loopback."""
+        return netns.exec_argv(self.topology.probe, argv) if self.topology else list(argv)
+
+    def stop(self) -> CleanupReport:
+        if self.stopped is None:
+            report = clean_up(self.ledger)
+            for process in self.processes:
+                if process.popen is not None:
+                    try:
+                        process.popen.wait(timeout=5)  # reap: our children stay zombies otherwise
+                    except subprocess.TimeoutExpired:
+                        report.leftovers.append(f"{process.name} (pid {process.pid}) did not exit")
+            self.ledger.close()
+            if report.clean:
+                self.ledger.path.unlink(missing_ok=True)
+            self.stopped = report
+        return self.stopped
+
+    def __enter__(self) -> "Fleet":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def prepare_workdir(workdir: Path) -> Ledger:
+    """A ledger for a new run; leftovers of an earlier run in ``workdir`` are refused or cleaned up."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger.in_dir(workdir)
+    if ledger.path.exists():
+        live = ledger.live_processes()
+        if live:
+            raise FleetError(f"{workdir} belongs to a running testbed ({len(live)} processes, e.g. pid "
+                             f"{live[0].pid}): stop it, or run `interop testbed down --workdir {workdir}`")
+        report = clean_up(ledger)  # namespaces a killed run left behind
+        if not report.clean:
+            raise FleetError(f"cannot clean up an earlier run in {workdir}: {'; '.join(report.leftovers)}")
+        ledger.path.unlink()
+    return ledger
+
+
+def _load(inventory: Inventory | str | os.PathLike, tls_dir: Path) -> tuple[Inventory, TestCA | None]:
+    """The validated inventory and, when it has grpcs endpoints, the CA now written to their ca_files."""
+    if isinstance(inventory, Inventory):
+        ca_files = list(dict.fromkeys(Path(r.ca_file) for r in inventory.endpoints()
+                                      if r.scheme == "grpcs" and r.ca_file))
+        has_tls = any(r.scheme == "grpcs" for r in inventory.endpoints())
+        loaded = inventory
+    else:
+        path = Path(inventory)
+        ca_files = document_ca_files(path)
+        has_tls = bool(ca_files)
+    ca = TestCA(tls_dir, name=TESTBED_CA_NAME) if has_tls or ca_files else None
+    if ca is not None:
+        publish_ca(ca, ca_files)
+    if not isinstance(inventory, Inventory):
+        loaded = load_inventory(path)
+        if ca is None and any(r.scheme == "grpcs" for r in loaded.endpoints()):
+            ca = TestCA(tls_dir, name=TESTBED_CA_NAME)  # grpcs without ca_file: served, yet never trusted
+    return loaded, ca
+
+
+def start_fleet(inventory: Inventory | str | os.PathLike, workdir: str | os.PathLike, *, latency_s: float = 0.0,
+                use_netns: bool = False, key_dir: str | os.PathLike | None = None,
+                timeout_s: float = START_TIMEOUT_S,
+                grpc_per_process: int = GRPC_LISTENERS_PER_PROCESS) -> Fleet:
+    """Start a server for every endpoint of ``inventory``; return once every address listens.
+
+    ``latency_s`` delays every gRPC call (this kernel has no netem).
+    ``key_dir`` holds the SSH host keys (default ``workdir/keys``); point
+    several runs at one directory to generate the RSA keys only once.
+    """
+    started = time.monotonic()
+    workdir = Path(workdir).resolve()
+    ledger = prepare_workdir(workdir)
+    run_id = secrets.token_hex(3)
+    ledger.run(run_id)
+    fleet: Fleet | None = None
+    try:
+        loaded, ca = _load(inventory, workdir / "tls")
+        refs = list(loaded.endpoints())
+        check_endpoints(refs, use_netns)
+        topology = netns.plan(run_id, [r.host for r in refs]) if use_netns else None
+        namespace_of = topology.namespace_of if topology else (lambda host: None)
+        plan = plan_fleet(refs, namespace_of, grpc_per_process)
+        fleet = Fleet(run_id, workdir, loaded, plan, ledger, latency_s, topology,
+                      ca.ca_path if ca is not None else None)
+        if topology is not None:
+            netns.create(topology, ledger.namespace)
+        certificates = issue_certificates(ca, refs) if ca is not None else {}
+        fleet.processes = _processes(plan, workdir, Path(key_dir or workdir / "keys").resolve(), latency_s,
+                                     certificates)
+        for process in fleet.processes:
+            _launch(process, ledger, workdir)
+        wait_listening(fleet.processes, timeout_s)
+    except BaseException:
+        if fleet is not None:
+            fleet.stop()
+        else:
+            clean_up(ledger)
+            ledger.close()
+        raise
+    fleet.startup_s = time.monotonic() - started
+    return fleet
+
+
+def _processes(plan: FleetPlan, workdir: Path, key_dir: Path, latency_s: float,
+               certificates: dict[str, Issued]) -> list[FleetProcess]:
+    """What to run for the plan; writes the spec and config files."""
+    logs, configs = workdir / "logs", workdir / "config"
+    logs.mkdir(exist_ok=True)
+    configs.mkdir(exist_ok=True)
+    processes = []
+    for group in plan.grpc:
+        specs = grpc_specs(group, latency_s, certificates)
+        spec_file = configs / f"{group.name}.json"
+        spec_file.write_text(_json_specs(specs))
+        command = [sys.executable, "-m", "orchestrator.testbed.grpc_server", str(spec_file)]
+        addresses = tuple((r.host, r.port) for r in group.endpoints)
+        processes.append(FleetProcess(group.name, "grpc", command, group.namespace, addresses,
+                                      logs / f"{group.name}.log"))
+    keys = make_host_keys(key_dir, {g.flavour for g in plan.ssh}) if plan.ssh else {}
+    for group in plan.ssh:
+        flavour = group.flavour
+        host_keys = [keys[(flavour.server, key_type, bits)] for key_type, bits in flavour.keys]
+        if flavour.server == "openssh":
+            sshd.ensure_privsep_dir()
+            config = configs / f"{group.name}.conf"
+            config.write_text(sshd.openssh_config(flavour.profile or "default", host_keys, list(group.addresses)))
+            command = [sshd.SSHD, "-D", "-e", "-f", str(config)]
+        else:
+            command = sshd.dropbear_argv(host_keys, list(group.addresses))
+        processes.append(FleetProcess(group.name, flavour.server, command, group.namespace, group.addresses,
+                                      logs / f"{group.name}.log"))
+    return processes
+
+
+def _json_specs(specs: Sequence[GrpcServerSpec]) -> str:
+    return json.dumps([spec.to_dict() for spec in specs])
