@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator import synthetic
-from orchestrator.inventory import SCHEMES, Inventory, InventoryError, load_inventory, provinces
+from orchestrator.inventory import LEVELS, SCHEMES, Inventory, InventoryError, load_inventory, provinces
 from orchestrator.inventory_csv import export_csv, import_csv
 from orchestrator.outcome import EXIT_USAGE
 
@@ -84,7 +84,7 @@ def inventory_stats(inventory: Inventory, top: int = 10) -> dict[str, Any]:
         "endpoints": {"total": len(inventory), **_endpoint_counts(inventory.endpoints())},
         "by_level": {
             level: {**by_level[level], "endpoints": _endpoint_counts(refs_by_level[level])}
-            for level in ("pusat", "provinsi", "kabupaten", "kota")
+            for level in LEVELS
             if level in by_level
         },
         "by_province": {

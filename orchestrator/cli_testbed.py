@@ -30,7 +30,7 @@ testbed_app = typer.Typer(
     no_args_is_help=True,
 )
 stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _mib(value: int) -> str:

@@ -12,19 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# SPBE index predicate bands, best first: the colour class a bar gets.
+# SPBE index predicate bands (``orchestrator.scoring`` ids), best first: the colour class a bar gets.
 PREDICATE_CLASSES = {
-    "Memuaskan": "p-memuaskan",
-    "Sangat Baik": "p-sangat-baik",
-    "Baik": "p-baik",
-    "Cukup": "p-cukup",
-    "Kurang": "p-kurang",
+    "memuaskan": "p-memuaskan",
+    "sangat_baik": "p-sangat-baik",
+    "baik": "p-baik",
+    "cukup": "p-cukup",
+    "kurang": "p-kurang",
 }
 NO_PREDICATE_CLASS = "p-none"
 
 
-def predicate_class(predicate: str | None) -> str:
-    return PREDICATE_CLASSES.get(predicate or "", NO_PREDICATE_CLASS)
+def predicate_class(predicate_id: str | None) -> str:
+    return PREDICATE_CLASSES.get(predicate_id or "", NO_PREDICATE_CLASS)
 
 
 @dataclass(frozen=True)

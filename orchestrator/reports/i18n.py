@@ -43,6 +43,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "section.changes": {"id": "Perubahan sejak sweep sebelumnya", "en": "Changes since the previous sweep"},
     "section.waivers": {"id": "Pengecualian (waiver)", "en": "Waivers"},
     "section.findings": {"id": "Temuan", "en": "Findings"},
+    "section.top_findings": {"id": "Temuan paling parah", "en": "Most severe findings"},
+    "section.applications": {"id": "Aplikasi", "en": "Applications"},
     "section.endpoints": {"id": "Endpoint", "en": "Endpoints"},
     "section.metadata": {"id": "Metadata sweep", "en": "Sweep metadata"},
     # -- summary cards -------------------------------------------------------
@@ -54,29 +56,39 @@ MESSAGES: dict[str, dict[str, str]] = {
     "score.undetermined": {"id": "tidak dapat ditentukan", "en": "not determinable"},
     "score.index_scale": {"id": "skala 1–5", "en": "scale 1–5"},
     "score.confidence_help": {
-        "id": "bagian hasil yang dapat ditentukan (bukan galat, bukan tak terjangkau)",
-        "en": "share of results that could be determined (not error, not unreachable)",
+        "id": "bagian bobot hasil yang dapat ditentukan",
+        "en": "weighted share of results that could be determined",
     },
     "score.endpoints": {"id": "Endpoint diperiksa", "en": "Endpoints checked"},
     "score.of": {"id": "{done} dari {total}", "en": "{done} of {total}"},
     "score.results": {"id": "Hasil pemeriksaan", "en": "Check results"},
+    "score.unreachable": {"id": "{count} tak terjangkau", "en": "{count} unreachable"},
+    "score.formula": {
+        "id": "Kepatuhan = bobot lulus (peringatan setengah, pengecualian penuh) dibagi bobot semua hasil yang"
+        " dapat ditentukan; bobot menurut tingkat keparahan (kritis 10, tinggi 5, sedang 3, rendah 1)."
+        " Indeks = 1 + 4 × kepatuhan; predikat mengikuti pita indeks SPBE.",
+        "en": "Compliance = weight passed (warnings half, waivers in full) divided by the weight of every"
+        " determinable result; weights by severity (critical 10, high 5, medium 3, low 1)."
+        " Index = 1 + 4 × compliance; the rating follows the SPBE index bands.",
+    },
     # -- status, severity, predicates ----------------------------------------
     "status.pass": {"id": "lulus", "en": "pass"},
     "status.fail": {"id": "gagal", "en": "fail"},
     "status.warn": {"id": "peringatan", "en": "warning"},
-    "status.error": {"id": "galat", "en": "error"},
-    "status.skip": {"id": "dilewati", "en": "skipped"},
+    "status.error": {"id": "tidak dapat ditentukan", "en": "undetermined"},
+    "status.skip": {"id": "tidak berlaku", "en": "not applicable"},
     "status.waived": {"id": "dikecualikan", "en": "waived"},
     "severity.critical": {"id": "kritis", "en": "critical"},
     "severity.high": {"id": "tinggi", "en": "high"},
     "severity.medium": {"id": "sedang", "en": "medium"},
     "severity.low": {"id": "rendah", "en": "low"},
-    "severity.info": {"id": "info", "en": "info"},
-    "predicate.Memuaskan": {"id": "Memuaskan", "en": "Memuaskan (satisfactory)"},
-    "predicate.Sangat Baik": {"id": "Sangat Baik", "en": "Sangat Baik (very good)"},
-    "predicate.Baik": {"id": "Baik", "en": "Baik (good)"},
-    "predicate.Cukup": {"id": "Cukup", "en": "Cukup (fair)"},
-    "predicate.Kurang": {"id": "Kurang", "en": "Kurang (poor)"},
+    "severity.info": {"id": "informasi", "en": "info"},
+    # SPBE predicates by the scoring module's ids; English keeps the official word too.
+    "predicate.memuaskan": {"id": "Memuaskan", "en": "Satisfactory (Memuaskan)"},
+    "predicate.sangat_baik": {"id": "Sangat Baik", "en": "Very good (Sangat Baik)"},
+    "predicate.baik": {"id": "Baik", "en": "Good (Baik)"},
+    "predicate.cukup": {"id": "Cukup", "en": "Fair (Cukup)"},
+    "predicate.kurang": {"id": "Kurang", "en": "Poor (Kurang)"},
     "predicate.none": {"id": "tanpa predikat", "en": "no rating"},
     # -- check categories (the registry's English words) ---------------------
     "category.interop": {"id": "interoperabilitas", "en": "interoperability"},
@@ -98,8 +110,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "category.key": {"id": "kunci", "en": "key"},
     "category.cipher": {"id": "cipher", "en": "cipher"},
     # -- agency levels -------------------------------------------------------
-    "level.kementerian": {"id": "kementerian", "en": "ministry"},
-    "level.lembaga": {"id": "lembaga", "en": "agency"},
+    "level.pusat": {"id": "pusat", "en": "central"},
     "level.provinsi": {"id": "provinsi", "en": "province"},
     "level.kabupaten": {"id": "kabupaten", "en": "regency"},
     "level.kota": {"id": "kota", "en": "city"},
@@ -140,6 +151,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col.approver": {"id": "Disetujui oleh", "en": "Approved by"},
     "col.expires": {"id": "Berakhir", "en": "Expires"},
     "col.waiver_id": {"id": "Pengecualian", "en": "Waiver"},
+    "col.waived_status": {"id": "Status asli", "en": "Original status"},
+    "col.results": {"id": "Hasil tercakup", "en": "Results covered"},
+    "col.unreachable": {"id": "Tak terjangkau", "en": "Unreachable"},
+    "col.scope": {"id": "Cakupan", "en": "Scope"},
     # -- findings and evidence ----------------------------------------------
     "evidence.observed": {"id": "Teramati", "en": "Observed"},
     "evidence.expected": {"id": "Diharapkan", "en": "Expected"},
@@ -158,7 +173,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "waiver.nothing": {"id": "Tidak ada pengecualian.", "en": "No waivers."},
     "endpoint.reachable": {"id": "terjangkau", "en": "reachable"},
-    "endpoint.unreachable": {"id": "tak terjangkau: {reason}", "en": "unreachable: {reason}"},
+    "endpoint.unreachable": {"id": "tak terjangkau", "en": "unreachable"},
     "endpoint.not_probed": {"id": "belum diperiksa", "en": "not checked yet"},
     # -- filter and sort controls --------------------------------------------
     "filter.label": {"id": "Saring temuan", "en": "Filter findings"},
@@ -185,9 +200,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Semua hasil selain lulus dan dilewati, yang paling parah lebih dahulu.",
         "en": "Every result other than pass and skip, most severe first.",
     },
+    "attention.unmeasured": {
+        "id": "{count} instansi tidak dapat diukur sama sekali (semua hasil tak terjangkau atau tidak dapat"
+        " ditentukan); lihat tabel semua instansi.",
+        "en": "{count} agencies could not be measured at all (every result unreachable or undetermined);"
+        " see the table of all agencies.",
+    },
+    "top.explain": {
+        "id": "Temuan gagal dan peringatan dengan tingkat keparahan tertinggi di seluruh sweep.",
+        "en": "Failed and warning findings of the highest severity across the sweep.",
+    },
     "attention.explain": {
-        "id": "Urutan: indeks terendah, lalu temuan kritis/tinggi terbanyak.",
-        "en": "Order: lowest index first, then most critical/high findings.",
+        "id": "Urutan: indeks terendah, lalu temuan kritis/tinggi terbuka (gagal atau peringatan) terbanyak.",
+        "en": "Order: lowest index first, then most open (fail or warning) critical/high findings.",
     },
     "chart.provinces": {
         "id": "Diagram batang: indeks kepatuhan {count} provinsi, diwarnai menurut predikat.",
@@ -207,6 +232,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cert.expired": {"id": "kedaluwarsa", "en": "expired"},
     "cert.soon": {"id": "< 30 hari", "en": "< 30 days"},
     "cert.ok": {"id": "≥ 30 hari", "en": "≥ 30 days"},
+    "cert.column": {"id": "{count} sertifikat, sisa {range} hari", "en": "{count} certificates, {range} days left"},
     "cert.today": {"id": "hari ini", "en": "today"},
     "cert.days": {"id": "{days} hari", "en": "{days} days"},
     "cert.beyond": {"id": "> {days} hari", "en": "> {days} days"},

@@ -197,7 +197,8 @@ class _Source:
             "reason": row.reason,
             "evidence": row.evidence,
             "remediation": check.remediation if check else None,
-            "waiver": _waiver_ref(waiver),
+            "duration_s": row.duration_s,
+            "waiver": _waiver_ref(waiver, row.status),
         }
 
 
@@ -214,7 +215,8 @@ def iter_results(report: Report) -> Iterator[dict[str, Any]]:
         yield source.finding(row, status, waiver)
 
 
-def _waiver_ref(waiver: Waiver | None) -> dict[str, Any] | None:
+def _waiver_ref(waiver: Waiver | None, original: Status) -> dict[str, Any] | None:
+    """The waiver that covers a finding, with the status it waived (fail or warn)."""
     if waiver is None:
         return None
     entry = waiver.entry
@@ -223,6 +225,7 @@ def _waiver_ref(waiver: Waiver | None) -> dict[str, Any] | None:
         "justification": entry.justification,
         "approver": entry.approver,
         "expires": entry.expires.isoformat(),
+        "original_status": original.value,
     }
 
 

@@ -39,7 +39,7 @@ def national() -> dict:
 
 
 @pytest.fixture(scope="session")
-def national_file(tmp_path_factory, national) -> Path:
+def national_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("national") / "national.yaml"
     synthetic.write_generated(path, 7)
     return path

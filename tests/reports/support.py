@@ -17,7 +17,7 @@ from probes.model import CheckResult, ProbeReport, Status
 
 P, F, W, E, S = Status.PASS, Status.FAIL, Status.WARN, Status.ERROR, Status.SKIP
 
-HOSTILE = '<script>alert(1)</script> "quoted" \'single\' & ]]> \n second line \udcff\x00\x1b[31m end'
+HOSTILE = '<script>alert(1)</script> "quoted" \'single\' & ]]> \n second line \x00\x1b[31m \u202e end \U0001f600 \ufffd'
 
 INVENTORY = textwrap.dedent(
     """\
