@@ -118,7 +118,7 @@ def _limits(base: Limits, concurrency, per_host, agency_rate, jitter, retries) -
 
 
 def _usage_error(message: str) -> typer.Exit:
-    Console(stderr=True).print(Text(f"error: {message}", style="bold red"))
+    Console(stderr=True).print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
     return typer.Exit(EXIT_USAGE)
 
 

@@ -175,13 +175,16 @@ def _plan_endpoints(refs, engine_name: str, ignore_vantage: bool) -> list[Planne
     return [planned_endpoint(ref, ignore_vantage=ignore_vantage) for ref in refs]
 
 
-def _start_engine(
-    engine_name: str, ray_address: str | None, num_cpus: int | None, endpoints: list[PlannedEndpoint]
-) -> Engine:
+def _check_engine_choice(engine_name: str, ray_address: str | None) -> None:
     if engine_name not in ENGINES:
         raise SweepConfigError(f"unknown engine {engine_name!r}: choose ray or local")
     if engine_name == "local" and ray_address:
         raise SweepConfigError("--ray-address needs --engine ray")
+
+
+def _start_engine(
+    engine_name: str, ray_address: str | None, num_cpus: int | None, endpoints: list[PlannedEndpoint]
+) -> Engine:
     engine = make_engine(engine_name, ray_address=ray_address, num_cpus=num_cpus)
     try:
         engine.start()
@@ -304,6 +307,7 @@ def run_sweep(
     inventory, profile, engine choice or a vantage no node carries.
     """
     console = console or Console(stderr=True)
+    _check_engine_choice(engine, ray_address)
     inventory_path = Path(inventory_path).resolve()
     store_path = Path(store_path)
     selected = _load_profile(profile)
@@ -391,6 +395,7 @@ def resume_sweep(
         engine = engine or (recorded_engine if recorded_engine in ENGINES else "ray")
         if engine == "ray" and ray_address is None and recorded_engine == "ray":
             ray_address = recorded_address or None
+        _check_engine_choice(engine, ray_address)
         options = sweep.options
         limits = limits or Limits(**options.get("limits", {}))
         ignore_vantage = options.get("ignore_vantage", False) if ignore_vantage is None else ignore_vantage

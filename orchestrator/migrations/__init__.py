@@ -98,6 +98,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX endpoints_by_seq ON endpoints(sweep_id, seq)",
         ),
     ),
+    Migration(
+        3,
+        "live progress of running sweeps (probes in flight, driver heartbeat) for metrics",
+        (
+            # One row per sweep, overwritten by the driver about every second
+            # (Store.write_live); `interop serve` in another process reads it.
+            """CREATE TABLE sweep_live (
+                sweep_id TEXT PRIMARY KEY REFERENCES sweeps(id) ON DELETE CASCADE,
+                updated_at TEXT NOT NULL,
+                pid INTEGER,
+                in_flight INTEGER NOT NULL,
+                workers INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

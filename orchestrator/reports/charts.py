@@ -76,7 +76,7 @@ def bar_chart(
     ticks = [(label_width + bar_area * pct / 100, text) for pct, text in sorted(tick_labels.items())]
     return BarChart(
         bars=bars,
-        width=label_width + bar_area + 150,
+        width=label_width + bar_area + 210,
         height=top + max(len(bars), 1) * row_height + 6,
         label_width=label_width,
         bar_area=bar_area,
@@ -143,7 +143,7 @@ def expiry_timeline(days_left: Iterable[float | None], *, plot_width: int = 700,
         total += 1
         index = int((float(days) - TIMELINE_FIRST_DAY) // TIMELINE_BIN_DAYS)
         counts[min(max(index, 0), bins - 1)] += 1
-    plot_left, plot_top = 40, 12
+    plot_left, plot_top = 40, 16
     column_width = plot_width / bins
     peak = max(counts) if total else 0
 

@@ -330,6 +330,9 @@ def _launch(process: FleetProcess, ledger: Ledger, workdir: Path) -> None:
     ledger.process(process.pid, process.command, process.name)
 
 
+V4_MAPPED = "0000000000000000FFFF0000"  # ::ffff:0:0/96 as /proc/net/tcp6 writes it
+
+
 def _proc_net_hex(host: str, port: int) -> str:
     # /proc/net/tcp prints the address as the native-endian u32 of the network-order bytes.
     (number,) = struct.unpack("=I", socket.inet_aton(host))
@@ -337,18 +340,24 @@ def _proc_net_hex(host: str, port: int) -> str:
 
 
 def listening(pid: int | None = None) -> set[str]:
-    """``ADDR:PORT`` (as /proc/net/tcp writes them) of every IPv4 socket in LISTEN, in ``pid``'s namespace."""
-    path = "/proc/net/tcp" if pid is None else f"/proc/{pid}/net/tcp"
+    """``ADDR:PORT`` (as /proc/net/tcp writes them) of every IPv4 socket in LISTEN, in ``pid``'s namespace.
+
+    grpcio listens on IPv4 addresses through IPv6 sockets (``[::ffff:127.1.0.1]``),
+    which only /proc/net/tcp6 shows: those count as their IPv4 address.
+    """
+    base = "/proc/net" if pid is None else f"/proc/{pid}/net"
     found = set()
-    try:
-        with open(path) as table:
-            next(table)
-            for line in table:
-                fields = line.split(None, 4)
-                if fields[3] == "0A":
-                    found.add(fields[1])
-    except OSError:
-        pass
+    for table_name in ("tcp", "tcp6"):
+        try:
+            with open(f"{base}/{table_name}") as table:
+                next(table)
+                for line in table:
+                    fields = line.split(None, 4)
+                    if fields[3] == "0A":
+                        address = fields[1]
+                        found.add(address[len(V4_MAPPED):] if address.startswith(V4_MAPPED) else address)
+        except OSError:
+            pass
     return found
 
 

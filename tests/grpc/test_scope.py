@@ -14,13 +14,17 @@ from probes.facts import Facts, ProbeContext
 from probes.grpc import probe as grpc_probe
 from probes.model import Target
 from probes.runner import CheckSettings, ProbeOptions, run_probe
-from tests.grpc.conftest import registered
+from tests.grpc.conftest import UNHURRIED, registered
 
 
 def run_only(target: Target, *check_ids: str):
     checks = registry.checks()
-    selection = {check_id: CheckSettings(checks[check_id].severity, checks[check_id].params)
-                 for check_id in check_ids}
+    selection = {
+        check_id: CheckSettings(
+            checks[check_id].severity, checks[check_id].params | UNHURRIED.get(check_id, {})
+        )
+        for check_id in check_ids
+    }
     return asyncio.run(run_probe(target, selection, ProbeOptions(connect_timeout_s=5, read_timeout_s=5)))
 
 

@@ -175,6 +175,7 @@ def test_ctrl_c_stops_cleanly_keeps_results_and_resume_finishes(slow_fleet, tmp_
     )
     try:
         wait_until(lambda: outcome_count(store_path) >= 4 or driver.poll() is not None, 90, "4 stored results")
+        assert driver.poll() is None, driver.communicate()
         ray_pids = descendants(driver.pid)
         assert [s for s in listening_sockets(ray_pids | {driver.pid}) if not is_loopback(s[0])] == []
         os.killpg(driver.pid, signal.SIGINT)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli_testbed import READY, testbed_app
+from orchestrator import cli_testbed
 from orchestrator.testbed.ledger import LEDGER_NAME, Ledger, _alive, existing_namespaces
 from tests.testbed.test_fleet import TINY
 from tests.testbed.test_netns import TWO_HOSTS
@@ -26,7 +26,7 @@ def start_up(inventory: Path, workdir: Path, key_dir: Path, *extra: str) -> subp
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = ""
     deadline = time.monotonic() + 60
-    while READY not in output:
+    while cli_testbed.READY not in output:
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
             pytest.fail(f"`up` did not get ready:\n{output}{process.stdout.read()}")
@@ -94,13 +94,13 @@ def test_up_refuses_a_workdir_whose_servers_still_run(tmp_path: Path, key_dir: P
 
 
 def test_down_without_state_says_so(tmp_path: Path):
-    result = CliRunner().invoke(testbed_app, ["down", "--workdir", str(tmp_path)])
+    result = CliRunner().invoke(cli_testbed.testbed_app, ["down", "--workdir", str(tmp_path)])
     assert result.exit_code == 0
     assert "nothing to clean up" in result.output
 
 
 @pytest.mark.parametrize("command", [[], ["up"], ["down"]])
 def test_every_command_has_help(command: list[str]):
-    result = CliRunner().invoke(testbed_app, [*command, "--help"])
+    result = CliRunner().invoke(cli_testbed.testbed_app, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.output

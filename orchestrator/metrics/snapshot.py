@@ -1,0 +1,294 @@
+"""The metrics of one sweep, read from the store in one pass and kept as samples.
+
+A finished sweep no longer changes, so the collector builds its snapshot once
+and serves it from memory on every scrape; ``push_summary`` and
+``write_textfile`` build one for the sweep that just ran (``detail=False``:
+no per-endpoint or per-agency-and-check series).
+
+Scores use ``orchestrator.scoring`` (per-endpoint tallies summed into agency,
+province and national scores, as the reports do), after the waivers in force
+(``orchestrator.waivers``). Facts give two per-endpoint series: the TLS
+certificate's ``not_after`` (``facts["tls"]``, from the TLS probe) and the
+SSH host-key fingerprints by key type (``facts["ssh"]["host_keys"]``, from the
+SSH probe), compared with the previous complete sweep of the same inventory.
+The fingerprint itself is never a label.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from orchestrator.metrics.labels import STATUSES, label
+from orchestrator.metrics.series import SeriesSet
+from orchestrator.metrics.families import SWEEP_STATES
+from orchestrator.scoring import Score, Tally
+from orchestrator.store import Store, Sweep
+from orchestrator.waivers import WAIVABLE, Waivers
+from probes.model import Severity
+
+_RANK = {severity.value: severity.rank for severity in Severity}
+
+
+@dataclass
+class Snapshot:
+    sweep_id: str
+    inventory: str
+    series: SeriesSet
+    build_s: float
+
+
+class _WaiverView(NamedTuple):
+    """What ``Waivers.apply`` matches on, for one result."""
+
+    status: str
+    check_id: str
+    endpoint_id: str
+    url: str
+    agency: str | None
+    application: str | None
+
+
+class _Endpoint:
+    __slots__ = ("record", "labels", "tally", "done", "up", "lost", "duration_s", "cert_expiry", "host_keys")
+
+    def __init__(self, record, labels: dict[str, str]):
+        self.record = record
+        self.labels = labels  # shared by all of this endpoint's series
+        self.tally = Tally()
+        self.done = False
+        self.up = False
+        self.lost = False  # unreachable: no connection at all
+        self.duration_s = 0.0
+        self.cert_expiry: float | None = None
+        self.host_keys: dict[str, str] = {}
+
+
+class _Group:
+    __slots__ = ("tally", "endpoints", "unreachable", "level", "province")
+
+    def __init__(self, level: str | None = None, province: str | None = None):
+        self.tally = Tally()
+        self.endpoints = 0
+        self.unreachable = 0
+        self.level = level
+        self.province = province
+
+
+def cert_expiry(facts: Mapping[str, Any]) -> float | None:
+    """``facts["tls"]["not_after"]`` as Unix time, or None."""
+    tls = facts.get("tls")
+    if not isinstance(tls, Mapping) or not isinstance(tls.get("not_after"), str):
+        return None
+    try:
+        moment = datetime.fromisoformat(tls["not_after"])
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def host_keys(facts: Mapping[str, Any]) -> dict[str, str]:
+    """Host-key fingerprint by key type from ``facts["ssh"]["host_keys"]`` (failed fetches left out)."""
+    ssh = facts.get("ssh")
+    entries = ssh.get("host_keys") if isinstance(ssh, Mapping) else None
+    if not isinstance(entries, list):
+        return {}
+    keys = {}
+    for entry in entries:
+        if isinstance(entry, Mapping) and isinstance(entry.get("type"), str) and isinstance(
+            entry.get("fingerprint"), str
+        ):
+            keys[entry["type"]] = entry["fingerprint"]
+    return keys
+
+
+def host_key_changed(now: dict[str, str], before: dict[str, str]) -> bool | None:
+    """True if a key type present both times has another fingerprint; None with no type in common.
+
+    A key type that appears or disappears is not a change of key (servers add
+    new key types; one fetch may fail).
+    """
+    common = now.keys() & before.keys()
+    if not common:
+        return None
+    return any(now[key_type] != before[key_type] for key_type in common)
+
+
+def _scheme(url: str) -> str:
+    return url.partition("://")[0]
+
+
+def _scores(series: SeriesSet, prefix: str, labels: dict[str, str], score: Score) -> None:
+    if score.compliance is not None:
+        series.gauge(f"{prefix}_compliance_ratio", labels, score.compliance)
+    series.gauge(f"{prefix}_confidence_ratio", labels, score.confidence)
+    if score.index is not None:
+        series.gauge(f"{prefix}_spbe_index", labels, score.index)
+
+
+def build_snapshot(
+    store: Store,
+    sweep: Sweep,
+    *,
+    previous: Sweep | None = None,
+    waivers: Waivers | None = None,
+    detail: bool = True,
+) -> Snapshot:
+    """Every metric of ``sweep``; ``previous`` is the complete sweep before it (host-key changes)."""
+    started = time.perf_counter()
+    inventory = label(sweep.inventory_name)
+    inv = {"inventory": inventory}
+
+    endpoints: dict[str, _Endpoint] = {}
+    for record in store.endpoints(sweep.id):
+        endpoints[record.endpoint_id] = _Endpoint(
+            record, {"inventory": inventory, "agency": label(record.agency), "endpoint": label(record.endpoint_id)}
+        )
+
+    durations: list[float] = []
+    unreachable = 0
+    for outcome in store.outcomes(sweep.id) if detail else store.outcome_briefs(sweep.id):
+        endpoint = endpoints.get(outcome.endpoint_id)
+        if endpoint is None:
+            continue
+        lost = bool(outcome.unreachable)
+        endpoint.done = True
+        endpoint.up = not lost and outcome.error_class is None
+        endpoint.lost = lost
+        endpoint.duration_s = outcome.duration_s
+        durations.append(outcome.duration_s)
+        unreachable += lost
+        if detail:
+            endpoint.cert_expiry = cert_expiry(outcome.facts)
+            endpoint.host_keys = host_keys(outcome.facts)
+
+    # One pass over the results: endpoint tallies and failure counts.
+    check_failures: dict[str, int] = {}
+    check_severity: dict[str, str] = {}
+    agency_check_failures: dict[tuple[str | None, str], int] = {}
+    for row in store.statuses(sweep.id):
+        endpoint = endpoints.get(row.endpoint_id)
+        if endpoint is None:
+            continue
+        record = endpoint.record
+        status = row.status
+        if waivers is not None and status in WAIVABLE:
+            view = _WaiverView(status, row.check_id, row.endpoint_id, record.url, record.agency, record.application)
+            status = waivers.apply(view)[0].value
+        endpoint.tally.add(status, row.severity)
+        failed = 1 if status == "fail" else 0
+        check_failures[row.check_id] = check_failures.get(row.check_id, 0) + failed
+        key = (record.agency, row.check_id)
+        agency_check_failures[key] = agency_check_failures.get(key, 0) + failed
+        known = check_severity.get(row.check_id)
+        if known != row.severity and (known is None or _RANK[row.severity] > _RANK[known]):
+            check_severity[row.check_id] = row.severity
+
+    nation = _Group()
+    provinces: dict[str | None, _Group] = {}
+    agencies: dict[str | None, _Group] = {}
+    for endpoint in endpoints.values():
+        record = endpoint.record
+        agency = agencies.get(record.agency)
+        if agency is None:
+            agency = agencies[record.agency] = _Group(record.agency_level, record.province)
+        province = provinces.setdefault(record.province, _Group())
+        for group in (nation, province, agency):
+            group.tally.merge(endpoint.tally)
+            group.endpoints += 1
+            group.unreachable += endpoint.lost
+
+    series = SeriesSet()
+    series.gauge(
+        "interop_sweep_info",
+        {**inv, "sweep": label(sweep.id), "profile": label(sweep.profile), "engine": label(sweep.engine),
+         "state": sweep.state.value},
+        1,
+    )
+    series.gauge("interop_sweep_start_timestamp_seconds", inv, sweep.started_at.timestamp())
+    if sweep.finished_at is not None:
+        series.gauge("interop_sweep_end_timestamp_seconds", inv, sweep.finished_at.timestamp())
+        series.gauge("interop_sweep_duration_seconds", inv, sweep.duration_s or 0.0)
+    series.gauge("interop_sweep_endpoints", inv, sweep.total_endpoints)
+    series.gauge("interop_sweep_endpoints_unreachable", inv, unreachable)
+    for status in STATUSES:
+        series.gauge("interop_sweep_results", {**inv, "status": status}, nation.tally.counts.get(status, 0))
+    series.histogram("interop_sweep_probe_duration_seconds", inv, durations)
+    for check_id in sorted(check_failures):
+        labels = {**inv, "check": label(check_id), "severity": label(check_severity[check_id])}
+        series.gauge("interop_check_failures", labels, check_failures[check_id])
+
+    _scores(series, "interop_national", inv, nation.tally.score())
+    for code in sorted(provinces, key=lambda c: c or ""):
+        _scores(series, "interop_province", {**inv, "province": label(code)}, provinces[code].tally.score())
+    agency_labels = {code: {**inv, "agency": label(code)} for code in agencies}
+    for code in sorted(agencies, key=lambda c: c or ""):
+        group, labels = agencies[code], agency_labels[code]
+        series.gauge(
+            "interop_agency_info",
+            {**labels, "agency_level": label(group.level), "province": label(group.province)},
+            1,
+        )
+        _scores(series, "interop_agency", labels, group.tally.score())
+        series.gauge("interop_agency_endpoints", labels, group.endpoints)
+        series.gauge("interop_agency_endpoints_unreachable", labels, group.unreachable)
+        for status in STATUSES:
+            series.gauge("interop_agency_results", {**labels, "status": status}, group.tally.counts.get(status, 0))
+
+    if detail:
+        for (code, check_id), failures in sorted(agency_check_failures.items(), key=lambda i: (i[0][0] or "", i[0][1])):
+            labels = {**agency_labels[code], "check": label(check_id), "severity": label(check_severity[check_id])}
+            series.gauge("interop_agency_check_failures", labels, failures)
+        before = _previous_host_keys(store, previous, endpoints)
+        for endpoint_id, endpoint in endpoints.items():
+            _endpoint_series(series, endpoint, before.get(endpoint_id))
+    return Snapshot(sweep.id, inventory, series, time.perf_counter() - started)
+
+
+def _previous_host_keys(store: Store, previous: Sweep | None, endpoints: dict[str, _Endpoint]) -> dict[str, dict]:
+    wanted = {eid for eid, e in endpoints.items() if e.host_keys}
+    if previous is None or not wanted:
+        return {}
+    return {
+        outcome.endpoint_id: host_keys(outcome.facts)
+        for outcome in store.outcomes(previous.id)
+        if outcome.endpoint_id in wanted
+    }
+
+
+def _endpoint_series(series: SeriesSet, endpoint: _Endpoint, keys_before: dict[str, str] | None) -> None:
+    record, labels = endpoint.record, endpoint.labels
+    series.gauge(
+        "interop_endpoint_info",
+        {
+            **labels,
+            "application": label(record.application),
+            "protocol": label(record.protocol),
+            "agency_level": label(record.agency_level),
+            "province": label(record.province),
+        },
+        1,
+    )
+    if not endpoint.done:
+        return
+    series.gauge("interop_endpoint_up", labels, 1 if endpoint.up else 0)
+    compliance = endpoint.tally.score().compliance
+    if compliance is not None:
+        series.gauge("interop_endpoint_compliance_ratio", labels, compliance)
+    series.gauge("interop_endpoint_probe_duration_seconds", labels, endpoint.duration_s)
+    if endpoint.cert_expiry is not None and _scheme(record.url) == "grpcs":
+        series.gauge("interop_endpoint_tls_cert_expiry_timestamp_seconds", labels, endpoint.cert_expiry)
+    if keys_before is not None and _scheme(record.url) == "ssh":
+        changed = host_key_changed(endpoint.host_keys, keys_before)
+        if changed is not None:
+            series.gauge("interop_endpoint_ssh_host_key_changed", labels, 1 if changed else 0)
+
+
+def newest_state_series(series: SeriesSet, inventory_name: str, state: str) -> None:
+    """``interop_sweep_latest_state``: one-hot of the newest sweep's state."""
+    series.one_hot("interop_sweep_latest_state", {"inventory": label(inventory_name)}, "state", SWEEP_STATES, state)
