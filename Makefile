@@ -6,8 +6,9 @@ PYTEST_ARGS ?=
 export RAY_USAGE_STATS_ENABLED := 0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-# Real servers the tests and the demo talk to, from Debian.
-DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2
+# Real servers and tools the tests and the demo use, from Debian. policy-rc.d
+# keeps apt from starting any of them as a system service (bound to 0.0.0.0).
+DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2 chromium fonts-dejavu-core prometheus prometheus-pushgateway
 
 .PHONY: help system venv demo test docs clean
 
@@ -17,12 +18,16 @@ help:
 	@echo "make docs   - regenerate docs/checks.md from the check registry"
 
 system: .make/system
-.make/system:
+.make/system: Makefile
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  policy=/usr/sbin/policy-rc.d; made_policy=""; \
+	  if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy && chmod +x $$policy && made_policy=1; fi; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; status=$$?; \
+	  [ -n "$$made_policy" ] && rm -f $$policy; \
+	  exit $$status; \
 	fi
 	@mkdir -p -m 0755 /run/sshd
 	@mkdir -p .make && touch $@

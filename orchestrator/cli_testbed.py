@@ -85,6 +85,8 @@ def up(
             f"{fleet.startup_s:.1f} s; memory RSS {_mib(resources['rss_bytes'])}, "
             f"PSS {_mib(resources['pss_bytes'])}"
         )
+        phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in fleet.timings.items())
+        stdout.print(f"start-up: {phases}")
         if fleet.ca_path is not None:
             stdout.print(f"grpcs CA: {fleet.ca_path}")
         if fleet.topology is not None:

@@ -174,11 +174,11 @@ class Tally:
         self.error_weight = 0.0
         self.counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
 
-    def add(self, status: Any, severity: Any) -> None:
-        """Count one result (``status``/``severity`` as enum or string value)."""
+    def add(self, status: Any, severity: Any, count: int = 1) -> None:
+        """Count ``count`` results of one status and severity (enums or their string values)."""
         status = status.value if isinstance(status, Status) else status
-        weight = SEVERITY_WEIGHTS[severity.value if isinstance(severity, Severity) else severity]
-        self.counts[status] += 1
+        weight = count * SEVERITY_WEIGHTS[severity.value if isinstance(severity, Severity) else severity]
+        self.counts[status] += count
         share = EARNED_SHARE.get(status)
         if share is not None:
             self.possible += weight

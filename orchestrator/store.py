@@ -169,15 +169,6 @@ class Outcome:
     worker: str | None
 
 
-class StatusRow(NamedTuple):
-    """A result reduced to what scoring needs (``Store.statuses``); values are plain strings."""
-
-    endpoint_id: str
-    check_id: str
-    status: str
-    severity: str
-
-
 class OutcomeBrief(NamedTuple):
     """An outcome without its facts (``Store.outcome_briefs``)."""
 
@@ -913,19 +904,18 @@ class Store:
             return None
         return LiveProgress(row[0], _parse_time(row[1]), row[2], row[3], row[4])
 
-    def statuses(self, sweep_id: str) -> Iterator[StatusRow]:
-        """(endpoint, check, status, severity) of every result, by endpoint then check.
+    def statuses(self, sweep_id: str) -> Iterator[tuple[str, str, str, str]]:
+        """``(endpoint_id, check_id, status, severity)`` of every result as plain strings, by endpoint then check.
 
         What scoring needs, without reasons and evidence: about ten times faster
         than ``results`` on a national sweep.
         """
         sweep_id = self.resolve(sweep_id)
-        cursor = self._conn().execute(
+        return self._conn().execute(
             "SELECT endpoint_id, check_id, status, severity FROM results WHERE sweep_id = ?"
             " ORDER BY endpoint_id, check_id",
             (sweep_id,),
         )
-        return (StatusRow(*row) for row in cursor)
 
     def outcome_briefs(self, sweep_id: str) -> Iterator[OutcomeBrief]:
         """Every outcome without its facts, by endpoint id."""

@@ -29,6 +29,8 @@ import os
 # must stay on loopback.
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+# Ray gives its GCS 30 s to come up; on a busy 2-core machine it can take longer.
+os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
 
 import asyncio  # noqa: E402
 import logging  # noqa: E402

@@ -167,27 +167,32 @@ def build_snapshot(
             endpoint.cert_expiry = cert_expiry(outcome.facts)
             endpoint.host_keys = host_keys(outcome.facts)
 
-    # One pass over the results: endpoint tallies and failure counts.
+    # One pass over the results (ordered by endpoint): endpoint tallies, failure counts.
     check_failures: dict[str, int] = {}
     check_severity: dict[str, str] = {}
-    agency_check_failures: dict[tuple[str | None, str], int] = {}
-    for row in store.statuses(sweep.id):
-        endpoint = endpoints.get(row.endpoint_id)
+    agency_check_failures: dict[str | None, dict[str, int]] = {}
+    current_id = None
+    endpoint = None
+    for endpoint_id, check_id, status, severity in store.statuses(sweep.id):
+        if endpoint_id != current_id:
+            current_id = endpoint_id
+            endpoint = endpoints.get(endpoint_id)
+            if endpoint is not None:
+                record = endpoint.record
+                add = endpoint.tally.add
+                agency_failures = agency_check_failures.setdefault(record.agency, {})
         if endpoint is None:
             continue
-        record = endpoint.record
-        status = row.status
         if waivers is not None and status in WAIVABLE:
-            view = _WaiverView(status, row.check_id, row.endpoint_id, record.url, record.agency, record.application)
+            view = _WaiverView(status, check_id, endpoint_id, record.url, record.agency, record.application)
             status = waivers.apply(view)[0].value
-        endpoint.tally.add(status, row.severity)
+        add(status, severity)
         failed = 1 if status == "fail" else 0
-        check_failures[row.check_id] = check_failures.get(row.check_id, 0) + failed
-        key = (record.agency, row.check_id)
-        agency_check_failures[key] = agency_check_failures.get(key, 0) + failed
-        known = check_severity.get(row.check_id)
-        if known != row.severity and (known is None or _RANK[row.severity] > _RANK[known]):
-            check_severity[row.check_id] = row.severity
+        check_failures[check_id] = check_failures.get(check_id, 0) + failed
+        agency_failures[check_id] = agency_failures.get(check_id, 0) + failed
+        known = check_severity.get(check_id)
+        if known != severity and (known is None or _RANK[severity] > _RANK[known]):
+            check_severity[check_id] = severity
 
     nation = _Group()
     provinces: dict[str | None, _Group] = {}
@@ -241,9 +246,11 @@ def build_snapshot(
             series.gauge("interop_agency_results", {**labels, "status": status}, group.tally.counts.get(status, 0))
 
     if detail:
-        for (code, check_id), failures in sorted(agency_check_failures.items(), key=lambda i: (i[0][0] or "", i[0][1])):
-            labels = {**agency_labels[code], "check": label(check_id), "severity": label(check_severity[check_id])}
-            series.gauge("interop_agency_check_failures", labels, failures)
+        for code in sorted(agency_check_failures, key=lambda c: c or ""):
+            failures = agency_check_failures[code]
+            for check_id in sorted(failures):
+                labels = {**agency_labels[code], "check": label(check_id), "severity": label(check_severity[check_id])}
+                series.gauge("interop_agency_check_failures", labels, failures[check_id])
         before = _previous_host_keys(store, previous, endpoints)
         for endpoint_id, endpoint in endpoints.items():
             _endpoint_series(series, endpoint, before.get(endpoint_id))

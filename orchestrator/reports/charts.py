@@ -76,7 +76,7 @@ def bar_chart(
     ticks = [(label_width + bar_area * pct / 100, text) for pct, text in sorted(tick_labels.items())]
     return BarChart(
         bars=bars,
-        width=label_width + bar_area + 210,
+        width=label_width + bar_area + 270,  # room for "100% · 5.00 · Satisfactory (Memuaskan)"
         height=top + max(len(bars), 1) * row_height + 6,
         label_width=label_width,
         bar_area=bar_area,
@@ -132,7 +132,9 @@ class Timeline:
     soon_x: float
 
 
-def expiry_timeline(days_left: Iterable[float | None], *, plot_width: int = 700, plot_height: int = 120) -> Timeline:
+def expiry_timeline(
+    days_left: Iterable[float | None], *, plot_width: int = 700, plot_height: int = 120
+) -> Timeline:
     """A histogram over days left, in 5-day columns on a linear time axis from -90 to +400 days."""
     bins = (TIMELINE_LAST_DAY - TIMELINE_FIRST_DAY) // TIMELINE_BIN_DAYS
     counts = [0] * bins

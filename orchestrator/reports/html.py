@@ -29,7 +29,7 @@ import heapq
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import lru_cache, cache
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,8 @@ LIMITS = {
     "certificates": 50,
     "changes": 50,
     "waivers": 100,
-    "findings": 3000,
-    "endpoints": 2000,
+    "findings": 1000,
+    "endpoints": 1000,
     "applications": 1000,
 }
 EVIDENCE_MAX_CHARS = 4000
@@ -110,7 +110,7 @@ def _environment() -> jinja2.Environment:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _asset(name: str) -> str:
     """A static asset (CSS, JS) read raw: not rendered, so nothing in it is ever templated."""
     return (TEMPLATES / name).read_text(encoding="utf-8")
@@ -209,16 +209,23 @@ def _finding_key(finding: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def _common_view(model: Mapping[str, Any]) -> dict[str, Any]:
     certificates = list(model.get("certificates") or [])
-    urgent = sorted(
-        (c for c in certificates if c.get("days_left") is not None and c["days_left"] < charts.SOON_DAYS),
-        key=lambda c: (c["days_left"], str(c.get("endpoint"))),
+    dated = [c for c in certificates if c.get("days_left") is not None]
+    # Expiring soon: the soonest first. Expired: the most recently expired first
+    # (long-dead certificates are old news; yesterday's outage is not).
+    soon = sorted(
+        (c for c in dated if 0 <= c["days_left"] < charts.SOON_DAYS),
+        key=lambda c: (c["days_left"], str(c["endpoint"])),
+    )
+    expired = sorted(
+        (c for c in dated if c["days_left"] < 0), key=lambda c: (-c["days_left"], str(c["endpoint"]))
     )
     changes = model.get("changes")
     waivers = model.get("waivers")
     sweep = model["sweep"]
     return {
         "timeline": charts.expiry_timeline(c.get("days_left") for c in certificates),
-        "certificates_urgent": _capped(urgent, LIMITS["certificates"]),
+        "certificates_soon": _capped(soon, LIMITS["certificates"]),
+        "certificates_expired": _capped(expired, LIMITS["certificates"]),
         "certificates_total": len(certificates),
         "changes": None
         if changes is None
@@ -232,7 +239,10 @@ def _common_view(model: Mapping[str, Any]) -> dict[str, Any]:
         },
         "waivers": None
         if waivers is None
-        else {key: _capped(waivers.get(key) or [], LIMITS["waivers"]) for key in ("applied", "expired", "unmatched")},
+        else {
+            key: _capped(waivers.get(key) or [], LIMITS["waivers"])
+            for key in ("applied", "expired", "unmatched")
+        },
         "partial": sweep.get("state") != "complete",
     }
 
@@ -247,9 +257,10 @@ def serious_by_agency(findings: Iterable[Mapping[str, Any]]) -> Counter:
 
 
 def _national_view(model: Mapping[str, Any], t: Translator) -> dict[str, Any]:
+    # Best compliance first, the unmeasured last: the chart reads as a ranking.
     provinces = sorted(
         model.get("provinces") or [],
-        key=lambda p: (*_compliance_key(p)[:1], -((p.get("score") or {}).get("compliance") or 0), str(p.get("code"))),
+        key=lambda p: (_compliance_key(p)[0], -_compliance_key(p)[1], str(p.get("code"))),
     )
     province_chart = charts.bar_chart(
         (
@@ -271,7 +282,9 @@ def _national_view(model: Mapping[str, Any], t: Translator) -> dict[str, Any]:
         for c in categories
     )
     serious = serious_by_agency(model.get("findings") or [])
-    agencies = [{**agency, "serious": serious.get(agency.get("code"), 0)} for agency in model.get("agencies") or []]
+    agencies = [
+        {**agency, "serious": serious.get(agency.get("code"), 0)} for agency in model.get("agencies") or []
+    ]
     measured = [a for a in agencies if (a.get("score") or {}).get("compliance") is not None]
     attention = sorted(
         measured,
@@ -294,6 +307,7 @@ def _national_view(model: Mapping[str, Any], t: Translator) -> dict[str, Any]:
         "attention": _capped(attention, LIMITS["attention"]),
         "unmeasured_agencies": len(agencies) - len(measured),
         "agencies": _capped(sorted(agencies, key=lambda a: str(a.get("code"))), LIMITS["agencies"]),
+        "agency_names": {a.get("code"): a.get("name") or a.get("code") for a in agencies},
         "checks": checks,
         "top_findings": _capped(top_findings, LIMITS["top_findings"]),
     }
@@ -316,10 +330,13 @@ def _agency_view(model: Mapping[str, Any]) -> dict[str, Any]:
     # The most urgent rows only: memory stays bounded by the limit, not the agency's size.
     findings = heapq.nsmallest(LIMITS["findings"], noting(findings_source), key=_finding_key)
     endpoints = sorted(model.get("endpoints") or [], key=lambda e: (*_compliance_key(e), str(e.get("url"))))
-    applications = sorted(model.get("applications") or [], key=lambda a: (*_compliance_key(a), str(a.get("id"))))
+    applications = sorted(
+        model.get("applications") or [], key=lambda a: (*_compliance_key(a), str(a.get("id")))
+    )
     return {
         "agency": agency,
         "agency_name": model["scope"].get("agency_name") or code,
+        "agency_names": {code: model["scope"].get("agency_name") or code},
         "findings": _capped(findings, LIMITS["findings"], total),
         "filter_statuses": sorted(filter(None, statuses), key=lambda s: _rank(STATUS_ORDER, s)),
         "filter_severities": sorted(filter(None, severities), key=lambda s: _rank(SEVERITY_ORDER, s)),

@@ -11,7 +11,6 @@ Number and date formatting follows the language too: Indonesian writes
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,17 +25,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "report.national": {"id": "Tingkat nasional", "en": "National view"},
     "report.agency": {"id": "Instansi: {name}", "en": "Agency: {name}"},
-    "report.generated": {"id": "Dibuat {when} oleh {tool} {version}", "en": "Generated {when} by {tool} {version}"},
+    "report.generated": {
+        "id": "Dibuat {when} oleh {tool} {version}",
+        "en": "Generated {when} by {tool} {version}",
+    },
     "report.skip_nav": {"id": "Lewati ke isi", "en": "Skip to content"},
     "report.contents": {"id": "Daftar isi", "en": "Contents"},
     "report.partial": {
-        "id": "Sweep belum selesai ({state}): {done} dari {total} endpoint sudah diperiksa. Angka dapat berubah.",
+        "id": "Sweep belum selesai ({state}): {done} dari {total} endpoint sudah diperiksa."
+        " Angka dapat berubah.",
         "en": "The sweep is not complete ({state}): {done} of {total} endpoints checked. Figures may change.",
     },
     "section.summary": {"id": "Ringkasan", "en": "Summary"},
     "section.provinces": {"id": "Kepatuhan per provinsi", "en": "Compliance by province"},
     "section.categories": {"id": "Kepatuhan per kategori pemeriksaan", "en": "Compliance by check category"},
-    "section.attention": {"id": "Instansi yang paling perlu perhatian", "en": "Agencies that need the most attention"},
+    "section.attention": {
+        "id": "Instansi yang paling perlu perhatian",
+        "en": "Agencies that need the most attention",
+    },
     "section.agencies": {"id": "Semua instansi", "en": "All agencies"},
     "section.checks": {"id": "Pemeriksaan", "en": "Checks"},
     "section.certificates": {"id": "Masa berlaku sertifikat", "en": "Certificate expiry"},
@@ -49,7 +55,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "section.metadata": {"id": "Metadata sweep", "en": "Sweep metadata"},
     # -- summary cards -------------------------------------------------------
     "score.index": {"id": "Indeks", "en": "Index"},
-    "score.predicate": {"id": "Predikat", "en": "Rating"},
     "score.compliance": {"id": "Kepatuhan", "en": "Compliance"},
     "score.confidence": {"id": "Keyakinan", "en": "Confidence"},
     "score.level": {"id": "Tingkat {level}", "en": "Level {level}"},
@@ -64,8 +69,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "score.results": {"id": "Hasil pemeriksaan", "en": "Check results"},
     "score.unreachable": {"id": "{count} tak terjangkau", "en": "{count} unreachable"},
     "score.formula": {
-        "id": "Kepatuhan = bobot lulus (peringatan setengah, pengecualian penuh) dibagi bobot semua hasil yang"
-        " dapat ditentukan; bobot menurut tingkat keparahan (kritis 10, tinggi 5, sedang 3, rendah 1)."
+        "id": "Kepatuhan = bobot lulus (peringatan setengah, pengecualian penuh) dibagi bobot semua hasil"
+        " yang dapat ditentukan; bobot menurut tingkat keparahan (kritis 10, tinggi 5, sedang 3, rendah 1)."
         " Indeks = 1 + 4 × kepatuhan; predikat mengikuti pita indeks SPBE.",
         "en": "Compliance = weight passed (warnings half, waivers in full) divided by the weight of every"
         " determinable result; weights by severity (critical 10, high 5, medium 3, low 1)."
@@ -135,7 +140,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col.application": {"id": "Aplikasi", "en": "Application"},
     "col.protocol": {"id": "Protokol", "en": "Protocol"},
     "col.reason": {"id": "Alasan", "en": "Reason"},
-    "col.evidence": {"id": "Bukti", "en": "Evidence"},
     "col.reason_evidence": {"id": "Alasan dan bukti", "en": "Reason and evidence"},
     "col.remediation": {"id": "Perbaikan", "en": "Remediation"},
     "col.waiver": {"id": "Pengecualian", "en": "Waiver"},
@@ -144,11 +148,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col.days_left": {"id": "Sisa hari", "en": "Days left"},
     "col.reachability": {"id": "Keterjangkauan", "en": "Reachability"},
     "col.observed": {"id": "Yang teramati", "en": "Observed"},
-    "col.details": {"id": "Rincian", "en": "Details"},
     "col.before": {"id": "Sebelum", "en": "Before"},
     "col.after": {"id": "Sesudah", "en": "After"},
-    "col.references": {"id": "Rujukan", "en": "References"},
-    "col.count": {"id": "Jumlah", "en": "Count"},
     "col.justification": {"id": "Justifikasi", "en": "Justification"},
     "col.approver": {"id": "Disetujui oleh", "en": "Approved by"},
     "col.expires": {"id": "Berakhir", "en": "Expires"},
@@ -163,10 +164,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "evidence.other": {"id": "Data lain", "en": "Other data"},
     "evidence.none": {"id": "tanpa bukti", "en": "no evidence"},
     "waiver.none": {"id": "—", "en": "—"},
-    "waiver.active": {"id": "berlaku", "en": "active"},
-    "waiver.expired": {"id": "kedaluwarsa", "en": "expired"},
-    "waiver.until": {"id": "hingga {date}", "en": "until {date}"},
-    "waiver.no_expiry": {"id": "tanpa batas waktu", "en": "no expiry"},
     "waiver.applied": {"id": "Diterapkan", "en": "Applied"},
     "waiver.expired_list": {"id": "Kedaluwarsa (tidak lagi berlaku)", "en": "Expired (no longer applied)"},
     "waiver.unmatched": {
@@ -197,6 +194,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{count} more rows not shown (see the JSON/CSV report).",
     },
     "list.empty": {"id": "Tidak ada.", "en": "None."},
+    "list.more_agencies": {
+        "id": "{count} instansi lain ada di tabel semua instansi.",
+        "en": "{count} more agencies are in the table of all agencies.",
+    },
     "findings.none": {"id": "Tidak ada temuan.", "en": "No findings."},
     "findings.scope": {
         "id": "Semua hasil selain lulus dan dilewati, yang paling parah lebih dahulu.",
@@ -225,7 +226,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Bar chart: compliance by check category (percent passing).",
     },
     "chart.certificates": {
-        "id": "Garis waktu: {count} sertifikat menurut sisa masa berlaku; yang kedaluwarsa dan kurang dari 30 hari disorot.",
+        "id": "Garis waktu: {count} sertifikat menurut sisa masa berlaku; yang kedaluwarsa dan kurang dari"
+        " 30 hari disorot.",
         "en": "Timeline: {count} certificates by days left; expired and under 30 days highlighted.",
     },
     "chart.data_table": {"id": "Data diagram sebagai tabel", "en": "Chart data as a table"},
@@ -234,19 +236,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cert.expired": {"id": "kedaluwarsa", "en": "expired"},
     "cert.soon": {"id": "< 30 hari", "en": "< 30 days"},
     "cert.ok": {"id": "≥ 30 hari", "en": "≥ 30 days"},
-    "cert.column": {"id": "{count} sertifikat, sisa {range} hari", "en": "{count} certificates, {range} days left"},
+    "cert.column": {
+        "id": "{count} sertifikat, sisa {range} hari",
+        "en": "{count} certificates, {range} days left",
+    },
     "cert.today": {"id": "hari ini", "en": "today"},
     "cert.days": {"id": "{days} hari", "en": "{days} days"},
-    "cert.beyond": {"id": "> {days} hari", "en": "> {days} days"},
-    "cert.urgent": {
-        "id": "Sertifikat yang sudah kedaluwarsa atau berakhir dalam 30 hari",
-        "en": "Certificates expired or expiring within 30 days",
-    },
+    "cert.soon_title": {"id": "Berakhir dalam 30 hari", "en": "Expiring within 30 days"},
+    "cert.expired_title": {"id": "Sudah kedaluwarsa", "en": "Already expired"},
     "cert.none": {"id": "Tidak ada sertifikat yang teramati.", "en": "No certificates observed."},
-    "cert.none_urgent": {
-        "id": "Tidak ada sertifikat yang kedaluwarsa atau berakhir dalam 30 hari.",
-        "en": "No certificate is expired or expires within 30 days.",
-    },
     "changes.none": {
         "id": "Tidak ada sweep sebelumnya untuk dibandingkan.",
         "en": "There is no previous sweep to compare with.",
@@ -278,8 +276,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "state.interrupted": {"id": "terputus", "en": "interrupted"},
     "state.complete": {"id": "selesai", "en": "complete"},
     "state.failed": {"id": "gagal", "en": "failed"},
-    "common.yes": {"id": "ya", "en": "yes"},
-    "common.no": {"id": "tidak", "en": "no"},
     "common.unknown": {"id": "tidak diketahui", "en": "unknown"},
     "common.none": {"id": "—", "en": "—"},
 }
@@ -316,7 +312,7 @@ class Translator:
         key = f"{prefix}.{value}"
         return self(key) if key in MESSAGES else str(value)
 
-    def number(self, value: float | int | None, digits: int = 0) -> str:
+    def number(self, value: float | None, digits: int = 0) -> str:
         if value is None:
             return self("common.none")
         thousands, decimal = _NUMBER_SEPARATORS[self.lang]
@@ -342,9 +338,7 @@ class Translator:
         text = f"{moment.day} {_MONTHS[self.lang][moment.month - 1]} {moment.year}"
         if with_time:
             zone = moment.strftime("%Z") if moment.tzinfo else ""
-            text += f" {moment:%H:%M}" + (f" {'UTC' if zone in ('UTC', 'UTC+00:00') else zone}" if zone else "")
+            text += f" {moment:%H:%M}" + (
+                f" {'UTC' if zone in ('UTC', 'UTC+00:00') else zone}" if zone else ""
+            )
         return text
-
-
-def translator(lang: str | None) -> Callable[..., str]:
-    return Translator(lang)

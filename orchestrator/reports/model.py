@@ -32,13 +32,14 @@ them, slice them; serialise with ``orchestrator.reports.json_report`` or
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+import yaml
 
 from orchestrator.inventory import provinces as province_table
 from orchestrator.render import tool_version
@@ -242,6 +243,7 @@ class _Endpoint:
     province: str | None
     application: str | None
     tally: Tally = field(default_factory=Tally)
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, severity) while reading
     done: bool = False
     unreachable: str | None = None
     facts: dict[str, Any] | None = None
@@ -308,19 +310,60 @@ def _certificate(endpoint: _Endpoint, facts: Mapping[str, Any], now: datetime) -
 # --------------------------------------------------------------------------- names
 
 
-def names_from_inventory(path: str) -> dict[str, dict[str, str]] | None:
-    """``{"agencies": {code: name}, "applications": {id: name}}`` from an inventory file, or None."""
-    from orchestrator.inventory import load_inventory  # the inventory is read only when needed
-    from orchestrator.yamlsrc import ConfigError
+# What names are read from an inventory: section -> the key field of its items.
+NAME_SECTIONS = {"agencies": "code", "applications": "id"}
 
+
+def names_from_inventory(path: str) -> dict[str, dict[str, str]] | None:
+    """``{"agencies": {code: name}, "applications": {id: name}}`` from an inventory file, or None.
+
+    Only names are wanted, so the YAML is read as an event stream (libyaml
+    when available) without building or validating the document: a national
+    inventory takes a second and a few MB instead of a full load. Names are
+    those of the file as it is now; None when it is gone or unreadable.
+    """
+    names: dict[str, dict[str, str]] = {section: {} for section in NAME_SECTIONS}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # One frame per open collection: [is_mapping, expecting_key, current_key, collected scalars].
+    stack: list[list[Any]] = []
     try:
-        inventory = load_inventory(path)
-    except (ConfigError, OSError, ValueError):
+        with open(path, encoding="utf-8") as stream:
+            for event in yaml.parse(stream, Loader=loader):
+                if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                    parent_key = _take_value_slot(stack)
+                    stack.append([isinstance(event, yaml.MappingStartEvent), True, parent_key, {}])
+                elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                    frame = stack.pop()
+                    # An item of agencies/applications: a mapping inside a top-level sequence.
+                    if frame[0] and len(stack) == 2 and stack[1][2] in NAME_SECTIONS:
+                        section = stack[1][2]
+                        key, name = frame[3].get(NAME_SECTIONS[section]), frame[3].get("name")
+                        if key is not None and name is not None:
+                            names[section][key] = name
+                elif isinstance(event, yaml.ScalarEvent) and stack:
+                    frame = stack[-1]
+                    if frame[0] and frame[1]:
+                        frame[1], frame[2] = False, event.value
+                    else:
+                        if frame[0]:
+                            frame[3][frame[2]] = event.value
+                        _take_value_slot(stack)
+                elif isinstance(event, yaml.AliasEvent) and stack:
+                    _take_value_slot(stack)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
-    return {
-        "agencies": {agency.code: agency.name for agency in inventory.agencies},
-        "applications": {app.id: app.name for app in inventory.applications},
-    }
+    return names
+
+
+def _take_value_slot(stack: list[list[Any]]) -> str | None:
+    """A value arrives in the innermost collection: a mapping expects its next key again."""
+    if not stack:
+        return None
+    frame = stack[-1]
+    key = frame[2] if frame[0] else None
+    if frame[0]:
+        frame[1] = True
+    return key
 
 
 # --------------------------------------------------------------------------- building
@@ -379,13 +422,14 @@ def build_report(
         waivers.reset()
     source = _Source(store, sweep.id, agency, waivers, checks)
 
-    # One pass over the results: tallies, the findings (while few) and the top findings.
-    check_tallies: dict[str, Tally] = {}
-    check_severity: dict[str, Severity] = {}
+    # One pass over the results (ordered by endpoint, then check): plain counters per endpoint
+    # and per check, the findings while they are few, and the top findings. Fail/warn rows are
+    # kept per (severity, status) class, first come first kept: as the stream is ordered, each
+    # class's list holds its first rows by endpoint and check.
+    check_counts: dict[tuple[str, str, str], int] = {}
     findings: list[dict[str, Any]] | None = []
     finding_count = 0
-    top: list[tuple[Any, ...]] = []  # a bounded max-heap through negated keys
-    seq = itertools.count()
+    top_by_class: dict[tuple[int, int], list[tuple[ResultRow, Status]]] = {}
     results_total = 0
     for row in store.results(sweep.id, agency=agency):
         results_total += 1
@@ -393,16 +437,13 @@ def build_report(
             status, waiver = waivers.apply(row)
         else:
             status, waiver = row.status, None
+        status_value, severity_value = status.value, row.severity.value
         endpoint = endpoints.get(row.endpoint_id)
         if endpoint is not None:
-            endpoint.tally.add(status, row.severity)
-        tally = check_tallies.get(row.check_id)
-        if tally is None:
-            tally = check_tallies[row.check_id] = Tally()
-        tally.add(status, row.severity)
-        known = check_severity.get(row.check_id)
-        if known is None or row.severity.rank > known.rank:
-            check_severity[row.check_id] = row.severity
+            key = (status_value, severity_value)
+            endpoint.counts[key] = endpoint.counts.get(key, 0) + 1
+        check_key = (row.check_id, status_value, severity_value)
+        check_counts[check_key] = check_counts.get(check_key, 0) + 1
         if status not in FINDING_STATUSES:
             continue
         finding_count += 1
@@ -410,14 +451,26 @@ def build_report(
             findings.append(source.finding(row, status, waiver))
             if len(findings) > FINDINGS_IN_MEMORY:
                 findings = None  # too many to hold: stream them instead
-        if status in _ACTIONABLE_RANK:
-            key = (row.severity.rank, -_ACTIONABLE_RANK[status], _reverse(row.endpoint_id), _reverse(row.check_id))
-            item = (key, next(seq), row, status)
-            if len(top) < TOP_FINDINGS:
-                heapq.heappush(top, item)
-            elif key > top[0][0]:
-                heapq.heapreplace(top, item)
-    top_findings = [source.finding(row, status, None) for _, _, row, status in sorted(top, reverse=True)]
+        actionable = _ACTIONABLE_RANK.get(status)
+        if actionable is not None:
+            bucket = top_by_class.setdefault((-row.severity.rank, actionable), [])
+            if len(bucket) < TOP_FINDINGS:
+                bucket.append((row, status))
+    top_rows = [item for _, bucket in sorted(top_by_class.items()) for item in bucket][:TOP_FINDINGS]
+    top_findings = [source.finding(row, status, None) for row, status in top_rows]
+
+    for endpoint in endpoints.values():
+        for (status_value, severity_value), count in endpoint.counts.items():
+            endpoint.tally.add(status_value, severity_value, count)
+        endpoint.counts = {}
+    check_tallies: dict[str, Tally] = {}
+    check_severity: dict[str, Severity] = {}
+    for (check_id, status_value, severity_value), count in check_counts.items():
+        check_tallies.setdefault(check_id, Tally()).add(status_value, severity_value, count)
+        severity = Severity(severity_value)
+        known = check_severity.get(check_id)
+        if known is None or severity.rank > known.rank:
+            check_severity[check_id] = severity
 
     names = inventory_names
     if names is None:
@@ -553,11 +606,6 @@ def _waivers_dict(waivers: Waivers | None, agency: str | None) -> dict[str, Any]
     if waivers is None:
         return None
     return {"source": waivers.source, "as_of": waivers.as_of.isoformat(), **waivers.report(agency=agency)}
-
-
-def _reverse(text: str | None) -> tuple[int, ...]:
-    """A key that sorts ``text`` descending inside an ascending heap key (ties: A before B)."""
-    return (*(-ord(ch) for ch in text or ""), 0)
 
 
 def _sweep_dict(sweep: Sweep, agency: str | None, endpoints: int, done: int, unreachable: int,

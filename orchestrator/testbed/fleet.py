@@ -42,6 +42,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import secrets
 import socket
 import struct
@@ -55,7 +56,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -230,16 +230,28 @@ def grpc_specs(group: GrpcGroup, latency_s: float, certificates: dict[str, Issue
 # -- certificates and keys ------------------------------------------------------
 
 
+# ``ca_file: <path>`` in block or flow style, quoted or not; comments are cut off first.
+_CA_FILE = re.compile(r"""(?:^|[\s{,])ca_file:[ \t]*(?:"([^"]+)"|'([^']+)'|([^\s,}'"][^,}]*?))[ \t]*(?:[,}]|$)""")
+_COMMENT = re.compile(r"(?:^|\s)#.*")
+
+
 def document_ca_files(path: Path) -> list[Path]:
-    """The ``ca_file`` of every grpcs endpoint, read from the raw YAML (before validation wants them to exist)."""
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    """The ``ca_file`` paths an inventory file names, found in its text before validation wants them to exist.
+
+    A scan, not a parse (parsing a national inventory twice costs seconds):
+    a path it misses is reported by validation as a missing CA file, and the
+    CA is written to every grpcs endpoint's ``ca_file`` again once loaded.
+    """
+    text = path.read_text(encoding="utf-8")
+    if "grpcs://" not in text:
+        return []
     found: dict[Path, None] = {}
-    for app in (data or {}).get("applications") or []:
-        for ep in (app or {}).get("endpoints") or []:
-            url, ca_file = (ep or {}).get("url"), (ep or {}).get("ca_file")
-            if isinstance(url, str) and url.startswith("grpcs://") and isinstance(ca_file, str):
-                ca_path = Path(ca_file).expanduser()
-                found[ca_path if ca_path.is_absolute() else path.resolve().parent / ca_path] = None
+    for line in text.splitlines():
+        if "ca_file" not in line:
+            continue
+        for match in _CA_FILE.finditer(_COMMENT.sub("", line)):
+            value = Path(next(group for group in match.groups() if group).strip()).expanduser()
+            found[value if value.is_absolute() else path.resolve().parent / value] = None
     return list(found)
 
 
@@ -258,8 +270,8 @@ def publish_ca(ca: TestCA, ca_files: Iterable[Path]) -> None:
         if path.exists() and not _is_testbed_ca(path):
             raise FleetError(f"{path} exists and is not a testbed CA ({TESTBED_CA_NAME}): refusing to overwrite it")
     for path in ca_files:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(ca.ca_pem)
+        if path.parent.is_dir():  # else validation reports the missing file: no directories made up
+            path.write_bytes(ca.ca_pem)
 
 
 def issue_certificates(ca: TestCA, endpoints: Iterable[EndpointRef]) -> dict[str, Issued]:
@@ -417,6 +429,7 @@ class Fleet:
     ca_path: Path | None = None
     processes: list[FleetProcess] = field(default_factory=list)
     startup_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per start-up phase
     stopped: CleanupReport | None = None
 
     def endpoints(self) -> list[EndpointRef]:
@@ -474,23 +487,19 @@ def prepare_workdir(workdir: Path) -> Ledger:
 
 def _load(inventory: Inventory | str | os.PathLike, tls_dir: Path) -> tuple[Inventory, TestCA | None]:
     """The validated inventory and, when it has grpcs endpoints, the CA now written to their ca_files."""
-    if isinstance(inventory, Inventory):
-        ca_files = list(dict.fromkeys(Path(r.ca_file) for r in inventory.endpoints()
-                                      if r.scheme == "grpcs" and r.ca_file))
-        has_tls = any(r.scheme == "grpcs" for r in inventory.endpoints())
-        loaded = inventory
-    else:
-        path = Path(inventory)
-        ca_files = document_ca_files(path)
-        has_tls = bool(ca_files)
-    ca = TestCA(tls_dir, name=TESTBED_CA_NAME) if has_tls or ca_files else None
-    if ca is not None:
-        publish_ca(ca, ca_files)
+    ca = None
     if not isinstance(inventory, Inventory):
-        loaded = load_inventory(path)
-        if ca is None and any(r.scheme == "grpcs" for r in loaded.endpoints()):
-            ca = TestCA(tls_dir, name=TESTBED_CA_NAME)  # grpcs without ca_file: served, yet never trusted
-    return loaded, ca
+        path = Path(inventory)
+        early = document_ca_files(path)
+        if early:  # validation needs them to exist
+            ca = TestCA(tls_dir, name=TESTBED_CA_NAME)
+            publish_ca(ca, early)
+        inventory = load_inventory(path)
+    tls = [ref for ref in inventory.endpoints() if ref.scheme == "grpcs"]
+    if tls:
+        ca = ca or TestCA(tls_dir, name=TESTBED_CA_NAME)
+        publish_ca(ca, list(dict.fromkeys(Path(ref.ca_file) for ref in tls if ref.ca_file)))
+    return inventory, ca
 
 
 def start_fleet(inventory: Inventory | str | os.PathLike, workdir: str | os.PathLike, *, latency_s: float = 0.0,
@@ -503,7 +512,14 @@ def start_fleet(inventory: Inventory | str | os.PathLike, workdir: str | os.Path
     ``key_dir`` holds the SSH host keys (default ``workdir/keys``); point
     several runs at one directory to generate the RSA keys only once.
     """
-    started = time.monotonic()
+    started = mark = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def phase_done(name: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        timings[name], mark = now - mark, now
+
     workdir = Path(workdir).resolve()
     ledger = prepare_workdir(workdir)
     run_id = secrets.token_hex(3)
@@ -517,15 +533,21 @@ def start_fleet(inventory: Inventory | str | os.PathLike, workdir: str | os.Path
         namespace_of = topology.namespace_of if topology else (lambda host: None)
         plan = plan_fleet(refs, namespace_of, grpc_per_process)
         fleet = Fleet(run_id, workdir, loaded, plan, ledger, latency_s, topology,
-                      ca.ca_path if ca is not None else None)
+                      ca.ca_path if ca is not None else None, timings=timings)
+        phase_done("inventory")
         if topology is not None:
             netns.create(topology, ledger.namespace)
+            phase_done("namespaces")
         certificates = issue_certificates(ca, refs) if ca is not None else {}
+        phase_done("certificates")
         fleet.processes = _processes(plan, workdir, Path(key_dir or workdir / "keys").resolve(), latency_s,
                                      certificates)
+        phase_done("configs and keys")
         for process in fleet.processes:
             _launch(process, ledger, workdir)
+        phase_done("launch")
         wait_listening(fleet.processes, timeout_s)
+        phase_done("listening")
     except BaseException:
         if fleet is not None:
             fleet.stop()

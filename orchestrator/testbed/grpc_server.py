@@ -12,6 +12,12 @@ testbed can put thousands of endpoints on a few processes:
     servers.target("sick")          # a probes.model.Target for it
     servers.stop()                  # by pid
 
+A spec may also have ``listeners``: addresses on any host, each one an
+endpoint of its own, whose ``ServiceInfo`` answers with that endpoint's
+agency and application and whose declared services are served, healthy and
+reflected there. The national testbed (``fleet.py``) serves thousands of
+endpoints from one spec per behaviour this way.
+
 The servers run in their own process with their own event loop: a probe's
 event loop must never be the server's, and grpcio's asyncio machinery is
 per-process state. ``serve(specs)`` is the coroutine that process runs.
@@ -31,10 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection as reflection_v1alpha
 from grpc_reflection.v1alpha import reflection_pb2 as v1alpha_pb2
+from grpc_reflection.v1alpha import reflection_pb2_grpc as v1alpha_pb2_grpc
 
 from orchestrator.testbed.pki import Issued
 from orchestrator.testbed.process import ServerProcess, free_port, spawn, wait_for_port
@@ -66,6 +74,44 @@ HEALTH_MODES = {
 
 
 @dataclass(frozen=True)
+class Listener:
+    """One more address a spec listens on, as an endpoint of its own.
+
+    ``identity`` is what ServiceInfo answers there (the spec's when None;
+    a ``WRONG`` spec answers ``WRONG_IDENTITY`` everywhere); ``services`` are
+    the endpoint's declared services: also served, healthy and reflected;
+    ``tls`` its certificate (the spec's when None).
+    """
+
+    host: str
+    port: int
+    identity: tuple[str, str] | None = None
+    services: tuple[str, ...] = ()
+    tls: Issued | None = None
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "port": self.port, "identity": self.identity, "services": list(self.services),
+                "tls": _issued_to_paths(self.tls)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], issued: dict[tuple[str, ...], Issued]) -> "Listener":
+        """``issued`` caches certificates read already: thousands of listeners share a few."""
+        tls = data.get("tls")
+        if tls is not None:
+            key = (tls["cert_path"], tls["key_path"], tls["ca_path"])
+            if key not in issued:
+                issued[key] = _issued_from_paths(*key)
+            tls = issued[key]
+        identity = data.get("identity")
+        return cls(data["host"], data["port"], tuple(identity) if identity else None,
+                   tuple(data.get("services", ())), tls)
+
+
+@dataclass(frozen=True)
 class GrpcServerSpec:
     """One kind of server. Every field has the conformant value by default.
 
@@ -84,7 +130,10 @@ class GrpcServerSpec:
     ``garble`` answers bytes that are no protobuf message.
     ``latency_s``: a pause before every call is handled (so before each
     unary response), for latency-bound benchmarks.
-    ``ports``: empty means one free port, chosen when the process starts.
+    ``ports``: empty means one free port, chosen when the process starts
+    (unless there are ``listeners``).
+    ``listeners``: more addresses, each an endpoint with its own identity and
+    declared services (see ``Listener``).
     """
 
     name: str = "conformant"
@@ -104,6 +153,7 @@ class GrpcServerSpec:
     faults: tuple[tuple[str, str], ...] = ()
     ports: tuple[int, ...] = ()
     host: str = "127.0.0.1"
+    listeners: tuple[Listener, ...] = ()
 
     def __post_init__(self) -> None:
         if self.health not in HEALTH_MODES:
@@ -123,13 +173,19 @@ class GrpcServerSpec:
         return self.services or registered
 
     @property
+    def listener_services(self) -> tuple[str, ...]:
+        """Every service some listener declares, once each."""
+        return tuple(dict.fromkeys(name for listener in self.listeners for name in listener.services))
+
+    @property
     def described_identity(self) -> tuple[str, str] | None:
         if self.identity == WRONG:
             return WRONG_IDENTITY
         return self.identity  # type: ignore[return-value]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, listeners=()))
+        data["listeners"] = [listener.to_dict() for listener in self.listeners]
         data["broken_cases"] = sorted(self.broken_cases)
         data["tls"] = (
             None
@@ -147,6 +203,7 @@ class GrpcServerSpec:
         data = dict(data)
         tls = data.pop("tls", None)
         identity = data.pop("identity", None)
+        issued: dict[tuple[str, ...], Issued] = {}
         return cls(
             **{
                 **data,
@@ -158,8 +215,15 @@ class GrpcServerSpec:
                 "ports": tuple(data.get("ports", ())),
                 "faults": tuple(tuple(pair) for pair in data.get("faults", ())),
                 "tls": None if tls is None else _issued_from_paths(**tls),
+                "listeners": tuple(Listener.from_dict(item, issued) for item in data.get("listeners", ())),
             }
         )
+
+
+def _issued_to_paths(issued: Issued | None) -> dict[str, str] | None:
+    if issued is None:
+        return None
+    return {"cert_path": str(issued.cert_path), "key_path": str(issued.key_path), "ca_path": str(issued.ca_path)}
 
 
 def _issued_from_paths(cert_path: str, key_path: str, ca_path: str) -> Issued:
@@ -222,6 +286,54 @@ class CatchAllHandler(grpc.GenericRpcHandler):
             return b""
 
         return grpc.unary_unary_rpc_method_handler(answer)
+
+
+DECLARED_METHOD = "Ping"
+# Services this module serves with real descriptors (imported lazily): never made up.
+OWN_SERVICES = frozenset({HEALTH_SERVICE, SERVICE_INFO, TEST_SERVICE, *REFLECTION_SERVICES.values()})
+
+
+def describe_declared_service(service: str) -> bool:
+    """Put a descriptor for ``service`` in the default pool unless it has one; True if it was made up.
+
+    An inventory's declared services (``spbe.aset.v1.AsetService``) have no
+    generated code here; a file with one ``Ping`` method of empty messages
+    lets reflection resolve them like real ones.
+    """
+    pool = descriptor_pool.Default()
+    try:
+        pool.FindServiceByName(service)
+        return False
+    except KeyError:
+        pass
+    package, _, name = service.rpartition(".")
+    prefix = f".{package}." if package else "."
+    file = descriptor_pb2.FileDescriptorProto(
+        name=f"spbe_testbed/{service.replace('.', '/')}.proto", package=package, syntax="proto3"
+    )
+    file.message_type.add(name=f"{name}PingRequest")
+    file.message_type.add(name=f"{name}PingResponse")
+    file.service.add(name=name).method.add(
+        name=DECLARED_METHOD, input_type=f"{prefix}{name}PingRequest", output_type=f"{prefix}{name}PingResponse"
+    )
+    pool.AddSerializedFile(file.SerializeToString())
+    return True
+
+
+class DeclaredServicesHandler(grpc.GenericRpcHandler):
+    """Serves ``Ping`` of each made-up declared service with an empty message."""
+
+    def __init__(self, services: Sequence[str]) -> None:
+        self._paths = {f"/{service}/{DECLARED_METHOD}" for service in services}
+
+    def service(self, handler_call_details):
+        if handler_call_details.method not in self._paths:
+            return None
+
+        async def ping(request: bytes, context) -> bytes:
+            return b""
+
+        return grpc.unary_unary_rpc_method_handler(ping)
 
 
 async def _stall(requests, context) -> AsyncIterator[bytes]:
@@ -324,10 +436,111 @@ async def build_server(spec: GrpcServerSpec) -> grpc.aio.Server:
     return server
 
 
+class HandlerRecorder:
+    """Stands in for a server while services register: their handlers can then go to many servers.
+
+    Only the generic handlers are kept; they serve every method, and
+    registering methods per server would double what a server costs.
+    """
+
+    def __init__(self) -> None:
+        self.handlers: list[grpc.GenericRpcHandler] = []
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self.handlers.extend(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: dict) -> None:
+        pass
+
+
+def _reflection_handlers(apis: Sequence[str], names: list[str]) -> list[grpc.GenericRpcHandler]:
+    recorder = HandlerRecorder()
+    if "v1alpha" in apis:
+        v1alpha_pb2_grpc.add_ServerReflectionServicer_to_server(reflection_v1alpha.aio.ReflectionServicer(names),
+                                                                recorder)
+    if "v1" in apis:
+        v1_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionV1Servicer(names), recorder)
+    return recorder.handlers
+
+
+def _describe(spec: GrpcServerSpec, listener: Listener) -> service_info_pb2.DescribeResponse:
+    identity = spec.described_identity
+    if listener.identity is not None and spec.identity != WRONG:
+        identity = listener.identity
+    assert identity is not None
+    return service_info_pb2.DescribeResponse(
+        agency_code=identity[0], application_id=identity[1], service_version=spec.service_version,
+        contact=spec.contact, declared_services=list(dict.fromkeys((*listener.services, *spec.application_services))),
+    )
+
+
+async def build_listener_servers(spec: GrpcServerSpec) -> list[grpc.aio.Server]:
+    """One server per listener, answering as that listener's endpoint (not started).
+
+    A server shared by many addresses cannot tell which one a call came to:
+    grpcio shows a handler neither the local address nor ``:authority``. A
+    server per address is cheap when the servers share their handlers (about
+    0.4 ms and 13 KB each, measured; 1 ms and 50 KB when every server
+    registers its own): TestService, health and declared services are built
+    once per spec, reflection once per set of listed services, ServiceInfo
+    once per listener.
+    """
+    misbehaving = spec.latency_s > 0 or spec.faults
+    interceptors = [MisbehaviourInterceptor(spec.latency_s, dict(spec.faults))] if misbehaving else []
+    shared = HandlerRecorder()
+    served: list[str] = [SERVICE_INFO] if spec.identity is not None else []
+    if spec.test_service:
+        from orchestrator.testbed.interop_server import add_test_service
+        from protos.grpc.testing import test_pb2  # noqa: F401 - puts TestService's descriptor in the pool
+
+        add_test_service(shared, frozenset(spec.broken_cases))  # type: ignore[arg-type]
+        served.append(TEST_SERVICE)
+    declared = spec.listener_services
+    made_up = [name for name in declared if name not in OWN_SERVICES and describe_declared_service(name)]
+    if made_up:
+        shared.add_generic_rpc_handlers((DeclaredServicesHandler(made_up),))
+    status = HEALTH_MODES[spec.health]
+    if status is not None:
+        health = ListingHealthServicer(with_list=spec.health_list)
+        for name in ("", *spec.application_services, *declared):
+            await health.set(name, status)
+        health_pb2_grpc.add_HealthServicer_to_server(health, shared)
+        served.append(HEALTH_SERVICE)
+    served += [REFLECTION_SERVICES[api] for api in spec.reflection] + list(spec.unresolvable)
+    last = [CatchAllHandler()] if spec.catch_all else []  # consulted after every real service
+
+    reflections: dict[tuple[str, ...], list[grpc.GenericRpcHandler]] = {}
+    credentials: dict[Path, grpc.ServerCredentials] = {}
+    servers = []
+    for listener in spec.listeners:
+        own = HandlerRecorder()
+        if spec.identity is not None:
+            service_info_pb2_grpc.add_ServiceInfoServicer_to_server(ServiceInfoServicer(_describe(spec, listener)),
+                                                                    own)
+        extra = tuple(name for name in listener.services if name not in served)
+        if extra not in reflections:
+            reflections[extra] = _reflection_handlers(spec.reflection, [*served, *extra])
+        server = grpc.aio.server(interceptors=interceptors)
+        server.add_generic_rpc_handlers((*own.handlers, *shared.handlers, *reflections[extra], *last))
+        tls = listener.tls or spec.tls
+        if tls is None:
+            bound = server.add_insecure_port(listener.address)
+        else:
+            if tls.cert_path not in credentials:
+                credentials[tls.cert_path] = grpc.ssl_server_credentials([(tls.key_pem, tls.cert_pem)])
+            bound = server.add_secure_port(listener.address, credentials[tls.cert_path])
+        if bound == 0:
+            raise RuntimeError(f"{spec.name}: cannot listen on {listener.address}")
+        servers.append(server)
+    return servers
+
+
 async def serve(specs: Sequence[GrpcServerSpec], stop: asyncio.Event | None = None) -> None:
     """Run every spec until ``stop`` is set (or SIGTERM/SIGINT in the main thread)."""
     stop = stop or asyncio.Event()
-    servers = [await build_server(spec) for spec in specs]
+    servers = [await build_server(spec) for spec in specs if spec.ports or not spec.listeners]
+    for spec in specs:
+        servers += await build_listener_servers(spec)
     for server in servers:
         await server.start()
     print(f"serving {len(servers)} gRPC server(s)", flush=True)
@@ -384,23 +597,23 @@ def start_grpc_servers(
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
         raise ValueError("spec names must be unique within one process")
-    placed = [spec if spec.ports else replace(spec, ports=(free_port(spec.host),)) for spec in specs]
+    placed = [spec if spec.ports or spec.listeners else replace(spec, ports=(free_port(spec.host),))
+              for spec in specs]
     workdir.mkdir(parents=True, exist_ok=True)
     spec_file = workdir / f"{name}.json"
     spec_file.write_text(json.dumps([spec.to_dict() for spec in placed]))
-    first = placed[0]
+    addresses = [(spec.host, port) for spec in placed for port in spec.ports]
+    addresses += [(listener.host, listener.port) for spec in placed for listener in spec.listeners]
     process = spawn(
         name,
         [sys.executable, "-m", "orchestrator.testbed.grpc_server", str(spec_file)],
-        first.host,
-        first.ports[0],
+        *addresses[0],
         workdir,
         timeout_s,
     )
     try:
-        for spec in placed:
-            for port in spec.ports:
-                wait_for_port(spec.host, port, timeout_s, process.process)
+        for host, port in addresses:
+            wait_for_port(host, port, timeout_s, process.process)
     except Exception:
         process.stop()
         raise

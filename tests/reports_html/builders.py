@@ -28,7 +28,7 @@ PAYLOAD = (
     '<script>document.title="PWNED";window.__pwned=1</script>'
     '<img src="x.png" onerror="window.__pwned=2">'
     '<svg onload="window.__pwned=3"></svg>'
-    "</pre></td></tr></table><b id=\"injected\">bold</b>"
+    '</pre></td></tr></table><b id="injected">bold</b>'
 )
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -40,12 +40,24 @@ GRPC = ("GRPC-HLTH-001", "GRPC-REFL-001", "GRPC-IDEN-001")
 SMALL_ENDPOINTS: dict[str, tuple[str, str, str, str, dict[str, Status], int | None]] = {
     "ssh://127.0.0.1:2222": ("KEMENKES", "pusat", "31", "satusehat", dict(zip(SSH, (P, F, W, P))), None),
     "grpcs://127.0.0.1:50443": (
-        "KEMENKES", "pusat", "31", "satusehat", dict(zip(TLS + GRPC, (P, W, P, P, F, P))), 200,
+        "KEMENKES",
+        "pusat",
+        "31",
+        "satusehat",
+        dict(zip(TLS + GRPC, (P, W, P, P, F, P))),
+        200,
     ),
     "ssh://127.0.0.1:2224": ("KEMENKES", "pusat", "31", "sisdmk", dict.fromkeys(SSH, E), None),
     "grpc://localhost:50052": ("32", "provinsi", "32", "sapawarga", dict(zip(GRPC, (P, E, F))), None),
     "ssh://127.0.0.1:2273": ("32.73", "kota", "32", "simpeg" + PAYLOAD, dict(zip(SSH, (P, F, F, F))), None),
-    "grpcs://127.0.0.1:50473": ("32.73", "kota", "32", "simpeg" + PAYLOAD, dict(zip(TLS + GRPC, (P, F, F, F, P, W))), 12),
+    "grpcs://127.0.0.1:50473": (
+        "32.73",
+        "kota",
+        "32",
+        "simpeg" + PAYLOAD,
+        dict(zip(TLS + GRPC, (P, F, F, F, P, W))),
+        12,
+    ),
     "grpcs://127.0.0.1:50474": ("32.73", "kota", "32", "sipd", dict(zip(TLS + GRPC, (P, P, P, P, P, P))), -3),
     "ssh://127.0.0.1:1101": ("11.01", "kabupaten", "11", "simda", dict(zip(SSH, (P, P, P, P))), None),
 }
@@ -194,8 +206,14 @@ def national_store(directory: Path, *, agencies: int = 620, endpoints: int = 33_
         for record in records:
             statuses = [rng.choice((P, P, F, W, E)) for _ in NATIONAL_CHECKS]
             results = [
-                CheckResult(check_id, status, registry.get_check(check_id).severity, f"{check_id} {status.value}",
-                            {"observed": status.value, "expected": "pass"}, 0.0)
+                CheckResult(
+                    check_id,
+                    status,
+                    registry.get_check(check_id).severity,
+                    f"{check_id} {status.value}",
+                    {"observed": status.value, "expected": "pass"},
+                    0.0,
+                )
                 for check_id, status in zip(NATIONAL_CHECKS, statuses)
             ]
             not_after = NOW + timedelta(days=rng.randint(-120, 500))

@@ -53,13 +53,15 @@ class DevToolsError(RuntimeError):
 class Page:
     """One tab: its session id and what it logged since it was opened."""
 
-    browser: "Browser"
+    browser: Browser
     session_id: str
     target_id: str
     console: list[dict[str, Any]] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     log: list[dict[str, Any]] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    blocked: list[tuple[str, str]] = field(default_factory=list)  # (url, reason) stopped before leaving
+    _request_urls: dict[str, str] = field(default_factory=dict)
     loaded: threading.Event = field(default_factory=threading.Event)
 
     def send(self, method: str, **params: Any) -> dict[str, Any]:
@@ -80,12 +82,24 @@ class Page:
             raise DevToolsError(f"evaluation failed: {reply['exceptionDetails']}")
         return reply["result"].get("value")
 
-    def screenshot(self, path: Path, width: int = 1280) -> Path:
+    def screenshot(self, path: Path, *, selector: str | None = None, width: int = 1280) -> Path:
+        """A PNG of the page's top (at most 4000 px) or of one element."""
         height = int(self.evaluate("document.documentElement.scrollHeight"))
         self.send(
-            "Emulation.setDeviceMetricsOverride", width=width, height=min(height, 4000), deviceScaleFactor=1, mobile=False
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=min(height, 4000),
+            deviceScaleFactor=1,
+            mobile=False,
         )
-        data = self.send("Page.captureScreenshot", format="png")["data"]
+        params: dict[str, Any] = {"format": "png"}
+        if selector is not None:
+            box = self.evaluate(
+                f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+                " return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}; })()"
+            )
+            params.update(clip={**box, "scale": 1}, captureBeyondViewport=True)
+        data = self.send("Page.captureScreenshot", **params)["data"]
         path.write_bytes(base64.b64decode(data))
         return path
 
@@ -96,10 +110,15 @@ class Page:
             for m in self.console
             if m["type"] in ("error", "warning", "assert")
         ]
-        found += [f"exception: {e['exceptionDetails'].get('text')} {e['exceptionDetails'].get('exception', {})}"
-                  for e in self.exceptions]
-        found += [f"log.{e['level']} ({e.get('source')}): {e.get('text')}" for e in self.log
-                  if e["level"] in ("error", "warning")]
+        found += [
+            f"exception: {e['exceptionDetails'].get('text')} {e['exceptionDetails'].get('exception', {})}"
+            for e in self.exceptions
+        ]
+        found += [
+            f"log.{e['level']} ({e.get('source')}): {e.get('text')}"
+            for e in self.log
+            if e["level"] in ("error", "warning")
+        ]
         return found
 
     def close(self) -> None:
@@ -128,7 +147,13 @@ class Browser:
         self.stderr_path = Path(self.profile) / "stderr.log"
         with open(self.stderr_path, "wb") as stderr:
             self.process = subprocess.Popen(
-                [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-pipe", "about:blank"],
+                [
+                    CHROMIUM,
+                    *FLAGS,
+                    f"--user-data-dir={self.profile}",
+                    "--remote-debugging-pipe",
+                    "about:blank",
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
@@ -148,7 +173,9 @@ class Browser:
 
     # -- transport -----------------------------------------------------------
 
-    def send(self, method: str, params: dict[str, Any] | None = None, *, session_id: str | None = None) -> dict:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, *, session_id: str | None = None
+    ) -> dict:
         message_id = next(self._ids)
         reply: queue.Queue = queue.Queue(maxsize=1)
         with self._lock:
@@ -195,6 +222,9 @@ class Browser:
             page.log.append(params["entry"])
         elif method == "Network.requestWillBeSent":
             page.requests.append(params["request"]["url"])
+            page._request_urls[params["requestId"]] = params["request"]["url"]
+        elif method == "Network.loadingFailed" and params.get("blockedReason"):
+            page.blocked.append((page._request_urls.get(params["requestId"], "?"), params["blockedReason"]))
         elif method == "Page.loadEventFired":
             page.loaded.set()
 

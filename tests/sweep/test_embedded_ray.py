@@ -107,11 +107,17 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
 
     before = descendants(os.getpid())
     seen: dict = {}
+    sweep_over = threading.Event()
 
     def inspect_running_cluster() -> None:
         import ray
 
-        wait_until(lambda: ray.is_initialized() and outcome_count(store_path) > len(urls), 90, "Ray results")
+        def ray_results_stored() -> bool:
+            return sweep_over.is_set() or (ray.is_initialized() and outcome_count(store_path) > len(urls))
+
+        wait_until(ray_results_stored, 120, "Ray results")
+        if sweep_over.is_set():
+            return
         seen["gcs"] = ray.get_runtime_context().gcs_address
         seen["ray_pids"] = descendants(os.getpid()) - before
         seen["sockets"] = listening_sockets(seen["ray_pids"])
@@ -121,7 +127,9 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
     try:
         embedded = run_sweep(inventory, profile, store_path, engine="ray", num_cpus=2, limits=LIMITS, live=False)
     finally:
+        sweep_over.set()
         inspector.join()
+    assert seen, "the sweep ended before the cluster could be inspected"
 
     # Loopback only: the GCS address and every socket Ray's processes listen on.
     assert seen["gcs"].startswith("127.0.0.1:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import select
 import signal
 import subprocess
@@ -21,17 +22,18 @@ TESTBED = [sys.executable, "-m", "orchestrator.cli_testbed"]
 
 
 def start_up(inventory: Path, workdir: Path, key_dir: Path, *extra: str) -> subprocess.Popen:
+    """``up`` in a subprocess, returned once it says it is ready."""
     process = subprocess.Popen([*TESTBED, "up", "--inventory", str(inventory), "--workdir", str(workdir),
                                 "--key-dir", str(key_dir), *extra],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = ""
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = b""
     deadline = time.monotonic() + 60
-    while cli_testbed.READY not in output:
+    while cli_testbed.READY.encode() not in output:
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            pytest.fail(f"`up` did not get ready:\n{output}{process.stdout.read()}")
+            pytest.fail(f"`up` did not get ready:\n{output.decode(errors='replace')}")
         if select.select([process.stdout], [], [], 0.5)[0]:
-            output += process.stdout.readline()
+            output += os.read(process.stdout.fileno(), 65536)  # unbuffered: select sees what is left
     return process
 
 
@@ -70,7 +72,7 @@ def test_a_signal_stops_up_and_everything_it_started(tmp_path: Path, key_dir: Pa
     assert len(pids) == 3 and all(_alive(pid) for pid in pids)
 
     up.send_signal(sig)
-    rest = up.communicate(timeout=30)[0]
+    rest = up.communicate(timeout=30)[0].decode()
 
     assert up.returncode == 0, rest
     assert "stopped 3 processes" in rest
