@@ -17,6 +17,7 @@ from rich.text import Text
 
 from orchestrator import docs
 from orchestrator.cli_inventory import inventory_app
+from orchestrator.cli_serve import register as register_serve
 from orchestrator.cli_sweep import sweep_app
 from orchestrator.cli_sweep_run import register as register_sweep_run
 from orchestrator.known_hosts import pins_for
@@ -42,6 +43,7 @@ app.add_typer(checks_app, name="checks")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(sweep_app, name="sweep")
 register_sweep_run(sweep_app)
+register_serve(app)
 
 # Logs of CI jobs are wide; Rich's 80-column default for pipes would fold every row.
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 160)))

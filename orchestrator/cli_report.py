@@ -54,12 +54,18 @@ def resolve_sweep(store: Store, sweep: str) -> str:
 
 def report(
     sweep: Annotated[str, typer.Argument(help="Sweep id, a unique prefix, or `latest`.", show_default=False)],
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.json,
+    format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.json,
     agency: Annotated[
         Optional[str], typer.Option(help="Only this agency (its code); nothing of any other agency is shown.")
     ] = None,
-    lang: Annotated[Lang, typer.Option(help="Language of human-facing text: id (Bahasa Indonesia) or en.")] = Lang.id,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    lang: Annotated[
+        Lang, typer.Option(help="Language of human-facing text: id (Bahasa Indonesia) or en.")
+    ] = Lang.id,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+    ] = None,
     waivers: Annotated[
         Optional[Path], typer.Option("--waivers", help="Waivers file (YAML) applied to fail/warn results.")
     ] = None,

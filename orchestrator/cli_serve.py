@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Annotated, Optional
@@ -105,7 +106,7 @@ def serve(
                  style="yellow"),
             soft_wrap=True,
         )
-    except StoreError as exc:
+    except (StoreError, sqlite3.DatabaseError) as exc:
         raise _usage_error(f"cannot open results store {store_path}: {exc}") from None
 
     collector = StoreCollector(store_path, waivers_path=waivers, build_wait_s=build_wait)

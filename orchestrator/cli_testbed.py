@@ -53,6 +53,9 @@ class _Stop(Exception):
 
 
 def _raise_stop(signum: int, frame: object) -> None:
+    # Once: a second Ctrl-C must not cut the clean-up short.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     raise _Stop(signal.Signals(signum).name)
 
 
@@ -65,16 +68,19 @@ def up(
         Optional[Path], typer.Option(help="Where configs, keys, logs and the state file go "
                                           "(default: <inventory>.testbed next to the inventory).")
     ] = None,
-    netns: Annotated[bool, typer.Option(
-        "--netns", help="One network namespace per host (hosts must be in 10.250.0.0/16; a few only).")] = False,
-    key_dir: Annotated[Optional[Path], typer.Option(help="SSH host keys to reuse (default: in the work dir).")]
-    = None,
+    netns: Annotated[
+        bool, typer.Option("--netns", help="A network namespace per host (hosts in 10.250.0.0/16, a few).")
+    ] = False,
+    key_dir: Annotated[
+        Optional[Path], typer.Option(help="SSH host keys to reuse (default: in the work dir).")
+    ] = None,
 ) -> None:
     """Start a server for every endpoint and keep them running until Ctrl-C or SIGTERM."""
     workdir = workdir or inventory.with_name(inventory.name + ".testbed")
-    # Until the fleet is up, a signal interrupts the start, which then stops what it began.
+    # SIGINT or SIGTERM, during the start or later, ends up in the clean-up below.
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     fleet = None
+    left_behind = False
     try:
         stderr.print(f"starting the testbed for {inventory} in {workdir} …")
         fleet = start_fleet(inventory, workdir, latency_s=latency_ms / 1000, use_netns=netns, key_dir=key_dir)
@@ -101,27 +107,36 @@ def up(
         raise typer.Exit(EXIT_USAGE) from None
     finally:
         for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)  # a signal now must not cut the clean-up short
         if fleet is not None:
             report = fleet.stop()
             stderr.print(f"stopped {len(report.stopped)} processes ({len(report.children)} children), "
                          f"removed {len(report.namespaces)} namespaces")
             for problem in report.leftovers:
                 stderr.print(f"left behind: {problem}", style="red", markup=False)
+            left_behind = not report.clean
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if left_behind:
+        raise typer.Exit(1)
 
 
 @testbed_app.command()
 def down(
     workdir: Annotated[Path, typer.Option(help="The work directory of the `up` to clean up after.",
                                           exists=True, file_okay=False)],
+    force: Annotated[bool, typer.Option("--force", help="Clean up even though its `up` still runs.")] = False,
 ) -> None:
     """Stop the processes and delete the namespaces a killed `up` left behind (from its state file)."""
     ledger = Ledger.in_dir(workdir)
     if not ledger.path.exists():
         stdout.print(f"nothing to clean up: no state file in {workdir}")
         return
+    owners = ledger.live_owners()
+    if owners and not force:
+        stderr.print(f"the testbed in {workdir} still runs under pid {owners[0]}: stop it with Ctrl-C or "
+                     f"`kill {owners[0]}` (it cleans up after itself), or use --force", markup=False)
+        raise typer.Exit(EXIT_USAGE)
     report = clean_up(ledger)
     stdout.print(f"stopped {len(report.stopped)} processes ({len(report.children)} children, "
                  f"{len(report.killed)} needed SIGKILL), removed {len(report.namespaces)} namespaces")

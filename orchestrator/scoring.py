@@ -117,7 +117,9 @@ class Score:
     level: int | None
 
     @classmethod
-    def from_sums(cls, earned: float, possible: float, error_weight: float, counts: dict[str, int]) -> "Score":
+    def from_sums(
+        cls, earned: float, possible: float, error_weight: float, counts: dict[str, int]
+    ) -> "Score":
         compliance = earned / possible if possible > 0 else None
         if possible + error_weight > 0:
             confidence = possible / (possible + error_weight)

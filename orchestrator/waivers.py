@@ -93,7 +93,9 @@ class Waiver:
     def expires(self) -> date:
         return self.entry.expires
 
-    def covers(self, check_id: str, agency: str | None, application: str | None, endpoints: tuple[str, ...]) -> bool:
+    def covers(
+        self, check_id: str, agency: str | None, application: str | None, endpoints: tuple[str, ...]
+    ) -> bool:
         entry = self.entry
         if not self.check_pattern.fullmatch(check_id):
             return False
@@ -101,7 +103,8 @@ class Waiver:
             return False
         if entry.application is not None and entry.application != application:
             return False
-        if self.endpoint_pattern is not None and not any(self.endpoint_pattern.fullmatch(e) for e in endpoints):
+        pattern = self.endpoint_pattern
+        if pattern is not None and not any(pattern.fullmatch(endpoint) for endpoint in endpoints):
             return False
         return True
 
@@ -234,7 +237,9 @@ class Waivers:
         return {"applied": applied, "expired": expired, "unmatched": unmatched}
 
 
-def load_waivers(path: str | Path, *, as_of: date | None = None, known_checks: set[str] | None = None) -> Waivers:
+def load_waivers(
+    path: str | Path, *, as_of: date | None = None, known_checks: set[str] | None = None
+) -> Waivers:
     """Read and validate a waivers file; ``ConfigError`` lists every problem with its line.
 
     ``known_checks`` (default: every registered check) catches a ``check``
@@ -246,7 +251,8 @@ def load_waivers(path: str | Path, *, as_of: date | None = None, known_checks: s
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([Problem(filename, lines.line(()), "", "a waivers file is a mapping with a `waivers:` list")])
+        message = "a waivers file is a mapping with a `waivers:` list"
+        raise ConfigError([Problem(filename, lines.line(()), "", message)])
     try:
         document = WaiverFile.model_validate(data)
     except pydantic.ValidationError as exc:

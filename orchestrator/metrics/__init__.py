@@ -1,4 +1,4 @@
-"""Prometheus metrics of sweeps: the collector behind ``interop serve``, live progress, push and textfile export.
+"""Prometheus metrics of sweeps: ``interop serve``'s collector, live progress, push and textfile export.
 
 * ``families``: every metric as data (name, type, help, labels, scope).
 * ``collector.StoreCollector``: reads the store on each scrape; the latest

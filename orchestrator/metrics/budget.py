@@ -94,7 +94,8 @@ def shape_of(
     for scheme, agency, province in endpoints:
         checks = checks_of_scheme.get(scheme)
         if checks is None:
-            checks = checks_of_scheme[scheme] = frozenset(applicable(Target(scheme, "budget.invalid", 1), selection))
+            target = Target(scheme, "budget.invalid", 1)
+            checks = checks_of_scheme[scheme] = frozenset(applicable(target, selection))
         schemes[scheme] += 1
         agency_checks.setdefault(agency, set()).update(checks)
         provinces.add(province)

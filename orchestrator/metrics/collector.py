@@ -74,7 +74,7 @@ class ReaderStore(Store):
 
 
 def read_store(path: str | os.PathLike[str], read: Callable[[Store], T]) -> T:
-    """``read(store)`` on the store at ``path``; again with lenient decoding if it holds text that is not UTF-8."""
+    """``read(store)`` on the store at ``path``; again, leniently, if it holds text that is not UTF-8."""
     try:
         with ReaderStore(path, create=False) as store:
             return read(store)
@@ -108,13 +108,15 @@ class WaiverSource:
 
 
 def sweeps_by_inventory(sweeps: list[Sweep]) -> dict[str, dict[str, Any]]:
-    """Per inventory: its ``newest`` sweep, ``latest`` complete one, the ``previous`` complete, the ``running``.
+    """Per inventory: the ``newest`` sweep, the ``latest`` and ``previous`` complete ones, the ``running``.
 
     ``sweeps`` is newest first (``Store.list_sweeps``).
     """
     out: dict[str, dict[str, Any]] = {}
     for sweep in sweeps:
-        entry = out.setdefault(sweep.inventory_name, {"newest": sweep, "latest": None, "previous": None, "running": []})
+        entry = out.setdefault(
+            sweep.inventory_name, {"newest": sweep, "latest": None, "previous": None, "running": []}
+        )
         if sweep.state is SweepState.RUNNING:
             entry["running"].append(sweep)
         elif sweep.state is SweepState.COMPLETE:
@@ -188,7 +190,8 @@ class StoreCollector(Collector):
         with self._lock:
             own.counter("interop_exporter_errors", {}, self._errors)
         for snapshot in snapshots:
-            own.gauge("interop_exporter_snapshot_build_seconds", {"inventory": snapshot.inventory}, snapshot.build_s)
+            labels = {"inventory": snapshot.inventory}
+            own.gauge("interop_exporter_snapshot_build_seconds", labels, snapshot.build_s)
         waivers = self._waivers.waivers
         if waivers is not None:
             own.gauge("interop_waivers_active", {}, len(waivers.active))
@@ -217,8 +220,9 @@ class StoreCollector(Collector):
                 if cached is not None and cached[0] == key:
                     continue
                 failed = self._failed.get(inventory)
-                if failed is not None and failed[0] == key and time.monotonic() - failed[1] < RETRY_FAILED_BUILD_S:
-                    continue
+                if failed is not None and failed[0] == key:
+                    if time.monotonic() - failed[1] < RETRY_FAILED_BUILD_S:
+                        continue
                 pending = self._pending.get(inventory)
                 if pending is None or pending[0] != key:
                     pending = (key, self._builder.submit(self._build, sweep, previous, waivers))

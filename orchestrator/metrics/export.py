@@ -63,7 +63,9 @@ def push_summary(
                     timeout=timeout_s)
 
 
-def write_textfile(store: Store, sweep_id: str, path: str | os.PathLike[str], *, waivers: Waivers | None = None) -> None:
+def write_textfile(
+    store: Store, sweep_id: str, path: str | os.PathLike[str], *, waivers: Waivers | None = None
+) -> None:
     """Write the sweep's summary to ``path`` (node_exporter reads ``*.prom``), atomically."""
     path = Path(path)
     data = generate_latest(summary_registry(store, sweep_id, waivers=waivers))

@@ -17,9 +17,8 @@ from orchestrator.store import Store, Sweep
 
 def running_sweep_series(series: SeriesSet, store: Store, sweep: Sweep) -> None:
     labels = {"inventory": label(sweep.inventory_name), "sweep": label(sweep.id)}
-    series.gauge(
-        "interop_running_sweep_info", {**labels, "profile": label(sweep.profile), "engine": label(sweep.engine)}, 1
-    )
+    info = {**labels, "profile": label(sweep.profile), "engine": label(sweep.engine)}
+    series.gauge("interop_running_sweep_info", info, 1)
     series.gauge("interop_running_sweep_start_timestamp_seconds", labels, sweep.started_at.timestamp())
     series.gauge("interop_running_sweep_endpoints", labels, sweep.total_endpoints)
 

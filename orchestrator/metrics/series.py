@@ -37,7 +37,9 @@ class SeriesSet:
     def counter(self, name: str, labels: Mapping[str, str], value: float) -> None:
         self._add(name, Sample(name + "_total", labels, float(value)))
 
-    def one_hot(self, name: str, labels: Mapping[str, str], key: str, values: Iterable[str], chosen: str) -> None:
+    def one_hot(
+        self, name: str, labels: Mapping[str, str], key: str, values: Iterable[str], chosen: str
+    ) -> None:
         for value in values:
             self.gauge(name, {**labels, key: value}, 1.0 if value == chosen else 0.0)
 

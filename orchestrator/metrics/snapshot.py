@@ -131,6 +131,86 @@ def _scores(series: SeriesSet, prefix: str, labels: dict[str, str], score: Score
         series.gauge(f"{prefix}_spbe_index", labels, score.index)
 
 
+class _SweepData:
+    """What one pass over a sweep's endpoints, outcomes and results yields."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[str, _Endpoint] = {}
+        self.durations: list[float] = []
+        self.unreachable = 0
+        self.check_failures: dict[str, int] = {}
+        self.check_severity: dict[str, str] = {}
+        self.agency_check_failures: dict[str | None, dict[str, int]] = {}
+
+
+def _read(store: Store, sweep: Sweep, inventory: str, waivers: Waivers | None, detail: bool) -> _SweepData:
+    data = _SweepData()
+    for record in store.endpoints(sweep.id):
+        labels = {"inventory": inventory, "agency": label(record.agency)}
+        labels["endpoint"] = label(record.endpoint_id)
+        data.endpoints[record.endpoint_id] = _Endpoint(record, labels)
+
+    for outcome in store.outcomes(sweep.id) if detail else store.outcome_briefs(sweep.id):
+        endpoint = data.endpoints.get(outcome.endpoint_id)
+        if endpoint is None:
+            continue
+        endpoint.done = True
+        endpoint.lost = bool(outcome.unreachable)
+        endpoint.up = not endpoint.lost and outcome.error_class is None
+        endpoint.duration_s = outcome.duration_s
+        data.durations.append(outcome.duration_s)
+        data.unreachable += endpoint.lost
+        if detail:
+            endpoint.cert_expiry = cert_expiry(outcome.facts)
+            endpoint.host_keys = host_keys(outcome.facts)
+
+    # Results come ordered by endpoint: look the endpoint up once per endpoint.
+    current_id = endpoint = None
+    for endpoint_id, check_id, status, severity in store.statuses(sweep.id):
+        if endpoint_id != current_id:
+            current_id = endpoint_id
+            endpoint = data.endpoints.get(endpoint_id)
+            if endpoint is not None:
+                record = endpoint.record
+                add = endpoint.tally.add
+                agency_failures = data.agency_check_failures.setdefault(record.agency, {})
+        if endpoint is None:
+            continue
+        if waivers is not None and status in WAIVABLE:
+            view = _WaiverView(status, check_id, endpoint_id, record.url, record.agency, record.application)
+            status = waivers.apply(view)[0].value
+        add(status, severity)
+        failed = 1 if status == "fail" else 0
+        data.check_failures[check_id] = data.check_failures.get(check_id, 0) + failed
+        agency_failures[check_id] = agency_failures.get(check_id, 0) + failed
+        known = data.check_severity.get(check_id)
+        if known != severity and (known is None or _RANK[severity] > _RANK[known]):
+            data.check_severity[check_id] = severity
+    return data
+
+
+def _groups(data: _SweepData) -> tuple[_Group, dict[str | None, _Group], dict[str | None, _Group]]:
+    """Nation, provinces and agencies, each the sum of its endpoints' tallies."""
+    nation = _Group()
+    provinces: dict[str | None, _Group] = {}
+    agencies: dict[str | None, _Group] = {}
+    for endpoint in data.endpoints.values():
+        record = endpoint.record
+        agency = agencies.get(record.agency)
+        if agency is None:
+            agency = agencies[record.agency] = _Group(record.agency_level, record.province)
+        province = provinces.setdefault(record.province, _Group())
+        for group in (nation, province, agency):
+            group.tally.merge(endpoint.tally)
+            group.endpoints += 1
+            group.unreachable += endpoint.lost
+    return nation, provinces, agencies
+
+
+def _by_code(groups: dict[str | None, Any]) -> list[str | None]:
+    return sorted(groups, key=lambda code: code or "")
+
+
 def build_snapshot(
     store: Store,
     sweep: Sweep,
@@ -143,121 +223,56 @@ def build_snapshot(
     started = time.perf_counter()
     inventory = label(sweep.inventory_name)
     inv = {"inventory": inventory}
-
-    endpoints: dict[str, _Endpoint] = {}
-    for record in store.endpoints(sweep.id):
-        endpoints[record.endpoint_id] = _Endpoint(
-            record, {"inventory": inventory, "agency": label(record.agency), "endpoint": label(record.endpoint_id)}
-        )
-
-    durations: list[float] = []
-    unreachable = 0
-    for outcome in store.outcomes(sweep.id) if detail else store.outcome_briefs(sweep.id):
-        endpoint = endpoints.get(outcome.endpoint_id)
-        if endpoint is None:
-            continue
-        lost = bool(outcome.unreachable)
-        endpoint.done = True
-        endpoint.up = not lost and outcome.error_class is None
-        endpoint.lost = lost
-        endpoint.duration_s = outcome.duration_s
-        durations.append(outcome.duration_s)
-        unreachable += lost
-        if detail:
-            endpoint.cert_expiry = cert_expiry(outcome.facts)
-            endpoint.host_keys = host_keys(outcome.facts)
-
-    # One pass over the results (ordered by endpoint): endpoint tallies, failure counts.
-    check_failures: dict[str, int] = {}
-    check_severity: dict[str, str] = {}
-    agency_check_failures: dict[str | None, dict[str, int]] = {}
-    current_id = None
-    endpoint = None
-    for endpoint_id, check_id, status, severity in store.statuses(sweep.id):
-        if endpoint_id != current_id:
-            current_id = endpoint_id
-            endpoint = endpoints.get(endpoint_id)
-            if endpoint is not None:
-                record = endpoint.record
-                add = endpoint.tally.add
-                agency_failures = agency_check_failures.setdefault(record.agency, {})
-        if endpoint is None:
-            continue
-        if waivers is not None and status in WAIVABLE:
-            view = _WaiverView(status, check_id, endpoint_id, record.url, record.agency, record.application)
-            status = waivers.apply(view)[0].value
-        add(status, severity)
-        failed = 1 if status == "fail" else 0
-        check_failures[check_id] = check_failures.get(check_id, 0) + failed
-        agency_failures[check_id] = agency_failures.get(check_id, 0) + failed
-        known = check_severity.get(check_id)
-        if known != severity and (known is None or _RANK[severity] > _RANK[known]):
-            check_severity[check_id] = severity
-
-    nation = _Group()
-    provinces: dict[str | None, _Group] = {}
-    agencies: dict[str | None, _Group] = {}
-    for endpoint in endpoints.values():
-        record = endpoint.record
-        agency = agencies.get(record.agency)
-        if agency is None:
-            agency = agencies[record.agency] = _Group(record.agency_level, record.province)
-        province = provinces.setdefault(record.province, _Group())
-        for group in (nation, province, agency):
-            group.tally.merge(endpoint.tally)
-            group.endpoints += 1
-            group.unreachable += endpoint.lost
+    data = _read(store, sweep, inventory, waivers, detail)
+    nation, provinces, agencies = _groups(data)
 
     series = SeriesSet()
-    series.gauge(
-        "interop_sweep_info",
-        {**inv, "sweep": label(sweep.id), "profile": label(sweep.profile), "engine": label(sweep.engine),
-         "state": sweep.state.value},
-        1,
-    )
+    info = {**inv, "sweep": label(sweep.id), "profile": label(sweep.profile), "engine": label(sweep.engine)}
+    series.gauge("interop_sweep_info", {**info, "state": sweep.state.value}, 1)
     series.gauge("interop_sweep_start_timestamp_seconds", inv, sweep.started_at.timestamp())
     if sweep.finished_at is not None:
         series.gauge("interop_sweep_end_timestamp_seconds", inv, sweep.finished_at.timestamp())
         series.gauge("interop_sweep_duration_seconds", inv, sweep.duration_s or 0.0)
     series.gauge("interop_sweep_endpoints", inv, sweep.total_endpoints)
-    series.gauge("interop_sweep_endpoints_unreachable", inv, unreachable)
+    series.gauge("interop_sweep_endpoints_unreachable", inv, data.unreachable)
     for status in STATUSES:
         series.gauge("interop_sweep_results", {**inv, "status": status}, nation.tally.counts.get(status, 0))
-    series.histogram("interop_sweep_probe_duration_seconds", inv, durations)
-    for check_id in sorted(check_failures):
-        labels = {**inv, "check": label(check_id), "severity": label(check_severity[check_id])}
-        series.gauge("interop_check_failures", labels, check_failures[check_id])
+    series.histogram("interop_sweep_probe_duration_seconds", inv, data.durations)
+    for check_id in sorted(data.check_failures):
+        labels = {**inv, "check": label(check_id), "severity": label(data.check_severity[check_id])}
+        series.gauge("interop_check_failures", labels, data.check_failures[check_id])
 
     _scores(series, "interop_national", inv, nation.tally.score())
-    for code in sorted(provinces, key=lambda c: c or ""):
+    for code in _by_code(provinces):
         _scores(series, "interop_province", {**inv, "province": label(code)}, provinces[code].tally.score())
     agency_labels = {code: {**inv, "agency": label(code)} for code in agencies}
-    for code in sorted(agencies, key=lambda c: c or ""):
+    for code in _by_code(agencies):
         group, labels = agencies[code], agency_labels[code]
-        series.gauge(
-            "interop_agency_info",
-            {**labels, "agency_level": label(group.level), "province": label(group.province)},
-            1,
-        )
+        attributes = {"agency_level": label(group.level), "province": label(group.province)}
+        series.gauge("interop_agency_info", {**labels, **attributes}, 1)
         _scores(series, "interop_agency", labels, group.tally.score())
         series.gauge("interop_agency_endpoints", labels, group.endpoints)
         series.gauge("interop_agency_endpoints_unreachable", labels, group.unreachable)
         for status in STATUSES:
-            series.gauge("interop_agency_results", {**labels, "status": status}, group.tally.counts.get(status, 0))
+            count = group.tally.counts.get(status, 0)
+            series.gauge("interop_agency_results", {**labels, "status": status}, count)
 
     if detail:
-        for code in sorted(agency_check_failures, key=lambda c: c or ""):
-            failures = agency_check_failures[code]
+        for code in _by_code(data.agency_check_failures):
+            failures = data.agency_check_failures[code]
             for check_id in sorted(failures):
-                labels = {**agency_labels[code], "check": label(check_id), "severity": label(check_severity[check_id])}
+                severity = label(data.check_severity[check_id])
+                labels = {**agency_labels[code], "check": label(check_id), "severity": severity}
                 series.gauge("interop_agency_check_failures", labels, failures[check_id])
-        before = _previous_host_keys(store, previous, endpoints)
-        for endpoint_id, endpoint in endpoints.items():
+        before = _previous_host_keys(store, previous, data.endpoints)
+        for endpoint_id, endpoint in data.endpoints.items():
             _endpoint_series(series, endpoint, before.get(endpoint_id))
     return Snapshot(sweep.id, inventory, series, time.perf_counter() - started)
 
 
-def _previous_host_keys(store: Store, previous: Sweep | None, endpoints: dict[str, _Endpoint]) -> dict[str, dict]:
+def _previous_host_keys(
+    store: Store, previous: Sweep | None, endpoints: dict[str, _Endpoint]
+) -> dict[str, dict[str, str]]:
     wanted = {eid for eid, e in endpoints.items() if e.host_keys}
     if previous is None or not wanted:
         return {}
@@ -298,4 +313,5 @@ def _endpoint_series(series: SeriesSet, endpoint: _Endpoint, keys_before: dict[s
 
 def newest_state_series(series: SeriesSet, inventory_name: str, state: str) -> None:
     """``interop_sweep_latest_state``: one-hot of the newest sweep's state."""
-    series.one_hot("interop_sweep_latest_state", {"inventory": label(inventory_name)}, "state", SWEEP_STATES, state)
+    labels = {"inventory": label(inventory_name)}
+    series.one_hot("interop_sweep_latest_state", labels, "state", SWEEP_STATES, state)

@@ -119,6 +119,11 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
+SWEEP_STATES: dict[str, dict[str, str]] = {
+    "id": {"running": "berjalan", "interrupted": "terhenti", "complete": "selesai", "failed": "gagal"},
+    "en": {"running": "running", "interrupted": "interrupted", "complete": "complete", "failed": "failed"},
+}
+
 # Inline Markdown that could change how a cell renders (links, emphasis, code, tables);
 # < > & become HTML entities so no tag survives.
 _MARKUP = re.compile(r"([\\`*_\[\]|~])")
@@ -166,12 +171,14 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
     sweep = report["sweep"]
     scope = report["scope"]
     if scope["agency"]:
-        out.write(f"## {t['agency_title'].format(name=cell(scope['agency_name'] or scope['agency'], None))}\n\n")
+        title = t["agency_title"].format(name=cell(scope["agency_name"] or scope["agency"], None))
+        out.write(f"## {title}\n\n")
     else:
         out.write(f"## {t['title']}\n\n")
+    state = SWEEP_STATES[report["lang"]].get(sweep["state"], sweep["state"])
     out.write(
         f"{t['sweep']} {code(sweep['id'])} · {t['profile']} {code(sweep['profile'])} · "
-        f"{t['inventory']} {code(sweep['inventory_name'])} · {t['state']}: {cell(sweep['state'])} · "
+        f"{t['inventory']} {code(sweep['inventory_name'])} · {t['state']}: {cell(state)} · "
         f"{t['started']} {sweep['started_at']} · {t['generated']} {report['generated_at']}\n\n"
     )
     if scope["agency"]:
@@ -215,7 +222,7 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
         )[:AGENCY_ROWS]
         _table(
             out,
-            [t["agency"], t["index"], t["predicate"], t["level"], t["compliance"], t["confidence"], t["findings"]],
+            [t[k] for k in ("agency", "index", "predicate", "level", "compliance", "confidence", "findings")],
             [[cell(f"{a['name']} ({a['code']})", 80)] + _score_row(a["score"], t) + [str(a["findings"])]
              for a in ranked],
         )
@@ -236,7 +243,8 @@ def _write_waivers(report: Mapping[str, Any], out: TextIO, t: Mapping[str, str])
         f"{t['unmatched']}: {len(waivers['unmatched'])}\n\n"
     )
     rows = []
-    for heading, entries in ((t["expiring"].format(days=EXPIRING_DAYS), expiring), (t["expired"], waivers["expired"])):
+    groups = ((t["expiring"].format(days=EXPIRING_DAYS), expiring), (t["expired"], waivers["expired"]))
+    for heading, entries in groups:
         for w in sorted(entries, key=lambda w: w["expires"]):
             rows.append([cell(heading, None), code(w["id"], 60), code(w["check"], 60),
                          w["expires"], str(w["days_left"]), str(w["results"])])
@@ -252,7 +260,8 @@ def _write_certificates(report: Mapping[str, Any], out: TextIO, t: Mapping[str, 
     _table(
         out,
         [t["endpoint"], t["subject"], t["expires"], t["days_left"]],
-        [[cell(c["endpoint"], 80), cell(c["subject"], 80), c["not_after"], str(c["days_left"])] for c in soon],
+        [[cell(c["endpoint"], 80), cell(c["subject"], 80), c["not_after"], str(c["days_left"])]
+         for c in soon],
     )
 
 
@@ -265,7 +274,7 @@ def _write_changes(report: Mapping[str, Any], out: TextIO, t: Mapping[str, str])
     _table(
         out,
         [t["regressions"], t["fixes"], t["new_endpoints"], t["gone_endpoints"]],
-        [[str(len(changes[key])) for key in ("regressions", "fixes", "new_endpoints", "gone_endpoints")]],
+        [[str(changes["counts"][k]) for k in ("regressions", "fixes", "new_endpoints", "gone_endpoints")]],
     )
     regressions = changes["regressions"][:TOP_ROWS]
     if regressions:

@@ -10,7 +10,8 @@ totals), ``scope`` {agency, agency_name}, ``score`` (the whole scope: the
 nation, or the one agency), ``provinces``, ``agencies``, ``applications``,
 ``endpoints``, ``checks``, ``categories``, ``findings``, ``top_findings``,
 ``waivers`` {applied, expired, unmatched} or null, ``certificates``,
-``changes`` (against the previous complete sweep of the same inventory) or
+``changes`` (against the previous complete sweep of the same inventory:
+counts, and lists cut at ``CHANGES_LIMIT`` entries, most severe first) or
 null. Every score is ``Score.to_dict``: earned, possible, error_weight,
 counts, compliance (0–1 or null), confidence, index (1–5 or null),
 predicate {id, label} or null, level (1–5 or null).
@@ -53,6 +54,7 @@ SCHEMA_VERSION = "1.0"
 TOOL_NAME = "spbe-interop"
 FINDINGS_IN_MEMORY = 20_000
 TOP_FINDINGS = 50
+CHANGES_LIMIT = 5_000  # entries per list of the changes section (counts are always complete)
 # Statuses a report lists as findings: everything that is not a pass and
 # not "not applicable".
 FINDING_STATUSES = frozenset({Status.FAIL, Status.WARN, Status.ERROR, Status.WAIVED})
@@ -233,7 +235,7 @@ def _waiver_ref(waiver: Waiver | None, original: Status) -> dict[str, Any] | Non
 # --------------------------------------------------------------------------- accumulators
 
 
-@dataclass
+@dataclass(slots=True)
 class _Endpoint:
     id: str
     url: str
@@ -641,14 +643,25 @@ def _previous_complete(store: Store, sweep: Sweep) -> Sweep | None:
 
 
 def _changes(store: Store, sweep: Sweep, agency: str | None) -> dict[str, Any] | None:
+    """What changed since the previous complete sweep of the same inventory (scope applied).
+
+    Status changes compare stored statuses (waivers are not applied to history).
+    Each list keeps at most ``CHANGES_LIMIT`` entries, most severe first;
+    ``counts`` has the full numbers.
+    """
     previous = _previous_complete(store, sweep)
     if previous is None:
         return None
     diff = store.diff(previous.id, sweep.id)
 
-    def in_scope(entries: list) -> list[dict[str, Any]]:
-        return [entry.to_dict() for entry in entries if agency is None or entry.agency == agency]
+    def in_scope(entries: list) -> list:
+        return [entry for entry in entries if agency is None or entry.agency == agency]
 
+    entries = {
+        "regressions": in_scope(diff.regressions),
+        "fixes": in_scope(diff.fixes),
+        "changed": in_scope(diff.changed),
+    }
     if agency is None:
         new, gone = diff.new_endpoints, diff.gone_endpoints
     else:
@@ -656,12 +669,16 @@ def _changes(store: Store, sweep: Sweep, agency: str | None) -> dict[str, Any] |
         ours_before = {e.endpoint_id for e in store.endpoints(previous.id) if e.agency == agency}
         new = [e for e in diff.new_endpoints if e in ours_now]
         gone = [e for e in diff.gone_endpoints if e in ours_before]
-    return {
+    changes: dict[str, Any] = {
         "previous_sweep": previous.id,
         "previous_started_at": previous.started_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
-        "regressions": in_scope(diff.regressions),
-        "fixes": in_scope(diff.fixes),
-        "changed": in_scope(diff.changed),
-        "new_endpoints": list(new),
-        "gone_endpoints": list(gone),
+        "counts": {**{kind: len(items) for kind, items in entries.items()},
+                   "new_endpoints": len(new), "gone_endpoints": len(gone)},
+        "limit": CHANGES_LIMIT,
     }
+    for kind, items in entries.items():
+        items.sort(key=lambda e: (-e.severity.rank, e.endpoint_id, e.check_id))
+        changes[kind] = [entry.to_dict() for entry in items[:CHANGES_LIMIT]]
+    changes["new_endpoints"] = list(new[:CHANGES_LIMIT])
+    changes["gone_endpoints"] = list(gone[:CHANGES_LIMIT])
+    return changes

@@ -63,7 +63,7 @@ def rule(check: Mapping[str, Any]) -> dict[str, Any]:
         "properties": {
             "security-severity": SECURITY_SEVERITY[check["severity"]],
             "severity": check["severity"],
-            "tags": ["security", "spbe", check["category"]] + ([check["protocol"]] if check.get("protocol") else []),
+            "tags": [tag for tag in ("security", "spbe", check["category"], check["protocol"]) if tag],
             "precision": "high",
         },
     }
@@ -71,6 +71,11 @@ def rule(check: Mapping[str, Any]) -> dict[str, Any]:
     if urls:
         data["helpUri"] = urls[0]
     return data
+
+
+def _fingerprint(endpoint: str, check_id: str) -> str:
+    """Stable across sweeps, so a code-scanning tool tracks one finding over time."""
+    return hashlib.sha256(f"{endpoint}\n{check_id}".encode(errors="replace")).hexdigest()
 
 
 def result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
@@ -92,9 +97,7 @@ def result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
         "locations": [
             {"physicalLocation": {"artifactLocation": {"uri": finding["url"]}}, "logicalLocations": logical}
         ],
-        "partialFingerprints": {
-            "endpointCheck/v1": hashlib.sha256(f"{finding['endpoint']}\n{finding['check_id']}".encode()).hexdigest()
-        },
+        "partialFingerprints": {"endpointCheck/v1": _fingerprint(finding["endpoint"], finding["check_id"])},
         "properties": {
             "status": status,
             "severity": finding["severity"],
@@ -134,8 +137,14 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
     sweep = report["sweep"]
     tool = report["tool"]
     run_head = {
-        "tool": {"driver": {"name": tool["name"], "version": tool["version"], "semanticVersion": tool["version"],
-                            "rules": rules}},
+        "tool": {
+            "driver": {
+                "name": tool["name"],
+                "version": tool["version"],
+                "semanticVersion": tool["version"],
+                "rules": rules,
+            }
+        },
         "automationDetails": {"id": f"spbe-interop/{sweep['inventory_name']}/{sweep['id']}"},
         "invocations": [
             {"executionSuccessful": sweep["state"] == "complete",

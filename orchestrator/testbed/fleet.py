@@ -5,17 +5,19 @@
     # everything stopped by pid, namespaces deleted
 
 Each endpoint's ``testbed=<behaviour>`` tag (``orchestrator.synthetic``)
-picks its server; untagged endpoints get the conformant gRPC server or the
-Debian-default sshd.
+picks its server; untagged endpoints get the conformant gRPC server or an
+sshd with OpenSSH's defaults.
 
 gRPC: a handful of ``orchestrator.testbed.grpc_server`` processes, at most
 ``GRPC_LISTENERS_PER_PROCESS`` endpoints each (one FD per listener plus the
 probes' connections, far below the 20,000 FDs a process may hold here). A
-process hosts one spec per behaviour, and each spec listens on the addresses
-of all its endpoints as ``Listener`` s that carry the endpoint's identity and
-declared services: ``ServiceInfo.Describe`` answers with the agency and
-application of the address the client dialled (``wrong-identity`` endpoints
-excepted), and the declared services are served, healthy and reflected.
+process hosts one spec per behaviour; each of a spec's ``Listener`` s is one
+endpoint, with that endpoint's identity and declared services, served by a
+small server of its own that shares the spec's handlers (grpcio does not
+tell a handler which address was dialled). So ``ServiceInfo.Describe``
+answers with the agency and application of the endpoint the client dialled
+(``wrong-identity`` endpoints excepted), and the declared services are
+served, healthy and reflected.
 
 grpcs endpoints: a ``TestCA`` in ``workdir/tls`` issues one certificate per
 server name (the agency's ``<agency>.testbed.localhost``) and its PEM is
@@ -158,7 +160,7 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def check_endpoints(endpoints: Iterable[EndpointRef], use_netns: bool) -> None:
-    """Refuse what the testbed must not serve: hosts outside loopback (or the namespace range), unknown tags."""
+    """Refuse what the testbed must not serve: hosts outside loopback (or the netns range), unknown tags."""
     problems = []
     for ref in endpoints:
         behaviour = behaviour_of(ref)
@@ -174,12 +176,16 @@ def check_endpoints(endpoints: Iterable[EndpointRef], use_netns: bool) -> None:
             where = "the namespace range" if use_netns else "loopback"
             problems.append(f"{ref.url}: the testbed serves only IPv4 addresses in {allowed} ({where})")
     if problems:
-        shown = "\n  ".join(problems[:20]) + (f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else "")
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        shown = "\n  ".join(problems[:20]) + more
         raise FleetError(f"cannot serve this inventory:\n  {shown}")
 
 
-def plan_fleet(endpoints: Sequence[EndpointRef], namespace_of: Callable[[str], str | None] = lambda host: None,
-               grpc_per_process: int = GRPC_LISTENERS_PER_PROCESS) -> FleetPlan:
+def plan_fleet(
+    endpoints: Sequence[EndpointRef],
+    namespace_of: Callable[[str], str | None] = lambda host: None,
+    grpc_per_process: int = GRPC_LISTENERS_PER_PROCESS,
+) -> FleetPlan:
     """Which process serves which endpoint: gRPC in chunks, SSH per behaviour in chunks of its server's cap.
 
     In namespace mode a process lives in one namespace, so grouping starts by namespace.
@@ -202,7 +208,8 @@ def plan_fleet(endpoints: Sequence[EndpointRef], namespace_of: Callable[[str], s
         cap = sshd.OPENSSH_MAX_LISTEN if flavour.server == "openssh" else sshd.DROPBEAR_MAX_PORTS
         for chunk in _chunks(addresses, cap):
             kind = "sshd" if flavour.server == "openssh" else "dropbear"
-            ssh_groups.append(SshGroup(f"{kind}-{len(ssh_groups)}-{behaviour}", behaviour, namespace, tuple(chunk)))
+            name = f"{kind}-{len(ssh_groups)}-{behaviour}"
+            ssh_groups.append(SshGroup(name, behaviour, namespace, tuple(chunk)))
     return FleetPlan(tuple(grpc_groups), tuple(ssh_groups))
 
 
@@ -231,7 +238,9 @@ def grpc_specs(group: GrpcGroup, latency_s: float, certificates: dict[str, Issue
 
 
 # ``ca_file: <path>`` in block or flow style, quoted or not; comments are cut off first.
-_CA_FILE = re.compile(r"""(?:^|[\s{,])ca_file:[ \t]*(?:"([^"]+)"|'([^']+)'|([^\s,}'"][^,}]*?))[ \t]*(?:[,}]|$)""")
+_CA_FILE = re.compile(
+    r"""(?:^|[\s{,])ca_file:[ \t]*(?:"([^"]+)"|'([^']+)'|([^\s,}'"][^,}]*?))[ \t]*(?:[,}]|$)"""
+)
 _COMMENT = re.compile(r"(?:^|\s)#.*")
 
 
@@ -268,7 +277,8 @@ def publish_ca(ca: TestCA, ca_files: Iterable[Path]) -> None:
     """Write the CA where the inventory expects it; never over a CA that is not a testbed's."""
     for path in ca_files:
         if path.exists() and not _is_testbed_ca(path):
-            raise FleetError(f"{path} exists and is not a testbed CA ({TESTBED_CA_NAME}): refusing to overwrite it")
+            raise FleetError(f"{path} exists and is not a testbed CA ({TESTBED_CA_NAME}): "
+                             "refusing to overwrite it")
     for path in ca_files:
         if path.parent.is_dir():  # else validation reports the missing file: no directories made up
             path.write_bytes(ca.ca_pem)
@@ -332,7 +342,9 @@ class FleetProcess:
 
 
 def _launch(process: FleetProcess, ledger: Ledger, workdir: Path) -> None:
-    argv = process.command if process.namespace is None else netns.exec_argv(process.namespace, process.command)
+    argv = process.command
+    if process.namespace is not None:
+        argv = netns.exec_argv(process.namespace, argv)
     with open(process.log_path, "ab") as log:
         process.popen = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
@@ -436,7 +448,7 @@ class Fleet:
         return list(self.inventory.endpoints())
 
     def resources(self) -> dict[str, int]:
-        """Processes and their memory, summed: RSS counts shared pages once per process, PSS shares them out."""
+        """Processes and memory: RSS counts shared pages once per process, PSS shares them out."""
         rss = pss = 0
         for process in self.processes:
             process_rss, process_pss = _memory_kib(process.pid)
@@ -502,10 +514,16 @@ def _load(inventory: Inventory | str | os.PathLike, tls_dir: Path) -> tuple[Inve
     return inventory, ca
 
 
-def start_fleet(inventory: Inventory | str | os.PathLike, workdir: str | os.PathLike, *, latency_s: float = 0.0,
-                use_netns: bool = False, key_dir: str | os.PathLike | None = None,
-                timeout_s: float = START_TIMEOUT_S,
-                grpc_per_process: int = GRPC_LISTENERS_PER_PROCESS) -> Fleet:
+def start_fleet(
+    inventory: Inventory | str | os.PathLike,
+    workdir: str | os.PathLike,
+    *,
+    latency_s: float = 0.0,
+    use_netns: bool = False,
+    key_dir: str | os.PathLike | None = None,
+    timeout_s: float = START_TIMEOUT_S,
+    grpc_per_process: int = GRPC_LISTENERS_PER_PROCESS,
+) -> Fleet:
     """Start a server for every endpoint of ``inventory``; return once every address listens.
 
     ``latency_s`` delays every gRPC call (this kernel has no netem).
@@ -581,7 +599,8 @@ def _processes(plan: FleetPlan, workdir: Path, key_dir: Path, latency_s: float,
         if flavour.server == "openssh":
             sshd.ensure_privsep_dir()
             config = configs / f"{group.name}.conf"
-            config.write_text(sshd.openssh_config(flavour.profile or "default", host_keys, list(group.addresses)))
+            profile = flavour.profile or "default"
+            config.write_text(sshd.openssh_config(profile, host_keys, list(group.addresses)))
             command = [sshd.SSHD, "-D", "-e", "-f", str(config)]
         else:
             command = sshd.dropbear_argv(host_keys, list(group.addresses))

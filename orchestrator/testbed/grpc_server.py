@@ -94,8 +94,10 @@ class Listener:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"host": self.host, "port": self.port, "identity": self.identity, "services": list(self.services),
-                "tls": _issued_to_paths(self.tls)}
+        return {
+            "host": self.host, "port": self.port, "identity": self.identity, "services": list(self.services),
+            "tls": _issued_to_paths(self.tls),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], issued: dict[tuple[str, ...], Issued]) -> "Listener":
@@ -223,7 +225,9 @@ class GrpcServerSpec:
 def _issued_to_paths(issued: Issued | None) -> dict[str, str] | None:
     if issued is None:
         return None
-    return {"cert_path": str(issued.cert_path), "key_path": str(issued.key_path), "ca_path": str(issued.ca_path)}
+    return {
+        "cert_path": str(issued.cert_path), "key_path": str(issued.key_path), "ca_path": str(issued.ca_path),
+    }
 
 
 def _issued_from_paths(cert_path: str, key_path: str, ca_path: str) -> Issued:
@@ -314,7 +318,8 @@ def describe_declared_service(service: str) -> bool:
     file.message_type.add(name=f"{name}PingRequest")
     file.message_type.add(name=f"{name}PingResponse")
     file.service.add(name=name).method.add(
-        name=DECLARED_METHOD, input_type=f"{prefix}{name}PingRequest", output_type=f"{prefix}{name}PingResponse"
+        name=DECLARED_METHOD, input_type=f"{prefix}{name}PingRequest",
+        output_type=f"{prefix}{name}PingResponse",
     )
     pool.AddSerializedFile(file.SerializeToString())
     return True
@@ -456,8 +461,8 @@ class HandlerRecorder:
 def _reflection_handlers(apis: Sequence[str], names: list[str]) -> list[grpc.GenericRpcHandler]:
     recorder = HandlerRecorder()
     if "v1alpha" in apis:
-        v1alpha_pb2_grpc.add_ServerReflectionServicer_to_server(reflection_v1alpha.aio.ReflectionServicer(names),
-                                                                recorder)
+        servicer = reflection_v1alpha.aio.ReflectionServicer(names)
+        v1alpha_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, recorder)
     if "v1" in apis:
         v1_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionV1Servicer(names), recorder)
     return recorder.handlers
@@ -470,7 +475,8 @@ def _describe(spec: GrpcServerSpec, listener: Listener) -> service_info_pb2.Desc
     assert identity is not None
     return service_info_pb2.DescribeResponse(
         agency_code=identity[0], application_id=identity[1], service_version=spec.service_version,
-        contact=spec.contact, declared_services=list(dict.fromkeys((*listener.services, *spec.application_services))),
+        contact=spec.contact,
+        declared_services=list(dict.fromkeys((*listener.services, *spec.application_services))),
     )
 
 
@@ -515,8 +521,8 @@ async def build_listener_servers(spec: GrpcServerSpec) -> list[grpc.aio.Server]:
     for listener in spec.listeners:
         own = HandlerRecorder()
         if spec.identity is not None:
-            service_info_pb2_grpc.add_ServiceInfoServicer_to_server(ServiceInfoServicer(_describe(spec, listener)),
-                                                                    own)
+            servicer = ServiceInfoServicer(_describe(spec, listener))
+            service_info_pb2_grpc.add_ServiceInfoServicer_to_server(servicer, own)
         extra = tuple(name for name in listener.services if name not in served)
         if extra not in reflections:
             reflections[extra] = _reflection_handlers(spec.reflection, [*served, *extra])

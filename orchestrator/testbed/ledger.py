@@ -108,7 +108,10 @@ class Ledger:
         self._handle.flush()
 
     def run(self, run_id: str) -> None:
-        self._append({"kind": "run", "run_id": run_id, "pid": os.getpid(), "started": time.time()})
+        """The run starts: its id, and the process that owns it (``up``, or a test)."""
+        pid = os.getpid()
+        self._append({"kind": "run", "run_id": run_id, "pid": pid, "ticks": start_ticks(pid),
+                      "started": time.time()})
 
     def process(self, pid: int, command: Iterable[str], name: str = "") -> None:
         self._append({"kind": "process", "pid": pid, "command": list(command), "ticks": start_ticks(pid),
@@ -149,6 +152,13 @@ class Ledger:
 
     def run_ids(self) -> list[str]:
         return [e["run_id"] for e in self.entries() if e.get("kind") == "run"]
+
+    def live_owners(self) -> list[int]:
+        """Pids of the processes that started runs recorded here and are still running."""
+        return [
+            e["pid"] for e in self.entries()
+            if e.get("kind") == "run" and e.get("ticks") is not None and start_ticks(e["pid"]) == e["ticks"]
+        ]
 
     def live_processes(self) -> list[RecordedProcess]:
         return [p for p in self.processes() if p.is_ours()]

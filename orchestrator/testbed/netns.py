@@ -69,7 +69,8 @@ def plan(run_id: str, addresses: Sequence[str]) -> Topology:
             raise NetnsError(f"{address} is not a host address of {NETWORK} (the range used only inside "
                              f"the testbed's namespaces; {PROBE_ADDRESS} is the probe's)")
     prefix = f"{NAMESPACE_PREFIX}{run_id}-"
-    return Topology(run_id, prefix + "hub", prefix + "probe", {a: f"{prefix}h{i}" for i, a in enumerate(distinct)})
+    hosts = {address: f"{prefix}h{i}" for i, address in enumerate(distinct)}
+    return Topology(run_id, prefix + "hub", prefix + "probe", hosts)
 
 
 def exec_argv(namespace: str, argv: Sequence[str]) -> list[str]:
@@ -86,7 +87,8 @@ def _ip(*args: str) -> None:
 def _attach(topology: Topology, index: str, namespace: str, address: str) -> None:
     """A veth pair: v<index> on the hub's bridge, eth0 with ``address`` in ``namespace``."""
     hub_end = f"v{index}"
-    _ip("-n", topology.hub, "link", "add", hub_end, "type", "veth", "peer", "name", "eth0", "netns", namespace)
+    _ip("-n", topology.hub, "link", "add", hub_end, "type", "veth",
+        "peer", "name", "eth0", "netns", namespace)
     _ip("-n", topology.hub, "link", "set", hub_end, "master", BRIDGE, "up")
     _ip("-n", namespace, "addr", "add", f"{address}/{NETWORK.prefixlen}", "dev", "eth0")
     _ip("-n", namespace, "link", "set", "eth0", "up")
@@ -134,4 +136,5 @@ def relocate(document: dict[str, Any]) -> dict[str, Any]:
                 mapping[host] = str(NETWORK.network_address + (i // 250) * 256 + i % 250 + 1)
             endpoints.append({**ep, "url": f"{scheme}://{mapping[host]}:{port}"})
         applications.append({**app, "endpoints": endpoints})
-    return {**document, "scope": {**document["scope"], "networks": [str(NETWORK)]}, "applications": applications}
+    scope = {**document["scope"], "networks": [str(NETWORK)]}
+    return {**document, "scope": scope, "applications": applications}

@@ -125,7 +125,9 @@ def openssh_config(
     return "\n".join(lines) + "\n"
 
 
-def dropbear_argv(host_keys: list[Path], listen: list[tuple[str, int]], allow_passwords: bool = False) -> list[str]:
+def dropbear_argv(
+    host_keys: list[Path], listen: list[tuple[str, int]], allow_passwords: bool = False
+) -> list[str]:
     """``dropbear -F`` listening on every ``(host, port)``."""
     if not 1 <= len(listen) <= DROPBEAR_MAX_PORTS:
         raise ValueError(f"one dropbear listens on 1 to {DROPBEAR_MAX_PORTS} addresses, not {len(listen)}")

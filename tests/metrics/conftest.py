@@ -67,8 +67,10 @@ def build_scenario(path: Path) -> Scenario:
             store,
             "nasional",
             [
-                (RECORDS[E1], report(E1, facts=ssh_facts({"ssh-ed25519": "e1-ed", "ssh-rsa": "e1-rsa"})), None),
-                (RECORDS[E2], report(E2, facts=ssh_facts({"ssh-ed25519": "e2-old", "ssh-rsa": "e2-rsa"})), None),
+                (RECORDS[E1], report(E1, facts=ssh_facts({"ssh-ed25519": "e1-ed", "ssh-rsa": "e1-rsa"})),
+                 None),
+                (RECORDS[E2], report(E2, facts=ssh_facts({"ssh-ed25519": "e2-old", "ssh-rsa": "e2-rsa"})),
+                 None),
                 (RECORDS[E3], report(E3, facts=grpcs_facts("2026-03-01T12:00:00+00:00")), None),
                 (RECORDS[E4], report(E4), None),
                 (RECORDS[E5], report(E5), None),

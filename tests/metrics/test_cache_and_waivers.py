@@ -55,8 +55,8 @@ def test_unchanged_sweeps_are_built_once_and_a_new_sweep_replaces_them(scenario,
         assert first == second
         assert sweep_shown(second) == scenario.latest
         with Store(store_copy) as store:
-            newer = add_sweep(store, "nasional", [(RECORDS[E1], report(E1, facts=ssh_facts({"ssh-ed25519": "x"})),
-                                                   None)], started="2026-01-13T00:00:00")
+            e1 = report(E1, facts=ssh_facts({"ssh-ed25519": "x"}))
+            newer = add_sweep(store, "nasional", [(RECORDS[E1], e1, None)], started="2026-01-13T00:00:00")
         third = samples(scrape(collector))
         assert collector.builds == 3  # only nasional again
         assert sweep_shown(third) == newer
@@ -74,7 +74,8 @@ def test_a_slow_build_serves_the_previous_snapshot_meanwhile(scenario, store_cop
         hold = threading.Event()
         collector._builder.submit(hold.wait)  # the builder is busy with something long
         with Store(store_copy) as store:
-            newer = add_sweep(store, "nasional", [(RECORDS[E1], report(E1), None)], started="2026-01-14T00:00:00")
+            newer = add_sweep(store, "nasional", [(RECORDS[E1], report(E1), None)],
+                              started="2026-01-14T00:00:00")
         assert sweep_shown(samples(scrape(collector))) == scenario.latest  # stale, not missing
         hold.set()
         collector._builder.submit(lambda: None).result(timeout=30)  # the queued build is done

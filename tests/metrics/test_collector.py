@@ -16,8 +16,8 @@ from orchestrator.metrics.collector import StoreCollector
 from orchestrator.metrics.families import BY_NAME, DURATION_BUCKETS
 from orchestrator.scoring import round2
 from tests.metrics.conftest import (
-    E1, E1_EARNED, E2, E3, E3_EARNED, E4, E5, E5_EARNED, E6, E6_EARNED, GRPC, GRPCS, NATIONAL, NOT_AFTER, PILOT, SSH,
-    samples, scrape, series_of, value,
+    E1, E1_EARNED, E2, E3, E3_EARNED, E4, E5_EARNED, E6, E6_EARNED, GRPC, GRPCS, NATIONAL, NOT_AFTER,
+    PILOT, SSH, samples, scrape, series_of, value,
 )
 
 
@@ -81,7 +81,8 @@ def test_scores_national_province_agency(parsed):
     kemenkes = E5_EARNED / GRPC
     national = NATIONAL
     assert value(parsed, "interop_agency_compliance_ratio", **inv, agency="32.73") == pytest.approx(bandung)
-    assert value(parsed, "interop_agency_compliance_ratio", **inv, agency="KEMENKES") == pytest.approx(kemenkes)
+    assert value(parsed, "interop_agency_compliance_ratio", **inv, agency="KEMENKES") == pytest.approx(
+        kemenkes)
     # KEMENKES: E4's 79 of error weight against E5's 79 determined.
     assert value(parsed, "interop_agency_confidence_ratio", **inv, agency="KEMENKES") == pytest.approx(0.5)
     assert value(parsed, "interop_agency_confidence_ratio", **inv, agency="32.73") == 1
@@ -93,7 +94,8 @@ def test_scores_national_province_agency(parsed):
     jabar = (E1_EARNED + SSH + E3_EARNED + E6_EARNED) / (3 * SSH + GRPCS)
     assert value(parsed, "interop_province_compliance_ratio", **inv, province="32") == pytest.approx(jabar)
     assert value(parsed, "interop_province_compliance_ratio", **inv, province="31") == pytest.approx(kemenkes)
-    assert value(parsed, "interop_agency_info", **inv, agency="32", agency_level="provinsi", province="32") == 1
+    assert value(parsed, "interop_agency_info", **inv, agency="32", agency_level="provinsi",
+                 province="32") == 1
     assert value(parsed, "interop_agency_endpoints", **inv, agency="32.73") == 3
     assert value(parsed, "interop_agency_endpoints_unreachable", **inv, agency="KEMENKES") == 1
     assert value(parsed, "interop_agency_results", **inv, agency="KEMENKES", status="error") == 29
@@ -118,7 +120,8 @@ def test_agency_check_failures_cover_every_check_the_agency_was_tested_with(pars
 def test_endpoint_series(parsed):
     assert value(parsed, "interop_endpoint_up", **ep(E1, "32.73")) == 1
     assert value(parsed, "interop_endpoint_up", **ep(E4, "KEMENKES")) == 0
-    assert value(parsed, "interop_endpoint_compliance_ratio", **ep(E1, "32.73")) == pytest.approx(E1_EARNED / SSH)
+    assert value(parsed, "interop_endpoint_compliance_ratio", **ep(E1, "32.73")) == pytest.approx(
+        E1_EARNED / SSH)
     assert value(parsed, "interop_endpoint_compliance_ratio", **ep(E2, "32.73")) == 1
     assert value(parsed, "interop_endpoint_compliance_ratio", **ep(E4, "KEMENKES")) is None  # not measured
     assert value(parsed, "interop_endpoint_probe_duration_seconds", **ep(E3, "32.73")) == 1.7
@@ -128,8 +131,8 @@ def test_endpoint_series(parsed):
     assert value(parsed, "interop_endpoint_ssh_host_key_changed", **ep(E1, "32.73")) == 0
     assert value(parsed, "interop_endpoint_ssh_host_key_changed", **ep(E2, "32.73")) == 1
     assert value(parsed, "interop_endpoint_ssh_host_key_changed", **ep(E6, "32")) is None  # nothing before
-    assert value(parsed, "interop_endpoint_info", **ep(E3, "32.73"), application="32-73-0003", protocol="grpc",
-                 agency_level="kota", province="32") == 1
+    assert value(parsed, "interop_endpoint_info", **ep(E3, "32.73"), application="32-73-0003",
+                 protocol="grpc", agency_level="kota", province="32") == 1
     # The pilot inventory has a single sweep: no host-key comparison there either.
     assert value(parsed, "interop_endpoint_ssh_host_key_changed", inventory="pilot", agency="32.73",
                  endpoint=PILOT) is None

@@ -88,7 +88,8 @@ def test_text_that_is_not_utf8_in_the_store_is_escaped_not_fatal(tmp_path):
         collector.close()
     assert value(parsed, "interop_store_up") == 1
     assert value(parsed, "interop_exporter_errors_total") == 0
-    assert value(parsed, "interop_agency_endpoints", inventory=label(HOSTILE_INVENTORY), agency="ag\\xffn") == 1
+    inventory = label(HOSTILE_INVENTORY)
+    assert value(parsed, "interop_agency_endpoints", inventory=inventory, agency="ag\\xffn") == 1
     applications = {dict(labels)["application"] for labels in series_of(parsed, "interop_endpoint_info")}
     assert "\\xc3" in applications
 
@@ -106,4 +107,5 @@ def test_lone_surrogates_never_reach_the_encoder():
     registry.register(Fixed())
     text = generate_latest(registry).decode("utf-8")
     (family,) = list(text_string_to_metric_families(text))
-    assert family.samples[0].labels == {"inventory": "inv\\udcff", "agency": "\\ud800", "endpoint": "ssh://h\\udc80:22"}
+    assert family.samples[0].labels == {
+        "inventory": "inv\\udcff", "agency": "\\ud800", "endpoint": "ssh://h\\udc80:22"}

@@ -62,7 +62,8 @@ def test_in_flight_and_heartbeat_while_probes_hang(silent_servers, tmp_path):
     limits = Limits(concurrency=8, per_host=8, retries=0)
     plan = make_plan(endpoints, limits, lambda vantage: 1)
     selection = {"SSH-BANNER-001": default_selection()["SSH-BANNER-001"]}
-    job = ProbeJob(selection, ProbeOptions(deadline_s=10, connect_timeout_s=2, read_timeout_s=READ_TIMEOUT_S), limits)
+    options = ProbeOptions(deadline_s=10, connect_timeout_s=2, read_timeout_s=READ_TIMEOUT_S)
+    job = ProbeJob(selection, options, limits)
     observer = LiveObserver(writer, sweep_id, plan, interval_s=0.2)
 
     def run() -> None:
@@ -90,14 +91,15 @@ def test_in_flight_and_heartbeat_while_probes_hang(silent_servers, tmp_path):
         assert value(parsed, "interop_running_sweep_endpoints_in_flight", **run_labels) == 3
         assert value(parsed, "interop_running_sweep_endpoints_done", **run_labels) == 1
         assert value(parsed, "interop_running_sweep_workers", **run_labels) == 1
-        assert value(parsed, "interop_running_sweep_endpoint_errors", **run_labels, error_class="refused") == 1
+        errors = "interop_running_sweep_endpoint_errors"
+        assert value(parsed, errors, **run_labels, error_class="refused") == 1
         driver.join(timeout=READ_TIMEOUT_S + 10)
         assert not driver.is_alive()
         final = reader.live(sweep_id)
         assert final.in_flight == 0
         assert reader.progress(sweep_id).done == 4
         parsed = samples(scrape(collector))
-        assert value(parsed, "interop_running_sweep_endpoint_errors", **run_labels, error_class="timeout") == 3
+        assert value(parsed, errors, **run_labels, error_class="timeout") == 3
         assert value(parsed, "interop_running_sweep_probe_duration_seconds_count", **run_labels) == 4
     finally:
         driver.join(timeout=30)
@@ -108,7 +110,8 @@ def test_in_flight_and_heartbeat_while_probes_hang(silent_servers, tmp_path):
 
 def test_live_writes_never_stop_a_sweep(tmp_path):
     store = Store(tmp_path / "results.db")
-    plan = make_plan([PlannedEndpoint("ssh://127.0.0.1:1", Target("ssh", "127.0.0.1", 1))], Limits(), lambda v: 1)
+    endpoints = [PlannedEndpoint("ssh://127.0.0.1:1", Target("ssh", "127.0.0.1", 1))]
+    plan = make_plan(endpoints, Limits(), lambda v: 1)
     store.close()  # every write now raises StoreError
     with LiveObserver(store, "no-such-sweep", plan) as observer:
         observer.note("still fine")

@@ -70,7 +70,8 @@ def interop_serve(served_store, tmp_path_factory):
     port = free_port()
     argv = [sys.executable, "-m", "orchestrator.cli_serve", "--store", str(served_store),
             "--listen", f"127.0.0.1:{port}"]
-    with spawn("interop-serve", argv, "127.0.0.1", port, tmp_path_factory.mktemp("serve"), timeout_s=30) as server:
+    workdir = tmp_path_factory.mktemp("serve")
+    with spawn("interop-serve", argv, "127.0.0.1", port, workdir, timeout_s=30) as server:
         yield server
 
 
@@ -128,7 +129,8 @@ def test_prometheus_ingests_every_series_and_reads_the_right_values(prometheus, 
     assert one(query(prometheus, 'interop_sweep_info{inventory="nasional"}')) == 1
     (info,) = query(prometheus, 'interop_sweep_info{inventory="nasional"}')
     assert info["metric"]["sweep"] == scenario.latest
-    assert one(query(prometheus, 'interop_national_spbe_index{inventory="nasional"}')) == round2(1 + 4 * NATIONAL)
+    index = one(query(prometheus, 'interop_national_spbe_index{inventory="nasional"}'))
+    assert index == round2(1 + 4 * NATIONAL)
     assert one(query(prometheus, f'interop_endpoint_up{{endpoint="{E4}"}}')) == 0
     assert one(query(prometheus, f'interop_endpoint_ssh_host_key_changed{{endpoint="{E2}"}}')) == 1
     assert one(query(prometheus, 'count(interop_endpoint_info{inventory="nasional"})')) == 6
@@ -142,7 +144,8 @@ def test_prometheus_ingests_every_series_and_reads_the_right_values(prometheus, 
 
 def test_hostile_inventory_labels_arrive_intact(prometheus):
     results = query(prometheus, "interop_agency_endpoints")
-    agencies = {r["metric"].get("agency", "") for r in results if r["metric"]["inventory"] == label(HOSTILE_INVENTORY)}
+    inventory = label(HOSTILE_INVENTORY)
+    agencies = {r["metric"].get("agency", "") for r in results if r["metric"]["inventory"] == inventory}
     assert agencies == {label(agency) for agency in HOSTILE_AGENCIES}
 
 
@@ -153,8 +156,8 @@ def test_the_projects_alert_rules_fire_on_served_metrics(prometheus):
     (changed,) = wait_for("InteropSSHHostKeyChanged", lambda: firing("InteropSSHHostKeyChanged"))
     assert changed["metric"]["endpoint"] == E2
     critical = wait_for("InteropCriticalCheckFailing", lambda: firing("InteropCriticalCheckFailing"))
-    assert {(a["metric"]["agency"], a["metric"]["check"]) for a in critical if a["metric"]["inventory"] == "nasional"} == {
-        ("32", "SSH-HKEY-003")}
+    nasional = [a["metric"] for a in critical if a["metric"]["inventory"] == "nasional"]
+    assert {(alert["agency"], alert["check"]) for alert in nasional} == {("32", "SSH-HKEY-003")}
     down = wait_for("InteropEndpointDown", lambda: firing("InteropEndpointDown"))
     assert [a["metric"]["endpoint"] for a in down] == [E4]
 
@@ -173,19 +176,23 @@ def test_push_summary_to_a_real_pushgateway(pushgateway, served_store, scenario)
         push_summary(store, scenario.latest, pushgateway, job="interop_ci")
         push_summary(store, scenario.pilot, pushgateway, job="interop_ci")
     parsed = pushed(pushgateway)
-    ((_, index),) = group_values(parsed, "interop_national_spbe_index", job="interop_ci", inventory="nasional")
+    ((_, index),) = group_values(parsed, "interop_national_spbe_index", job="interop_ci",
+                                 inventory="nasional")
     assert index == round2(1 + 4 * NATIONAL)
     ((labels, _),) = group_values(parsed, "interop_sweep_info", job="interop_ci", inventory="nasional")
     assert labels["sweep"] == scenario.latest
     assert group_values(parsed, "interop_agency_compliance_ratio", job="interop_ci", inventory="pilot")
     # The summary only: no per-endpoint or per-agency-and-check series on a gateway.
-    assert not [n for n, _ in parsed if n.startswith("interop_endpoint_") or n == "interop_agency_check_failures"]
+    detail = [name for name, _ in parsed
+              if name.startswith("interop_endpoint_") or name == "interop_agency_check_failures"]
+    assert not detail
     assert group_values(parsed, "push_time_seconds", job="interop_ci", inventory="nasional")
 
     # A later push of the same inventory replaces its group.
     with Store(served_store, create=False) as store:
         push_summary(store, scenario.previous, pushgateway, job="interop_ci")
-    ((labels, _),) = group_values(pushed(pushgateway), "interop_sweep_info", job="interop_ci", inventory="nasional")
+    ((labels, _),) = group_values(pushed(pushgateway), "interop_sweep_info", job="interop_ci",
+                                  inventory="nasional")
     assert labels["sweep"] == scenario.previous
 
 

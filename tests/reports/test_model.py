@@ -168,3 +168,12 @@ def test_bad_requests(store: Store, built: Built) -> None:
         build_report(store, built.current, lang="fr")
     with pytest.raises(UnknownSweep):
         build_report(store, "19990101")
+
+
+def test_change_lists_are_capped_but_counted(store: Store, built: Built, monkeypatch) -> None:
+    monkeypatch.setattr(model_module, "CHANGES_LIMIT", 1)
+    changes = build_report(store, built.current)["changes"]
+    assert changes["counts"] == {"regressions": 2, "fixes": 1, "changed": 0, "new_endpoints": 0, "gone_endpoints": 0}
+    assert [(c["endpoint_id"], c["check_id"]) for c in changes["regressions"]] == [
+        ("grpc://localhost:50052", "GRPC-IDEN-001")
+    ]

@@ -125,3 +125,11 @@ def test_predicate_labels_in_both_languages() -> None:
     d = score([r("pass", "high")]).to_dict("en")
     assert d["predicate"] == {"id": "memuaskan", "label": "Satisfactory"}
     assert d["index"] == 5.0 and d["compliance"] == 1.0
+
+
+def test_worked_example_of_the_docs() -> None:
+    s = score([r("fail", "high"), r("fail", "low"), r("warn", "medium"), r("pass", "critical"),
+               r("pass", "high"), r("error", "medium")])
+    assert (s.earned, s.possible, s.error_weight) == (16.5, 24, 3)
+    assert s.compliance == 0.6875 and s.index == 3.75 and (s.predicate.id, s.level) == ("sangat_baik", 4)
+    assert round(s.confidence, 3) == 0.889

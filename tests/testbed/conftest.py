@@ -3,7 +3,8 @@
 The slice (seed 8, about 40 endpoints, a fifth of the gRPC endpoints on
 grpcs) holds every gRPC and SSH behaviour the generator draws, grpcs among
 them; ``test_slice_covers_every_behaviour`` says so before anything relies
-on it. SSH host keys are made once per session in one directory.
+on it. Its hosts are moved off the generator's address plan (``off_plan``).
+SSH host keys are made once per session in one directory.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator import synthetic
-from orchestrator.inventory import EndpointRef
+from orchestrator.inventory import EndpointRef, dump_inventory
 from orchestrator.testbed.fleet import Fleet, start_fleet
 from probes import registry
 from probes.model import ProbeReport, Target
@@ -32,10 +33,26 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("testbed-keys")
 
 
+def off_plan(document: dict) -> dict:
+    """The document with every host ``127.a.b.1`` moved to ``127.a.b.77``.
+
+    The generator's hosts all end in .1; a testbed someone runs on the real
+    address plan (``interop testbed up``) then never holds the test's ports.
+    """
+    for app in document["applications"]:
+        for ep in app["endpoints"]:
+            scheme, rest = ep["url"].split("://")
+            host, port = rest.rsplit(":", 1)
+            assert host.startswith("127.") and host.endswith(".1")
+            ep["url"] = f"{scheme}://{host[:-1]}77:{port}"
+    return document
+
+
 @pytest.fixture(scope="session")
 def slice_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("slice") / "inventory.yaml"
-    synthetic.write_generated(path, SLICE_SEED, slice_endpoints=SLICE_ENDPOINTS, grpcs_share=SLICE_GRPCS_SHARE)
+    document = synthetic.generate(SLICE_SEED, slice_endpoints=SLICE_ENDPOINTS, grpcs_share=SLICE_GRPCS_SHARE)
+    dump_inventory(off_plan(document), path)
     return path
 
 
@@ -58,7 +75,8 @@ def result(report: ProbeReport, check_id: str):
     return next(r for r in report.results if r.check_id == check_id)
 
 
-def probe_all(targets: Sequence[Target], check_ids: Sequence[str], concurrency: int = 16) -> list[ProbeReport]:
+def probe_all(targets: Sequence[Target], check_ids: Sequence[str],
+              concurrency: int = 16) -> list[ProbeReport]:
     """Probe every target (from this process, on loopback) with only ``check_ids``."""
     chosen = selection(check_ids)
 
@@ -92,11 +110,12 @@ print(json.dumps(asyncio.run(main())))
 
 def target_json(ref: EndpointRef) -> dict:
     target = ref.to_target()
-    return {"scheme": target.scheme, "host": target.host, "port": target.port, "services": list(target.services),
-            "agency": target.agency, "application": target.application}
+    return {"scheme": target.scheme, "host": target.host, "port": target.port,
+            "services": list(target.services), "agency": target.agency, "application": target.application}
 
 
-def probe_inside(fleet: Fleet, refs: Sequence[EndpointRef], check_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+def probe_inside(fleet: Fleet, refs: Sequence[EndpointRef],
+                 check_ids: Sequence[str]) -> dict[str, dict[str, str]]:
     """Statuses per URL, probed from where the fleet's endpoints are reachable (its probe namespace)."""
     request = json.dumps({"checks": list(check_ids), "targets": [target_json(r) for r in refs]})
     out = subprocess.run(fleet.probe_argv([sys.executable, "-c", NAMESPACE_PROBE]), input=request,

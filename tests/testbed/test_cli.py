@@ -80,7 +80,7 @@ def test_a_signal_stops_up_and_everything_it_started(tmp_path: Path, key_dir: Pa
     assert not (workdir / LEDGER_NAME).exists()
 
 
-def test_up_refuses_a_workdir_whose_servers_still_run(tmp_path: Path, key_dir: Path):
+def test_a_running_up_is_neither_doubled_nor_torn_down(tmp_path: Path, key_dir: Path):
     inventory, workdir = tmp_path / "tiny.yaml", tmp_path / "work"
     inventory.write_text(TINY)
     first = start_up(inventory, workdir, key_dir)
@@ -89,6 +89,11 @@ def test_up_refuses_a_workdir_whose_servers_still_run(tmp_path: Path, key_dir: P
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 2
         assert "belongs to a running testbed" in second.stderr
+        down = subprocess.run([*TESTBED, "down", "--workdir", str(workdir)], capture_output=True, text=True,
+                              timeout=60)
+        assert down.returncode == 2
+        assert f"still runs under pid {first.pid}" in down.stderr
+        assert all(_alive(p.pid) for p in Ledger.in_dir(workdir).processes())
     finally:
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=30)

@@ -21,13 +21,17 @@ applications:
     name: SIKD Kota Bandung
     agency: "32.73"
     endpoints:
-      - {url: "grpc://10.250.0.1:20000", services: [spbe.persuratan.v1.PersuratanService], tags: [testbed=conformant]}
+      - url: grpc://10.250.0.1:20000
+        services: [spbe.persuratan.v1.PersuratanService]
+        tags: [testbed=conformant]
       - {url: "ssh://10.250.0.1:10000", tags: [testbed=hardened]}
   - id: kes-satusehat
     name: SatuSehat
     agency: KEMENKES
     endpoints:
-      - {url: "grpc://10.250.0.2:20000", services: [spbe.kesehatan.v1.KesehatanService], tags: [testbed=conformant]}
+      - url: grpc://10.250.0.2:20000
+        services: [spbe.kesehatan.v1.KesehatanService]
+        tags: [testbed=conformant]
       - {url: "ssh://10.250.0.2:10000", tags: [testbed=legacy]}
 """
 

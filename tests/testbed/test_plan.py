@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from orchestrator import synthetic
@@ -12,6 +14,7 @@ from orchestrator.testbed.fleet import (
     SSH_BEHAVIOURS,
     FleetError,
     check_endpoints,
+    document_ca_files,
     grpc_specs,
     plan_fleet,
 )
@@ -83,7 +86,8 @@ def test_specs_carry_each_endpoints_identity_and_behaviour():
         ("127.1.1.1", 20000, ("KEMENKES", "kes-1"), ()),
     ]
     assert specs["wrong-identity"].identity == WRONG
-    assert specs["slow"].latency_s == pytest.approx(0.7) and specs["conformant"].latency_s == pytest.approx(0.1)
+    assert specs["slow"].latency_s == pytest.approx(0.7)
+    assert specs["conformant"].latency_s == pytest.approx(0.1)
 
 
 def test_refuses_addresses_it_must_not_bind_and_unknown_behaviours():
@@ -120,3 +124,23 @@ def test_relocate_moves_hosts_into_the_namespace_range_in_order():
     for i, host in enumerate(hosts):
         assert all(f"//10.250.0.{i + 1}:" in new for old, new in zip(originals, urls) if f"//{host}:" in old)
     assert moved["scope"]["networks"] == ["10.250.0.0/16"]
+
+
+def test_ca_files_are_found_in_the_text_before_validation(tmp_path):
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("""\
+applications:
+  - endpoints:
+      - url: grpcs://127.1.0.1:20000
+        ca_file: testbed-ca.pem
+      - {url: "grpcs://127.1.0.1:20001", ca_file: "/etc/ssl/private ca.pem", server_name: a.localhost}
+      - {url: grpcs://127.1.0.1:20002, ca_file: 'sub/ca.pem'}
+        # ca_file: commented-out.pem
+      - url: grpcs://127.1.0.1:20003
+        ca_file: testbed-ca.pem  # the same file again
+""")
+
+    assert document_ca_files(inventory) == [
+        tmp_path / "testbed-ca.pem", Path("/etc/ssl/private ca.pem"), tmp_path / "sub" / "ca.pem"]
+    inventory.write_text(inventory.read_text().replace("grpcs://", "grpc://"))
+    assert document_ca_files(inventory) == []
