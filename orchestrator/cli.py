@@ -17,6 +17,7 @@ from rich.text import Text
 
 from orchestrator import docs
 from orchestrator.cli_inventory import inventory_app
+from orchestrator.cli_report import register as register_report
 from orchestrator.cli_serve import register as register_serve
 from orchestrator.cli_sweep import sweep_app
 from orchestrator.cli_sweep_run import register as register_sweep_run
@@ -38,12 +39,6 @@ app = typer.Typer(
 )
 profiles_app = typer.Typer(help="List and show conformance profiles.", no_args_is_help=True)
 checks_app = typer.Typer(help="The registered checks and their documentation.", no_args_is_help=True)
-app.add_typer(profiles_app, name="profiles")
-app.add_typer(checks_app, name="checks")
-app.add_typer(inventory_app, name="inventory")
-app.add_typer(sweep_app, name="sweep")
-register_sweep_run(sweep_app)
-register_serve(app)
 
 # Logs of CI jobs are wide; Rich's 80-column default for pipes would fold every row.
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 160)))
@@ -257,6 +252,15 @@ def checks_docs(
     else:
         out.write_text(text, encoding="utf-8")
 
+
+# Commands in the order a newcomer meets them.
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(checks_app, name="checks")
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(sweep_app, name="sweep")
+register_sweep_run(sweep_app)
+register_report(app)
+register_serve(app)
 
 if __name__ == "__main__":
     app()

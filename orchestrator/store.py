@@ -637,7 +637,7 @@ class Store:
                 (
                     sweep_id,
                     rec.endpoint_id,
-                    report.unreachable,
+                    _text(report.unreachable),
                     rec.error_class,
                     rec.attempts,
                     report.duration_s,
@@ -654,7 +654,7 @@ class Store:
                         result.check_id,
                         Status(result.status).value,
                         Severity(result.severity).value,
-                        result.reason,
+                        _text(result.reason),
                         _dumps(result.evidence),
                         result.duration_s,
                     )
@@ -1032,8 +1032,16 @@ def _parse_time(text: str) -> datetime:
 
 def _dumps(value: Any) -> str:
     # Evidence should already be JSON-safe; a stray bytes or set must not
-    # lose a whole batch, so it is stored as text instead.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_fallback)
+    # lose a whole batch, so it is stored as text instead. A lone surrogate
+    # (undecodable server bytes) cannot be stored as UTF-8: keep it as a JSON
+    # escape, which reads back as the same string.
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_fallback)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _text(value: str | None) -> str | None:
+    """Free text for a TEXT column: never a lone surrogate SQLite cannot encode."""
+    return None if value is None else value.encode("utf-8", "replace").decode("utf-8")
 
 
 def _json_fallback(value: Any) -> Any:
