@@ -19,6 +19,7 @@ from orchestrator import docs
 from orchestrator.cli_inventory import inventory_app
 from orchestrator.cli_report import register as register_report
 from orchestrator.cli_serve import register as register_serve
+from orchestrator.cli_testbed import testbed_app
 from orchestrator.cli_sweep import sweep_app
 from orchestrator.cli_sweep_run import register as register_sweep_run
 from orchestrator.known_hosts import pins_for
@@ -261,6 +262,7 @@ app.add_typer(sweep_app, name="sweep")
 register_sweep_run(sweep_app)
 register_report(app)
 register_serve(app)
+app.add_typer(testbed_app, name="testbed")
 
 if __name__ == "__main__":
     app()

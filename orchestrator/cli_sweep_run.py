@@ -23,7 +23,7 @@ from rich.text import Text
 from orchestrator.cli_sweep import DEFAULT_STORE, StoreOption, opened_store, print_sweep
 from orchestrator.engine.limits import Limits
 from orchestrator.profiles import DEFAULT_PROFILE
-from orchestrator.sweep import EXIT_USAGE, SweepConfigError, SweepOutcome, resume_sweep, run_sweep
+from orchestrator.sweep import EXIT_INTERRUPTED, EXIT_USAGE, SweepConfigError, SweepOutcome, resume_sweep, run_sweep
 
 
 class EngineName(str, enum.Enum):
@@ -122,6 +122,12 @@ def _usage_error(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+def _interrupted_early() -> typer.Exit:
+    """Ctrl-C before the first probe (while Ray starts): nothing to keep."""
+    Console(stderr=True).print(Text("interrupted before probing started", style="yellow"))
+    return typer.Exit(EXIT_INTERRUPTED)
+
+
 def _finish(outcome: SweepOutcome, summary: bool | None, as_json: bool) -> None:
     out = Console()
     err = Console(stderr=True)
@@ -198,6 +204,8 @@ def run(
         )
     except SweepConfigError as exc:
         raise _usage_error(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _interrupted_early() from None
     _finish(outcome, summary, as_json)
 
 
@@ -252,6 +260,8 @@ def resume(
         )
     except SweepConfigError as exc:
         raise _usage_error(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _interrupted_early() from None
     _finish(outcome, summary, as_json)
 
 

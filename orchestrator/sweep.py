@@ -183,11 +183,21 @@ def _check_engine_choice(engine_name: str, ray_address: str | None) -> None:
 
 
 def _start_engine(
-    engine_name: str, ray_address: str | None, num_cpus: int | None, endpoints: list[PlannedEndpoint]
+    engine_name: str,
+    ray_address: str | None,
+    num_cpus: int | None,
+    endpoints: list[PlannedEndpoint],
+    console: Console,
+    live: bool | None,
 ) -> Engine:
     engine = make_engine(engine_name, ray_address=ray_address, num_cpus=num_cpus)
     try:
-        engine.start()
+        if engine_name == "ray" and (console.is_terminal if live is None else live):
+            what = f"joining Ray at {ray_address}" if ray_address else "starting an embedded Ray node on 127.0.0.1"
+            with console.status(f"{what} …"):
+                engine.start()
+        else:
+            engine.start()
         wanted = {e.vantage for e in endpoints if e.vantage is not None}
         missing = engine.missing_vantages(wanted)
         if missing:
@@ -315,7 +325,7 @@ def run_sweep(
     if len(inventory) == 0:
         raise SweepConfigError(f"{inventory_path}: the inventory lists no endpoints")
     endpoints = _plan_endpoints(inventory.endpoints(), engine, ignore_vantage)
-    eng = _start_engine(engine, ray_address, num_cpus, endpoints)
+    eng = _start_engine(engine, ray_address, num_cpus, endpoints, console, live)
     store = lock = None
     try:
         store = Store(store_path)
@@ -432,7 +442,7 @@ def resume_sweep(
                 unreachable=progress.unreachable,
             )
         endpoints = _plan_endpoints((inventory.endpoint(eid) for eid in pending), engine, ignore_vantage)
-        eng = _start_engine(engine, ray_address, num_cpus, endpoints)
+        eng = _start_engine(engine, ray_address, num_cpus, endpoints, console, live)
         store.set_state(sweep.id, SweepState.RUNNING, finished=False)
         job = ProbeJob(selected.selection, selected.options, limits, inventory.scope.allows)
         return _execute(

@@ -21,6 +21,8 @@ from orchestrator.plan import PlannedEndpoint, Shard
 from orchestrator.profiles import load_profile
 from orchestrator.store import Store, SweepState
 from orchestrator.sweep import SweepConfigError, SweepLock, resume_sweep, run_sweep
+from orchestrator.testbed.grpc_server import GrpcServerSpec, start_grpc_servers
+from orchestrator.testbed.process import free_port
 from probes.model import Status, Target
 from probes.runner import run_probe
 from tests.sweep.support import (
@@ -258,3 +260,28 @@ def test_resume_unknown_sweep_or_store_exits_2(tmp_path):
     result = invoke("resume", "nope", "--store", str(tmp_path / "missing.db"))
     assert result.exit_code == 2
     assert "no results store" in result.output
+
+
+def test_resume_retry_errors_reprobes_a_server_that_came_back(tmp_path):
+    port = free_port("127.0.0.53")
+    url = f"grpc://127.0.0.53:{port}"
+    inventory = write_inventory(tmp_path / "inventory.yaml", [Planned(url)])
+    store_path = tmp_path / "results.db"
+    profile = write_profile(tmp_path / "p.yaml")
+    first = run_sweep(inventory, profile, store_path, engine="local", limits=Limits(retries=1, backoff_s=0.05),
+                      live=False)
+    assert first.state is SweepState.COMPLETE
+    with Store(store_path) as store:
+        [down] = store.outcomes(first.sweep_id)
+    assert (down.error_class, down.attempts) == ("refused", 2) and down.unreachable
+
+    with start_grpc_servers([GrpcServerSpec("back", host="127.0.0.53", ports=(port,))], tmp_path / "grpc"):
+        plain = invoke("resume", first.sweep_id, "--store", str(store_path), "--json")
+        retried = invoke("resume", first.sweep_id, "--store", str(store_path), "--retry-errors", "--json")
+    assert plain.exit_code == 0 and '"probed": 0' in plain.output
+    assert retried.exit_code == 0 and '"probed": 1' in retried.output, retried.output
+    with Store(store_path) as store:
+        [up] = store.outcomes(first.sweep_id)
+        statuses = {r.check_id: r.status for r in store.results(first.sweep_id)}
+    assert (up.error_class, up.unreachable, up.attempts) == (None, None, 1)
+    assert statuses["GRPC-HLTH-001"] is Status.PASS
