@@ -1,63 +1,115 @@
-"""``make demo``: real local servers, checked end to end with the real CLI.
+"""``make demo``: the main job end to end, on this machine only.
 
-Starts an OpenSSH server with Debian's default configuration and a
-conformant gRPC server (health, reflection, the SPBE identity contract and
-grpc.testing.TestService) on 127.0.0.1, runs ``interop check`` against
-both exactly as a user or a CI job would, and stops everything it started.
+1. The testbed makes every endpoint of the embedded demo inventory
+   (``examples/demo-inventory.yaml``: ~1,000 endpoints of agencies in all 38
+   provinces, generated with ``interop inventory generate --seed 1 --slice
+   1000``) a real server on loopback: gRPC servers of mixed conformance,
+   OpenSSH and Dropbear with mixed configurations.
+2. ``interop check`` against one SSH and one gRPC endpoint, as a CI gate runs it.
+3. ``interop sweep run`` over the whole inventory on an embedded Ray (bound to
+   127.0.0.1, usage statistics off); results stay in ``.interop/results.db``.
+4. ``interop report`` writes the HTML, JSON and JUnit reports.
+5. ``interop serve`` exposes ``/metrics``; the demo reads it once.
+6. Everything started is stopped by process id.
+
+Every step runs the real command line, so what is printed is what a user sees.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
 import sys
-import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
-from orchestrator.testbed.grpc_server import GrpcServerSpec, start_grpc_servers
-from orchestrator.testbed.sshd import host_key, start_openssh
+from orchestrator.inventory import load_inventory
+from orchestrator.testbed.fleet import start_fleet
+from orchestrator.testbed.process import free_port, wait_for_port
 
+ROOT = Path(__file__).resolve().parent.parent
+INVENTORY = ROOT / "examples" / "demo-inventory.yaml"
+WORKDIR = Path(".interop") / "demo"
+STORE = Path(".interop") / "results.db"
 INTEROP = [sys.executable, "-m", "orchestrator.cli"]
+ENV = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
-def run_cli(args: list[str]) -> int:
+def heading(text: str) -> None:
+    print(f"\n=== {text} ===", flush=True)
+
+
+def interop(*args: str, timeout_s: float = 900) -> int:
     print(f"\n$ interop {shlex.join(args)}", flush=True)
-    completed = subprocess.run([*INTEROP, *args], stdin=subprocess.DEVNULL, timeout=120)
+    completed = subprocess.run([*INTEROP, *args], stdin=subprocess.DEVNULL, env=ENV, timeout=timeout_s)
     print(f"(exit {completed.returncode})", flush=True)
     return completed.returncode
 
 
-def single_target_checks(workdir: Path) -> None:
-    keys = [host_key(workdir / "keys", "ed25519"), host_key(workdir / "keys", "rsa", 3072)]
-    with (
-        start_openssh(workdir, profile="default", host_keys=keys, name="demo-sshd") as sshd,
-        start_grpc_servers(
-            [GrpcServerSpec("demo", identity=("32.73", "bdg-perizinan"))], workdir / "grpc"
-        ) as grpc_servers,
-    ):
-        print("== One server at a time: interop check (what a CI gate runs) ==")
-        print(
-            f"OpenSSH (Debian defaults) on 127.0.0.1:{sshd.port}, gRPC on 127.0.0.1:{grpc_servers.port('demo')}"
-        )
-        run_cli(["check", f"ssh://127.0.0.1:{sshd.port}"])
-        run_cli(
-            [
-                "check",
-                f"grpc://127.0.0.1:{grpc_servers.port('demo')}",
-                "--service",
-                "grpc.testing.TestService",
-                "--agency",
-                "32.73",
-                "--application",
-                "bdg-perizinan",
-            ]
-        )
+def first_endpoint(inventory, scheme: str, behaviour: str):
+    return next(e for e in inventory.endpoints() if e.scheme == scheme and f"testbed={behaviour}" in e.tags)
+
+
+def show_metrics(store: Path) -> None:
+    port = free_port()
+    argv = [*INTEROP, "serve", "--store", str(store), "--listen", f"127.0.0.1:{port}"]
+    print(f"\n$ interop serve --store {store} --listen 127.0.0.1:{port}", flush=True)
+    server = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=ENV)
+    try:
+        wait_for_port("127.0.0.1", port, 30, server)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as response:
+            lines = response.read().decode().splitlines()
+        national = [line for line in lines if line.startswith(("interop_national_", "interop_sweep_endpoints"))]
+        print(f"http://127.0.0.1:{port}/metrics: {len(lines)} lines, among them:")
+        for line in national[:8]:
+            print(f"  {line}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    print("(interop serve stopped)")
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="spbe-demo-") as tmp:
-        single_target_checks(Path(tmp))
-    print("\nAll demo servers stopped.")
+    WORKDIR.mkdir(parents=True, exist_ok=True)
+    inventory = load_inventory(INVENTORY)
+    heading(f"Testbed: {len(inventory)} endpoints of {INVENTORY.name} as real servers on 127.0.0.0/8")
+    started = time.monotonic()
+    with start_fleet(inventory, WORKDIR / "testbed") as fleet:
+        print(f"{len(fleet.processes)} server processes up in {time.monotonic() - started:.1f} s")
+
+        heading("One server at a time: interop check (what a CI gate runs)")
+        ssh = first_endpoint(inventory, "ssh", "default")
+        grpc = first_endpoint(inventory, "grpc", "conformant")
+        interop("check", ssh.url)
+        interop("check", grpc.url, "--agency", grpc.agency, "--application", grpc.application)
+
+        heading("The national sweep: every endpoint, on an embedded Ray cluster")
+        code = interop("sweep", "run", "--inventory", str(INVENTORY), "--store", str(STORE), "--summary")
+        if code not in (0, 1):
+            print("the sweep did not complete; the testbed is stopped and the demo ends here")
+            return code
+
+    heading("Reports")
+    for fmt, name in (("html", "report.html"), ("json", "report.json"), ("junit", "report.junit.xml")):
+        interop("report", "latest", "--store", str(STORE), "--format", fmt, "--out", str(WORKDIR / name))
+    interop("report", "latest", "--store", str(STORE), "--format", "md", "--lang", "en")
+
+    heading("Metrics")
+    show_metrics(STORE)
+
+    heading("Where things are")
+    print(f"results store   {STORE}  (interop sweep list / show / diff --store {STORE})")
+    print(f"HTML report     {WORKDIR / 'report.html'}")
+    print(f"JSON, JUnit     {WORKDIR / 'report.json'}, {WORKDIR / 'report.junit.xml'}")
+    print(f"metrics         interop serve --store {STORE}  → http://127.0.0.1:9477/metrics")
+    print("All demo servers stopped.")
     return 0
 
 

@@ -12,13 +12,15 @@ arbitrary synthetic choice.
 
 Every application has one gRPC endpoint and about 20% also an SSH endpoint.
 
-Address plan (so every endpoint can be a real socket on one machine): agency
-host ``n`` (in inventory order) is ``127.<1 + n // 250>.<n % 250>.1``, never
+Address plan (so every endpoint can be a real socket on one machine): host
+``n`` (in inventory order) is ``127.<1 + n // 250>.<n % 250>.1``, never
 127.0.0.1 or anything in 127.0.0.0/24. An agency's applications are ports on
-its host: gRPC from 20000 and SSH from 10000, at most 12,000 / 10,000 per
-host (an agency with more applications takes the next host). Both ranges sit
-below Linux's ephemeral range (32768-60999), so the testbed's listeners never
-race the kernel's choice of client ports, and above 1024.
+its hosts, ``APPLICATIONS_PER_HOST`` to a host as on a consolidated server
+(a ministry with 5,000 applications runs them on many machines, not one; and
+a sweep's per-host politeness limit would otherwise serialise it): gRPC from
+20000 and SSH from 10000. Both ranges sit below Linux's ephemeral range
+(32768-60999), so the testbed's listeners never race the kernel's choice of
+client ports, and above 1024.
 
 Each endpoint carries a ``testbed=<behaviour>`` tag drawn from the tables
 below, which the testbed reads to start the matching server. grpcs:// is off
@@ -61,8 +63,8 @@ LONG_TAIL_ANCHORS = {"KEMENKEU": 5_000, "KEMENKES": 400, "32.73": 236}
 TAIL_MEDIANS = {"kementerian": 80, "lpnk": 30, "provinsi": 70, "kota": 45, "kabupaten": 30}
 TAIL_SIGMA = 0.7
 
-GRPC_PORT_BASE, GRPC_PORTS_PER_HOST = 20_000, 12_000
-SSH_PORT_BASE, SSH_PORTS_PER_HOST = 10_000, 10_000
+GRPC_PORT_BASE, SSH_PORT_BASE = 20_000, 10_000
+APPLICATIONS_PER_HOST = 25
 HOSTS_PER_OCTET = 250
 
 # Behaviour of the server the testbed starts: (behaviour, weight).
@@ -283,7 +285,7 @@ def _populate(
         hosts_used = 1 if count else 0
         topic_seen: dict[str, int] = {}
         for k in range(count):
-            if grpc_used == GRPC_PORTS_PER_HOST or ssh_used == SSH_PORTS_PER_HOST:
+            if grpc_used == APPLICATIONS_PER_HOST:
                 host, grpc_used, ssh_used = host_address(next_host + hosts_used), 0, 0
                 hosts_used += 1
             topic = TOPICS[rng.randrange(len(TOPICS))]

@@ -78,20 +78,21 @@ def test_loopback_address_plan(national):
             sockets.add((host, port))
             host_of_agency[app["agency"]].add(host)
     assert len(sockets) == len(_endpoints(national))  # one socket per endpoint
-    assert all(len(hosts) == 1 for hosts in host_of_agency.values())  # 5,000 apps still fit one host
-    all_hosts = [next(iter(h)) for h in host_of_agency.values()]
+    all_hosts = [host for hosts in host_of_agency.values() for host in hosts]
     assert len(set(all_hosts)) == len(all_hosts)  # no two agencies share a host
 
 
-def test_an_agency_too_big_for_one_host_spills_onto_the_next():
-    document = synthetic.generate(3, applications=80_000)
+def test_applications_are_spread_over_hosts_of_their_agency(national):
     per_host: dict[str, set] = defaultdict(set)
-    for app in document["applications"]:
+    apps_on_host: Counter = Counter()
+    for app in national["applications"]:
         host = app["endpoints"][0]["url"].split("://")[1].rsplit(":", 1)[0]
         per_host[host].add(app["agency"])
+        apps_on_host[host] += 1
     kemenkeu_hosts = [h for h, agencies in per_host.items() if "KEMENKEU" in agencies]
-    assert _apps_per_agency(document)["KEMENKEU"] > synthetic.GRPC_PORTS_PER_HOST
-    assert len(kemenkeu_hosts) == 2
+    applications = _apps_per_agency(national)["KEMENKEU"]
+    assert len(kemenkeu_hosts) == -(-applications // synthetic.APPLICATIONS_PER_HOST)
+    assert max(apps_on_host.values()) == synthetic.APPLICATIONS_PER_HOST
     assert all(len(agencies) == 1 for agencies in per_host.values())
 
 
