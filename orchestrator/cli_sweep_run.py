@@ -22,8 +22,16 @@ from rich.text import Text
 
 from orchestrator.cli_sweep import DEFAULT_STORE, StoreOption, opened_store, print_sweep
 from orchestrator.engine.limits import Limits
+from orchestrator.metrics.export import export_summary
 from orchestrator.profiles import DEFAULT_PROFILE
-from orchestrator.sweep import EXIT_INTERRUPTED, EXIT_USAGE, SweepConfigError, SweepOutcome, resume_sweep, run_sweep
+from orchestrator.sweep import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    SweepConfigError,
+    SweepOutcome,
+    resume_sweep,
+    run_sweep,
+)
 
 
 class EngineName(str, enum.Enum):
@@ -32,7 +40,7 @@ class EngineName(str, enum.Enum):
 
 
 EngineOption = Annotated[
-    Optional[EngineName],
+    EngineName | None,
     typer.Option(
         "--engine",
         help="ray: an embedded single-node Ray on 127.0.0.1, started and stopped by the command "
@@ -41,7 +49,7 @@ EngineOption = Annotated[
     ),
 ]
 RayAddressOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--ray-address",
         help="Join this existing Ray cluster (HOST:PORT) instead of starting one; it is left running. "
@@ -50,15 +58,15 @@ RayAddressOption = Annotated[
     ),
 ]
 ConcurrencyOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--concurrency", min=1, help="Probes in flight over the whole sweep (default 64)."),
 ]
 PerHostOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--per-host", min=1, help="Probes in flight against one host address (default 2)."),
 ]
 AgencyRateOption = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--agency-rate",
         min=0.001,
@@ -66,13 +74,13 @@ AgencyRateOption = Annotated[
     ),
 ]
 JitterOption = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--jitter", min=0.0, help="Random pause of up to this many seconds before a probe (default 0)."
     ),
 ]
 RetriesOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--retries",
         min=0,
@@ -81,7 +89,7 @@ RetriesOption = Annotated[
     ),
 ]
 IgnoreVantageOption = Annotated[
-    Optional[bool],
+    bool | None,
     typer.Option(
         "--ignore-vantage/--honour-vantage",
         help="Probe every endpoint from wherever a worker is, ignoring 'vantage:' in the inventory.",
@@ -89,13 +97,13 @@ IgnoreVantageOption = Annotated[
     ),
 ]
 NumCpusOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--num-cpus", min=1, help="CPUs of the embedded Ray node (default: all).", show_default=False
     ),
 ]
 SummaryOption = Annotated[
-    Optional[bool],
+    bool | None,
     typer.Option(
         "--summary/--no-summary",
         help="Print the per-province and per-check tables at the end "
@@ -104,6 +112,23 @@ SummaryOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON on stdout.")]
+PushGatewayOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--push-gateway",
+        help="At the end, push the sweep's summary metrics to this Pushgateway URL "
+        "(group job=interop_sweep, inventory=NAME).",
+        show_default=False,
+    ),
+]
+TextfileOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--textfile",
+        help="At the end, write the sweep's summary metrics to this node_exporter textfile (*.prom), atomically.",
+        show_default=False,
+    ),
+]
 
 
 def _limits(base: Limits, concurrency, per_host, agency_rate, jitter, retries) -> Limits:
@@ -128,9 +153,18 @@ def _interrupted_early() -> typer.Exit:
     return typer.Exit(EXIT_INTERRUPTED)
 
 
-def _finish(outcome: SweepOutcome, summary: bool | None, as_json: bool) -> None:
+def _finish(
+    outcome: SweepOutcome,
+    summary: bool | None,
+    as_json: bool,
+    push_gateway: str | None = None,
+    textfile: Path | None = None,
+) -> None:
     out = Console()
     err = Console(stderr=True)
+    # A failed export is reported, but the sweep's exit code stays the sweep's.
+    for problem in export_summary(outcome.store_path, outcome.sweep_id, push_gateway=push_gateway, textfile=textfile):
+        err.print(Text(f"warning: {problem}", style="bold yellow"), soft_wrap=True)
     if as_json:
         typer.echo(
             json.dumps(
@@ -179,6 +213,8 @@ def run(
     num_cpus: NumCpusOption = None,
     summary: SummaryOption = None,
     as_json: JsonOption = False,
+    push_gateway: PushGatewayOption = None,
+    textfile: TextfileOption = None,
 ) -> None:
     """Sweep every endpoint of an inventory with a profile; store results as they arrive.
 
@@ -206,7 +242,7 @@ def run(
         raise _usage_error(str(exc)) from None
     except KeyboardInterrupt:
         raise _interrupted_early() from None
-    _finish(outcome, summary, as_json)
+    _finish(outcome, summary, as_json, push_gateway, textfile)
 
 
 def resume(
@@ -231,6 +267,8 @@ def resume(
     num_cpus: NumCpusOption = None,
     summary: SummaryOption = None,
     as_json: JsonOption = False,
+    push_gateway: PushGatewayOption = None,
+    textfile: TextfileOption = None,
 ) -> None:
     """Finish an interrupted, failed or orphaned sweep: probe only the endpoints without a result.
 
@@ -262,7 +300,7 @@ def resume(
         raise _usage_error(str(exc)) from None
     except KeyboardInterrupt:
         raise _interrupted_early() from None
-    _finish(outcome, summary, as_json)
+    _finish(outcome, summary, as_json, push_gateway, textfile)
 
 
 def register(app: typer.Typer) -> None:

@@ -50,7 +50,7 @@ class Shard:
     def __len__(self) -> int:
         return len(self.endpoints)
 
-    def without(self, done: set[str] | frozenset[str]) -> "Shard":
+    def without(self, done: set[str] | frozenset[str]) -> Shard:
         """The same shard (same limits) minus the endpoints already done."""
         return replace(self, endpoints=tuple(e for e in self.endpoints if e.endpoint_id not in done))
 

@@ -34,6 +34,7 @@ from orchestrator.engine.limits import Limits
 from orchestrator.engine.progress import SweepProgress
 from orchestrator.engine.shard import Finished, ProbeJob
 from orchestrator.inventory import Inventory, InventoryError, load_inventory
+from orchestrator.metrics.live import LiveObserver
 from orchestrator.plan import PlannedEndpoint, make_plan, planned_endpoint
 from orchestrator.profiles import BUILTIN_DIR, DEFAULT_PROFILE, Profile, load_profile
 from orchestrator.store import (
@@ -193,7 +194,11 @@ def _start_engine(
     engine = make_engine(engine_name, ray_address=ray_address, num_cpus=num_cpus)
     try:
         if engine_name == "ray" and (console.is_terminal if live is None else live):
-            what = f"joining Ray at {ray_address}" if ray_address else "starting an embedded Ray node on 127.0.0.1"
+            what = (
+                f"joining Ray at {ray_address}"
+                if ray_address
+                else "starting an embedded Ray node on 127.0.0.1"
+            )
             with console.status(f"{what} …"):
                 engine.start()
         else:
@@ -263,9 +268,10 @@ def _execute(
     state = SweepState.FAILED
     stats: DriveStats | None = None
     try:
-        with progress:
+        # The live row lets `interop serve` report in-flight work of this sweep.
+        with progress, LiveObserver(store, sweep_id, plan, inner=progress) as observer:
             stats, interrupted = asyncio.run(
-                _drive_until_signal(engine, plan, job, StoreSink(store, sweep_id), progress, max_resubmits)
+                _drive_until_signal(engine, plan, job, StoreSink(store, sweep_id), observer, max_resubmits)
             )
         if interrupted:
             state = SweepState.INTERRUPTED
@@ -304,7 +310,7 @@ def run_sweep(
     engine: str = "ray",
     ray_address: str | None = None,
     *,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     ignore_vantage: bool = False,
     num_cpus: int | None = None,
     max_resubmits: int = 3,
@@ -317,6 +323,7 @@ def run_sweep(
     inventory, profile, engine choice or a vantage no node carries.
     """
     console = console or Console(stderr=True)
+    limits = limits or Limits()
     _check_engine_choice(engine, ray_address)
     inventory_path = Path(inventory_path).resolve()
     store_path = Path(store_path)

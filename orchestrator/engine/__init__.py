@@ -56,11 +56,11 @@ class Engine:
     def can_run(self, vantage: str | None) -> bool:
         return vantage is None or not self.missing_vantages({vantage})
 
-    def stream(self, shard: "Shard", job: "ProbeJob") -> AsyncIterator["Batch"]:
+    def stream(self, shard: Shard, job: ProbeJob) -> AsyncIterator[Batch]:
         """Run ``shard``; yield its batches; raise ``ShardLost`` if the worker is lost."""
         raise NotImplementedError
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         self.start()
         return self
 

@@ -53,7 +53,7 @@ class SweepProgress:
         self._progress: Progress | None = None
         self._task = None
 
-    def __enter__(self) -> "SweepProgress":
+    def __enter__(self) -> SweepProgress:
         self._started = time.monotonic()
         if self.live:
             self._progress = Progress(

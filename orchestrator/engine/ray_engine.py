@@ -31,6 +31,10 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 # Ray gives its GCS 30 s to come up; on a busy 2-core machine it can take longer.
 os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
+# Ray runs workers at nice 15. Our workers are the sweep itself: on a shared
+# machine (a CI runner) at nice 15 they starve behind any busy process, and a
+# re-submitted shard could wait minutes for its worker to start.
+os.environ.setdefault("RAY_worker_niceness", "0")
 
 import asyncio  # noqa: E402
 import logging  # noqa: E402
@@ -48,7 +52,10 @@ from orchestrator.plan import Shard  # noqa: E402
 VANTAGE_PREFIX = "vantage:"
 VANTAGE_REQUEST = 0.001  # of a node's vantage:X (any amount > 0 pins the task there)
 SHARD_CPUS = 1
-VANTAGE_RECHECK_S = 2.0  # how often a shard waiting to be placed checks its vantage still exists
+RECHECK_S = 1.0  # how often a waiting stream re-checks its vantage / its worker's silence
+# A running shard sends a batch or a heartbeat every few seconds
+# (shard.HEARTBEAT_S); this much silence means its worker hangs.
+STALL_TIMEOUT_S = 120.0
 LOOPBACK = "127.0.0.1"
 # Batches are small: the object store only needs room for a few in flight.
 EMBEDDED_OBJECT_STORE_BYTES = 128 * 1024 * 1024
@@ -142,12 +149,12 @@ class RayEngine(Engine):
             raise EngineError(
                 "Ray is already initialised in this process; cannot start or join another cluster"
             )
-        common = dict(
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level=logging.WARNING,
-            configure_logging=True,
-        )
+        common = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "logging_level": logging.WARNING,
+            "configure_logging": True,
+        }
         try:
             if self.address:
                 context = ray.init(address=self.address, **common)
@@ -225,37 +232,58 @@ class RayEngine(Engine):
         options: dict = {"num_cpus": SHARD_CPUS}
         if shard.vantage is not None:
             options["resources"] = {VANTAGE_PREFIX + shard.vantage: VANTAGE_REQUEST}
-        generator = probe_shard.options(**options).remote(shard, self._job_ref(job), self._max_items, self._interval_s)
-        finished = False
+        generator = probe_shard.options(**options).remote(
+            shard, self._job_ref(job), self._max_items, self._interval_s
+        )
+        finished = stalled = False
         try:
-            yield await self._first_batch(generator, shard)
-            async for ref in generator:
+            started = False
+            while (ref := await self._next(generator, shard, started)) is not None:
+                started = True
                 yield await ref
             finished = True
         except ray.exceptions.RayError as exc:
             finished = True  # nothing left to cancel
             raise ShardLost(_describe_loss(exc)) from exc
+        except _Stalled as exc:
+            stalled = True
+            raise ShardLost(str(exc)) from None
         finally:
-            if not finished:  # the driver stopped listening (Ctrl-C, lost vantage, another failure)
+            if not finished:  # the driver stopped listening (Ctrl-C, lost vantage, stalled worker)
                 try:
-                    ray.cancel(generator)
+                    ray.cancel(generator, force=stalled)
                 except Exception:  # noqa: BLE001 - best effort: Ray is shut down right after
                     pass
 
-    async def _first_batch(self, generator, shard: Shard) -> Batch:
-        """Wait for the task to start; give up if its vantage loses its last node meanwhile
-        (Ray would keep an infeasible task pending forever)."""
-        first = asyncio.ensure_future(generator.__anext__())
+    async def _next(self, generator, shard: Shard, started: bool):
+        """The next batch's ref, or None at the end.
+
+        Before the task starts, re-check its vantage: Ray keeps a task no node
+        can take pending forever. Once it runs, a worker that sends nothing
+        for ``STALL_TIMEOUT_S`` (not even its heartbeat) is given up.
+        """
+        pending = asyncio.ensure_future(generator.__anext__())
+        waited = 0.0
         try:
             while True:
-                done, _ = await asyncio.wait({first}, timeout=VANTAGE_RECHECK_S)
+                done, _ = await asyncio.wait({pending}, timeout=RECHECK_S)
                 if done:
-                    return await first.result()
-                if shard.vantage is not None and not self.can_run(shard.vantage):
+                    try:
+                        return pending.result()
+                    except StopAsyncIteration:
+                        return None
+                waited += RECHECK_S
+                if not started and shard.vantage is not None and not self.can_run(shard.vantage):
                     raise ShardLost(f"no alive node carries vantage {shard.vantage}")
+                if started and waited >= STALL_TIMEOUT_S:
+                    raise _Stalled(f"worker silent for {waited:.0f} s")
         finally:
-            if not first.done():
-                first.cancel()
+            if not pending.done():
+                pending.cancel()
+
+
+class _Stalled(Exception):
+    pass
 
 
 def _describe_loss(exc: BaseException) -> str:

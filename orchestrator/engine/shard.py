@@ -49,6 +49,8 @@ REASON_CLASSES: tuple[tuple[str, str], ...] = (
     ("closed by peer", "reset"),
     ("broken pipe", "reset"),
 )
+# How often a worker with nothing to report says it is alive.
+HEARTBEAT_S = 5.0
 # A probe that overruns its own deadline by this much is abandoned by the
 # shard (a stuck thread or a probe bug must not stall a shard forever).
 OVERRUN_GRACE_S = 15.0
@@ -198,11 +200,13 @@ async def batches(
     *,
     max_items: int = 32,
     interval_s: float = 0.5,
+    heartbeat_s: float = HEARTBEAT_S,
     probe: Prober = run_probe,
 ) -> AsyncIterator[Batch]:
     """Run ``shard`` and yield its results in batches of at most ``max_items``,
-    at least every ``interval_s`` while results keep coming; a first empty
-    batch announces the worker."""
+    at least every ``interval_s`` while results keep coming. A first empty
+    batch announces the worker; an empty batch every ``heartbeat_s`` without
+    results tells the driver the worker is alive (slow probes, not a hang)."""
     yield Batch(shard.key, worker, pid, node_id, ())
     ready: list[Finished] = []
     wake = asyncio.Event()
@@ -214,7 +218,7 @@ async def batches(
 
     runner = asyncio.create_task(run_shard(shard, job, emit, worker, probe=probe))
     try:
-        last = time.monotonic()
+        last = last_sent = time.monotonic()
         while not runner.done() or ready:
             if not runner.done():
                 timeout = max(0.0, interval_s - (time.monotonic() - last))
@@ -224,8 +228,11 @@ async def batches(
             wake.clear()
             if ready and (len(ready) >= max_items or runner.done() or time.monotonic() - last >= interval_s):
                 chunk, ready[:] = ready[:max_items], ready[max_items:]
-                last = time.monotonic()
+                last = last_sent = time.monotonic()
                 yield Batch(shard.key, worker, pid, node_id, tuple(chunk))
+            elif not ready and time.monotonic() - last_sent >= heartbeat_s:
+                last_sent = time.monotonic()
+                yield Batch(shard.key, worker, pid, node_id, ())
         await runner  # re-raise a shard failure after everything finished was sent
     finally:
         if not runner.done():

@@ -202,3 +202,28 @@ def test_push_of_a_hostile_inventory_name(pushgateway, served_store):
         push_summary(store, sweep.id, pushgateway)
     parsed = pushed(pushgateway)
     assert group_values(parsed, "interop_sweep_info", job="interop_sweep", inventory=label(HOSTILE_INVENTORY))
+
+
+def test_sweep_run_pushes_and_writes_a_textfile(pushgateway, tmp_path):
+    """The one-shot/CI path end to end: `interop sweep run --push-gateway --textfile` on real servers."""
+    from orchestrator.cli import app
+    from tests.sweep.support import planned, start_grpc_fleet, write_inventory, write_profile
+    from typer.testing import CliRunner
+
+    fleet = start_grpc_fleet(tmp_path / "servers", {"127.0.0.1": 3})
+    try:
+        inventory = write_inventory(tmp_path / "inventory.yaml", planned(fleet.urls))
+        profile = write_profile(tmp_path / "profile.yaml")
+        textfile = tmp_path / "interop.prom"
+        result = CliRunner().invoke(app, [
+            "sweep", "run", "--inventory", str(inventory), "--profile", str(profile), "--engine", "local",
+            "--store", str(tmp_path / "results.db"), "--push-gateway", pushgateway, "--textfile", str(textfile),
+        ], catch_exceptions=False)
+    finally:
+        fleet.stop()
+    assert result.exit_code == 0, result.output
+    written = samples(textfile.read_text())
+    assert written[("interop_sweep_endpoints", frozenset({("inventory", "inventory")}))] == 3
+    parsed = pushed(pushgateway)
+    endpoints = group_values(parsed, "interop_sweep_endpoints", job="interop_sweep", inventory="inventory")
+    assert [value for _, value in endpoints] == [3]

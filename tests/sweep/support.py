@@ -20,7 +20,6 @@ from pathlib import Path
 
 # Before anything imports Ray (cluster fixtures do): no usage reporting, loopback only.
 import orchestrator.engine.ray_engine  # noqa: F401  (sets RAY_* in os.environ)
-
 from orchestrator.store import Store
 from orchestrator.testbed.grpc_server import GrpcServerSpec, RunningGrpcServers, start_grpc_servers
 from orchestrator.testbed.process import free_port
@@ -60,7 +59,12 @@ def write_inventory(path: Path, endpoints: Iterable[Planned], *, extra_lines: It
         mine = [e for e in endpoints if e.agency % len(AGENCIES) == index]
         if not mine:
             continue
-        lines += [f"  - id: app-{index}", f"    name: Application {index}", f'    agency: "{code}"', "    endpoints:"]
+        lines += [
+            f"  - id: app-{index}",
+            f"    name: Application {index}",
+            f'    agency: "{code}"',
+            "    endpoints:",
+        ]
         for endpoint in mine:
             vantage = f", vantage: {endpoint.vantage}" if endpoint.vantage else ""
             lines.append(f"      - {{url: {endpoint.url}{vantage}}}")
@@ -71,7 +75,9 @@ def write_inventory(path: Path, endpoints: Iterable[Planned], *, extra_lines: It
 
 def write_profile(path: Path, include: Iterable[str] = SWEEP_CHECKS) -> Path:
     patterns = ", ".join(f'"{p}"' for p in include)
-    path.write_text(f"name: sweep-test\ninclude: [{patterns}]\nprobe: {{deadline_s: 10, connect_timeout_s: 2}}\n")
+    path.write_text(
+        f"name: sweep-test\ninclude: [{patterns}]\nprobe: {{deadline_s: 10, connect_timeout_s: 2}}\n"
+    )
     return path
 
 
@@ -90,7 +96,9 @@ class GrpcFleet:
         self.servers.stop()
 
 
-def start_grpc_fleet(workdir: Path, hosts: dict[str, int], latency_s: float = 0.0, name: str = "fleet") -> GrpcFleet:
+def start_grpc_fleet(
+    workdir: Path, hosts: dict[str, int], latency_s: float = 0.0, name: str = "fleet"
+) -> GrpcFleet:
     specs = [
         GrpcServerSpec(
             name=f"{name}-{host}",
@@ -192,9 +200,7 @@ def listening_sockets(pids: set[int]) -> list[tuple[str, int]]:
 
 def is_loopback(local: str) -> bool:
     address = local.rsplit(":", 1)[0].strip("[]")
-    return address.startswith("127.") or address in ("::1", "::ffff:127.0.0.1") or address.startswith(
-        "::ffff:127."
-    )
+    return address.startswith(("127.", "::ffff:127.")) or address == "::1"
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -57,8 +57,12 @@ def mixed_servers(tmp_path_factory):
                 GrpcServerSpec("conformant", ports=tuple(free_port() for _ in range(3))),
                 GrpcServerSpec("not-serving", health="not_serving", host="127.0.0.2"),
                 GrpcServerSpec("no-reflection", reflection=(), host="127.0.0.3"),
-                GrpcServerSpec("slow", latency_s=0.2, host="127.0.0.4", ports=tuple(
-                    free_port("127.0.0.4") for _ in range(4))),
+                GrpcServerSpec(
+                    "slow",
+                    latency_s=0.2,
+                    host="127.0.0.4",
+                    ports=tuple(free_port("127.0.0.4") for _ in range(4)),
+                ),
             ],
             workdir / "grpc",
         )
@@ -125,7 +129,9 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
     inspector = threading.Thread(target=inspect_running_cluster)
     inspector.start()
     try:
-        embedded = run_sweep(inventory, profile, store_path, engine="ray", num_cpus=2, limits=LIMITS, live=False)
+        embedded = run_sweep(
+            inventory, profile, store_path, engine="ray", num_cpus=2, limits=LIMITS, live=False
+        )
     finally:
         sweep_over.set()
         inspector.join()
@@ -149,7 +155,9 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
     assert ray_results[(mixed_servers["no-reflection"][0], "GRPC-REFL-001")] is Status.FAIL
     assert ray_results[(mixed_servers["openssh"][0], "SSH-BANNER-001")] is Status.PASS
     assert {s for (url, _), s in ray_results.items() if url == mixed_servers["closed"][0]} <= {
-        Status.ERROR, Status.SKIP}
+        Status.ERROR,
+        Status.SKIP,
+    }
     # The closed port was retried once (transient: refused) by both engines.
     with Store(store_path) as store:
         for sweep_id in (local.sweep_id, embedded.sweep_id):
@@ -176,18 +184,38 @@ def test_ctrl_c_stops_cleanly_keeps_results_and_resume_finishes(slow_fleet, tmp_
     store_path = tmp_path / "results.db"
     # Its own session, so Ctrl-C can go to the whole process group as a terminal sends it.
     driver = subprocess.Popen(
-        [PYTHON, "-m", "orchestrator.cli_sweep_run", "run", "--inventory", str(inventory), "--profile",
-         str(profile), "--store", str(store_path), "--concurrency", "4", "--num-cpus", "2"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            PYTHON,
+            "-m",
+            "orchestrator.cli_sweep_run",
+            "run",
+            "--inventory",
+            str(inventory),
+            "--profile",
+            str(profile),
+            "--store",
+            str(store_path),
+            "--concurrency",
+            "4",
+            "--num-cpus",
+            "2",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         env={**os.environ, "COLUMNS": "200"},
     )
     try:
-        wait_until(lambda: outcome_count(store_path) >= 4 or driver.poll() is not None, 90, "4 stored results")
+        wait_until(
+            lambda: outcome_count(store_path) >= 4 or driver.poll() is not None, 90, "4 stored results"
+        )
         assert driver.poll() is None, driver.communicate()
         ray_pids = descendants(driver.pid)
         assert [s for s in listening_sockets(ray_pids | {driver.pid}) if not is_loopback(s[0])] == []
         os.killpg(driver.pid, signal.SIGINT)
-        out, err = driver.communicate(timeout=60)
+        _, err = driver.communicate(timeout=60)
     finally:
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)

@@ -8,6 +8,7 @@ refuses what it cannot do safely.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -47,7 +48,9 @@ def fleet(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def grpc_profile(tmp_path_factory):
-    return load_profile(str(write_profile(tmp_path_factory.mktemp("profile") / "grpc.yaml", ("GRPC-HLTH-*", "GRPC-REFL-*"))))
+    return load_profile(
+        str(write_profile(tmp_path_factory.mktemp("profile") / "grpc.yaml", ("GRPC-HLTH-*", "GRPC-REFL-*")))
+    )
 
 
 def sweep_app() -> typer.Typer:
@@ -76,10 +79,20 @@ def bad_inventory(tmp_path, case: str, listener_url: str):
         path.write_text(BAD_INVENTORIES[case][0])
         return path
     extra = {
-        "outside scope": ["  - id: stray", "    name: Stray", '    agency: "32.73"', "    endpoints:",
-                          "      - {url: grpc://10.9.9.9:50051}"],
-        "unknown agency": ["  - id: orphan", "    name: Orphan", '    agency: "99.99"', "    endpoints:",
-                           "      - {url: grpc://127.0.0.1:2}"],
+        "outside scope": [
+            "  - id: stray",
+            "    name: Stray",
+            '    agency: "32.73"',
+            "    endpoints:",
+            "      - {url: grpc://10.9.9.9:50051}",
+        ],
+        "unknown agency": [
+            "  - id: orphan",
+            "    name: Orphan",
+            '    agency: "99.99"',
+            "    endpoints:",
+            "      - {url: grpc://127.0.0.1:2}",
+        ],
     }[case]
     return write_inventory(path, [Planned(listener_url)], extra_lines=extra)
 
@@ -89,8 +102,17 @@ def test_bad_inventory_exits_2_with_nothing_probed(case, tmp_path, quiet_listene
     listener_url = f"grpc://127.0.0.1:{quiet_listener.getsockname()[1]}"
     inventory = bad_inventory(tmp_path, case, listener_url)
     store_path = tmp_path / "results.db"
-    result = invoke("run", "--inventory", str(inventory), "--profile", str(write_profile(tmp_path / "p.yaml")),
-                    "--store", str(store_path), "--engine", "local")
+    result = invoke(
+        "run",
+        "--inventory",
+        str(inventory),
+        "--profile",
+        str(write_profile(tmp_path / "p.yaml")),
+        "--store",
+        str(store_path),
+        "--engine",
+        "local",
+    )
     assert result.exit_code == 2, result.output
     assert BAD_INVENTORIES[case][1] in result.output
     assert sweep_ids(store_path) == []
@@ -119,8 +141,15 @@ def test_bad_options_exit_2_with_nothing_probed(options, message, tmp_path, quie
 
 
 def test_missing_inventory_file_is_a_usage_error(tmp_path):
-    result = invoke("run", "--inventory", str(tmp_path / "nope.yaml"), "--store", str(tmp_path / "r.db"),
-                    "--engine", "local")
+    result = invoke(
+        "run",
+        "--inventory",
+        str(tmp_path / "nope.yaml"),
+        "--store",
+        str(tmp_path / "r.db"),
+        "--engine",
+        "local",
+    )
     assert result.exit_code == 2
     assert "cannot read the inventory" in result.output
 
@@ -132,8 +161,19 @@ def test_local_sweep_with_ignored_vantage_summary_and_json(fleet, tmp_path):
     inventory = write_inventory(tmp_path / "inventory.yaml", planned(fleet.urls, vantage="papua"))
     store_path = tmp_path / "results.db"
     profile = str(write_profile(tmp_path / "p.yaml"))
-    result = invoke("run", "-i", str(inventory), "-p", profile, "--store", str(store_path), "--engine", "local",
-                    "--ignore-vantage", "--summary")
+    result = invoke(
+        "run",
+        "-i",
+        str(inventory),
+        "-p",
+        profile,
+        "--store",
+        str(store_path),
+        "--engine",
+        "local",
+        "--ignore-vantage",
+        "--summary",
+    )
     assert result.exit_code == 0, result.output
     for heading in ("Per province", "Per check", "GRPC-HLTH-001"):
         assert heading in result.output
@@ -190,7 +230,9 @@ def test_shard_runner_honours_per_host_and_global_limits(fleet, grpc_profile):
 def test_agency_rate_spaces_probe_starts(fleet, grpc_profile):
     profile = grpc_profile
     urls = fleet.urls_by_host["127.0.0.51"][:4]
-    endpoints = tuple(PlannedEndpoint(u, Target("grpc", "127.0.0.51", int(u.rsplit(":", 1)[1])), "A") for u in urls)
+    endpoints = tuple(
+        PlannedEndpoint(u, Target("grpc", "127.0.0.51", int(u.rsplit(":", 1)[1])), "A") for u in urls
+    )
     starts: list[float] = []
 
     async def timed_probe(target, selection, options):
@@ -202,7 +244,7 @@ def test_agency_rate_spaces_probe_starts(fleet, grpc_profile):
     finished = []
     asyncio.run(run_shard(shard, job, finished.append, "test:1", probe=timed_probe))
     assert len(finished) == 4
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.1 * 0.95  # at most 10 starts per second, whatever the concurrency
 
 
@@ -229,8 +271,12 @@ def interrupted_sweep(fleet, tmp_path):
     outcome = run_sweep(inventory, write_profile(tmp_path / "p.yaml"), store_path, engine="local", live=False)
     with Store(store_path) as store:
         conn = store._conn()
-        conn.execute("DELETE FROM results WHERE sweep_id = ? AND endpoint_id = ?", (outcome.sweep_id, fleet.urls[0]))
-        conn.execute("DELETE FROM outcomes WHERE sweep_id = ? AND endpoint_id = ?", (outcome.sweep_id, fleet.urls[0]))
+        conn.execute(
+            "DELETE FROM results WHERE sweep_id = ? AND endpoint_id = ?", (outcome.sweep_id, fleet.urls[0])
+        )
+        conn.execute(
+            "DELETE FROM outcomes WHERE sweep_id = ? AND endpoint_id = ?", (outcome.sweep_id, fleet.urls[0])
+        )
         store.set_state(outcome.sweep_id, SweepState.INTERRUPTED)
     return inventory, store_path, outcome.sweep_id
 
@@ -268,8 +314,9 @@ def test_resume_retry_errors_reprobes_a_server_that_came_back(tmp_path):
     inventory = write_inventory(tmp_path / "inventory.yaml", [Planned(url)])
     store_path = tmp_path / "results.db"
     profile = write_profile(tmp_path / "p.yaml")
-    first = run_sweep(inventory, profile, store_path, engine="local", limits=Limits(retries=1, backoff_s=0.05),
-                      live=False)
+    first = run_sweep(
+        inventory, profile, store_path, engine="local", limits=Limits(retries=1, backoff_s=0.05), live=False
+    )
     assert first.state is SweepState.COMPLETE
     with Store(store_path) as store:
         [down] = store.outcomes(first.sweep_id)

@@ -57,8 +57,10 @@ def test_plan_separates_vantages_and_sizes_shards_by_their_slots():
 
 
 def test_agency_rate_is_shared_between_shards_in_proportion():
-    endpoints = fleet({"10.0.0.1": 3}, agency="A") + fleet({"10.0.0.2": 1}, agency="A") + fleet(
-        {"10.0.0.3": 2}, agency="B"
+    endpoints = (
+        fleet({"10.0.0.1": 3}, agency="A")
+        + fleet({"10.0.0.2": 1}, agency="A")
+        + fleet({"10.0.0.3": 2}, agency="B")
     )
     plan = make_plan(endpoints, Limits(agency_rate=8.0), lambda vantage: 3)
     total = {}
@@ -75,8 +77,15 @@ def test_shard_without_done_endpoints_keeps_its_limits():
     plan = make_plan(fleet({"10.0.0.1": 4}), Limits(concurrency=3, agency_rate=2.0), lambda v: 1)
     [shard] = plan.shards
     rest = shard.without({shard.endpoints[0].endpoint_id, shard.endpoints[2].endpoint_id})
-    assert [e.endpoint_id for e in rest.endpoints] == [shard.endpoints[1].endpoint_id, shard.endpoints[3].endpoint_id]
-    assert (rest.key, rest.concurrency, rest.agency_rates) == (shard.key, shard.concurrency, shard.agency_rates)
+    assert [e.endpoint_id for e in rest.endpoints] == [
+        shard.endpoints[1].endpoint_id,
+        shard.endpoints[3].endpoint_id,
+    ]
+    assert (rest.key, rest.concurrency, rest.agency_rates) == (
+        shard.key,
+        shard.concurrency,
+        shard.agency_rates,
+    )
 
 
 def test_interleave_by_host_round_robins():
@@ -85,7 +94,7 @@ def test_interleave_by_host_round_robins():
 
 
 def test_limits_reject_nonsense():
-    for bad in (dict(concurrency=0), dict(per_host=0), dict(agency_rate=0.0), dict(retries=-1)):
+    for bad in ({"concurrency": 0}, {"per_host": 0}, {"agency_rate": 0.0}, {"retries": -1}):
         with pytest.raises(ValueError):
             Limits(**bad)
 
@@ -142,7 +151,9 @@ def test_host_limiter_holds_at_most_per_host():
 def report(*results: tuple[Status, str], unreachable: str | None = None) -> ProbeReport:
     return ProbeReport(
         target="grpc://10.0.0.1:1",
-        results=[CheckResult(f"X-Y-{i:03}", s, Severity.HIGH, reason) for i, (s, reason) in enumerate(results)],
+        results=[
+            CheckResult(f"X-Y-{i:03}", s, Severity.HIGH, reason) for i, (s, reason) in enumerate(results)
+        ],
         duration_s=0.1,
         unreachable=unreachable,
     )
@@ -151,12 +162,24 @@ def report(*results: tuple[Status, str], unreachable: str | None = None) -> Prob
 @pytest.mark.parametrize(
     ("probe_report", "expected"),
     [
-        (report((Status.ERROR, "target unreachable"), unreachable="10.0.0.1:1: connection refused"), "refused"),
+        (
+            report((Status.ERROR, "target unreachable"), unreachable="10.0.0.1:1: connection refused"),
+            "refused",
+        ),
         (report((Status.ERROR, "x"), unreachable="10.0.0.1:1: timed out"), "timeout"),
         (report((Status.ERROR, "x"), unreachable="10.0.0.1:1: no route to host"), "unreachable"),
-        (report((Status.ERROR, "probe deadline of 30 s exceeded"), (Status.ERROR, "timed out: read")), "timeout"),
-        (report((Status.ERROR, "connection reset by peer"), (Status.ERROR, "connection reset by peer")), "reset"),
-        (report((Status.ERROR, "connection reset by peer"), (Status.ERROR, "TLS error: bad certificate")), None),
+        (
+            report((Status.ERROR, "probe deadline of 30 s exceeded"), (Status.ERROR, "timed out: read")),
+            "timeout",
+        ),
+        (
+            report((Status.ERROR, "connection reset by peer"), (Status.ERROR, "connection reset by peer")),
+            "reset",
+        ),
+        (
+            report((Status.ERROR, "connection reset by peer"), (Status.ERROR, "TLS error: bad certificate")),
+            None,
+        ),
         (report((Status.ERROR, "timed out"), (Status.PASS, "")), None),
         (report((Status.FAIL, "weak kex"), (Status.PASS, "")), None),
         (report(), None),

@@ -94,7 +94,11 @@ def assert_every_endpoint_once(store: Store, sweep_id: str, urls: list[str]) -> 
     assert len(results) == len(urls) * GRPC_CHECKS
     assert len({(r.endpoint_id, r.check_id) for r in results}) == len(results)
     for result in results:
-        assert result.status is CONFORMANT[result.check_id], (result.endpoint_id, result.check_id, result.reason)
+        assert result.status is CONFORMANT[result.check_id], (
+            result.endpoint_id,
+            result.check_id,
+            result.reason,
+        )
 
 
 def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cluster, slow_fleet, sweep_files):
@@ -109,7 +113,9 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cluster, slow_flee
     killer = threading.Thread(target=kill_first_worker)
     killer.start()
     try:
-        outcome = run_sweep(inventory, profile, store_path, ray_address=cluster.address, limits=SLOW, live=False)
+        outcome = run_sweep(
+            inventory, profile, store_path, ray_address=cluster.address, limits=SLOW, live=False
+        )
     finally:
         killer.join()
 
@@ -137,14 +143,61 @@ def host_of(url: str) -> str:
     return url.split("//")[1].rsplit(":", 1)[0]
 
 
+def test_a_hung_worker_is_given_up_and_its_shard_finished_elsewhere(
+    cluster, slow_fleet, sweep_files, monkeypatch
+):
+    from orchestrator.engine import ray_engine
+
+    monkeypatch.setattr(ray_engine, "STALL_TIMEOUT_S", 3.0)
+    inventory, profile, store_path = sweep_files
+    frozen: list[int] = []
+
+    def freeze_first_worker() -> None:
+        worker = wait_until(lambda: first_worker(store_path), 90, "the first stored result")
+        pid = int(worker.rsplit(":", 1)[1])
+        os.kill(pid, signal.SIGSTOP)  # alive but silent: no batch, no heartbeat
+        frozen.append(pid)
+
+    freezer = threading.Thread(target=freeze_first_worker)
+    freezer.start()
+    try:
+        outcome = run_sweep(
+            inventory, profile, store_path, ray_address=cluster.address, limits=SLOW, live=False
+        )
+    finally:
+        freezer.join()
+        for pid in frozen:  # it still holds its CPU lease; Ray cannot stop a stopped process
+            os.kill(pid, signal.SIGKILL)
+
+    assert frozen
+    assert outcome.state is SweepState.COMPLETE
+    assert [loss.split(": ", 1)[1] for loss in outcome.stats.losses] == ["worker silent for 3 s"]
+    assert outcome.stats.duplicates == 0
+    with Store(store_path) as store:
+        assert_every_endpoint_once(store, outcome.sweep_id, slow_fleet.urls)
+
+
 def test_driver_killed_then_resume_probes_only_the_remainder(cluster, slow_fleet, sweep_files):
     inventory, profile, store_path = sweep_files
     driver = cli(
-        "run", "--inventory", str(inventory), "--profile", str(profile), "--store", str(store_path),
-        "--ray-address", cluster.address, "--concurrency", "8", "--retries", "0",
+        "run",
+        "--inventory",
+        str(inventory),
+        "--profile",
+        str(profile),
+        "--store",
+        str(store_path),
+        "--ray-address",
+        cluster.address,
+        "--concurrency",
+        "8",
+        "--retries",
+        "0",
     )
     try:
-        wait_until(lambda: outcome_count(store_path) >= 10 or driver.poll() is not None, 90, "10 stored results")
+        wait_until(
+            lambda: outcome_count(store_path) >= 10 or driver.poll() is not None, 90, "10 stored results"
+        )
         assert driver.poll() is None, driver.communicate()
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=10)
@@ -186,8 +239,17 @@ def test_vantage_missing_from_cluster_is_a_usage_error(cluster, tmp_path, quiet_
     register(app)
     result = CliRunner().invoke(
         app,
-        ["run", "--inventory", str(inventory), "--profile", str(write_profile(tmp_path / "p.yaml")),
-         "--store", str(store_path), "--ray-address", cluster.address],
+        [
+            "run",
+            "--inventory",
+            str(inventory),
+            "--profile",
+            str(write_profile(tmp_path / "p.yaml")),
+            "--store",
+            str(store_path),
+            "--ray-address",
+            cluster.address,
+        ],
     )
     assert result.exit_code == 2, result.output
     assert "vantage(s) papua" in result.output

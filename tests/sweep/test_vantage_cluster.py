@@ -47,7 +47,10 @@ def nodes():
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     fleet = start_grpc_fleet(
-        tmp_path_factory.mktemp("vantage-fleet"), {**JABAR_HOSTS, **PAPUA_HOSTS}, latency_s=0.1, name="vantage"
+        tmp_path_factory.mktemp("vantage-fleet"),
+        {**JABAR_HOSTS, **PAPUA_HOSTS},
+        latency_s=0.1,
+        name="vantage",
     )
     yield fleet
     fleet.stop()
@@ -104,8 +107,12 @@ def test_vantage_routing_and_a_node_removed_mid_sweep(nodes, fleet, tmp_path):
     remover.start()
     try:
         outcome = run_sweep(
-            tmp_path / "inventory.yaml", write_profile(tmp_path / "p.yaml"), store_path,
-            ray_address=cluster.address, limits=LIMITS, live=False,
+            tmp_path / "inventory.yaml",
+            write_profile(tmp_path / "p.yaml"),
+            store_path,
+            ray_address=cluster.address,
+            limits=LIMITS,
+            live=False,
         )
     finally:
         remover.join()
@@ -144,8 +151,12 @@ def test_last_node_of_a_vantage_lost_then_resumed_on_a_new_one(nodes, fleet, tmp
     remover.start()
     try:
         outcome = run_sweep(
-            tmp_path / "inventory.yaml", write_profile(tmp_path / "p.yaml"), store_path,
-            ray_address=cluster.address, limits=LIMITS, live=False,
+            tmp_path / "inventory.yaml",
+            write_profile(tmp_path / "p.yaml"),
+            store_path,
+            ray_address=cluster.address,
+            limits=LIMITS,
+            live=False,
         )
     finally:
         remover.join()
