@@ -61,15 +61,6 @@ class Credentials:
     password_env: str | None = None
     passphrase_env: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        # Only references: safe to print, store and report.
-        return {
-            "username": self.username,
-            "key_path": self.key_path,
-            "password_env": self.password_env,
-            "passphrase_env": self.passphrase_env,
-        }
-
 
 @dataclass(frozen=True)
 class Target:
@@ -128,19 +119,6 @@ class Check:
     facts: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "protocol": self.protocol,
-            "category": self.category,
-            "severity": self.severity.value,
-            "rationale": self.rationale,
-            "remediation": self.remediation,
-            "references": list(self.references),
-            "params": dict(self.params),
-        }
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -173,17 +151,6 @@ class CheckResult:
             "evidence": self.evidence,
             "duration_s": round(self.duration_s, 6),
         }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CheckResult":
-        return cls(
-            check_id=data["check_id"],
-            status=Status(data["status"]),
-            severity=Severity(data["severity"]),
-            reason=data.get("reason", ""),
-            evidence=data.get("evidence", {}),
-            duration_s=float(data.get("duration_s", 0.0)),
-        )
 
 
 @dataclass
