@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 
 from orchestrator.inventory import load_inventory
-from orchestrator.testbed.fleet import start_fleet
+from orchestrator.testbed.fleet import FleetError, start_fleet
 from orchestrator.testbed.process import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,4 +114,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except FleetError as exc:
+        # Typically another testbed (a benchmark, `interop testbed up`) holds the same addresses.
+        print(f"\nthe testbed could not start: {exc}", file=sys.stderr)
+        sys.exit(2)
