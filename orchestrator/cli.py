@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import fnmatch
 import sys
@@ -26,7 +27,7 @@ from orchestrator.known_hosts import pins_for
 from orchestrator.outcome import EXIT_USAGE, exit_code
 from orchestrator.profiles import DEFAULT_PROFILE, builtin_names, load_profile
 from orchestrator.render import print_json, print_table, report_dict, tool_version
-from orchestrator.targets import TargetError, make_target
+from orchestrator.targets import TargetError, make_target, parse_url
 from orchestrator.yamlsrc import ConfigError
 from probes import registry
 from probes.model import Credentials, Severity
@@ -142,23 +143,14 @@ def check(
             raise TargetError("--key and --password-env need --user")
         if ca is not None and not ca.is_file():
             raise TargetError(f"--ca {ca}: no such file")
+        if known_hosts is not None:
+            _, host, port = parse_url(url)
+            pins += pins_for(known_hosts, host, port)
         target = make_target(
             url,
             services=tuple(service or ()),
-            pins=(),
-            ca_file=str(ca) if ca else None,
-            server_name=server_name,
-            agency=agency,
-            application=application,
-            credentials=credentials,
-        )
-        if known_hosts is not None:
-            pins += pins_for(known_hosts, target.host, target.port)
-        target = make_target(
-            url,
-            services=target.services,
             pins=tuple(pins),
-            ca_file=target.ca_file,
+            ca_file=str(ca) if ca else None,
             server_name=server_name,
             agency=agency,
             application=application,
@@ -172,7 +164,7 @@ def check(
         selection = {k: v for k, v in selection.items() if any(fnmatch.fnmatchcase(k, p) for p in only)}
     options = selected_profile.options
     if deadline is not None:
-        options = type(options)(deadline, options.connect_timeout_s, options.read_timeout_s)
+        options = dataclasses.replace(options, deadline_s=deadline)
     if not any(registry.checks()[k].protocol in registry.SCHEME_FAMILIES[target.scheme] for k in selection):
         raise usage_error(f"profile {selected_profile.name} selects no check for {target.scheme}:// targets")
 
