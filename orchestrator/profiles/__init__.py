@@ -214,6 +214,15 @@ def load_profile(reference: str | Path = DEFAULT_PROFILE) -> Profile:
     return _merge(chain)
 
 
+def _amend(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Parameters with overrides applied; a table (algorithm -> verdict) is amended, not replaced."""
+    merged = dict(base)
+    for name, value in overrides.items():
+        both_tables = isinstance(value, dict) and isinstance(merged.get(name), dict)
+        merged[name] = {**merged[name], **value} if both_tables else value
+    return merged
+
+
 def _merge(chain: list[tuple[Path, ProfileFile, LineMap]]) -> Profile:
     known = registry.checks()
     include: list[str] = ["*"]
@@ -234,13 +243,7 @@ def _merge(chain: list[tuple[Path, ProfileFile, LineMap]]) -> Profile:
                 else (previous.enabled if previous else None),
                 severity=override.severity or (previous.severity if previous else None),
             )
-            merged = params.setdefault(check_id, {})
-            for name, value in override.params.items():
-                # A table parameter (e.g. algorithm -> verdict) is amended, not replaced.
-                if isinstance(value, dict) and isinstance(merged.get(name), dict):
-                    merged[name] = {**merged[name], **value}
-                else:
-                    merged[name] = value
+            params[check_id] = _amend(params.get(check_id, {}), override.params)
         timeouts = {k: v for k, v in profile.probe.model_dump().items() if v is not None}
         options = ProbeOptions(**{**options.__dict__, **timeouts})
     selection = {}
@@ -253,11 +256,7 @@ def _merge(chain: list[tuple[Path, ProfileFile, LineMap]]) -> Profile:
         if override is not None and override.enabled is False:
             continue
         severity = override.severity if override and override.severity else meta.severity
-        effective = dict(meta.params)
-        for name, value in params.get(check_id, {}).items():
-            both_tables = isinstance(value, dict) and isinstance(effective.get(name), dict)
-            effective[name] = {**effective[name], **value} if both_tables else value
-        selection[check_id] = CheckSettings(severity, effective)
+        selection[check_id] = CheckSettings(severity, _amend(meta.params, params.get(check_id, {})))
     top_path, top, _ = chain[0]
     return Profile(
         name=top.name,
