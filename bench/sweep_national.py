@@ -203,6 +203,10 @@ def timeline(store: Path) -> dict:
             "JOIN endpoints e USING (sweep_id, endpoint_id)"
         ).fetchall()
         results = db.execute("SELECT count(*) FROM results").fetchone()[0]
+        errors = db.execute(
+            "SELECT check_id, substr(reason, 1, 80), count(*) FROM results WHERE status = 'error' "
+            "GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"
+        ).fetchall()
     finally:
         db.close()
     if not rows:
@@ -223,6 +227,7 @@ def timeline(store: Path) -> dict:
         "steady_endpoints_per_s": round(0.9 * len(times) / middle, 2) if middle > 0 else None,
         "probe_s_under_load": {p: round(statistics.fmean(d), 3) for p, d in sorted(durations.items())},
         "retried_endpoints": sum(1 for r in rows if r[3] > 1),
+        "top_errors": [{"check": c, "reason": r, "count": n} for c, r, n in errors],
         "workers": len({r[4] for r in rows}),
     }
 
@@ -232,7 +237,9 @@ def store_bytes(store: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--full", action="store_true", help="the national inventory (27,400 applications)")
     what.add_argument("--slice", type=int, default=1000, help="a slice of about N endpoints (default 1000)")
@@ -297,10 +304,10 @@ def main() -> None:
     report["sweep_cpu_ms_per_endpoint"] = round(1000 * report["sweep_cpu_s"] / endpoints, 1)
     report["testbed_cpu_ms_per_endpoint"] = round(1000 * report["testbed_cpu_s"] / endpoints, 1)
     if "ideal" in report and report["endpoints_per_s"]:
-        report["fraction_of_ideal"] = round(report["endpoints_per_s"] / report["ideal"]["ideal_endpoints_per_s"], 3)
+        ideal_rate = report["ideal"]["ideal_endpoints_per_s"]
+        report["fraction_of_ideal"] = round(report["endpoints_per_s"] / ideal_rate, 3)
         if report.get("steady_endpoints_per_s"):
-            report["steady_fraction_of_ideal"] = round(
-                report["steady_endpoints_per_s"] / report["ideal"]["ideal_endpoints_per_s"], 3)
+            report["steady_fraction_of_ideal"] = round(report["steady_endpoints_per_s"] / ideal_rate, 3)
     report["loadavg_end"] = measure.loadavg()
     print(json.dumps(report))
 

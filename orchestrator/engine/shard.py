@@ -221,7 +221,11 @@ async def batches(
         last = last_sent = time.monotonic()
         while not runner.done() or ready:
             if not runner.done():
-                timeout = max(0.0, interval_s - (time.monotonic() - last))
+                # With nothing ready, wait a whole interval: the time left of the
+                # current one may be 0, and waiting 0 s in a loop spins a core.
+                timeout = min(interval_s, heartbeat_s)
+                if ready:
+                    timeout = max(0.0, interval_s - (time.monotonic() - last))
                 waiter = asyncio.create_task(wake.wait())
                 await asyncio.wait({runner, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 waiter.cancel()
