@@ -45,7 +45,7 @@ from grpc_reflection.v1alpha import reflection_pb2 as v1alpha_pb2
 from grpc_reflection.v1alpha import reflection_pb2_grpc as v1alpha_pb2_grpc
 
 from orchestrator.testbed.pki import Issued
-from orchestrator.testbed.process import ServerProcess, free_port, spawn, wait_for_port
+from orchestrator.testbed.process import ServerProcess, free_ports, spawn, wait_for_port
 from probes.model import Target
 from protos.grpc.reflection.v1 import reflection_pb2 as v1_pb2
 from protos.grpc.reflection.v1 import reflection_pb2_grpc as v1_pb2_grpc
@@ -596,6 +596,21 @@ class RunningGrpcServers:
         self.stop()
 
 
+def _place(specs: Sequence[GrpcServerSpec]) -> list[GrpcServerSpec]:
+    """Give every spec without an address a free port of its host, distinct
+    from each other and from the ports other specs already name."""
+    taken = {(spec.host, port) for spec in specs for port in spec.ports}
+    taken |= {(listener.host, listener.port) for spec in specs for listener in spec.listeners}
+    unplaced = [spec for spec in specs if not (spec.ports or spec.listeners)]
+    spare: dict[str, list[int]] = {}
+    for host in {spec.host for spec in unplaced}:
+        wanted = sum(spec.host == host for spec in unplaced)
+        reserve = sum(taken_host == host for taken_host, _ in taken)
+        spare[host] = [port for port in free_ports(wanted + reserve, host) if (host, port) not in taken]
+    return [spec if spec.ports or spec.listeners else replace(spec, ports=(spare[spec.host].pop(),))
+            for spec in specs]
+
+
 def start_grpc_servers(
     specs: Sequence[GrpcServerSpec], workdir: Path, name: str = "grpc-servers", timeout_s: float = 20.0
 ) -> RunningGrpcServers:
@@ -603,8 +618,7 @@ def start_grpc_servers(
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
         raise ValueError("spec names must be unique within one process")
-    placed = [spec if spec.ports or spec.listeners else replace(spec, ports=(free_port(spec.host),))
-              for spec in specs]
+    placed = _place(specs)
     workdir.mkdir(parents=True, exist_ok=True)
     spec_file = workdir / f"{name}.json"
     spec_file.write_text(json.dumps([spec.to_dict() for spec in placed]))

@@ -19,7 +19,7 @@ import pytest
 
 from orchestrator.testbed.grpc_server import WRONG, GrpcServerSpec, RunningGrpcServers, start_grpc_servers
 from orchestrator.testbed.pki import TestCA
-from orchestrator.testbed.process import free_port
+from orchestrator.testbed.process import free_port, free_ports
 from probes import registry
 from probes.model import ProbeReport, Target
 from probes.runner import CheckSettings, ProbeOptions, run_probe
@@ -92,7 +92,7 @@ def registered(target_of: RunningGrpcServers, name: str, **fields: Any) -> Targe
 
 @pytest.fixture(scope="session")
 def plain_servers(tmp_path_factory) -> Iterator[RunningGrpcServers]:
-    multi = GrpcServerSpec("multi_port", ports=tuple(free_port() for _ in range(3)))
+    multi = GrpcServerSpec("multi_port", ports=free_ports(3))
     servers = start_grpc_servers([*PLAIN_SPECS, multi], tmp_path_factory.mktemp("grpc-plain"), "grpc-plain")
     yield servers
     servers.stop()

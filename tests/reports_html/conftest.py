@@ -16,7 +16,7 @@ from tests.reports_html.chromium import Browser
 AGENCY = "32.73"  # the agency whose servers send hostile text
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[builders.Built, Store]]:
     built = builders.small_store(tmp_path_factory.mktemp("small-store"))
     with Store(built.store_path) as store:
@@ -36,7 +36,7 @@ def build(small: tuple[builders.Built, Store], *, agency: str | None, lang: str)
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def reports(small, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     """The four rendered files: (view, lang) -> path, view being ``national`` or ``agency``."""
     directory = tmp_path_factory.mktemp("html")
@@ -49,7 +49,7 @@ def reports(small, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, 
     return files
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     chromium = Browser()
     try:

@@ -22,7 +22,7 @@ from pathlib import Path
 import orchestrator.engine.ray_engine  # noqa: F401  (sets RAY_* in os.environ)
 from orchestrator.store import Store
 from orchestrator.testbed.grpc_server import GrpcServerSpec, RunningGrpcServers, start_grpc_servers
-from orchestrator.testbed.process import free_port
+from orchestrator.testbed.process import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -103,7 +103,7 @@ def start_grpc_fleet(
         GrpcServerSpec(
             name=f"{name}-{host}",
             host=host,
-            ports=tuple(free_port(host) for _ in range(count)),
+            ports=free_ports(count, host),
             latency_s=latency_s,
         )
         for host, count in hosts.items()
@@ -174,6 +174,65 @@ def descendants(pid: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
+
+
+# Every node on loopback; no dashboard (it wants the fixed port 8265).
+RAY_NODE_DEFAULTS = {"node_ip_address": "127.0.0.1", "include_dashboard": False}
+CLUSTER_ATTEMPTS = 2
+CLUSTER_GCS_WAIT_S = "50"  # per attempt; both attempts fit the modules' timeout
+
+
+def start_cluster(head: dict, workers: Iterable[dict] = ()):
+    """A multi-node Ray cluster on this machine (``ray.cluster_utils.Cluster``).
+
+    Bringing Ray up is the test's environment, not its subject: a start that
+    fails (a GCS that never publishes its port was seen once on a loaded CI
+    runner) is cleaned up by pid and tried once more, and the GCS log goes
+    into the output either way so the cause can be read.
+    """
+    from ray.cluster_utils import Cluster
+
+    workers = list(workers)
+    for attempt in range(1, CLUSTER_ATTEMPTS + 1):
+        before = descendants(os.getpid())
+        previous_wait = os.environ.get("RAY_gcs_server_port_wait_time_s")
+        os.environ["RAY_gcs_server_port_wait_time_s"] = CLUSTER_GCS_WAIT_S
+        try:
+            cluster = Cluster(initialize_head=True, connect=False, head_node_args={**RAY_NODE_DEFAULTS, **head})
+            for node in workers:
+                cluster.add_node(**{**RAY_NODE_DEFAULTS, **node})
+            cluster.wait_for_nodes()
+            return cluster
+        except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot start"
+            log = _gcs_log_tail()
+            for pid in descendants(os.getpid()) - before:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            message = f"Ray cluster did not start (attempt {attempt} of {CLUSTER_ATTEMPTS}): {exc}\n{log}"
+            if attempt == CLUSTER_ATTEMPTS:
+                raise RuntimeError(message) from exc
+            print(message, file=sys.stderr)
+        finally:
+            if previous_wait is None:
+                os.environ.pop("RAY_gcs_server_port_wait_time_s", None)
+            else:
+                os.environ["RAY_gcs_server_port_wait_time_s"] = previous_wait
+    raise AssertionError("unreachable")
+
+
+def _gcs_log_tail(size: int = 3000) -> str:
+    """The end of the GCS logs of this process's newest Ray session."""
+    sessions = sorted(Path("/tmp/ray").glob(f"session_*_{os.getpid()}"), key=lambda p: p.stat().st_mtime)
+    if not sessions:
+        return "(no Ray session directory of this process)"
+    parts = []
+    for name in ("gcs_server.out", "gcs_server.err"):
+        path = sessions[-1] / "logs" / name
+        text = path.read_text(errors="replace")[-size:] if path.exists() else "(missing)"
+        parts.append(f"--- {path}\n{text}")
+    return "\n".join(parts)
 
 
 def alive(pid: int) -> bool:

@@ -19,7 +19,7 @@ from orchestrator.profiles import load_profile
 from orchestrator.store import Store, SweepState
 from orchestrator.sweep import resume_sweep, run_sweep
 from orchestrator.testbed.grpc_server import GrpcServerSpec, start_grpc_servers
-from orchestrator.testbed.process import free_port
+from orchestrator.testbed.process import free_port, free_ports
 from orchestrator.testbed.sshd import start_dropbear, start_openssh
 from probes.model import Status, Target
 from probes.runner import run_probe
@@ -54,14 +54,14 @@ def mixed_servers(tmp_path_factory):
         started.append(dropbear)
         grpc = start_grpc_servers(
             [
-                GrpcServerSpec("conformant", ports=tuple(free_port() for _ in range(3))),
+                GrpcServerSpec("conformant", ports=free_ports(3)),
                 GrpcServerSpec("not-serving", health="not_serving", host="127.0.0.2"),
                 GrpcServerSpec("no-reflection", reflection=(), host="127.0.0.3"),
                 GrpcServerSpec(
                     "slow",
                     latency_s=0.2,
                     host="127.0.0.4",
-                    ports=tuple(free_port("127.0.0.4") for _ in range(4)),
+                    ports=free_ports(4, "127.0.0.4"),
                 ),
             ],
             workdir / "grpc",

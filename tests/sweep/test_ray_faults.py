@@ -28,6 +28,7 @@ from tests.sweep.support import (
     connections_to,
     outcome_count,
     planned,
+    start_cluster,
     start_grpc_fleet,
     stop_process,
     sweep_ids,
@@ -47,14 +48,14 @@ CONFORMANT = {
     "GRPC-REFL-003": Status.PASS,
     "GRPC-REFL-004": Status.PASS,
 }
+# Bringing a cluster up counts against the first test: room for a retried start.
+pytestmark = pytest.mark.timeout(300)
 SLOW = Limits(concurrency=8, per_host=2, retries=0)
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    from ray.cluster_utils import Cluster
-
-    head = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2})
+    head = start_cluster({"num_cpus": 2})
     yield head
     head.shutdown()
 

@@ -17,7 +17,9 @@ from orchestrator.store import Store, SweepState
 from orchestrator.sweep import resume_sweep, run_sweep
 from tests.sweep.support import (
     GRPC_CHECKS,
+    RAY_NODE_DEFAULTS,
     planned,
+    start_cluster,
     start_grpc_fleet,
     wait_until,
     write_inventory,
@@ -26,20 +28,16 @@ from tests.sweep.support import (
 
 JABAR_HOSTS = {f"127.0.0.{n}": 10 for n in range(21, 25)}
 PAPUA_HOSTS = {"127.0.0.25": 6}
+# Bringing a cluster up counts against the first test: room for a retried start.
+pytestmark = pytest.mark.timeout(300)
 LIMITS = Limits(concurrency=8, per_host=2, retries=0)
 
 
 @pytest.fixture(scope="module")
 def nodes():
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(
-        initialize_head=True,
-        connect=False,
-        head_node_args={"num_cpus": 1, "resources": {"vantage:papua": 1}},
-    )
-    jabar = [cluster.add_node(num_cpus=1, resources={"vantage:jabar": 1}) for _ in range(2)]
-    cluster.wait_for_nodes()
+    jabar_node = {"num_cpus": 1, "resources": {"vantage:jabar": 1}}
+    cluster = start_cluster({"num_cpus": 1, "resources": {"vantage:papua": 1}}, [jabar_node, jabar_node])
+    jabar = list(cluster.worker_nodes)
     yield cluster, jabar
     cluster.shutdown()
 
@@ -171,7 +169,7 @@ def test_last_node_of_a_vantage_lost_then_resumed_on_a_new_one(nodes, fleet, tmp
         pending = store.pending(outcome.sweep_id)
     assert set(pending) <= set(jabar)
 
-    new_node = cluster.add_node(num_cpus=1, resources={"vantage:jabar": 1})
+    new_node = cluster.add_node(**RAY_NODE_DEFAULTS, num_cpus=1, resources={"vantage:jabar": 1})
     cluster.wait_for_nodes()
     resumed = resume_sweep(outcome.sweep_id, store_path, live=False)
     assert resumed.state is SweepState.COMPLETE
