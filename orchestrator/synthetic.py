@@ -11,6 +11,8 @@ which ministry runs 5,000 applications; giving them to KEMENKEU here is an
 arbitrary synthetic choice.
 
 Every application has one gRPC endpoint and about 20% also an SSH endpoint.
+The gRPC endpoint declares the application's own service, and about a
+third (those integrated through SPLP) also ``grpc.testing.TestService``.
 
 Address plan (so every endpoint can be a real socket on one machine): host
 ``n`` (in inventory order) is ``127.<1 + n // 250>.<n % 250>.1``, never
@@ -43,6 +45,7 @@ import inspect
 import math
 import os
 import random
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -186,10 +189,20 @@ TOPICS = (
     "Monitoring dan Evaluasi",
 )
 
-# What every generated gRPC endpoint declares: the application stand-in that a
-# testbed server really serves, descriptors and all (orchestrator.testbed.grpc_server),
-# so a conformant endpoint passes the declared-service checks.
-DECLARED_GRPC_SERVICES = ("grpc.testing.TestService",)
+# Every gRPC endpoint declares its application's own service, named after its
+# topic (``application_service``); the testbed serves it (a Ping method,
+# health, reflection). Applications integrated through SPLP, the national
+# gateway, also serve ``grpc.testing.TestService``, the surface the interop
+# cases run against; elsewhere those checks skip. The share is Kota Bandung's:
+# 86 of its 236 applications go through SPLP.
+INTEROP_SERVICE = "grpc.testing.TestService"
+SPLP_SHARE = 86 / 236
+
+
+def application_service(topic: str) -> str:
+    """``Pengadaan Barang/Jasa`` -> ``spbe.pengadaanbarangjasa.v1.PengadaanBarangJasaService``."""
+    words = re.findall(r"[A-Za-z0-9]+", topic)
+    return f"spbe.{''.join(words).lower()}.v1.{''.join(w[:1].upper() + w[1:] for w in words)}Service"
 
 
 @dataclass
@@ -276,6 +289,7 @@ def _populate(
 ) -> None:
     # Separate streams, so turning grpcs on does not reshuffle topics and behaviours.
     rng, tls_rng = random.Random(f"{seed}/applications"), random.Random(f"{seed}/tls")
+    splp_rng = random.Random(f"{seed}/splp")
     grpc_behaviour, ssh_behaviour = _Picker(GRPC_BEHAVIOURS), _Picker(SSH_BEHAVIOURS)
     next_host = 0
     for agency, count in zip(agencies, counts):
@@ -296,7 +310,8 @@ def _populate(
             tls = tls_rng.random() < grpcs_share
             grpc = {
                 "url": f"{'grpcs' if tls else 'grpc'}://{host}:{GRPC_PORT_BASE + grpc_used}",
-                "services": list(DECLARED_GRPC_SERVICES),
+                "services": [application_service(topic)]
+                + ([INTEROP_SERVICE] if splp_rng.random() < SPLP_SHARE else []),
             }
             if vantage:
                 grpc["vantage"] = vantage

@@ -17,7 +17,8 @@ small server of its own that shares the spec's handlers (grpcio does not
 tell a handler which address was dialled). So ``ServiceInfo.Describe``
 answers with the agency and application of the endpoint the client dialled
 (``wrong-identity`` endpoints excepted), and the declared services are
-served, healthy and reflected.
+served, healthy and reflected. ``grpc.testing.TestService`` (the interop
+cases' surface) is served only where declared.
 
 grpcs endpoints: a ``TestCA`` in ``workdir/tls`` issues one certificate per
 server name (the agency's ``<agency>.testbed.localhost``) and its PEM is
@@ -28,12 +29,13 @@ SSH: OpenSSH listens on at most 16 sockets per sshd (``MAX_LISTEN_SOCKS``; a
 17th ``ListenAddress`` is fatal) and Dropbear on at most 10 ``-p`` (an 11th
 is silently ignored), so endpoints are grouped per behaviour into as many
 processes as that takes. Host keys are made once per type in ``key_dir`` and
-shared. SSH has no injected latency.
+shared. SSH has no injected latency. The fleet's sshd runs without re-exec
+(``sshd.no_reexec_flags``): same answers, a third of the CPU per connection.
 
 Everything started is recorded in the run's ledger (``ledger.py``) the moment
 it exists; ``Fleet.stop()`` and ``interop testbed down`` clean up from it.
 Readiness is read from ``/proc/<pid>/net/tcp`` (sockets in LISTEN), not by
-connecting: each connection to an sshd costs a fork and a re-exec.
+connecting: each connection to an sshd costs it a fork.
 
 With ``use_netns=True`` every host gets a network namespace of its own (see
 ``netns.py``); hosts must then be addresses of ``netns.NETWORK``.
@@ -63,7 +65,7 @@ from cryptography.x509.oid import NameOID
 
 from orchestrator.inventory import EndpointRef, Inventory, load_inventory
 from orchestrator.testbed import netns, sshd
-from orchestrator.testbed.grpc_server import WRONG, GrpcServerSpec, Listener
+from orchestrator.testbed.grpc_server import TEST_SERVICE, WRONG, GrpcServerSpec, Listener
 from orchestrator.testbed.ledger import CleanupReport, Ledger, clean_up
 from orchestrator.testbed.pki import Issued, TestCA
 
@@ -219,18 +221,25 @@ def certificate_key(ref: EndpointRef) -> str:
 
 
 def grpc_specs(group: GrpcGroup, latency_s: float, certificates: dict[str, Issued]) -> list[GrpcServerSpec]:
-    """One spec per behaviour in the group, listening on each endpoint's address as that endpoint."""
-    by_behaviour: dict[str, list[Listener]] = defaultdict(list)
+    """One spec per behaviour in the group, listening on each endpoint's address as that endpoint.
+
+    ``grpc.testing.TestService`` is served where the inventory declares it
+    (a spec each for the endpoints with and without it): an interop pass costs
+    both sides several times a probe without one, and real agency servers do
+    not serve it unasked.
+    """
+    by_kind: dict[tuple[str, bool], list[Listener]] = defaultdict(list)
     for ref in group.endpoints:
         tls = certificates[certificate_key(ref)] if ref.scheme == "grpcs" else None
         listener = Listener(ref.host, ref.port, identity=(ref.agency, ref.application), services=ref.services,
                             tls=tls)
-        by_behaviour[behaviour_of(ref)].append(listener)
+        by_kind[behaviour_of(ref), TEST_SERVICE in ref.services].append(listener)
     specs = []
-    for behaviour, listeners in by_behaviour.items():
+    for (behaviour, test_service), listeners in by_kind.items():
         fields = dict(GRPC_BEHAVIOURS[behaviour])
         fields["latency_s"] = latency_s + fields.get("latency_s", 0.0)
-        specs.append(GrpcServerSpec(behaviour, listeners=tuple(listeners), **fields))
+        name = f"{behaviour}+interop" if test_service else behaviour
+        specs.append(GrpcServerSpec(name, listeners=tuple(listeners), test_service=test_service, **fields))
     return specs
 
 
@@ -601,7 +610,7 @@ def _processes(plan: FleetPlan, workdir: Path, key_dir: Path, latency_s: float,
             config = configs / f"{group.name}.conf"
             profile = flavour.profile or "default"
             config.write_text(sshd.openssh_config(profile, host_keys, list(group.addresses)))
-            command = [sshd.SSHD, "-D", "-e", "-f", str(config)]
+            command = [sshd.SSHD, "-D", "-e", *sshd.no_reexec_flags(), "-f", str(config)]
         else:
             command = sshd.dropbear_argv(host_keys, list(group.addresses))
         processes.append(FleetProcess(group.name, flavour.server, command, group.namespace, group.addresses,

@@ -8,6 +8,7 @@ and reused, since RSA key generation is the slow part of starting a server.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -137,6 +138,19 @@ def dropbear_argv(
     for host, port in listen:
         argv += ["-p", f"{host}:{port}"]
     return argv + ([] if allow_passwords else ["-s"])
+
+
+@functools.cache
+def no_reexec_flags() -> tuple[str, ...]:
+    """``-r`` where this sshd knows it: no fresh sshd exec'd per connection.
+
+    Re-exec (fresh address-space randomisation per connection) is for
+    production; in a testbed sharing the sweep's CPU it tripled the server's
+    cost of a probe (39 -> 9 ms on Debian's defaults, ``bench/probe_cost.py``)
+    and changes nothing a client sees.
+    """
+    probe = subprocess.run([SSHD, "-r", "-t", "-f", os.devnull], capture_output=True, timeout=30)
+    return () if b"unknown option" in probe.stderr else ("-r",)
 
 
 def ensure_privsep_dir() -> None:

@@ -57,9 +57,26 @@ def test_every_application_has_one_grpc_endpoint_and_a_fifth_also_ssh(national):
     for app in national["applications"]:
         schemes = [ep["url"].split("://")[0] for ep in app["endpoints"]]
         assert schemes in (["grpc"], ["grpc", "ssh"])
-        assert app["endpoints"][0]["services"] == list(synthetic.DECLARED_GRPC_SERVICES)
     ssh = sum(len(app["endpoints"]) == 2 for app in national["applications"])
     assert 0.18 <= ssh / len(national["applications"]) <= 0.22
+
+
+def test_each_application_declares_its_own_service_and_a_third_the_interop_service(national):
+    own = {synthetic.application_service(topic) for topic in synthetic.TOPICS}
+    interop = 0
+    for app in national["applications"]:
+        first, *rest = app["endpoints"][0]["services"]
+        assert first in own and any(app["name"].startswith(topic) and synthetic.application_service(topic) == first
+                                    for topic in synthetic.TOPICS), app["name"]
+        assert rest in ([], [synthetic.INTEROP_SERVICE])
+        interop += bool(rest)
+    assert 0.33 <= interop / len(national["applications"]) <= 0.40  # SPLP_SHARE = 86/236 = 0.364
+
+
+def test_application_service_names_are_grpc_names():
+    assert synthetic.application_service("Pengadaan Barang/Jasa") == "spbe.pengadaanbarangjasa.v1.PengadaanBarangJasaService"
+    assert synthetic.application_service("UMKM") == "spbe.umkm.v1.UMKMService"
+    assert synthetic.application_service("PPID") == "spbe.ppid.v1.PPIDService"
 
 
 def test_loopback_address_plan(national):

@@ -85,6 +85,18 @@ def test_conformant_endpoints_tell_their_own_identity(fleet):
         assert set(ref.services) <= set(result(report, "GRPC-IDEN-003").evidence["observed"])
 
 
+def test_the_interop_service_is_served_where_declared_and_nowhere_else(fleet):
+    refs = [ref for ref in fleet.endpoints() if ref.protocol == "grpc" and behaviour_of(ref) == "conformant"]
+    declaring = {ref.url for ref in refs if synthetic.INTEROP_SERVICE in ref.services}
+    assert 0 < len(declaring) < len(refs)  # the slice has both kinds
+
+    reports = probe_all([ref.to_target() for ref in refs], ["GRPC-INTR-001", "GRPC-INTR-002"])
+
+    for ref, report in zip(refs, reports):
+        expected = "pass" if ref.url in declaring else "skip"
+        assert statuses(report) == {"GRPC-INTR-001": expected, "GRPC-INTR-002": expected}, ref.url
+
+
 def test_wrong_identity_endpoints_name_someone_else(fleet):
     refs = [ref for ref in fleet.endpoints() if behaviour_of(ref) == "wrong-identity"]
 
