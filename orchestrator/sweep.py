@@ -33,7 +33,7 @@ from orchestrator.engine.driver import DriveStats, drive
 from orchestrator.engine.limits import Limits
 from orchestrator.engine.progress import SweepProgress
 from orchestrator.engine.shard import Finished, ProbeJob
-from orchestrator.inventory import Inventory, InventoryError, load_inventory
+from orchestrator.inventory import EndpointSet, InventoryError, load_endpoint_set
 from orchestrator.metrics.live import LiveObserver
 from orchestrator.plan import PlannedEndpoint, make_plan, planned_endpoint
 from orchestrator.profiles import BUILTIN_DIR, DEFAULT_PROFILE, Profile, load_profile
@@ -157,9 +157,9 @@ def _load_profile(profile: str | Path | Profile) -> Profile:
         raise SweepConfigError(str(exc)) from None
 
 
-def _load_inventory(path: Path) -> Inventory:
+def _load_inventory(path: Path) -> EndpointSet:
     try:
-        return load_inventory(path)
+        return load_endpoint_set(path)
     except InventoryError as exc:
         raise SweepConfigError(str(exc)) from None
 
@@ -331,7 +331,7 @@ def run_sweep(
     inventory = _load_inventory(inventory_path)
     if len(inventory) == 0:
         raise SweepConfigError(f"{inventory_path}: the inventory lists no endpoints")
-    endpoints = _plan_endpoints(inventory.endpoints(), engine, ignore_vantage)
+    endpoints = _plan_endpoints(inventory.refs, engine, ignore_vantage)
     eng = _start_engine(engine, ray_address, num_cpus, endpoints, console, live)
     store = lock = None
     try:
@@ -350,7 +350,7 @@ def run_sweep(
             profile=selected.name,
             profile_hash=selected.digest,
             engine=eng.describe(),
-            endpoints=[_record(ref) for ref in inventory.endpoints()],
+            endpoints=[_record(ref) for ref in inventory.refs],
             options=options,
         )
         lock = SweepLock(store_path, sweep_id)

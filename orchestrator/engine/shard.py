@@ -29,8 +29,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import weakref
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from orchestrator.engine.limits import AgencyRates, HostLimiter, Limits
@@ -137,6 +139,24 @@ def interleave_by_host(endpoints: tuple[PlannedEndpoint, ...]) -> Iterator[Plann
 
 Prober = Callable[..., Awaitable[ProbeReport]]
 
+# Event loops given a thread pool as large as the sweep's concurrency.
+_EQUIPPED_LOOPS: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def equip_loop_with_probe_threads(count: int) -> None:
+    """Make the running loop's default executor ``count`` threads wide (once per loop).
+
+    SSH authentication runs paramiko in threads (``asyncio.to_thread``). The
+    loop's own pool has ``min(32, CPUs + 4)`` threads (6 on 2 cores), which
+    would hold SSH probes in flight far below the concurrency on slow links,
+    each waiting for a thread inside its deadline. Threads start only when
+    needed; ``asyncio.run`` shuts the pool down with the loop.
+    """
+    loop = asyncio.get_running_loop()
+    if loop not in _EQUIPPED_LOOPS:
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=max(1, count), thread_name_prefix="probe-io"))
+        _EQUIPPED_LOOPS.add(loop)
+
 
 async def run_shard(
     shard: Shard,
@@ -149,6 +169,7 @@ async def run_shard(
 ) -> None:
     """Probe every endpoint of ``shard``; call ``emit`` once per endpoint, as it finishes."""
     limits = job.limits
+    equip_loop_with_probe_threads(limits.concurrency)
     rng = rng or random.Random()
     hosts = HostLimiter(limits.per_host)
     rates = AgencyRates(shard.agency_rates)

@@ -12,6 +12,7 @@ from orchestrator.inventory import (
     Scope,
     dump_inventory,
     inventory_hash,
+    load_endpoint_set,
     load_inventory,
 )
 from orchestrator.yamlsrc import ConfigError
@@ -495,6 +496,31 @@ applications:
     ]
     assert isinstance(caught.value, ConfigError)
     assert all(isinstance(p, Problem) for p in caught.value.problems)
+
+
+def test_endpoint_set_loaded_in_a_child_is_what_the_inventory_holds():
+    inventory = load_inventory(TINY)
+
+    loaded = load_endpoint_set(TINY)
+
+    assert loaded.refs == tuple(inventory.endpoints())
+    assert loaded.content_hash == inventory.content_hash
+    assert loaded.scope == inventory.scope
+    assert loaded.endpoint(loaded.refs[1].endpoint_id) == loaded.refs[1]
+    assert len(loaded) == len(inventory)
+
+
+def test_endpoint_set_of_a_bad_inventory_raises_every_problem_from_the_child(write):
+    path = write(HEAD + "applications:\n  - id: app-1\n    name: 7\n    agency: NOWHERE\n    endpoints: []\n")
+    with pytest.raises(InventoryError) as direct:
+        load_inventory(path)
+
+    with pytest.raises(InventoryError) as via_child:
+        load_endpoint_set(path)
+
+    assert via_child.value.problems == direct.value.problems
+    assert [(p.line, p.field) for p in via_child.value.problems][:2] == [(11, "applications[0].name"),
+                                                                         (12, "applications[0].agency")]
 
 
 def test_a_missing_file_is_a_problem_not_a_crash(tmp_path):

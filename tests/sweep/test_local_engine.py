@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 
 import pytest
@@ -24,7 +25,7 @@ from orchestrator.store import Store, SweepState
 from orchestrator.sweep import SweepConfigError, SweepLock, resume_sweep, run_sweep
 from orchestrator.testbed.grpc_server import GrpcServerSpec, start_grpc_servers
 from orchestrator.testbed.process import free_port
-from probes.model import Status, Target
+from probes.model import ProbeReport, Status, Target
 from probes.runner import run_probe
 from tests.sweep.support import (
     GRPC_CHECKS,
@@ -246,6 +247,29 @@ def test_agency_rate_spaces_probe_starts(fleet, grpc_profile):
     assert len(finished) == 4
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.1 * 0.95  # at most 10 starts per second, whatever the concurrency
+
+
+def test_blocking_probe_work_gets_a_thread_per_probe_in_flight(grpc_profile):
+    # paramiko runs in asyncio.to_thread: with the loop's own pool (6 threads
+    # on 2 cores) only 6 of these 12 could wait at the barrier together.
+    concurrency = 12
+    barrier = threading.Barrier(concurrency, timeout=10)
+    endpoints = tuple(
+        PlannedEndpoint(f"ssh://127.0.0.{60 + n}:22", Target("ssh", f"127.0.0.{60 + n}", 22))
+        for n in range(concurrency)
+    )
+
+    async def probe_waiting_in_a_thread(target, selection, options):
+        await asyncio.to_thread(barrier.wait)  # BrokenBarrierError unless all 12 get a thread
+        return ProbeReport(target=target.url, results=[], duration_s=0.0)
+
+    finished = []
+    job = ProbeJob(grpc_profile.selection, grpc_profile.options, Limits(concurrency=concurrency))
+    shard = Shard("*/0", None, endpoints, concurrency=concurrency)
+    asyncio.run(run_shard(shard, job, finished.append, "test:1", probe=probe_waiting_in_a_thread))
+
+    assert len(finished) == concurrency
+    assert all(f.error_class is None for f in finished), [f.report for f in finished if f.error_class]
 
 
 def test_scope_is_checked_again_before_connecting(grpc_profile, quiet_listener):
