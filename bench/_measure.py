@@ -225,3 +225,13 @@ def still_alive(pids_and_starts: list[tuple[int, int]]) -> list[int]:
         if now is not None and now.start == start:
             alive.append(pid)
     return alive
+
+
+def endpoint_kind(ref) -> str:
+    """``grpc/conformant``, ``grpc/conformant+interop`` (declares grpc.testing.TestService,
+    so the 14 interop cases run), ``ssh/default`` …: endpoints that cost alike."""
+    from orchestrator.synthetic import INTEROP_SERVICE
+    from orchestrator.testbed.fleet import behaviour_of
+
+    interop = "+interop" if INTEROP_SERVICE in ref.services else ""
+    return f"{ref.protocol}/{behaviour_of(ref)}{interop}"

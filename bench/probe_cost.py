@@ -11,7 +11,7 @@ concurrency that is shared, so this is the marginal cost a sweep pays.
 e.g. ``--without GRPC-INTR`` for the gRPC probe without the interop cases.
 
     .venv/bin/python bench/probe_cost.py
-    .venv/bin/python bench/probe_cost.py --kinds grpc/conformant --without GRPC-INTR
+    .venv/bin/python bench/probe_cost.py --kinds grpc/conformant+interop --without GRPC-INTR
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ sys.path.insert(0, str(ROOT))
 from bench import _measure as measure  # noqa: E402
 from orchestrator.profiles import load_profile  # noqa: E402
 from orchestrator.synthetic import write_generated  # noqa: E402
-from orchestrator.testbed.fleet import behaviour_of, start_fleet  # noqa: E402
+from orchestrator.testbed.fleet import start_fleet  # noqa: E402
 from probes.runner import run_probe  # noqa: E402
 
-DEFAULT_KINDS = ("grpc/conformant", "grpc/slow", "ssh/default", "ssh/hardened", "ssh/dropbear")
+# ``+interop``: endpoints that declare grpc.testing.TestService, so the interop cases run.
+DEFAULT_KINDS = ("grpc/conformant", "grpc/conformant+interop", "grpc/slow", "grpc/slow+interop",
+                 "ssh/default", "ssh/hardened")
 SERVER_KINDS = {"grpc": ("grpc",), "ssh": ("openssh", "dropbear")}
 
 
@@ -82,7 +84,7 @@ def main() -> None:
         with start_fleet(inventory, Path(tmp) / "testbed", key_dir=Path(tmp) / "keys") as fleet:
             by_kind = defaultdict(list)
             for ref in fleet.endpoints():
-                by_kind[f"{ref.protocol}/{behaviour_of(ref)}"].append(ref)
+                by_kind[measure.endpoint_kind(ref)].append(ref)
             fleet_ids = [(p.pid, measure.read_stat(p.pid).start) for p in fleet.processes]
             for kind in args.kinds:
                 refs = by_kind[kind][: args.probes]

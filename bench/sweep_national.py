@@ -8,7 +8,7 @@ children they reaped), and whatever else ran on the machine. Then stops the
 testbed, checks that no process it or the sweep started is left, and prints
 one JSON line of results.
 
-    .venv/bin/python bench/sweep_national.py --full --concurrency 256        # 32,919 endpoints, Ray
+    .venv/bin/python bench/sweep_national.py --full                          # 32,919 endpoints, Ray
     .venv/bin/python bench/sweep_national.py --slice 5000 --engine local
     .venv/bin/python bench/sweep_national.py --inventory examples/demo-inventory.yaml
     .venv/bin/python bench/sweep_national.py --slice 3000 --latency-ms 200 --per-host 8 --alone 3
@@ -47,7 +47,7 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 from bench import _measure as measure  # noqa: E402
 from orchestrator.synthetic import write_generated  # noqa: E402
-from orchestrator.testbed.fleet import Fleet, behaviour_of, start_fleet  # noqa: E402
+from orchestrator.testbed.fleet import Fleet, start_fleet  # noqa: E402
 
 
 def prepare_inventory(args: argparse.Namespace, workdir: Path) -> tuple[Path, str]:
@@ -78,7 +78,7 @@ def sweep_command(args: argparse.Namespace, inventory: Path, store: Path) -> lis
 
 
 def probe_alone(fleet: Fleet, profile_name: str, per_class: int) -> dict[str, dict]:
-    """Wall, client CPU and server CPU of single probes, per (protocol, behaviour)."""
+    """Wall, client CPU and server CPU of single probes, per kind of endpoint (``measure.endpoint_kind``)."""
     from orchestrator.profiles import load_profile
     from probes.runner import run_probe
 
@@ -86,7 +86,7 @@ def probe_alone(fleet: Fleet, profile_name: str, per_class: int) -> dict[str, di
     servers = [p.pid for p in fleet.processes]
     classes: dict[str, list] = defaultdict(list)
     for ref in fleet.endpoints():
-        classes[f"{ref.protocol}/{behaviour_of(ref)}"].append(ref)
+        classes[measure.endpoint_kind(ref)].append(ref)
 
     async def one_class(refs) -> dict:
         walls = []
@@ -121,7 +121,7 @@ def ideal(alone: dict[str, dict], fleet: Fleet, concurrency: int, per_host: int)
     mean = sum(c["endpoints"] * c["wall_s_mean"] for c in alone.values()) / total
     host_work: Counter = Counter()
     for ref in fleet.endpoints():
-        host_work[ref.host] += alone[f"{ref.protocol}/{behaviour_of(ref)}"]["wall_s_mean"]
+        host_work[ref.host] += alone[measure.endpoint_kind(ref)]["wall_s_mean"]
     return {
         "mean_probe_s": round(mean, 3),
         "ideal_endpoints_per_s": round(concurrency / mean, 2),
@@ -247,7 +247,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", default="spbe-baseline")
     parser.add_argument("--engine", choices=("ray", "local"), default="ray")
-    parser.add_argument("--concurrency", type=int, help="default: the engine's (64)")
+    parser.add_argument("--concurrency", type=int, help="default: the engine's (256)")
     parser.add_argument("--per-host", type=int, help="default: the engine's (2)")
     parser.add_argument("--num-cpus", type=int)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of every gRPC response")

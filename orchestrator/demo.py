@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 from orchestrator.inventory import load_inventory
+from orchestrator.synthetic import INTEROP_SERVICE
 from orchestrator.testbed.fleet import FleetError, start_fleet
 from orchestrator.testbed.process import free_port, wait_for_port
 
@@ -49,8 +50,11 @@ def interop(*args: str, timeout_s: float = 900) -> int:
     return completed.returncode
 
 
-def first_endpoint(inventory, scheme: str, behaviour: str):
-    return next(e for e in inventory.endpoints() if e.scheme == scheme and f"testbed={behaviour}" in e.tags)
+def first_endpoint(inventory, scheme: str, behaviour: str, service: str | None = None):
+    return next(
+        e for e in inventory.endpoints()
+        if e.scheme == scheme and f"testbed={behaviour}" in e.tags and (service is None or service in e.services)
+    )
 
 
 def show_metrics(store: Path) -> None:
@@ -86,9 +90,10 @@ def main() -> int:
 
         heading("One server at a time: interop check (what a CI gate runs)")
         ssh = first_endpoint(inventory, "ssh", "default")
-        grpc = first_endpoint(inventory, "grpc", "conformant")
+        grpc = first_endpoint(inventory, "grpc", "conformant", INTEROP_SERVICE)  # with the interop cases
         interop("check", ssh.url)
-        interop("check", grpc.url, "--agency", grpc.agency, "--application", grpc.application)
+        services = [arg for name in grpc.services for arg in ("--service", name)]
+        interop("check", grpc.url, "--agency", grpc.agency, "--application", grpc.application, *services)
 
         heading("The national sweep: every endpoint, on an embedded Ray cluster")
         code = interop("sweep", "run", "--inventory", str(INVENTORY), "--store", str(STORE), "--summary")

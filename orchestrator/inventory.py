@@ -736,7 +736,9 @@ def load_endpoint_set(path: str | os.PathLike) -> EndpointSet:
         raise InventoryError(payload)
     stderr = child.stderr.decode(errors="replace").strip().splitlines()
     problem = f"the process validating the inventory failed (exit code {child.returncode})"
-    raise InventoryError([Problem(os.fspath(path), 0, "(file)", problem + (f": {stderr[-1]}" if stderr else ""))])
+    if stderr:
+        problem += f": {stderr[-1]}"
+    raise InventoryError([Problem(os.fspath(path), 0, "(file)", problem)])
 
 
 def _endpoint_set_to_stdout() -> None:

@@ -30,7 +30,10 @@ from dataclasses import dataclass
 class Limits:
     """The knobs of a sweep; the defaults suit slow, lossy regional links."""
 
-    concurrency: int = 64  # probes in flight over the whole sweep
+    # Probes in flight over the whole sweep: what this machine carries. A server
+    # feels ``per_host``, not this. 256 keeps 2 cores busy on a national sweep
+    # (docs/benchmarks.md); on slow links more in flight is what buys throughput.
+    concurrency: int = 256
     per_host: int = 2  # probes in flight against one host
     agency_rate: float | None = None  # probe attempts per second per agency; None: unlimited
     jitter_s: float = 0.0  # random pause before each first attempt, spreads connection bursts

@@ -154,7 +154,8 @@ def equip_loop_with_probe_threads(count: int) -> None:
     """
     loop = asyncio.get_running_loop()
     if loop not in _EQUIPPED_LOOPS:
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=max(1, count), thread_name_prefix="probe-io"))
+        pool = ThreadPoolExecutor(max_workers=max(1, count), thread_name_prefix="probe-io")
+        loop.set_default_executor(pool)
         _EQUIPPED_LOOPS.add(loop)
 
 

@@ -74,7 +74,8 @@ def test_each_application_declares_its_own_service_and_a_third_the_interop_servi
 
 
 def test_application_service_names_are_grpc_names():
-    assert synthetic.application_service("Pengadaan Barang/Jasa") == "spbe.pengadaanbarangjasa.v1.PengadaanBarangJasaService"
+    assert (synthetic.application_service("Pengadaan Barang/Jasa")
+            == "spbe.pengadaanbarangjasa.v1.PengadaanBarangJasaService")
     assert synthetic.application_service("UMKM") == "spbe.umkm.v1.UMKMService"
     assert synthetic.application_service("PPID") == "spbe.ppid.v1.PPIDService"
 
