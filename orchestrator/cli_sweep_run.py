@@ -59,7 +59,11 @@ RayAddressOption = Annotated[
 ]
 ConcurrencyOption = Annotated[
     int | None,
-    typer.Option("--concurrency", min=1, help="Probes in flight over the whole sweep (default 256); each server sees at most --per-host."),
+    typer.Option(
+        "--concurrency",
+        min=1,
+        help="Probes in flight over the whole sweep (default 256); each server sees at most --per-host.",
+    ),
 ]
 PerHostOption = Annotated[
     int | None,

@@ -51,10 +51,12 @@ def interop(*args: str, timeout_s: float = 900) -> int:
 
 
 def first_endpoint(inventory, scheme: str, behaviour: str, service: str | None = None):
-    return next(
-        e for e in inventory.endpoints()
-        if e.scheme == scheme and f"testbed={behaviour}" in e.tags and (service is None or service in e.services)
-    )
+    """The first endpoint of ``scheme`` with testbed ``behaviour`` (declaring ``service``, if given)."""
+    for e in inventory.endpoints():
+        declares = service is None or service in e.services
+        if e.scheme == scheme and f"testbed={behaviour}" in e.tags and declares:
+            return e
+    raise LookupError(f"no {scheme} endpoint with testbed={behaviour} in the demo inventory")
 
 
 def show_metrics(store: Path) -> None:

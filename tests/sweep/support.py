@@ -198,7 +198,8 @@ def start_cluster(head: dict, workers: Iterable[dict] = ()):
         previous_wait = os.environ.get("RAY_gcs_server_port_wait_time_s")
         os.environ["RAY_gcs_server_port_wait_time_s"] = CLUSTER_GCS_WAIT_S
         try:
-            cluster = Cluster(initialize_head=True, connect=False, head_node_args={**RAY_NODE_DEFAULTS, **head})
+            head_args = {**RAY_NODE_DEFAULTS, **head}
+            cluster = Cluster(initialize_head=True, connect=False, head_node_args=head_args)
             for node in workers:
                 cluster.add_node(**{**RAY_NODE_DEFAULTS, **node})
             cluster.wait_for_nodes()
