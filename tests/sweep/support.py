@@ -9,10 +9,12 @@ whole sweep to ``per_host`` probes at a time.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -183,34 +185,39 @@ CLUSTER_GCS_WAIT_S = "50"  # per attempt; both attempts fit the modules' timeout
 
 
 def start_cluster(head: dict, workers: Iterable[dict] = ()):
-    """A multi-node Ray cluster on this machine (``ray.cluster_utils.Cluster``).
+    """A multi-node Ray cluster on this machine (``ray.cluster_utils.Cluster``); stop it with ``stop_cluster``.
 
-    Bringing Ray up is the test's environment, not its subject: a start that
-    fails (a GCS that never publishes its port was seen once on a loaded CI
-    runner) is cleaned up by pid and tried once more, and the GCS log goes
-    into the output either way so the cause can be read.
+    Its sessions live in a directory of its own, not the shared /tmp/ray, so
+    no other Ray on the machine can get in its way. Bringing Ray up is the
+    test's environment, not its subject: a start that fails (a GCS that never
+    published its port was seen once on a CI runner) is cleaned up by pid and
+    tried once more, and the GCS log goes into the output so the cause can be
+    read.
     """
     from ray.cluster_utils import Cluster
 
     workers = list(workers)
     for attempt in range(1, CLUSTER_ATTEMPTS + 1):
         before = descendants(os.getpid())
+        temp_dir = tempfile.mkdtemp(prefix="ray-test-")  # short: Ray's socket paths must fit 107 bytes
         previous_wait = os.environ.get("RAY_gcs_server_port_wait_time_s")
         os.environ["RAY_gcs_server_port_wait_time_s"] = CLUSTER_GCS_WAIT_S
         try:
-            head_args = {**RAY_NODE_DEFAULTS, **head}
+            head_args = {**RAY_NODE_DEFAULTS, "temp_dir": temp_dir, **head}
             cluster = Cluster(initialize_head=True, connect=False, head_node_args=head_args)
-            for node in workers:
+            for node in workers:  # worker nodes take the head's temp_dir
                 cluster.add_node(**{**RAY_NODE_DEFAULTS, **node})
             cluster.wait_for_nodes()
+            cluster.test_temp_dir = temp_dir
             return cluster
         except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot start"
-            log = _gcs_log_tail()
+            log = _gcs_log_tail(Path(temp_dir))
             for pid in descendants(os.getpid()) - before:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+            shutil.rmtree(temp_dir, ignore_errors=True)
             message = f"Ray cluster did not start (attempt {attempt} of {CLUSTER_ATTEMPTS}): {exc}\n{log}"
             if attempt == CLUSTER_ATTEMPTS:
                 raise RuntimeError(message) from exc
@@ -223,11 +230,16 @@ def start_cluster(head: dict, workers: Iterable[dict] = ()):
     raise AssertionError("unreachable")
 
 
-def _gcs_log_tail(size: int = 3000) -> str:
-    """The end of the GCS logs of this process's newest Ray session."""
-    sessions = sorted(Path("/tmp/ray").glob(f"session_*_{os.getpid()}"), key=lambda p: p.stat().st_mtime)
+def stop_cluster(cluster) -> None:
+    cluster.shutdown()
+    shutil.rmtree(cluster.test_temp_dir, ignore_errors=True)
+
+
+def _gcs_log_tail(temp_dir: Path, size: int = 3000) -> str:
+    """The end of the GCS logs of the newest Ray session under ``temp_dir``."""
+    sessions = sorted(temp_dir.glob("session_*_*"), key=lambda p: p.stat().st_mtime)
     if not sessions:
-        return "(no Ray session directory of this process)"
+        return f"(no Ray session directory in {temp_dir})"
     parts = []
     for name in ("gcs_server.out", "gcs_server.err"):
         path = sessions[-1] / "logs" / name

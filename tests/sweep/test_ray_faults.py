@@ -30,6 +30,7 @@ from tests.sweep.support import (
     planned,
     start_cluster,
     start_grpc_fleet,
+    stop_cluster,
     stop_process,
     sweep_ids,
     wait_until,
@@ -57,7 +58,7 @@ SLOW = Limits(concurrency=8, per_host=2, retries=0)
 def cluster():
     head = start_cluster({"num_cpus": 2})
     yield head
-    head.shutdown()
+    stop_cluster(head)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from tests.sweep.support import (
     planned,
     start_cluster,
     start_grpc_fleet,
+    stop_cluster,
     wait_until,
     write_inventory,
     write_profile,
@@ -39,7 +40,7 @@ def nodes():
     cluster = start_cluster({"num_cpus": 1, "resources": {"vantage:papua": 1}}, [jabar_node, jabar_node])
     jabar = list(cluster.worker_nodes)
     yield cluster, jabar
-    cluster.shutdown()
+    stop_cluster(cluster)
 
 
 @pytest.fixture(scope="module")
