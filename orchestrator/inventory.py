@@ -868,20 +868,21 @@ def _semantic_problems(data: dict, file: str, locate: Locator, base_dir: Path) -
     def report(loc: Loc, message: str) -> None:
         problems.append(_problem_at(file, locate, loc, message))
 
+    def note_first(seen: dict[str, int], value: str, section: str, i: int, field: str, what: str) -> None:
+        """Remember where ``value`` was first declared; report any later declaration."""
+        if value in seen:
+            first_line, _ = locate((section, seen[value], field))
+            report((section, i, field), f"duplicate {what} {value!r} (first declared on line {first_line})")
+        else:
+            seen[value] = i
+
     known_provinces = provinces()
     agency_codes: dict[str, int] = {}
     for i, agency in _items(data, "agencies"):
         code, level, province = _text(agency, "code"), _text(agency, "level"), _text(agency, "province")
         if code is None:
             continue
-        if code in agency_codes:
-            first_line, _ = locate(("agencies", agency_codes[code], "code"))
-            report(
-                ("agencies", i, "code"),
-                f"duplicate agency code {code!r} (first declared on line {first_line})",
-            )
-        else:
-            agency_codes[code] = i
+        note_first(agency_codes, code, "agencies", i, "code", "agency code")
         if (
             province is not None
             and len(province) == 2
@@ -922,14 +923,7 @@ def _semantic_problems(data: dict, file: str, locate: Locator, base_dir: Path) -
     for i, app in _items(data, "applications"):
         app_id, agency = _text(app, "id"), _text(app, "agency")
         if app_id is not None:
-            if app_id in app_ids:
-                first_line, _ = locate(("applications", app_ids[app_id], "id"))
-                report(
-                    ("applications", i, "id"),
-                    f"duplicate application id {app_id!r} (first declared on line {first_line})",
-                )
-            else:
-                app_ids[app_id] = i
+            note_first(app_ids, app_id, "applications", i, "id", "application id")
         if agency is not None and agency not in agency_codes:
             report(("applications", i, "agency"), f"unknown agency {agency!r}: declare it under agencies")
         for j, ep in _items(app, "endpoints"):

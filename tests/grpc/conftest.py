@@ -19,7 +19,7 @@ import pytest
 
 from orchestrator.testbed.grpc_server import WRONG, GrpcServerSpec, RunningGrpcServers, start_grpc_servers
 from orchestrator.testbed.pki import TestCA
-from orchestrator.testbed.process import free_port, free_ports
+from orchestrator.testbed.process import free_ports
 from probes import registry
 from probes.model import ProbeReport, Target
 from probes.runner import CheckSettings, ProbeOptions, run_probe

@@ -92,7 +92,7 @@ def prometheus(interop_serve, tmp_path_factory):
     )
     argv = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
-    with spawn("prometheus", argv, "127.0.0.1", port, workdir, timeout_s=30) as server:
+    with spawn("prometheus", argv, "127.0.0.1", port, workdir, timeout_s=30):
         base = f"http://127.0.0.1:{port}"
 
         def target_up():

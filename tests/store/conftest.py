@@ -59,20 +59,22 @@ def store(store_path: Path) -> Iterator[Store]:
         yield opened
 
 
+def new_sweep(store: Store, endpoints: list[EndpointRecord], **overrides) -> str:
+    """``store.create_sweep`` with made-up metadata; ``overrides`` replace any of it."""
+    arguments = dict(
+        inventory_path="inventories/national.yaml",
+        inventory_hash="sha256:aaaa",
+        inventory_name="national",
+        profile="spbe-baseline",
+        profile_hash="sha256:bbbb",
+        engine="asyncio",
+        endpoints=endpoints,
+        options={"concurrency": 50},
+    )
+    arguments.update(overrides)
+    return store.create_sweep(**arguments)
+
+
 @pytest.fixture
 def make_sweep(store: Store) -> Callable[..., str]:
-    def make(endpoints: list[EndpointRecord], **overrides) -> str:
-        arguments = dict(
-            inventory_path="inventories/national.yaml",
-            inventory_hash="sha256:aaaa",
-            inventory_name="national",
-            profile="spbe-baseline",
-            profile_hash="sha256:bbbb",
-            engine="asyncio",
-            endpoints=endpoints,
-            options={"concurrency": 50},
-        )
-        arguments.update(overrides)
-        return store.create_sweep(**arguments)
-
-    return make
+    return lambda endpoints, **overrides: new_sweep(store, endpoints, **overrides)

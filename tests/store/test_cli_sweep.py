@@ -12,7 +12,7 @@ from orchestrator.cli_sweep import sweep_app
 from orchestrator.store import Store
 from probes.model import Status
 
-from .conftest import endpoint, report
+from .conftest import endpoint, new_sweep, report
 
 P, F, W, E = Status.PASS, Status.FAIL, Status.WARN, Status.ERROR
 ENV = {"COLUMNS": "220", "NO_COLOR": "1", "INTEROP_STORE": None}
@@ -32,14 +32,12 @@ def history(store_path):
     with Store(store_path) as store:
 
         def sweep(endpoints, hour):
-            return store.create_sweep(
-                inventory_path="inventories/national.yaml",
+            return new_sweep(
+                store,
+                endpoints,
                 inventory_hash="sha256:0123456789abcdef0123456789abcdef",
-                inventory_name="national",
-                profile="spbe-baseline",
                 profile_hash="sha256:fedcba",
                 engine="ray",
-                endpoints=endpoints,
                 options={"concurrency": 64},
                 started_at=datetime(2026, 11, 20 + hour // 24, hour % 24, 0, 0, tzinfo=timezone.utc),
             )

@@ -12,22 +12,12 @@ import pytest
 from orchestrator.store import Store
 from probes.model import Status
 
-from .conftest import CHECKS, endpoint, report
+from .conftest import CHECKS, endpoint, new_sweep, report
 
 
 def _new_sweep(store: Store, count: int) -> tuple[str, list]:
     endpoints = [endpoint(i) for i in range(count)]
-    sweep_id = store.create_sweep(
-        inventory_path="inv.yaml",
-        inventory_hash="sha256:1",
-        inventory_name="national",
-        profile="baseline",
-        profile_hash="sha256:2",
-        engine="ray",
-        endpoints=endpoints,
-        options={},
-    )
-    return sweep_id, endpoints
+    return new_sweep(store, endpoints), endpoints
 
 
 def test_a_second_connection_reads_consistent_snapshots_while_the_writer_records(store_path):

@@ -9,7 +9,7 @@ import pytest
 from orchestrator.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
 from orchestrator.store import Store, StoreError
 
-from .conftest import endpoint, report
+from .conftest import endpoint, new_sweep, report
 
 
 def _versions(path) -> list[int]:
@@ -75,16 +75,7 @@ def test_a_version_1_database_with_data_is_upgraded_on_open(store_path):
         assert store.summary("20261101").by_agency == {"bssn": {"fail": 1}}
         # And the upgraded database takes new sweeps.
         ep = endpoint(1)
-        new = store.create_sweep(
-            inventory_path="inv.yaml",
-            inventory_hash="sha256:1",
-            inventory_name="national",
-            profile="baseline",
-            profile_hash="sha256:2",
-            engine="ray",
-            endpoints=[ep],
-            options={},
-        )
+        new = new_sweep(store, [ep])
         store.record(new, ep.endpoint_id, report(ep.url))
         store.set_state(new, "complete")
         assert store.latest_complete("national").id == new
