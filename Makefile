@@ -8,7 +8,7 @@ export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
 # Real servers and tools the tests and the demo use, from Debian. policy-rc.d
 # keeps apt from starting any of them as a system service (bound to 0.0.0.0).
-DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2 chromium fonts-dejavu-core prometheus prometheus-pushgateway
+DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2 chromium fonts-dejavu-core prometheus prometheus-pushgateway nginx-light golang-go golang-google-grpc-dev dpkg-dev
 
 .PHONY: help system venv demo test docs clean
 
@@ -42,7 +42,13 @@ $(VENV)/.installed: pyproject.toml
 demo: system venv
 	$(PY) -m orchestrator.demo
 
-test: system venv
+# grpc-go's official interop server and client, the tests' second gRPC
+# implementation: built once into build/grpc-go (see orchestrator/testbed/grpc_go.py).
+.PHONY: grpc-go
+grpc-go: system venv
+	$(PY) -m orchestrator.testbed.grpc_go build
+
+test: system venv grpc-go
 	@mkdir -p /run/sshd
 	$(PY) -m pytest $(PYTEST_ARGS)
 

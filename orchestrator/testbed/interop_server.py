@@ -7,6 +7,7 @@ or breaks the interop cases it is told to.
 Standalone, for tests and demos (loopback only unless --host says otherwise):
 
     python -m orchestrator.testbed.interop_server --port 50051 [--broken large_unary,custom_metadata]
+        [--tls-cert server.pem --tls-key server.key]
 
 Behaviour follows the "Server" part of grpc/grpc doc/interop-test-descriptions.md:
 payloads are zero bytes of the requested size, ``response_status`` is echoed
@@ -15,6 +16,12 @@ metadata and ``x-grpc-test-echo-trailing-bin`` in the trailers,
 ``interval_us`` is a pause before each streamed response. Request and
 response compression flags are not honoured (grpcio does not expose the
 per-message compressed bit to a handler); no case probed here needs them.
+
+Every non-OK status ends the call through ``context.abort``: a status
+without a response message, as the official servers answer. A unary handler
+that sets a code and still returns a message sends both, and grpc-go's
+interop client, which calls UnimplementedCall with no reply message to fill,
+fails on the unexpected message (cross-checked in tests/interop/test_grpc_go.py).
 
 Each fault in ``FAULTS`` breaks one interop case and, by construction, none
 of the others: it is keyed on what only that case does (a stream with no
@@ -27,6 +34,7 @@ import argparse
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc
 
@@ -90,41 +98,35 @@ class TestService(test_pb2_grpc.TestServiceServicer):
         if ECHO_TRAILING_KEY in received:
             context.set_trailing_metadata(((ECHO_TRAILING_KEY, received[ECHO_TRAILING_KEY]),))
 
-    def _echo_status(self, status: messages_pb2.EchoStatus, context: grpc.aio.ServicerContext) -> bool:
-        """End the call with the requested status; True when one was requested."""
+    async def _echo_status(self, status: messages_pb2.EchoStatus, context: grpc.aio.ServicerContext) -> None:
+        """End the call with the requested status, if one was requested."""
         if status.code == 0:
-            return False
+            return
         message = status.message
         if "special_status_message" in self.broken:
             message = message.strip().encode("ascii", "replace").decode("ascii")
-        context.set_code(STATUS_CODES.get(status.code, grpc.StatusCode.UNKNOWN))
-        context.set_details(message)
-        return True
+        await context.abort(STATUS_CODES.get(status.code, grpc.StatusCode.UNKNOWN), message)
 
-    def _supported(self, response_type: int, context: grpc.aio.ServicerContext) -> bool:
-        if response_type == messages_pb2.COMPRESSABLE:
-            return True
-        context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
-        context.set_details(f"unsupported response_type {response_type}")
-        return False
+    async def _require_supported(self, response_type: int, context: grpc.aio.ServicerContext) -> None:
+        if response_type != messages_pb2.COMPRESSABLE:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"unsupported response_type {response_type}"
+            )
 
     # -- the methods -----------------------------------------------------------
 
     async def EmptyCall(self, request: empty_pb2.Empty, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
         await self._echo_metadata(context)
         if "empty_unary" in self.broken:
-            context.set_code(grpc.StatusCode.INTERNAL)
-            context.set_details("broken on purpose: empty_unary")
+            await context.abort(grpc.StatusCode.INTERNAL, "broken on purpose: empty_unary")
         return empty_pb2.Empty()
 
     async def UnaryCall(
         self, request: messages_pb2.SimpleRequest, context: grpc.aio.ServicerContext
     ) -> messages_pb2.SimpleResponse:
         await self._echo_metadata(context)
-        if self._echo_status(request.response_status, context):
-            return messages_pb2.SimpleResponse()
-        if not self._supported(request.response_type, context):
-            return messages_pb2.SimpleResponse()
+        await self._echo_status(request.response_status, context)
+        await self._require_supported(request.response_type, context)
         size = request.response_size - (1 if "large_unary" in self.broken else 0)
         return messages_pb2.SimpleResponse(payload=zeros(size))
 
@@ -139,10 +141,8 @@ class TestService(test_pb2_grpc.TestServiceServicer):
         self, request: messages_pb2.StreamingOutputCallRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[messages_pb2.StreamingOutputCallResponse]:
         await self._echo_metadata(context)
-        if self._echo_status(request.response_status, context):
-            return
-        if not self._supported(request.response_type, context):
-            return
+        await self._echo_status(request.response_status, context)
+        await self._require_supported(request.response_type, context)
         parameters = list(request.response_parameters)
         if "server_streaming" in self.broken:
             parameters = parameters[:-1]
@@ -187,12 +187,9 @@ class TestService(test_pb2_grpc.TestServiceServicer):
             except (StopAsyncIteration, TimeoutError):
                 break
             seen += 1
-            if "status_code_and_message" not in self.broken and self._echo_status(
-                request.response_status, context
-            ):
-                return
-            if not self._supported(request.response_type, context):
-                return
+            if "status_code_and_message" not in self.broken:
+                await self._echo_status(request.response_status, context)
+            await self._require_supported(request.response_type, context)
             if "timeout_on_sleeping_server" in self.broken and not request.response_parameters:
                 return
             extra = 1 if "ping_pong" in self.broken and seen > 1 else 0
@@ -211,8 +208,7 @@ class TestService(test_pb2_grpc.TestServiceServicer):
         await self._echo_metadata(context)
         buffered = [request async for request in request_iterator]
         for request in buffered:
-            if self._echo_status(request.response_status, context):
-                return
+            await self._echo_status(request.response_status, context)
             for parameter in request.response_parameters:
                 await asyncio.sleep(parameter.interval_us / 1e6)
                 yield messages_pb2.StreamingOutputCallResponse(payload=zeros(parameter.size))
@@ -221,8 +217,7 @@ class TestService(test_pb2_grpc.TestServiceServicer):
         self, request: empty_pb2.Empty, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         if "unimplemented_method" not in self.broken:
-            context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-            context.set_details("UnimplementedCall is not implemented")
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "UnimplementedCall is not implemented")
         return empty_pb2.Empty()
 
 
@@ -242,14 +237,26 @@ def add_test_service(server: grpc.aio.Server, broken: frozenset[str] = frozenset
         test_pb2_grpc.add_UnimplementedServiceServicer_to_server(AnsweringUnimplementedService(), server)
 
 
-async def serve(host: str, port: int, broken: frozenset[str]) -> None:
+def server_credentials(cert_path: Path, key_path: Path) -> grpc.ServerCredentials:
+    return grpc.ssl_server_credentials([(key_path.read_bytes(), cert_path.read_bytes())])
+
+
+async def serve(
+    host: str, port: int, broken: frozenset[str], credentials: grpc.ServerCredentials | None = None
+) -> None:
     server = grpc.aio.server()
     add_test_service(server, broken)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    if server.add_insecure_port(address) == 0:
+    if credentials is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, credentials)
+    if bound == 0:
         raise SystemExit(f"cannot listen on {address}")
     await server.start()
-    print(f"interop server on {address}, broken: {', '.join(sorted(broken)) or 'none'}", flush=True)
+    security = "plaintext" if credentials is None else "TLS"
+    faults = ", ".join(sorted(broken)) or "none"
+    print(f"interop server on {address} ({security}), broken: {faults}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -263,7 +270,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--broken", default="", help=f"comma-separated cases to break: {', '.join(FAULTS)}")
+    parser.add_argument("--tls-cert", type=Path, help="serve TLS with this certificate chain (PEM)")
+    parser.add_argument("--tls-key", type=Path, help="the private key (PEM) of --tls-cert")
     args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
     args.broken = frozenset(name.strip() for name in args.broken.split(",") if name.strip())
     unknown = args.broken - FAULTS.keys()
     if unknown:
@@ -273,7 +284,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    asyncio.run(serve(args.host, args.port, args.broken))
+    credentials = None if args.tls_cert is None else server_credentials(args.tls_cert, args.tls_key)
+    asyncio.run(serve(args.host, args.port, args.broken, credentials))
 
 
 if __name__ == "__main__":

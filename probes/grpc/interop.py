@@ -11,6 +11,12 @@ Whether the endpoint serves the TestService at all is decided by EmptyCall:
 UNIMPLEMENTED means it does not, and every interop check is then ``skip`` -
 or ``fail`` when the profile sets the check parameter ``required: true``.
 
+A status the server (or a proxy in front of it) sent is its answer, judged
+like any other: UNAVAILABLE from nginx whose backend is down fails the cases,
+as does a DEADLINE_EXCEEDED the server sent before our deadline. A case is
+``error`` only when no answer came: our deadline passed, the connection was
+lost or never made (grpcio's own wording, ``probes.grpc.probe.answered``).
+
 Severity: ``medium`` for the cases that exercise what every gRPC service
 relies on (message sizes, streaming in each direction, metadata, status
 propagation, UNIMPLEMENTED for unknown methods and services); ``info`` for
@@ -29,11 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from grpc._cython import cygrpc
 
 from probes import registry
 from probes.errors import NotApplicable, Undetermined
 from probes.facts import Facts, ProbeContext
 from probes.grpc.channel import open_channel
+from probes.grpc.probe import answered
 from probes.model import Status, Verdict
 from probes.net import close, open_connection
 from protos.grpc.testing import empty_pb2, messages_pb2, test_pb2_grpc
@@ -134,6 +142,13 @@ async def drain(call: Any, observed: dict[str, Any]) -> list[int]:
     return sizes
 
 
+# What grpcio raises when a write or a half-close races the server ending the
+# call (nginx answering 502 as the request goes out): its internal batch error
+# (grpc.aio's own write path catches the same class) or, once it knows, an
+# InvalidStateError. The call's status is then the server's answer.
+ENDED_UNDER_A_WRITE = (cygrpc.InternalError, asyncio.InvalidStateError)
+
+
 async def streaming(
     call: Any, body: Callable[[dict[str, Any]], Awaitable[None]], prefix: str = ""
 ) -> dict[str, Any]:
@@ -145,7 +160,7 @@ async def streaming(
     observed: dict[str, Any] = {}
     try:
         await body(observed)
-    except grpc.aio.AioRpcError:
+    except (grpc.aio.AioRpcError, *ENDED_UNDER_A_WRITE):
         pass  # the call's own status says what happened
     except BaseException:
         call.cancel()
@@ -530,23 +545,47 @@ def status_codes(observed: dict[str, Any]) -> dict[str, str]:
     return {key: value for key, value in observed.items() if key.endswith("code")}
 
 
-def deadline_hit(case: Case, observed: dict[str, Any]) -> bool:
-    """An unexpected DEADLINE_EXCEEDED: the server did not answer in time (an error, not a verdict)."""
-    expected = set(status_codes(case.expected).values())
-    return "DEADLINE_EXCEEDED" in set(status_codes(observed).values()) - expected
+# grpcio times a deadline on its own clock: a status this close to ours counts as ours (an error).
+CLOCK_SLACK_S = 0.05
+
+
+def unanswered(case: Case, observed: dict[str, Any], elapsed_s: float, timeout_s: float) -> str | None:
+    """Why the case got no answer, or None when every status it saw is the server's.
+
+    A status the case expects is an answer whoever made it. CANCELLED is the
+    server's or a cut we made after seeing enough (an endless stream): an
+    answer either way. DEADLINE_EXCEEDED is ours only once our deadline has
+    passed (no call of a case starts before it, and each gets ``timeout_s``):
+    earlier, the server sent it. Any other code is the server's unless
+    grpcio's wording says the call was lost.
+    """
+    expected = set(status_codes(case.expected).values()) | {"CANCELLED"}
+    for key, code in status_codes(observed).items():
+        if code in expected:
+            continue
+        if code == "DEADLINE_EXCEEDED":
+            if elapsed_s >= timeout_s - CLOCK_SLACK_S:
+                return f"no complete answer within {timeout_s:g} s"
+            continue
+        details = observed.get(key.removesuffix("code") + "details", "")
+        if not answered(grpc.StatusCode[code], details):
+            return f"no answer: {code}" + (f": {details}" if details else "")
+    return None
 
 
 async def run_case(case: Case, session: Session) -> dict[str, Any]:
     """One case within its timeout (plus a margin for the status to arrive)."""
+    started = time.monotonic()
     async with asyncio.timeout(session.timeout_s + 1.0):
         observed = await case.run(session)
-    if deadline_hit(case, observed):
-        raise Undetermined(f"{case.name}: no complete answer within {session.timeout_s:g} s")
+    reason = unanswered(case, observed, time.monotonic() - started, session.timeout_s)
+    if reason is not None:
+        raise Undetermined(f"{case.name}: {reason}")
     return observed
 
 
 async def confirm_reachable(ctx: ProbeContext) -> None:
-    """EmptyCall was UNAVAILABLE: tell an unreachable target (raises) from a gRPC-level failure."""
+    """EmptyCall got no answer: tell an unreachable target (raises) from a gRPC-level failure."""
     _, writer = await open_connection(ctx.target.host, ctx.target.port, ctx.connect_timeout_s)
     close(writer)
 
@@ -564,10 +603,11 @@ async def gather(ctx: ProbeContext) -> None:
 
         empty = CASES_BY_NAME["empty_unary"]
         async with ctx.facts.collecting(SERVED_FACT, *(case.fact for case in cases)):
-            first = await run_case(empty, session(empty))
-            if first["code"] == "UNAVAILABLE":
+            try:
+                first = await run_case(empty, session(empty))
+            except Undetermined:
                 await confirm_reachable(ctx)
-                raise Undetermined(f"EmptyCall: UNAVAILABLE: {first.get('details', 'no details')}")
+                raise
             served = first["code"] != "UNIMPLEMENTED"
             ctx.facts.set(SERVED_FACT, served)
             ctx.facts.summary["grpc_interop"] = {"test_service_served": served, "cases": {}}

@@ -1,13 +1,18 @@
-"""Real grpc.aio servers on loopback for the interop checks.
+"""Real gRPC servers on loopback for the interop checks.
 
-Servers run on their own event loop in a background thread (the probe under
-test runs on the test's loop), or as a subprocess through the standalone
-runner of orchestrator.testbed.interop_server.
+grpc.aio servers run on their own event loop in a background thread (the
+probe under test runs on the test's loop), or as a subprocess through the
+standalone runner of orchestrator.testbed.interop_server. grpc-go's official
+interop server and client (orchestrator.testbed.grpc_go) are the other
+implementation: ``grpc_go_peers`` builds them when ``make grpc-go`` has not,
+and fails - never skips - when it cannot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -16,7 +21,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from orchestrator.testbed import grpc_go
 from orchestrator.testbed.interop_server import add_test_service
+from orchestrator.testbed.pki import Issued, TestCA
 from orchestrator.testbed.process import ServerProcess, free_port, spawn
 from probes import registry
 from probes.model import Target
@@ -80,11 +87,50 @@ class ServerThread:
 
         return self._run(start())
 
+    def start_cutting_relay(self, target_port: int, cut_after_bytes: int) -> int:
+        """A TCP relay to ``target_port`` that resets the first connection whose client has sent
+        more than ``cut_after_bytes``: a connection lost mid-call, as a middlebox or a crash loses it.
+        Later connections are relayed whole."""
+        cut = asyncio.Event()
+
+        async def pump(reader, writer, counted: bool, both: tuple) -> None:
+            sent = 0
+            try:
+                while data := await reader.read(65536):
+                    sent += len(data)
+                    if counted and not cut.is_set() and sent > cut_after_bytes:
+                        cut.set()
+                        for side in both:  # SO_LINGER 0: close with a TCP reset
+                            side.transport.get_extra_info("socket").setsockopt(
+                                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                            side.transport.abort()
+                        return
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.close()
+
+        async def handle(client_reader, client_writer) -> None:
+            server_reader, server_writer = await asyncio.open_connection(HOST, target_port)
+            both = (client_writer, server_writer)
+            await asyncio.gather(pump(client_reader, server_writer, True, both),
+                                 pump(server_reader, client_writer, False, both))
+
+        async def start() -> int:
+            server = await asyncio.start_server(handle, HOST, 0)
+            self.tcp_servers.append(server)
+            return server.sockets[0].getsockname()[1]
+
+        return self._run(start())
+
     def close(self) -> None:
         for server in self.servers:
             self._run(server.stop(grace=None))
         for tcp in self.tcp_servers:
             self._run(_close_tcp(tcp))
+        self._run(_cancel_the_rest())  # connection handlers still open
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
@@ -94,6 +140,13 @@ async def _close_tcp(server: asyncio.Server) -> None:
     server.close()
 
 
+async def _cancel_the_rest() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @pytest.fixture(scope="session")
 def grpc_servers() -> Iterator[ServerThread]:
     servers = ServerThread()
@@ -101,12 +154,28 @@ def grpc_servers() -> Iterator[ServerThread]:
     servers.close()
 
 
-def run_interop_server(workdir, broken: frozenset[str] = frozenset()) -> ServerProcess:
+def run_interop_server(
+    workdir, broken: frozenset[str] = frozenset(), tls: Issued | None = None
+) -> ServerProcess:
     port = free_port(HOST)
     argv = [sys.executable, "-m", "orchestrator.testbed.interop_server", "--host", HOST, "--port", str(port)]
     if broken:
         argv += ["--broken", ",".join(sorted(broken))]
-    return spawn("interop-server", argv, HOST, port, workdir)
+    if tls is not None:
+        argv += ["--tls-cert", str(tls.cert_path), "--tls-key", str(tls.key_path)]
+    return spawn("interop-server", argv, HOST, port, workdir, timeout_s=30)
+
+
+@pytest.fixture(scope="session")
+def grpc_go_peers() -> grpc_go.Peers:
+    """grpc-go's interop server and client (cached under build/grpc-go; about 30 s to build)."""
+    return grpc_go.build()
+
+
+@pytest.fixture(scope="session")
+def interop_certificate(tmp_path_factory) -> Issued:
+    """A server certificate for localhost and 127.0.0.1 from a throwaway CA (``.ca_path``)."""
+    return TestCA(tmp_path_factory.mktemp("interop-pki")).issue("localhost")
 
 
 @pytest.fixture(scope="session")

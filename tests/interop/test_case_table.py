@@ -10,7 +10,7 @@ from probes.errors import NotApplicable, Undetermined
 from probes.facts import Facts
 from probes.grpc import interop
 from probes.grpc.interop import (
-    CASES, NOT_SERVED, SERVED_FACT, Case, deadline_hit, evaluate, judge, not_served,
+    CASES, NOT_SERVED, SERVED_FACT, Case, evaluate, judge, not_served, unanswered,
 )
 from probes.model import Severity, Status
 
@@ -114,16 +114,43 @@ def test_evaluate_compares_the_case_observation():
     assert verdict.evidence["mismatched"] == ["payload_zeros"]
 
 
-def test_deadline_is_an_error_only_where_not_expected():
-    async def nothing(session):
-        return {}
+async def _nothing(session):
+    return {}
 
-    plain = Case("x", "GRPC-INTR-999", "", nothing, {"code": "OK"}, "")
-    sleeping = Case("y", "GRPC-INTR-998", "", nothing, {"code": "DEADLINE_EXCEEDED"}, "")
-    assert deadline_hit(plain, {"code": "DEADLINE_EXCEEDED"})
-    assert deadline_hit(plain, {"unary_code": "OK", "full_duplex_code": "DEADLINE_EXCEEDED"})
-    assert not deadline_hit(plain, {"code": "INTERNAL"})
-    assert not deadline_hit(sleeping, {"code": "DEADLINE_EXCEEDED"})
+
+PLAIN = Case("x", "GRPC-INTR-999", "", _nothing, {"code": "OK"}, "")
+SLEEPING = Case("y", "GRPC-INTR-998", "", _nothing, {"code": "DEADLINE_EXCEEDED"}, "")
+
+
+def test_our_deadline_is_no_answer_only_where_not_expected():
+    assert unanswered(PLAIN, {"code": "DEADLINE_EXCEEDED"}, 5.0, 5.0) == "no complete answer within 5 s"
+    assert unanswered(PLAIN, {"unary_code": "OK", "full_duplex_code": "DEADLINE_EXCEEDED"}, 7.5, 5.0)
+    assert unanswered(PLAIN, {"code": "INTERNAL"}, 7.5, 5.0) is None
+    assert unanswered(SLEEPING, {"code": "DEADLINE_EXCEEDED"}, 7.5, 5.0) is None
+
+
+def test_a_deadline_status_before_our_deadline_is_the_servers_answer():
+    # No call of the case can hit our deadline before timeout_s has passed: the server sent it.
+    assert unanswered(PLAIN, {"code": "DEADLINE_EXCEEDED", "details": "upstream timed out"}, 0.2, 5.0) is None
+
+
+@pytest.mark.parametrize("details", [
+    "Received http2 header with status: 502",  # nginx with its backend down
+    "backend unavailable",  # a grpc-status 14 the server or a proxy sent
+])
+def test_unavailable_sent_by_the_server_or_a_proxy_is_an_answer(details):
+    assert unanswered(PLAIN, {"code": "UNAVAILABLE", "details": details}, 0.1, 5.0) is None
+
+
+@pytest.mark.parametrize("details", [
+    "Socket closed",
+    "Stream removed (recvmsg:Connection reset by peer (104))",
+    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Connection refused",
+])
+def test_a_lost_or_missing_connection_is_no_answer(details):
+    reason = unanswered(PLAIN, {"unary_code": "OK", "full_duplex_code": "UNAVAILABLE",
+                                "full_duplex_details": details}, 0.1, 5.0)
+    assert reason == f"no answer: UNAVAILABLE: {details}"
 
 
 def test_testbed_refuses_unknown_faults():

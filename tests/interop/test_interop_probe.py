@@ -184,7 +184,8 @@ def test_a_server_that_does_not_speak_grpc_errors_every_check(grpc_servers, gree
 
     assert report.unreachable is None
     assert statuses(report) == {check_id: Status.ERROR for check_id in ALL_IDS}
-    assert all(result.reason.startswith(("empty_unary: no complete answer", "EmptyCall: UNAVAILABLE"))
+    no_answer = ("empty_unary: no complete answer", "empty_unary: no answer: UNAVAILABLE")
+    assert all(result.reason.startswith(no_answer)
                for result in report.results), [r.reason for r in report.results]
 
 
@@ -202,3 +203,61 @@ def test_cacheable_unary_call_echoes_metadata_beside_cache_control(conformant_pr
     assert response.payload.body
     assert initial["cache-control"] == "max-age=60, public"
     assert initial["x-grpc-test-echo-initial"] == "v"
+
+
+# -- a definite answer is a verdict, no answer is an error ------------------------------
+
+
+@pytest.fixture(scope="module")
+def proxy_without_backend(tmp_path_factory):
+    """nginx grpc_pass to a port where nothing listens: it answers every call itself."""
+    from orchestrator.testbed.nginx import start_grpc_proxy
+    from orchestrator.testbed.process import free_port
+
+    with start_grpc_proxy(tmp_path_factory.mktemp("nginx"), backend_port=free_port()) as proxy:
+        yield proxy
+
+
+@pytest.mark.parametrize("listener", ["plain", "status"], ids=["http-502", "grpc-unavailable"])
+def test_a_proxy_answering_for_a_stopped_backend_fails_every_case(proxy_without_backend, listener):
+    report = probe(proxy_without_backend.port(listener))
+
+    assert report.unreachable is None
+    assert statuses(report) == {check_id: Status.FAIL for check_id in ALL_IDS}
+    empty = next(r for r in report.results if r.check_id == "GRPC-INTR-001")
+    assert empty.evidence["observed"]["code"] == "UNAVAILABLE"
+    assert empty.evidence["observed"]["details"] == {
+        "plain": "Received http2 header with status: 502", "status": "backend unavailable"}[listener]
+
+
+class DeadlineFromUpstream(interop_server.TestService):
+    """Answers the large UnaryCall at once with DEADLINE_EXCEEDED, as a gateway whose upstream timed out."""
+
+    async def UnaryCall(self, request, context):
+        if request.response_size:
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "upstream request timeout")
+        return await super().UnaryCall(request, context)
+
+
+def test_a_deadline_the_server_sends_is_its_answer(grpc_servers):
+    port = grpc_servers.start_with(serving(DeadlineFromUpstream()))
+    selection = {k: v for k, v in interop_selection().items() if k == "GRPC-INTR-002"}
+
+    report = asyncio.run(run_probe(grpc_target(port), selection))
+
+    assert statuses(report) == {"GRPC-INTR-002": Status.FAIL}
+    assert report.results[0].evidence["observed"]["code"] == "DEADLINE_EXCEEDED"
+    assert report.results[0].evidence["observed"]["details"] == "upstream request timeout"
+
+
+def test_a_connection_lost_mid_case_is_an_error_not_a_fail(grpc_servers):
+    # The relay resets the connection while large_unary's 271828-byte request goes through;
+    # the cases after it get a fresh connection.
+    relay = grpc_servers.start_cutting_relay(grpc_servers.start(), cut_after_bytes=32 * 1024)
+
+    report = probe(relay)
+
+    expected = {check_id: Status.PASS for check_id in ALL_IDS} | {"GRPC-INTR-002": Status.ERROR}
+    assert statuses(report) == expected
+    lost = next(r for r in report.results if r.check_id == "GRPC-INTR-002")
+    assert lost.reason.startswith("large_unary: no answer: UNAVAILABLE: "), lost.reason
