@@ -24,7 +24,8 @@ from orchestrator.cli_testbed import testbed_app
 from orchestrator.cli_sweep import sweep_app
 from orchestrator.cli_sweep_run import register as register_sweep_run
 from orchestrator.known_hosts import pins_for
-from orchestrator.outcome import EXIT_USAGE, exit_code
+from orchestrator.outcome import EXIT_CODES, EXIT_USAGE, exit_code
+from orchestrator.preflight import PreflightError, check_ca_bundle, check_private_key
 from orchestrator.profiles import DEFAULT_PROFILE, builtin_names, load_profile
 from orchestrator.render import print_json, print_table, report_dict, tool_version
 from orchestrator.targets import TargetError, make_target, parse_url
@@ -49,7 +50,8 @@ stderr = Console(stderr=True, highlight=False)
 
 def usage_error(message: str) -> typer.Exit:
     """Print a configuration/usage problem and return the exit to raise (code 2)."""
-    stderr.print(Text(f"error: {message}", style="bold red"))
+    # Not folded: a file name cut in two cannot be copied from a CI log.
+    stderr.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -68,7 +70,12 @@ def main(
     """Run ``interop COMMAND --help`` for each command."""
 
 
-@app.command()
+CHECK_HELP = "Check one server against a profile.\n\nExit codes: " + "; ".join(
+    f"{code} {word} ({meaning})" for code, (word, meaning) in EXIT_CODES.items()
+) + "."
+
+
+@app.command(help=CHECK_HELP)
 def check(
     url: Annotated[str, typer.Argument(help="ssh://HOST[:PORT], grpc://HOST:PORT or grpcs://HOST:PORT")],
     profile: Annotated[
@@ -76,7 +83,10 @@ def check(
     ] = DEFAULT_PROFILE,
     fail_on: Annotated[
         Severity,
-        typer.Option(help="Exit 1 when a check fails at this severity or above.", case_sensitive=False),
+        typer.Option(
+            help="Exit 1 when a check fails at this severity or above; 4 when one there could not be determined.",
+            case_sensitive=False,
+        ),
     ] = Severity.HIGH,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the JSON report instead of a table.")
@@ -115,37 +125,35 @@ def check(
         typer.Option(help="Run only checks whose id matches this pattern, e.g. 'SSH-KEX-*'."),
     ] = None,
     deadline: Annotated[
-        Optional[float], typer.Option(help="Seconds the whole probe may take.", min=0.1)
+        Optional[float], typer.Option(help="Seconds the whole probe may take.", min=0.1, max=600)
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List skipped checks one per row.")
     ] = False,
 ) -> None:
-    """Check one server against a profile and exit 0 (conformant), 1 (findings), 2 (usage) or 3 (unreachable)."""
     try:
         selected_profile = load_profile(profile)
         pins = list(pin or [])
-        for fingerprint in pins:
-            if not fingerprint.startswith("SHA256:"):
-                raise TargetError(
-                    f"--pin {fingerprint!r}: expected SHA256:<base64> as ssh-keygen -lf prints it"
-                )
         credentials = None
         if user:
             if not (key or password_env):
                 raise TargetError("--user needs --key or --password-env")
-            if key and not key.is_file():
-                raise TargetError(f"--key {key}: no such file")
+            if key:
+                check_private_key(key)
             credentials = Credentials(
                 username=user, key_path=str(key) if key else None, password_env=password_env
             )
         elif key or password_env:
             raise TargetError("--key and --password-env need --user")
-        if ca is not None and not ca.is_file():
-            raise TargetError(f"--ca {ca}: no such file")
+        if ca is not None:
+            check_ca_bundle(ca)
         if known_hosts is not None:
             _, host, port = parse_url(url)
-            pins += pins_for(known_hosts, host, port)
+            known = pins_for(known_hosts, host, port)
+            if not known:
+                # Pinning was asked for and cannot happen: a silent skip would be a false green.
+                raise TargetError(f"--known-hosts {known_hosts}: no key for {host} port {port}: nothing to pin")
+            pins += known
         target = make_target(
             url,
             services=tuple(service or ()),
@@ -156,7 +164,7 @@ def check(
             application=application,
             credentials=credentials,
         )
-    except (ConfigError, TargetError) as exc:
+    except (ConfigError, TargetError, PreflightError) as exc:
         raise usage_error(str(exc)) from None
 
     selection = selected_profile.selection

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.outcome import exit_code, findings, status_counts
+from orchestrator.outcome import exit_code, exit_explanation, findings, status_counts, undetermined
 from orchestrator.profiles import Profile
 from probes import registry
 from probes.model import ProbeReport, Severity, Status
@@ -54,6 +54,8 @@ def report_dict(
         "unreachable": report.unreachable,
         "summary": status_counts(report.results),
         "findings": len(findings(report.results, fail_on)),
+        # Checks at or above fail_on that ended ``error``: exit 4 when there is no finding.
+        "undetermined": len(undetermined(report.results, fail_on)),
         "results": [
             {
                 **result.to_dict(),
@@ -125,4 +127,6 @@ def print_table(
     counts = status_counts(report.results)
     summary = "  ".join(f"{name} {count}" for name, count in counts.items() if count)
     code = exit_code(report, fail_on)
-    console.print(Text(f"{summary}  →  exit {code}", style="bold"))
+    # One line, never folded: CI logs and scripts read the verdict from it.
+    verdict = f"{summary}  →  exit {code} ({exit_explanation(report, fail_on)})"
+    console.print(Text(verdict, style="bold"), soft_wrap=True)

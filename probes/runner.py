@@ -66,6 +66,7 @@ async def run_probe(
 
     facts = Facts()
     unreachable: str | None = None
+    failure: str | None = None
     started = time.perf_counter()
     try:
         async with asyncio.timeout(options.deadline_s):
@@ -87,14 +88,19 @@ async def run_probe(
                     read_timeout_s=options.read_timeout_s,
                 )
                 for gather in registry.gatherers(family):
-                    await gather(context)
+                    try:
+                        await gather(context)
+                    except Unreachable:
+                        raise  # the whole target, not one gatherer's facts
+                    except Exception as exc:  # noqa: BLE001 - one gatherer's failure must not stop the others
+                        if failure is None:
+                            failure = f"probe failed: {describe_error(exc)}"
+                            facts.missing_reason = failure
     except Unreachable as exc:
         unreachable = str(exc)
         facts.missing_reason = f"target unreachable: {exc}"
     except TimeoutError:
         facts.missing_reason = f"probe deadline of {options.deadline_s:g} s exceeded"
-    except Exception as exc:  # noqa: BLE001 - a gatherer bug must not lose the other results
-        facts.missing_reason = f"probe failed: {describe_error(exc)}"
 
     results = []
     for check_id, settings in selected.items():

@@ -1,10 +1,17 @@
 """Misbehaving TCP servers on loopback, for robustness tests of the probes.
 
 Each behaviour is a function ``(conn, stop) -> None`` that owns one
-accepted connection: it stays silent, floods, drips or lies, and returns
-when ``stop`` is set, when the peer goes away or when its own byte/time
-budget is spent. ``HostileServer`` accepts on 127.0.0.1 only, runs one
-thread per connection and ``stop()`` ends them all.
+accepted connection: it stays silent, floods, drips, lies, speaks another
+protocol or drops the connection, and returns when ``stop`` is set, when
+the peer goes away or when its own byte/time budget is spent.
+``HostileServer`` accepts on 127.0.0.1 only, runs one thread per connection
+and ``stop()`` ends them all.
+
+Behaviours that react to the client (a reset, an HTTP reply, an HTTP/2
+hang-up) wait for the client's first bytes: every probe speaks first (SSH
+identification, TLS ClientHello, HTTP/2 preface), so the client's connect
+has completed before the server acts and the outcome depends on no race.
+TLS servers (a handshake, then silence) are in ``tls_server.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,23 @@ Behaviour = Callable[[socket.socket, threading.Event], None]
 LIFETIME_S = 30.0  # no connection is held longer than this, whatever happens
 FLOOD_CAP_BYTES = 8 * 1024 * 1024  # a flood stops here even if the peer keeps reading
 VALID_BANNER = b"SSH-2.0-OpenSSH_9.9 hostile\r\n"
+SSH1_BANNER = b"SSH-1.5-OpenSSH_2.0 hostile\r\n"  # an SSH-1 only server: refused by RFC 4253 clients
+HTTP1_REPLY = (
+    b"HTTP/1.1 400 Bad Request\r\nServer: hostile\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 12\r\nConnection: close\r\n\r\nBad Request\n"
+)
+
+
+def _receive(conn: socket.socket, stop: threading.Event) -> bytes:
+    """Wait for the peer's next bytes; empty when it left or we are stopped."""
+    while not stop.is_set():
+        try:
+            return conn.recv(64 * 1024)
+        except socket.timeout:
+            continue
+        except OSError:
+            return b""
+    return b""
 
 
 def _send(conn: socket.socket, data: bytes, stop: threading.Event) -> bool:
@@ -79,6 +103,74 @@ def banner_then_silence(conn: socket.socket, stop: threading.Event) -> None:
         stop.wait(LIFETIME_S)
 
 
+def ssh1_banner(conn: socket.socket, stop: threading.Event) -> None:
+    """An SSH-1 only server: its SSH-1.5 identification line; a 2.0 client is told off and dropped."""
+    if _send(conn, SSH1_BANNER, stop) and _receive(conn, stop):
+        _send(conn, b"Protocol major versions differ.\n", stop)
+
+
+def reset(conn: socket.socket, stop: threading.Event) -> None:
+    """Once the client has spoken, abort the connection: it reads a TCP reset, not a close."""
+    _receive(conn, stop)
+    # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def reset_at_once(conn: socket.socket, stop: threading.Event) -> None:
+    """Abort every connection as soon as it is accepted (a crashing service, a filtering middlebox).
+
+    The client may see the reset before or after its connect returns: either way
+    something accepted the connection, so the target is not unreachable.
+    """
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def http1_reply(conn: socket.socket, stop: threading.Event) -> None:
+    """An HTTP/1.1 server: whatever the client sends is a bad request, then the server closes."""
+    if _receive(conn, stop):
+        _send(conn, HTTP1_REPLY, stop)
+
+
+# HTTP/2 (RFC 9113 §3.4, §4.1, §6.5): the client's connection preface, then
+# frames of a 9-byte header (24-bit length, type, flags, 31-bit stream id).
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H2_HEADERS, H2_SETTINGS = 0x1, 0x4
+H2_ACK = 0x1
+H2_SCAN_CAP_BYTES = 256 * 1024
+
+
+def _h2_frame(kind: int, flags: int, payload: bytes = b"", stream: int = 0) -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_hangup(conn: socket.socket, stop: threading.Event) -> None:
+    """An HTTP/2 server that completes the connection set-up and closes it when a call arrives.
+
+    The client's channel gets ready, then loses its transport under the call:
+    the call was never answered.
+    """
+    if not _send(conn, _h2_frame(H2_SETTINGS, 0), stop):
+        return
+    buffer = b""
+    offset = len(H2_PREFACE)
+    while len(buffer) < H2_SCAN_CAP_BYTES:
+        chunk = _receive(conn, stop)
+        if not chunk:
+            return
+        buffer += chunk
+        if not buffer.startswith(H2_PREFACE[: len(buffer)]):
+            return  # not an HTTP/2 client
+        while len(buffer) >= offset + 9:
+            length = int.from_bytes(buffer[offset : offset + 3], "big")
+            kind, flags = buffer[offset + 3], buffer[offset + 4]
+            if kind == H2_HEADERS:
+                return  # a call: hang up (the caller closes the socket)
+            if kind == H2_SETTINGS and not flags & H2_ACK:
+                if not _send(conn, _h2_frame(H2_SETTINGS, H2_ACK), stop):
+                    return
+            offset += 9 + length
+
+
 BEHAVIOURS: dict[str, Behaviour] = {
     "silent": silent,
     "garbage": garbage,
@@ -86,6 +178,11 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "absurd_packet_length": absurd_packet_length,
     "slow_drip": slow_drip,
     "banner_then_silence": banner_then_silence,
+    "ssh1_banner": ssh1_banner,
+    "reset": reset,
+    "reset_at_once": reset_at_once,
+    "http1_reply": http1_reply,
+    "h2_hangup": h2_hangup,
 }
 
 

@@ -4,8 +4,10 @@ It completes handshakes and closes: that is all a TLS probe needs to see
 (version, cipher, ALPN, certificate). Each situation an agency server is
 found in is a ``TLSServerConfig``: the certificate, the protocol versions it
 accepts, the ALPN protocols it selects from, a cipher string, ``silent``
-(accepts TCP, never answers the handshake) or ``plaintext_reply`` (a
-service that does not speak TLS on a port declared as TLS).
+(accepts TCP, never answers the handshake), ``plaintext_reply`` (a
+service that does not speak TLS on a port declared as TLS) or
+``hold_after_handshake`` (completes the handshake, then says nothing more:
+a TLS terminator whose application never answers).
 
 Threads, not a subprocess: the server lives in the test process, every
 socket has a timeout, the number of open connections is capped, and
@@ -36,6 +38,7 @@ class TLSServerConfig:
     ciphers: str | None = None
     silent: bool = False  # accept TCP, never send a byte
     plaintext_reply: bytes | None = None  # answer with these bytes instead of TLS, then close
+    hold_after_handshake: bool = False  # after the handshake, silence until stop() or the timeout
     socket_timeout_s: float = 5.0
     max_connections: int = 64
 
@@ -136,6 +139,8 @@ class TLSServer:
                 self.handshakes.append(
                     Handshake(tls.version(), cipher[0] if cipher else None, tls.selected_alpn_protocol())
                 )
+                if self.config.hold_after_handshake:
+                    self._stopping.wait(self.config.socket_timeout_s)
         except Exception as exc:  # noqa: BLE001 - a client aborting is normal here
             self.failures.append(f"{type(exc).__name__}: {exc}")
         finally:

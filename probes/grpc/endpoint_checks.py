@@ -48,6 +48,9 @@ SPBE_REGULATION = "Peraturan Presiden No. 95 Tahun 2018 tentang Sistem Pemerinta
 HEALTH_REFUSALS = {
     "UNIMPLEMENTED": "the server has no grpc.health.v1.Health service",
     "NOT_FOUND": "the service is not registered with the health service",
+    # The server, or a proxy in front of it (nginx's 502 when the backend is
+    # down), says the service cannot take calls: it is not serving.
+    "UNAVAILABLE": "the service is not serving",
 }
 
 
@@ -61,7 +64,8 @@ def _health_verdict(outcome: dict[str, str], subject: str) -> Verdict:
         return Verdict(Status.PASS, f"{subject} is SERVING", evidence)
     if "status" in outcome:
         return Verdict(Status.FAIL, f"{subject} is {outcome['status']}", evidence)
-    meaning = HEALTH_REFUSALS.get(outcome["code"], outcome.get("details") or "no further detail")
+    explained = [HEALTH_REFUSALS.get(outcome["code"]), outcome.get("details")]
+    meaning = ": ".join(part for part in explained if part) or "no further detail"
     return Verdict(Status.FAIL, f"{subject}: answered {outcome['code']} ({meaning})", evidence)
 
 
@@ -250,7 +254,9 @@ def check_descriptors(facts: Facts, params: dict[str, Any]) -> Verdict:
         listed = "; ".join(f"{name}: {reason}" for name, reason in unresolved.items())
         return Verdict(Status.FAIL, f"no usable descriptor for {listed}", evidence)
     if not services:
-        return Verdict(Status.ERROR, "no service could be resolved within the probe's limits", evidence)
+        # Reflection answered with an empty list and the inventory declares nothing: a definite
+        # answer that leaves nothing to resolve (GRPC-REFL-001 reports the list itself).
+        raise NotApplicable("reflection lists no service and the inventory declares none")
     return Verdict(Status.PASS, f"descriptors resolved for {len(services)} services", evidence)
 
 

@@ -6,9 +6,11 @@ listening that is not gRPC" (per-fact errors with gRPC's own reason). Every
 call goes out as raw bytes and is parsed here, so a garbled answer becomes a
 ``WireError`` rather than a client-library failure, and every call has a
 deadline. A server that answers with a status (``UNIMPLEMENTED``,
-``NOT_FOUND`` …) has answered: that is an observation a check judges. A call
-that gets no answer (deadline, connection lost) leaves its fact
-undetermined, so the checks reading it are ``error``.
+``NOT_FOUND``, ``UNAVAILABLE`` …), or a proxy in front of it that answers
+with an HTTP status (502 from nginx when the backend is down), has answered:
+that is an observation a check judges. A call that gets no answer
+(deadline, connection lost) leaves its fact undetermined, so the checks
+reading it are ``error``. ``answered`` tells the two apart.
 """
 
 from __future__ import annotations
@@ -66,16 +68,39 @@ REFLECTION_APIS: dict[str, tuple[str, Any]] = {
     "v1alpha": ("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", reflection_v1alpha_pb2),
 }
 
-# Status codes that mean the server never answered the call: the fact is
-# undetermined. Any other code is the server's answer.
-NO_ANSWER_CODES = frozenset(
-    {
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.CANCELLED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,  # also what an answer over our size cap gives
-    }
-)
+# Status codes grpcio only ever makes up itself: our deadline, our cancel.
+# The fact is undetermined.
+NO_ANSWER_CODES = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
+
+# Codes that are the server's answer, except when grpcio made them up because
+# no answer came; its details then carry one of these markers (grpcio 1.85's
+# own wording). Anything else is an answer: the server's grpc-status and
+# grpc-message, or an HTTP status a server or a proxy in front of it sent
+# ("Received http2 header with status: 502" is nginx saying the backend is
+# down), which is how grpc_health_probe and blackbox_exporter count it too.
+# A marker matching a server's own message errs towards ``error``, never
+# towards a verdict.
+LOST_CALL_MARKERS: dict[grpc.StatusCode, tuple[str, ...]] = {
+    grpc.StatusCode.UNAVAILABLE: (
+        "Socket closed",  # the peer closed the TCP connection under the call
+        "Stream removed",  # the transport went away before the answer
+        "Connection reset",  # TCP reset (also "recvmsg:Connection reset by peer")
+        "Broken pipe",
+        "Connection refused",
+        "failed to connect",  # no transport at all ("failed to connect to all addresses")
+        "GOAWAY",  # the server closed the connection before taking the call
+        "RST_STREAM",  # the stream was refused, the request never processed
+        "Transport closed",
+        "Endpoint closing",
+        "keepalive watchdog timeout",
+        "Cancelling all calls",
+        "recvmsg:",
+        "sendmsg:",
+    ),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (
+        "larger than max",  # our own cap on an answer's size: a broken server, not an answer
+    ),
+}
 
 # How grpcio (BoringSSL) words a failed TLS connection, most specific first.
 TLS_FAILURES = (
@@ -115,15 +140,25 @@ class Refusal:
         return {"code": self.code, "details": self.details}
 
 
-def _refusal(what: str, exc: grpc.aio.AioRpcError) -> Refusal:
-    """The status as an answer; raise when the status means there was no answer."""
-    code = exc.code()
+def answered(code: grpc.StatusCode, details: str) -> bool:
+    """Whether a non-OK status is the server's (or a proxy's) answer, not a lost call."""
     if code in NO_ANSWER_CODES:
-        details = exc.details() or ""
-        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            raise Undetermined(f"{what}: no answer before the deadline")
-        raise Undetermined(f"{what}: {code.name}" + (f": {_clip(details)}" if details else ""))
-    return Refusal(code.name, _clip(exc.details() or ""))
+        return False
+    return not any(marker in details for marker in LOST_CALL_MARKERS.get(code, ()))
+
+
+def _status(what: str, code: grpc.StatusCode, details: str | None) -> Refusal:
+    """The status as an answer; raise ``Undetermined`` when there was no answer."""
+    details = details or ""
+    if answered(code, details):
+        return Refusal(code.name, _clip(details))
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        raise Undetermined(f"{what}: no answer before the deadline")
+    raise Undetermined(f"{what}: {code.name}" + (f": {_clip(details)}" if details else ""))
+
+
+def _refusal(what: str, exc: grpc.aio.AioRpcError) -> Refusal:
+    return _status(what, exc.code(), exc.details())
 
 
 def _parse(message_class: type[Message], data: bytes, what: str) -> Message:
@@ -266,12 +301,10 @@ class _ReflectionStream:
             answer = await asyncio.wait_for(self._call.read(), self._read_timeout_s)
         except asyncio.InvalidStateError:
             # The server already ended the stream: its status says why.
-            code, details = await self._call.code(), _clip(await self._call.details() or "")
+            code, details = await self._call.code(), await self._call.details()
             if code == grpc.StatusCode.OK:
                 raise WireError(f"reflection stream ended before {what}") from None
-            if code in NO_ANSWER_CODES:
-                raise Undetermined(f"reflection {what}: {code.name}: {details}".rstrip(": ")) from None
-            return Refusal(code.name, details)
+            return _status(f"reflection {what}", code, details)
         except grpc.aio.AioRpcError as exc:
             return _refusal(f"reflection {what}", exc)
         if answer is grpc.aio.EOF:
@@ -440,6 +473,9 @@ async def gather(ctx: ProbeContext) -> None:
     summary = ctx.facts.summary.setdefault("grpc", {})
     if not target.uses_tls:
         ctx.facts.set(TRANSPORT, {"scheme": target.scheme, "tls": False})
+    if not declared:
+        # Known before any connection: a failed one does not make it undetermined.
+        ctx.facts.not_applicable(HEALTH_SERVICES, "the inventory declares no services for this endpoint")
 
     try:
         channel = open_channel(target)
@@ -469,12 +505,8 @@ async def gather(ctx: ProbeContext) -> None:
             await _overall_health_and_latency(ctx, channel)
 
         phases = []
-        if ctx.wants(HEALTH_SERVICES):
-            if declared:
-                phases.append(_declared_health(ctx, channel, declared))
-            else:
-                reason = "the inventory declares no services for this endpoint"
-                ctx.facts.not_applicable(HEALTH_SERVICES, reason)
+        if ctx.wants(HEALTH_SERVICES) and declared:
+            phases.append(_declared_health(ctx, channel, declared))
         if ctx.wants(HEALTH_WATCH):
             phases.append(_watch(ctx, channel))
         if ctx.wants(HEALTH_LIST):

@@ -27,7 +27,7 @@ import ssl
 from typing import Any
 
 from probes import net, registry
-from probes.errors import ProbeError, Undetermined, Unreachable, describe_error
+from probes.errors import NotApplicable, ProbeError, Undetermined, Unreachable, describe_error
 from probes.facts import Facts, ProbeContext
 from probes.model import Status, Verdict
 from probes.tls.certificate import clip, describe_certificate, key_strength, match_hostname
@@ -86,6 +86,12 @@ AEAD_MARKERS = ("GCM", "CHACHA20", "CCM")
 
 WEAK_SIGNATURE_HASHES = frozenset({"md2", "md4", "md5", "sha1"})
 
+# OpenSSL names a TLS alert the server sent "..._ALERT_..." (protocol_version,
+# handshake_failure): the server answered in TLS and refused what a default
+# client offers, a definite answer about the versions it accepts. Any other
+# failure (bytes that are not TLS, a closed connection) says nothing about them.
+SERVER_ALERT_MARKER = "_ALERT_"
+
 
 class ReconnectFailed(ProbeError):
     """A later connection failed after the first one worked: a per-fact error."""
@@ -134,7 +140,8 @@ class _Gathering:
             self.record_session(result)
         else:
             reason = f"no TLS 1.2+ handshake: {describe_error(result.error)}"
-            self.facts.set(NEGOTIATED, {"version": None, "failure": reason})
+            refused = SERVER_ALERT_MARKER in str(getattr(result.error, "reason", "") or "")
+            self.facts.set(NEGOTIATED, {"version": None, "failure": reason, "refused_by_server": refused})
             for name in (CHAIN, ALPN, LEAF, HOSTNAME):
                 self.facts.fail(name, reason)
             self.summary["handshake_failure"] = reason
@@ -325,6 +332,11 @@ for _fact, (_check_id, _label, _) in LEGACY_VERSIONS.items():
     facts=(NEGOTIATED,),
 )
 def tls13_supported(facts: Facts, params: dict[str, Any]) -> Verdict:
+    value = facts[NEGOTIATED]
+    if value["version"] is None and value.get("refused_by_server"):
+        # The server refused, in TLS, a client that offered TLS 1.3: it does not support it.
+        evidence = {"observed": None, "expected": "TLSv1.3", "failure": value["failure"]}
+        return Verdict(Status.WARN, f"a client offering TLS 1.3 was refused ({value['failure']})", evidence)
     version = _negotiated(facts)["version"]
     evidence = {"observed": version, "expected": "TLSv1.3"}
     if version == "TLSv1.3":
@@ -345,6 +357,9 @@ def tls13_supported(facts: Facts, params: dict[str, Any]) -> Verdict:
     facts=(NEGOTIATED,),
 )
 def tls_cipher_strong(facts: Facts, params: dict[str, Any]) -> Verdict:
+    value = facts[NEGOTIATED]
+    if value["version"] is None and value.get("refused_by_server"):
+        raise NotApplicable("the server refused every TLS 1.2+ handshake: no suite to judge (see TLS-PROTO-001)")
     value = _negotiated(facts)
     cipher = value.get("cipher") or ""
     expected = "ECDHE/DHE key exchange with an AEAD mode"

@@ -104,15 +104,28 @@ def test_usage_errors_exit_2_and_probe_nothing(tmp_path):
         port = listener.getsockname()[1]
         bad_profile = tmp_path / "bad.yaml"
         bad_profile.write_text("name: bad\nchecks:\n  NOPE-001: {}\n")
-        for args in (
-            ["check", f"ssh://127.0.0.1:{port}", "--profile", str(bad_profile)],
-            ["check", f"http://127.0.0.1:{port}"],
-            ["check", f"grpc://127.0.0.1:{port}", "--ca", str(tmp_path / "missing.pem")],
-            ["check", f"ssh://127.0.0.1:{port}", "--pin", "MD5:aa"],
-            ["check", f"ssh://127.0.0.1:{port}", "--user", "root"],
+        garbage = tmp_path / "garbage.pem"
+        garbage.write_text("this is not a certificate\n")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id")],
+                       check=True, timeout=30)
+        public_key_only = tmp_path / "id.pub"  # the key a user may pass by mistake
+        for args, says in (
+            (["check", f"ssh://127.0.0.1:{port}", "--profile", str(bad_profile)], str(bad_profile)),
+            (["check", f"http://127.0.0.1:{port}"], "http"),
+            (["check", f"grpc://127.0.0.1:{port}", "--ca", str(tmp_path / "missing.pem")], "cannot read"),
+            (["check", f"grpcs://127.0.0.1:{port}", "--ca", str(garbage)], "not a CA bundle"),
+            (["check", f"grpcs://127.0.0.1:{port}", "--ca", str(tmp_path)], "cannot read"),
+            (["check", f"ssh://127.0.0.1:{port}", "--pin", "MD5:aa"], "--pin"),
+            (["check", f"ssh://127.0.0.1:{port}", "--user", "root"], "--user"),
+            (["check", f"ssh://127.0.0.1:{port}", "--user", "root", "--key", str(garbage)], "not a private key"),
+            (["check", f"ssh://127.0.0.1:{port}", "--user", "root", "--key", str(public_key_only)],
+             "not a private key"),
+            (["check", f"ssh://127.0.0.1:{port}", "--user", "root", "--key", str(tmp_path / "nope")],
+             "cannot read"),
         ):
             result = interop(*args)
             assert result.exit_code == 2, (args, result.output)
+            assert says in result.output and "Traceback" not in result.output, (args, result.output)
         try:
             listener.accept()
             connected = True
@@ -144,3 +157,26 @@ def test_profiles_and_checks_commands():
 def test_checks_doc_is_fresh():
     committed = (Path(__file__).resolve().parents[2] / "docs" / "checks.md").read_text()
     assert interop("checks", "docs").output == committed, "run: make docs"
+
+
+def test_an_encrypted_key_without_its_passphrase_is_not_a_usage_error(tmp_path):
+    # It parses; whether the passphrase is at hand is the login's business. A closed port: exit 3.
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f", str(key)], check=True, timeout=30)
+    result = interop("check", f"ssh://127.0.0.1:{free_port()}", "--user", "root", "--key", str(key))
+    assert result.exit_code == 3, result.output
+
+
+def test_help_lists_every_exit_code():
+    text = " ".join(interop("check", "--help").output.split())
+    for code, word in ((0, "conformant"), (1, "findings"), (2, "usage"), (3, "unreachable"), (4, "undetermined")):
+        assert f"{code} {word}" in text, text
+
+
+def test_json_and_table_say_what_was_determined(grpc_server):
+    # (Undetermined reports and their wording: tests/hostile/test_gate_matrix.py.)
+    url = f"grpc://127.0.0.1:{grpc_server.port('ok')}"
+    report = json.loads(interop("check", url, "--json", "--only", "GRPC-HLTH-001").output)
+    assert (report["exit_code"], report["findings"], report["undetermined"]) == (0, 0, 0)
+    table = interop("check", url, "--only", "GRPC-HLTH-001").output.strip().splitlines()[-1]
+    assert table.endswith("→  exit 0 (conformant)"), table

@@ -92,3 +92,24 @@ def test_http1_server_is_an_error_with_a_reason(plain_servers, http1_server):
     assert report.unreachable is None
     assert statuses(report) == all_error_but(GRPC_TLS_001="fail")
     assert "HTTP/2" in reason(report, "GRPC-REFL-001")
+
+
+def test_a_failing_gatherer_costs_its_own_facts_only(tls_servers, monkeypatch):
+    """A bug in the TLS gatherer (run first for grpcs://) must not leave the gRPC checks undetermined."""
+    import asyncio
+
+    from probes import registry
+    from probes.runner import CheckSettings, ProbeOptions, run_probe
+
+    async def broken(context):
+        raise RuntimeError("a bug in a gatherer")
+
+    registry.load()
+    monkeypatch.setitem(registry._GATHERERS, "tls", [broken])
+    checks = registry.checks()
+    chosen = ["TLS-CERT-001", "GRPC-HLTH-001", "GRPC-TLS-001"]
+    selection = {check_id: CheckSettings(checks[check_id].severity, dict(checks[check_id].params))
+                 for check_id in chosen}
+    report = asyncio.run(run_probe(registered(tls_servers, "tls"), selection, ProbeOptions(deadline_s=20.0)))
+    assert statuses(report) == {"TLS-CERT-001": "error", "GRPC-HLTH-001": "pass", "GRPC-TLS-001": "pass"}
+    assert reason(report, "TLS-CERT-001").endswith("probe failed: RuntimeError: a bug in a gatherer")

@@ -1,0 +1,143 @@
+"""nginx as a gRPC reverse proxy on loopback (Debian's nginx-light), for tests.
+
+The common deployment of a gRPC service: nginx terminates HTTP/2 (and TLS)
+and hands calls to the application with ``grpc_pass``. When the application
+is down, nginx answers every call itself: HTTP 502, or — with the error page
+many deployments add — a gRPC status UNAVAILABLE. Both are answers a gate
+must call a failure of the service, not an error of the probe.
+
+One nginx process serves every listener of a ``GrpcProxy``. It runs in the
+foreground with a single process (``daemon off``, ``master_process off``),
+with its configuration, pid file, logs and temporary files all in its own
+work directory, and is stopped by its pid.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.testbed.pki import Issued
+from orchestrator.testbed.process import ServerProcess, free_ports, spawn, wait_for_port
+
+NGINX = shutil.which("nginx", path="/usr/sbin:/usr/bin") or "/usr/sbin/nginx"
+HOST = "127.0.0.1"
+
+# What a listener does when the backend does not answer, as nginx config.
+# "status": nginx's documented way to answer gRPC clients in gRPC terms.
+FAILURE_MODES = {
+    "http_502": "",
+    "status_unavailable": """
+    error_page 502 503 504 = @grpc_unavailable;
+""",
+}
+STATUS_PAGE = """
+  location @grpc_unavailable {
+    default_type application/grpc;
+    add_header grpc-status 14;
+    add_header grpc-message "backend unavailable";
+    return 204;
+  }
+"""
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    port: int
+    tls: Issued | None = None
+    on_failure: str = "http_502"  # a key of FAILURE_MODES
+
+
+@dataclass
+class GrpcProxy:
+    """A running nginx; ``port(name)`` is where listener ``name`` accepts."""
+
+    process: ServerProcess
+    listeners: dict[str, Listener]
+    backend_port: int
+
+    def port(self, name: str) -> int:
+        return self.listeners[name].port
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def __enter__(self) -> "GrpcProxy":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _server_block(listener: Listener, backend_port: int) -> str:
+    if listener.tls is None:
+        listen = f"listen {HOST}:{listener.port} http2;"
+        tls = ""
+    else:
+        listen = f"listen {HOST}:{listener.port} ssl http2;"
+        tls = f"""
+    ssl_certificate {listener.tls.cert_path};
+    ssl_certificate_key {listener.tls.key_path};
+    ssl_protocols TLSv1.2 TLSv1.3;"""
+    return f"""
+  server {{
+    {listen}{tls}
+    location / {{
+      grpc_pass grpc://{HOST}:{backend_port};{FAILURE_MODES[listener.on_failure]}
+    }}{STATUS_PAGE if listener.on_failure == "status_unavailable" else ""}
+  }}
+"""
+
+
+def config_text(workdir: Path, listeners: list[Listener], backend_port: int) -> str:
+    temp = {kind: workdir / f"{kind}_temp" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    servers = "".join(_server_block(listener, backend_port) for listener in listeners)
+    return f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {workdir / "nginx.pid"};
+error_log {workdir / "error.log"} info;
+events {{ worker_connections 256; }}
+http {{
+  access_log {workdir / "access.log"};
+  client_body_temp_path {temp["client_body"]};
+  proxy_temp_path {temp["proxy"]};
+  fastcgi_temp_path {temp["fastcgi"]};
+  uwsgi_temp_path {temp["uwsgi"]};
+  scgi_temp_path {temp["scgi"]};
+  grpc_connect_timeout 5s;
+{servers}}}
+"""
+
+
+def start_grpc_proxy(
+    workdir: Path,
+    backend_port: int,
+    tls: Issued | None = None,
+    timeout_s: float = 10.0,
+) -> GrpcProxy:
+    """nginx in front of ``backend_port``: listeners ``plain`` (HTTP 502 when the backend is
+    down), ``status`` (gRPC UNAVAILABLE instead) and, with a certificate, ``tls`` (502 too)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    plans = [("plain", None, "http_502"), ("status", None, "status_unavailable")]
+    if tls is not None:
+        plans.append(("tls", tls, "http_502"))
+    ports = free_ports(len(plans))
+    listeners = [Listener(name, port, cert, mode) for (name, cert, mode), port in zip(plans, ports)]
+    config = workdir / "nginx.conf"
+    config.write_text(config_text(workdir, listeners, backend_port))
+    argv = [NGINX, "-p", str(workdir), "-e", str(workdir / "error.log"), "-c", str(config)]
+    process = spawn("nginx", argv, HOST, listeners[0].port, workdir, timeout_s)
+    try:
+        for listener in listeners[1:]:
+            wait_for_port(HOST, listener.port, timeout_s, process.process)
+    except Exception:
+        process.stop()
+        raise
+    return GrpcProxy(process, {listener.name: listener for listener in listeners}, backend_port)
