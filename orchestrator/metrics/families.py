@@ -74,20 +74,33 @@ FAMILIES: tuple[Family, ...] = (
            "others).", fanout=len(SWEEP_STATES)),
     Family("interop_check_failures", "gauge", INV + ("check", "severity"), "check",
            "Endpoints failing the check in the sweep (waived failures excluded).", summary=True),
-    # -- scores (orchestrator.scoring: severity-weighted; an error lowers confidence only)
+    # -- scores (orchestrator.scoring: severity-weighted; an error lowers confidence only; each
+    #    endpoint's index capped by its worst open fail, groups averaging the capped indices)
     Family("interop_national_compliance_ratio", "gauge", INV, "inventory",
            "Severity-weighted compliance of all endpoints (0-1); absent when nothing could be "
            "determined.", summary=True),
     Family("interop_national_confidence_ratio", "gauge", INV, "inventory",
            "Share of the checked weight that could be determined (errors lower it).", summary=True),
     Family("interop_national_spbe_index", "gauge", INV, "inventory",
-           "SPBE-style index 1-5 (1 + 4 x compliance).", summary=True),
+           "SPBE-style index 1-5: the weighted mean of the endpoints' indices, each 1 + 4 x compliance "
+           "capped by its worst open fail.", summary=True),
+    Family("interop_national_capped_endpoints", "gauge", INV, "inventory",
+           "Endpoints whose index a cap lowered (an open fail: critical caps in Kurang, high in Cukup, "
+           "medium in Baik, low in Sangat Baik); present with the index.", summary=True),
+    Family("interop_national_cap_info", "gauge", INV + ("check", "severity"), "inventory",
+           "Why the national index is capped (always 1): the check whose open fail caps the most "
+           "endpoints; absent when no cap lowered any.", summary=True),
     Family("interop_province_compliance_ratio", "gauge", INV + ("province",), "province",
            "Compliance of the endpoints of a province (0-1).", summary=True),
     Family("interop_province_confidence_ratio", "gauge", INV + ("province",), "province",
            "Confidence of the province's compliance (0-1).", summary=True),
     Family("interop_province_spbe_index", "gauge", INV + ("province",), "province",
-           "SPBE-style index of the province (1-5).", summary=True),
+           "SPBE-style index of the province (1-5), from its endpoints' capped indices.", summary=True),
+    Family("interop_province_capped_endpoints", "gauge", INV + ("province",), "province",
+           "Endpoints of the province whose index a cap lowered; present with the index.", summary=True),
+    Family("interop_province_cap_info", "gauge", INV + ("province", "check", "severity"), "province",
+           "Why the province's index is capped (always 1): the check whose open fail caps the most of "
+           "its endpoints; absent when no cap lowered any.", summary=True),
     Family("interop_agency_info", "gauge", AGENCY + ("agency_level", "province"), "agency",
            "An agency of the inventory (always 1): its level and province.", summary=True),
     Family("interop_agency_compliance_ratio", "gauge", AGENCY, "agency",
@@ -95,7 +108,12 @@ FAMILIES: tuple[Family, ...] = (
     Family("interop_agency_confidence_ratio", "gauge", AGENCY, "agency",
            "Confidence of the agency's compliance (0-1).", summary=True),
     Family("interop_agency_spbe_index", "gauge", AGENCY, "agency",
-           "SPBE-style index of the agency (1-5).", summary=True),
+           "SPBE-style index of the agency (1-5), from its endpoints' capped indices.", summary=True),
+    Family("interop_agency_capped_endpoints", "gauge", AGENCY, "agency",
+           "Endpoints of the agency whose index a cap lowered; present with the index.", summary=True),
+    Family("interop_agency_cap_info", "gauge", AGENCY + ("check", "severity"), "agency",
+           "Why the agency's index is capped (always 1): the check whose open fail caps the most of "
+           "its endpoints; absent when no cap lowered any.", summary=True),
     Family("interop_agency_endpoints", "gauge", AGENCY, "agency",
            "Endpoints of the agency in the sweep.", summary=True),
     Family("interop_agency_endpoints_unreachable", "gauge", AGENCY, "agency",

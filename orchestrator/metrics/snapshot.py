@@ -5,9 +5,12 @@ and serves it from memory on every scrape; ``push_summary`` and
 ``write_textfile`` build one for the sweep that just ran (``detail=False``:
 no per-endpoint or per-agency-and-check series).
 
-Scores use ``orchestrator.scoring`` (per-endpoint tallies summed into agency,
-province and national scores, as the reports do), after the waivers in force
-(``orchestrator.waivers``). Facts give two per-endpoint series: the TLS
+Scores use ``orchestrator.scoring`` as the reports do (per-endpoint scores,
+capped by the worst open fail, aggregated into agency, province and national
+scores), after the waivers in force (``orchestrator.waivers``). Why an index
+is capped is exposed as the number of capped endpoints and the main capping
+check (``interop_*_cap_info``) of the nation, each province and each agency.
+Facts give two per-endpoint series: the TLS
 certificate's ``not_after`` (``facts["tls"]``, from the TLS probe) and the
 SSH host-key fingerprints by key type (``facts["ssh"]["host_keys"]``, from the
 SSH probe), compared with the previous complete sweep of the same inventory.
@@ -25,7 +28,7 @@ from typing import Any, NamedTuple
 from orchestrator.metrics.labels import STATUSES, label
 from orchestrator.metrics.series import SeriesSet
 from orchestrator.metrics.families import SWEEP_STATES
-from orchestrator.scoring import Score, Tally
+from orchestrator.scoring import GroupTally, Score, Tally
 from orchestrator.store import Store, Sweep
 from orchestrator.waivers import WAIVABLE, Waivers
 from probes.model import Severity
@@ -53,12 +56,14 @@ class _WaiverView(NamedTuple):
 
 
 class _Endpoint:
-    __slots__ = ("record", "labels", "tally", "done", "up", "lost", "duration_s", "cert_expiry", "host_keys")
+    __slots__ = ("record", "labels", "tally", "score", "done", "up", "lost", "duration_s", "cert_expiry",
+                 "host_keys")
 
     def __init__(self, record, labels: dict[str, str]):
         self.record = record
         self.labels = labels  # shared by all of this endpoint's series
         self.tally = Tally()
+        self.score: Score | None = None  # capped, once every result is read
         self.done = False
         self.up = False
         self.lost = False  # unreachable: no connection at all
@@ -71,7 +76,7 @@ class _Group:
     __slots__ = ("tally", "endpoints", "unreachable", "level", "province")
 
     def __init__(self, level: str | None = None, province: str | None = None):
-        self.tally = Tally()
+        self.tally = GroupTally()
         self.endpoints = 0
         self.unreachable = 0
         self.level = level
@@ -129,6 +134,12 @@ def _scores(series: SeriesSet, prefix: str, labels: dict[str, str], score: Score
     series.gauge(f"{prefix}_confidence_ratio", labels, score.confidence)
     if score.index is not None:
         series.gauge(f"{prefix}_spbe_index", labels, score.index)
+        series.gauge(f"{prefix}_capped_endpoints", labels, score.cap.endpoints if score.cap else 0)
+    if score.cap is not None:
+        # Why: the main capping check. Check ids and severities come from the store, never a server.
+        main = score.cap.main
+        series.gauge(f"{prefix}_cap_info", {**labels, "check": label(main.check_id),
+                                            "severity": label(main.severity)}, 1)
 
 
 class _SweepData:
@@ -179,7 +190,7 @@ def _read(store: Store, sweep: Sweep, inventory: str, waivers: Waivers | None, d
         if waivers is not None and status in WAIVABLE:
             view = _WaiverView(status, check_id, endpoint_id, record.url, record.agency, record.application)
             status = waivers.apply(view)[0].value
-        add(status, severity)
+        add(status, severity, check_id=check_id)  # a fail also notes the endpoint's worst open finding
         failed = 1 if status == "fail" else 0
         data.check_failures[check_id] = data.check_failures.get(check_id, 0) + failed
         agency_failures[check_id] = agency_failures.get(check_id, 0) + failed
@@ -190,7 +201,7 @@ def _read(store: Store, sweep: Sweep, inventory: str, waivers: Waivers | None, d
 
 
 def _groups(data: _SweepData) -> tuple[_Group, dict[str | None, _Group], dict[str | None, _Group]]:
-    """Nation, provinces and agencies, each the sum of its endpoints' tallies."""
+    """Nation, provinces and agencies, each the aggregate of its endpoints' capped scores."""
     nation = _Group()
     provinces: dict[str | None, _Group] = {}
     agencies: dict[str | None, _Group] = {}
@@ -200,8 +211,10 @@ def _groups(data: _SweepData) -> tuple[_Group, dict[str | None, _Group], dict[st
         if agency is None:
             agency = agencies[record.agency] = _Group(record.agency_level, record.province)
         province = provinces.setdefault(record.province, _Group())
+        endpoint.score = endpoint.tally.score()
+        endpoint.tally = None  # the score has its counts
         for group in (nation, province, agency):
-            group.tally.merge(endpoint.tally)
+            group.tally.add(endpoint.score)
             group.endpoints += 1
             group.unreachable += endpoint.lost
     return nation, provinces, agencies
@@ -299,7 +312,7 @@ def _endpoint_series(series: SeriesSet, endpoint: _Endpoint, keys_before: dict[s
     if not endpoint.done:
         return
     series.gauge("interop_endpoint_up", labels, 1 if endpoint.up else 0)
-    compliance = endpoint.tally.score().compliance
+    compliance = endpoint.score.compliance if endpoint.score is not None else None
     if compliance is not None:
         series.gauge("interop_endpoint_compliance_ratio", labels, compliance)
     series.gauge("interop_endpoint_probe_duration_seconds", labels, endpoint.duration_s)

@@ -11,6 +11,7 @@ Number and date formatting follows the language too: Indonesian writes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -71,11 +72,29 @@ MESSAGES: dict[str, dict[str, str]] = {
     "score.formula": {
         "id": "Kepatuhan = bobot lulus (peringatan setengah, pengecualian penuh) dibagi bobot semua hasil"
         " yang dapat ditentukan; bobot menurut tingkat keparahan (kritis 10, tinggi 5, sedang 3, rendah 1)."
-        " Indeks = 1 + 4 × kepatuhan; predikat mengikuti pita indeks SPBE.",
+        " Indeks endpoint = 1 + 4 × kepatuhan, dibatasi oleh temuan gagal terbuka yang terparah: kritis"
+        " paling tinggi Kurang (1,79), tinggi Cukup (2,59), sedang Baik (3,49), rendah Sangat Baik (4,19)."
+        " Indeks kelompok = rata-rata indeks endpoint yang telah dibatasi, berbobot menurut pemeriksaan"
+        " yang dipilih; predikat mengikuti pita indeks SPBE.",
         "en": "Compliance = weight passed (warnings half, waivers in full) divided by the weight of every"
         " determinable result; weights by severity (critical 10, high 5, medium 3, low 1)."
-        " Index = 1 + 4 × compliance; the rating follows the SPBE index bands.",
+        " Endpoint index = 1 + 4 × compliance, capped by the worst open fail: critical at most Poor (1.79),"
+        " high Fair (2.59), medium Good (3.49), low Very good (4.19). A group's index is the mean of its"
+        " endpoints' capped indices, weighted by their selected checks; the rating follows the SPBE index"
+        " bands.",
     },
+    # -- caps (orchestrator.scoring.CAPS): why an index is lower than its pass rate gives
+    "cap.finding": {"id": "{check} gagal (keparahan {severity})", "en": "{check} {severity} fail"},
+    "cap.endpoint": {"id": "dibatasi: {finding}", "en": "capped: {finding}"},
+    "cap.group": {
+        "id": "dibatasi: {finding}; {count} endpoint dibatasi",
+        "en": "capped: {finding}; {count} endpoints capped",
+    },
+    "cap.group_one": {
+        "id": "dibatasi: {finding}; 1 endpoint dibatasi",
+        "en": "capped: {finding}; 1 endpoint capped",
+    },
+    "cap.uncapped": {"id": "{index} tanpa batas", "en": "{index} uncapped"},
     # -- status, severity, predicates ----------------------------------------
     "status.pass": {"id": "lulus", "en": "pass"},
     "status.fail": {"id": "gagal", "en": "fail"},
@@ -311,6 +330,23 @@ class Translator:
             return fallback if fallback is not None else self("common.unknown")
         key = f"{prefix}.{value}"
         return self(key) if key in MESSAGES else str(value)
+
+    def cap(self, cap: Mapping[str, Any] | None) -> str:
+        """Why a score is capped (``Score.to_dict()["cap"]``), one line; empty when it is not.
+
+        An endpoint's names its worst open finding ("capped: SSH-KEX-001 high fail");
+        a group's its main capping check and how many endpoints are capped.
+        """
+        if not cap:
+            return ""
+        finding = self("cap.finding", check=cap.get("check") or self("common.unknown"),
+                       severity=self.optional("severity", cap.get("severity")))
+        if cap.get("max_index") is not None:  # an endpoint
+            return self("cap.endpoint", finding=finding)
+        count = int(cap.get("endpoints") or 0)
+        if count == 1:
+            return self("cap.group_one", finding=finding)
+        return self("cap.group", finding=finding, count=self.number(count))
 
     def number(self, value: float | None, digits: int = 0) -> str:
         if value is None:

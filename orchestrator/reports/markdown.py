@@ -1,6 +1,6 @@
 """A short Markdown summary, fit for a CI job summary (``$GITHUB_STEP_SUMMARY``).
 
-Totals, the score and its predicate, the top findings, the agencies (worst
+Totals, the score, why it is capped, and its predicate, the top findings, the agencies (worst
 first), waivers that expire soon or have expired, and the changes since the
 previous sweep. Bahasa Indonesia by default, English with ``lang="en"``.
 Server text is flattened to one line, clipped, and escaped so it can
@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from orchestrator.reports.i18n import Translator
 from orchestrator.reports.text import one_line
 
 TOP_ROWS = 15
@@ -32,6 +33,7 @@ TEXT: dict[str, dict[str, str]] = {
         "finished": "Selesai",
         "generated": "Dibuat",
         "index": "Indeks",
+        "cap": "Batas",
         "predicate": "Predikat",
         "level": "Tingkat",
         "compliance": "Kepatuhan",
@@ -80,6 +82,7 @@ TEXT: dict[str, dict[str, str]] = {
         "finished": "Finished",
         "generated": "Generated",
         "index": "Index",
+        "cap": "Cap",
         "predicate": "Predicate",
         "level": "Level",
         "compliance": "Compliance",
@@ -146,10 +149,12 @@ def _percent(value: float | None, t: Mapping[str, str]) -> str:
     return t["not_measured"] if value is None else f"{value * 100:.1f} %"
 
 
-def _score_row(score: Mapping[str, Any], t: Mapping[str, str]) -> list[str]:
+def _score_row(score: Mapping[str, Any], t: Mapping[str, str], lang: str) -> list[str]:
+    """Index, why it is capped (next to it), predicate, level, compliance, confidence."""
     predicate = score["predicate"]
     return [
         t["not_measured"] if score["index"] is None else f"{score['index']:.2f}",
+        cell(Translator(lang).cap(score.get("cap")), None) or "—",
         cell(predicate["label"]) if predicate else "—",
         str(score["level"]) if score["level"] is not None else "—",
         _percent(score["compliance"], t),
@@ -188,9 +193,10 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
     score = report["score"]
     _table(
         out,
-        [t["index"], t["predicate"], t["level"], t["compliance"], t["confidence"], t["endpoints"], t["done"],
-         t["unreachable"]],
-        [_score_row(score, t) + [str(totals["endpoints"]), str(totals["done"]), str(totals["unreachable"])]],
+        [t["index"], t["cap"], t["predicate"], t["level"], t["compliance"], t["confidence"], t["endpoints"],
+         t["done"], t["unreachable"]],
+        [_score_row(score, t, report["lang"])
+         + [str(totals["endpoints"]), str(totals["done"]), str(totals["unreachable"])]],
     )
     counts = score["counts"]
     _table(out, [cell(labels["status"][s]) for s in counts], [[str(n) for n in counts.values()]])
@@ -222,8 +228,10 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
         )[:AGENCY_ROWS]
         _table(
             out,
-            [t[k] for k in ("agency", "index", "predicate", "level", "compliance", "confidence", "findings")],
-            [[cell(f"{a['name']} ({a['code']})", 80)] + _score_row(a["score"], t) + [str(a["findings"])]
+            [t[k] for k in ("agency", "index", "cap", "predicate", "level", "compliance", "confidence",
+                            "findings")],
+            [[cell(f"{a['name']} ({a['code']})", 80)] + _score_row(a["score"], t, report["lang"])
+             + [str(a["findings"])]
              for a in ranked],
         )
 

@@ -2,7 +2,7 @@
 
 ``build_report(store, sweep_id, ...)`` returns a ``Report`` (a ``dict``) that
 every format renders and that the JSON report serialises as is
-(``schema/report-v1.schema.json``, ``schema_version`` "1.0"). Keys:
+(``schema/report-v1.schema.json``, ``schema_version`` "1.1"). Keys:
 
 ``schema_version``, ``tool`` {name, version}, ``generated_at``, ``lang``,
 ``labels`` (status/severity words in ``lang``), ``sweep`` (metadata and
@@ -13,8 +13,12 @@ nation, or the one agency), ``provinces``, ``agencies``, ``applications``,
 ``changes`` (against the previous complete sweep of the same inventory:
 counts, and lists cut at ``CHANGES_LIMIT`` entries, most severe first) or
 null. Every score is ``Score.to_dict``: earned, possible, error_weight,
-counts, compliance (0–1 or null), confidence, index (1–5 or null),
-predicate {id, label} or null, level (1–5 or null).
+counts, compliance (0–1 or null), confidence, index (1–5 or null, capped by
+the worst open finding), predicate {id, label} or null, level (1–5 or null),
+weight, and cap (why a cap lowered the index: check, severity, status,
+endpoints, uncapped_index, predicate, max_index, reasons) or null. Endpoint
+scores are capped (``Tally.score``), groups average their endpoints' capped
+indices (``GroupTally``), checks and categories are uncapped pass rates.
 
 Agency scope (``agency=CODE``): only that agency's endpoints, results,
 certificates, waivers and changes are read; ``score`` is the agency's score,
@@ -44,13 +48,13 @@ import yaml
 
 from orchestrator.inventory import provinces as province_table
 from orchestrator.render import tool_version
-from orchestrator.scoring import Score, Tally
+from orchestrator.scoring import CAPPING_STATUS, GroupTally, Score, Tally
 from orchestrator.store import ResultRow, Store, Sweep, SweepState
 from orchestrator.waivers import Waiver, Waivers
 from probes import registry
 from probes.model import Check, Severity, Status
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 TOOL_NAME = "spbe-interop"
 FINDINGS_IN_MEMORY = 20_000
 TOP_FINDINGS = 50
@@ -244,8 +248,9 @@ class _Endpoint:
     agency_level: str | None
     province: str | None
     application: str | None
-    tally: Tally = field(default_factory=Tally)
+    tally: Tally | None = field(default_factory=Tally)  # while reading, then None
     counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, severity) while reading
+    score: Score | None = None  # the endpoint's (capped) score, once every result is read
     done: bool = False
     unreachable: str | None = None
     facts: dict[str, Any] | None = None
@@ -254,7 +259,7 @@ class _Endpoint:
 @dataclass
 class _Group:
     key: str | None
-    tally: Tally = field(default_factory=Tally)
+    tally: GroupTally = field(default_factory=GroupTally)
     endpoints: int = 0
     unreachable: int = 0
     applications: set = field(default_factory=set)
@@ -444,6 +449,8 @@ def build_report(
         if endpoint is not None:
             key = (status_value, severity_value)
             endpoint.counts[key] = endpoint.counts.get(key, 0) + 1
+            if status_value == CAPPING_STATUS:
+                endpoint.tally.open_fail(severity_value, row.check_id)  # the worst one caps the index
         check_key = (row.check_id, status_value, severity_value)
         check_counts[check_key] = check_counts.get(check_key, 0) + 1
         if status not in FINDING_STATUSES:
@@ -465,6 +472,8 @@ def build_report(
         for (status_value, severity_value), count in endpoint.counts.items():
             endpoint.tally.add(status_value, severity_value, count)
         endpoint.counts = {}
+        endpoint.score = endpoint.tally.score()
+        endpoint.tally = None  # the score has its counts; ~33k endpoints in a national sweep
     check_tallies: dict[str, Tally] = {}
     check_severity: dict[str, Severity] = {}
     for (check_id, status_value, severity_value), count in check_counts.items():
@@ -481,10 +490,10 @@ def build_report(
     app_names = names.get("applications", {})
     province_names = {code: p.name for code, p in province_table().items()}
 
-    def score_dict(tally: Tally | Score) -> dict[str, Any]:
-        return (tally.score() if isinstance(tally, Tally) else tally).to_dict(lang)
+    def score_dict(tally: GroupTally | Score) -> dict[str, Any]:
+        return (tally.score() if isinstance(tally, GroupTally) else tally).to_dict(lang)
 
-    # Groups from endpoint tallies: sums, never averages.
+    # Groups from endpoint scores: each endpoint's capped index, weighted (scoring.GroupTally).
     nation = _Group(None)
     by_province: dict[str | None, _Group] = {}
     by_agency: dict[str | None, _Group] = {}
@@ -498,7 +507,7 @@ def build_report(
         by_agency[endpoint.agency].extra.setdefault("province", endpoint.province)
         by_app[app_key].extra.update(agency=endpoint.agency, province=endpoint.province)
         for group in groups:
-            group.tally.merge(endpoint.tally)
+            group.tally.add(endpoint.score)
             group.endpoints += 1
             group.unreachable += endpoint.unreachable is not None
             group.applications.add(app_key)
@@ -548,8 +557,8 @@ def build_report(
             "province": endpoint.province,
             "done": endpoint.done,
             "unreachable": endpoint.unreachable,
-            "score": score_dict(endpoint.tally),
-            "findings": _findings_count(endpoint.tally.counts),
+            "score": score_dict(endpoint.score),
+            "findings": _findings_count(endpoint.score.counts),
             "facts": endpoint.facts,
         }
 
@@ -570,10 +579,10 @@ def build_report(
              "remediation": check.remediation if check else None,
              "references": list(check.references) if check else [],
              "counts": dict(tally.counts),
-             "score": score_dict(tally)}
+             "score": score_dict(tally.pass_rate())}
         )
     categories_out = [
-        {"category": category, "counts": dict(tally.counts), "score": score_dict(tally)}
+        {"category": category, "counts": dict(tally.counts), "score": score_dict(tally.pass_rate())}
         for category, tally in sorted(by_category.items())
     ]
 

@@ -11,6 +11,7 @@ Inventory ``pilot``: one complete sweep of one SSH endpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.store import Store, SweepState
 from probes.model import Status
-from tests.metrics.support import add_sweep, endpoint, grpcs_facts, report, ssh_facts
+from probes import registry
+from tests.metrics.support import (
+    AUTHENTICATED, add_sweep, checks_for, endpoint, grpcs_facts, report, ssh_facts,
+)
 
 E1 = "ssh://127.1.0.1:10000"
 E2 = "ssh://127.1.0.1:10001"
@@ -33,14 +37,47 @@ NOT_AFTER = "2027-03-01T12:00:00+00:00"
 
 # Scores of the latest sweep, by hand from the weights (critical 10, high 5,
 # medium 3, low 1, info 0; warn half; error out of compliance, into confidence).
-# SSH: 16 checks, the 4 authenticated ones skipped: 51 possible. gRPC: 29
-# checks, 79; TLS: 12 checks, 57; grpcs: 136.
-SSH, GRPC, GRPCS = 51, 79, 136
+# The weights of the checks are summed from the registry the runner records
+# for each scheme (the SSH and gRPC check sets grow), not hard-coded.
+WEIGHTS = {"critical": 10, "high": 5, "medium": 3, "low": 1, "info": 0}
+N_SSH, N_GRPC = len(checks_for(E1)), len(checks_for(E4))  # results per endpoint: 17 and 41 (TLS included)
+N_TLS = sum(1 for check_id in checks_for(E4) if registry.get_check(check_id).protocol == "tls")  # 12
+
+
+def _weight(url: str, *, applicable_only: bool) -> int:
+    """Severity weight of an all-pass endpoint's checks: the applicable ones (its possible), or all."""
+    scheme = url.partition("://")[0]
+    skipped_families = registry.SCHEME_SKIPS.get(scheme, {})
+    total = 0
+    for check_id, severity in checks_for(url).items():
+        skipped = registry.get_check(check_id).protocol in skipped_families or check_id in AUTHENTICATED
+        if not (applicable_only and skipped):
+            total += WEIGHTS[severity]
+    return total
+
+
+# SSH: the 4 authenticated checks skipped (52 possible); gRPC plaintext: TLS skipped (79);
+# grpcs: 136. An endpoint's weight in a group counts every selected check, skipped or not.
+SSH, GRPC, GRPCS = (_weight(url, applicable_only=True) for url in (E1, E4, E3))
+SSH_WEIGHT, GRPC_WEIGHT = _weight(E1, applicable_only=False), _weight(E4, applicable_only=False)
 E1_EARNED = SSH - 5 - 0.5  # SSH-KEX-001 fail (high), SSH-KEX-002 warn (low)
 E3_EARNED = GRPCS - 3  # GRPC-REFL-001 fail (medium)
 E5_EARNED = GRPC - 5  # GRPC-TLS-001 fail (high)
 E6_EARNED = SSH - 10  # SSH-HKEY-003 fail (critical)
 NATIONAL = (E1_EARNED + SSH + E3_EARNED + E5_EARNED + E6_EARNED) / (3 * SSH + GRPCS + GRPC)  # E4 not measured
+# Issue 7: each endpoint's index is capped by its worst open fail (all of them far above their cap
+# uncapped): high -> 2.59 (Cukup), medium -> 3.49 (Baik), critical -> 1.79 (Kurang); E2 passes all.
+INDEX = {E1: 2.59, E2: 5.0, E3: 3.49, E5: 2.59, E6: 1.79}
+ENDPOINT_WEIGHT = {E1: SSH_WEIGHT, E2: SSH_WEIGHT, E3: GRPC_WEIGHT, E5: GRPC_WEIGHT, E6: SSH_WEIGHT}
+
+
+def group_index(*endpoints: str) -> float:
+    """A group's index: its measured endpoints' capped indices, weighted, to two decimals (half up)."""
+    total = sum(ENDPOINT_WEIGHT[e] * INDEX[e] for e in endpoints) / sum(ENDPOINT_WEIGHT[e] for e in endpoints)
+    return float(Decimal(repr(total)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+NATIONAL_INDEX = group_index(E1, E2, E3, E5, E6)
 
 RECORDS = {
     E1: endpoint(E1, "32.73", "kota", "32", "32-73-0001"),

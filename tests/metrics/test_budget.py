@@ -12,13 +12,15 @@ from orchestrator.metrics import budget
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.store import Store, SweepState
 from orchestrator.synthetic import generate
+from probes.model import Status
 from tests.metrics.conftest import samples, scrape
 from tests.metrics.support import add_sweep, endpoint, grpcs_facts, report, ssh_facts
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 
 # Every per-endpoint series present: all endpoints answer, grpcs ones show a
-# certificate, SSH ones have host keys the previous sweep saw too.
+# certificate, SSH ones have host keys the previous sweep saw too. One open
+# high fail per agency caps an endpoint of each, so every group has its cap series.
 WORST_CASE = [
     ("ssh://127.5.0.1:10000", "32.73", "kota", "32"),
     ("ssh://127.5.0.1:10001", "32.73", "kota", "32"),
@@ -34,6 +36,10 @@ def worst_case_store(path: Path) -> None:
     records = [endpoint(url, agency, level, province, f"app-{n}")
                for n, (url, agency, level, province) in enumerate(WORST_CASE)]
 
+    capping = {"ssh://127.5.0.1:10000": {"SSH-KEX-001": Status.FAIL},
+               "grpcs://127.6.0.1:20000": {"GRPC-HLTH-001": Status.FAIL},
+               "ssh://127.7.0.1:10000": {"SSH-ENC-001": Status.FAIL}}
+
     def reports(seed: str):
         out = []
         for record in records:
@@ -43,7 +49,7 @@ def worst_case_store(path: Path) -> None:
                 facts = grpcs_facts("2027-01-01T00:00:00+00:00")
             else:
                 facts = {}
-            out.append((record, report(record.url, facts=facts), None))
+            out.append((record, report(record.url, capping.get(record.url), facts=facts), None))
         return out
 
     with Store(path) as store:
@@ -72,7 +78,8 @@ def test_the_formula_counts_exactly_what_the_collector_emits(tmp_path):
         [(url.partition("://")[0], agency, province) for url, agency, _, province in WORST_CASE],
         running_sweeps=1,
     )
-    assert shape.checks == 57 and shape.agencies == 3 and shape.provinces == 2
+    # 58 checks since SSH-HKEY-004 (ECDSA host keys, issue 7) joined the registry.
+    assert shape.checks == 58 and shape.agencies == 3 and shape.provinces == 2
     by_scope = budget.series_by_scope(shape)
     assert len(emitted) == budget.total_series(shape)
     endpoint_series = [name for name, labels in emitted if name.startswith("interop_endpoint_")]

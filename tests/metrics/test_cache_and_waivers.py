@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.store import Store
-from tests.metrics.conftest import E1, RECORDS, samples, scrape, series_of, value
+from tests.metrics.conftest import E1, RECORDS, SSH, samples, scrape, series_of, value
 from tests.metrics.support import add_sweep, report, ssh_facts
 
 INV = {"inventory": "nasional"}
@@ -97,7 +97,11 @@ def test_waivers_turn_failures_into_waived_and_changes_to_the_file_are_picked_up
         assert value(parsed, "interop_check_failures", **INV, check="SSH-KEX-001", severity="high") == 0
         # A waived failure earns full credit: E1 loses only the warn's half point.
         assert value(parsed, "interop_endpoint_compliance_ratio", **INV, agency="32.73",
-                     endpoint=E1) == pytest.approx(50.5 / 51)
+                     endpoint=E1) == pytest.approx((SSH - 0.5) / SSH)
+        # ... and no longer caps: 32.73's capped endpoints drop from 2 (E1, E3) to 1 (E3).
+        assert value(parsed, "interop_agency_capped_endpoints", **INV, agency="32.73") == 1
+        assert value(parsed, "interop_agency_cap_info", **INV, agency="32.73", check="GRPC-REFL-001",
+                     severity="medium") == 1
         assert value(parsed, "interop_waivers_active") == 1
         builds = collector.builds
 

@@ -16,8 +16,8 @@ from orchestrator.metrics.collector import StoreCollector
 from orchestrator.metrics.families import BY_NAME, DURATION_BUCKETS
 from orchestrator.scoring import round2
 from tests.metrics.conftest import (
-    E1, E1_EARNED, E2, E3, E3_EARNED, E4, E5_EARNED, E6, E6_EARNED, GRPC, GRPCS, NATIONAL, NOT_AFTER,
-    PILOT, SSH, samples, scrape, series_of, value,
+    E1, E1_EARNED, E2, E3, E3_EARNED, E4, E5, E5_EARNED, E6, E6_EARNED, GRPC, GRPCS, N_GRPC, N_SSH, N_TLS,
+    NATIONAL, NATIONAL_INDEX, NOT_AFTER, PILOT, SSH, group_index, samples, scrape, series_of, value,
 )
 
 
@@ -44,14 +44,15 @@ def test_sweep_level_series_show_the_latest_complete_sweep(parsed, scenario):
     assert value(parsed, "interop_sweep_start_timestamp_seconds", **inv) == started
     assert value(parsed, "interop_sweep_endpoints", **inv) == 6
     assert value(parsed, "interop_sweep_endpoints_unreachable", **inv) == 1
-    # 3 SSH endpoints with 16 results each, 3 gRPC endpoints with 41 (TLS checks included).
+    # 3 SSH endpoints with N_SSH results each, 3 gRPC endpoints with N_GRPC (TLS checks included).
     assert value(parsed, "interop_sweep_results", **inv, status="fail") == 4
     assert value(parsed, "interop_sweep_results", **inv, status="warn") == 1
-    assert value(parsed, "interop_sweep_results", **inv, status="error") == 29
-    assert value(parsed, "interop_sweep_results", **inv, status="skip") == 3 * 4 + 2 * 12
+    assert value(parsed, "interop_sweep_results", **inv, status="error") == N_GRPC - N_TLS == 29
+    assert value(parsed, "interop_sweep_results", **inv, status="skip") == 3 * 4 + 2 * N_TLS
     assert value(parsed, "interop_sweep_results", **inv, status="waived") == 0
-    assert sum(v for (n, labels), v in parsed.items()
-               if n == "interop_sweep_results" and ("inventory", "nasional") in labels) == 3 * 16 + 3 * 41
+    nasional = [v for (n, labels), v in parsed.items()
+                if n == "interop_sweep_results" and ("inventory", "nasional") in labels]
+    assert sum(nasional) == 3 * (N_SSH + N_GRPC)
     assert value(parsed, "interop_sweep_latest_state", **inv, state="running") == 1
     assert value(parsed, "interop_sweep_latest_state", **inv, state="complete") == 0
     assert value(parsed, "interop_sweep_latest_state", inventory="pilot", state="complete") == 1
@@ -86,11 +87,33 @@ def test_scores_national_province_agency(parsed):
     # KEMENKES: E4's 79 of error weight against E5's 79 determined.
     assert value(parsed, "interop_agency_confidence_ratio", **inv, agency="KEMENKES") == pytest.approx(0.5)
     assert value(parsed, "interop_agency_confidence_ratio", **inv, agency="32.73") == 1
-    assert value(parsed, "interop_agency_spbe_index", **inv, agency="KEMENKES") == round2(1 + 4 * kemenkes)
+    # Issue 7: E5's open high fail (GRPC-TLS-001) holds KEMENKES in Cukup, not 1 + 4 x compliance.
+    assert round2(1 + 4 * kemenkes) == 4.75
+    assert value(parsed, "interop_agency_spbe_index", **inv, agency="KEMENKES") == group_index(E5) == 2.59
     assert value(parsed, "interop_national_compliance_ratio", **inv) == pytest.approx(national)
     assert value(parsed, "interop_national_confidence_ratio", **inv) == pytest.approx(
         (3 * SSH + GRPCS + GRPC) / (3 * SSH + GRPCS + 2 * GRPC))
-    assert value(parsed, "interop_national_spbe_index", **inv) == round2(1 + 4 * national)
+    assert value(parsed, "interop_national_spbe_index", **inv) == NATIONAL_INDEX == 3.08
+    assert value(parsed, "interop_province_spbe_index", **inv, province="32") == group_index(E1, E2, E3, E6)
+    assert value(parsed, "interop_agency_spbe_index", **inv, agency="32.73") == group_index(E1, E2, E3)
+    # Why: how many endpoints a cap lowered, and the main capping check (most endpoints, then the
+    # most severe) -- labels from the store's check ids and severities.
+    assert value(parsed, "interop_national_capped_endpoints", **inv) == 4  # E1, E3, E5, E6
+    assert value(parsed, "interop_national_cap_info", **inv, check="SSH-HKEY-003", severity="critical") == 1
+    assert len(series_of(parsed, "interop_national_cap_info")) == 1
+    assert value(parsed, "interop_province_capped_endpoints", **inv, province="31") == 1
+    assert value(parsed, "interop_province_cap_info", **inv, province="31", check="GRPC-TLS-001",
+                 severity="high") == 1
+    assert value(parsed, "interop_agency_capped_endpoints", **inv, agency="32.73") == 2  # E1, E3
+    assert value(parsed, "interop_agency_cap_info", **inv, agency="32.73", check="SSH-KEX-001",
+                 severity="high") == 1
+    assert value(parsed, "interop_agency_cap_info", **inv, agency="32", check="SSH-HKEY-003",
+                 severity="critical") == 1
+    # The pilot's only endpoint passes everything: measured, nothing capped, no reason.
+    assert value(parsed, "interop_agency_capped_endpoints", inventory="pilot", agency="32.73") == 0
+    assert value(parsed, "interop_national_spbe_index", inventory="pilot") == 5.0
+    assert not [labels for labels in series_of(parsed, "interop_national_cap_info")
+                if ("inventory", "pilot") in labels]
     jabar = (E1_EARNED + SSH + E3_EARNED + E6_EARNED) / (3 * SSH + GRPCS)
     assert value(parsed, "interop_province_compliance_ratio", **inv, province="32") == pytest.approx(jabar)
     assert value(parsed, "interop_province_compliance_ratio", **inv, province="31") == pytest.approx(kemenkes)
@@ -112,9 +135,9 @@ def test_agency_check_failures_cover_every_check_the_agency_was_tested_with(pars
                  severity="critical") == 0
     kemenkes = [labels for labels in series_of(parsed, "interop_agency_check_failures")
                 if ("agency", "KEMENKES") in labels]
-    assert len(kemenkes) == 41  # gRPC and TLS checks only: no SSH endpoint
+    assert len(kemenkes) == N_GRPC  # gRPC and TLS checks only: no SSH endpoint
     assert len([1 for labels in series_of(parsed, "interop_agency_check_failures")
-                if ("agency", "32.73") in labels and ("inventory", "nasional") in labels]) == 57
+                if ("agency", "32.73") in labels and ("inventory", "nasional") in labels]) == N_SSH + N_GRPC
 
 
 def test_endpoint_series(parsed):
@@ -155,7 +178,7 @@ def test_running_sweep_series(parsed, scenario):
     assert value(parsed, "interop_running_sweep_endpoint_errors", **run, error_class="timeout") == 1
     assert value(parsed, "interop_running_sweep_endpoint_errors", **run, error_class="refused") == 0
     assert value(parsed, "interop_running_sweep_results", **run, status="error") == 29
-    assert value(parsed, "interop_running_sweep_results", **run, status="pass") == 12
+    assert value(parsed, "interop_running_sweep_results", **run, status="pass") == N_SSH - 4  # 4 skipped
     assert value(parsed, "interop_running_sweep_probe_duration_seconds_bucket", **run, le="0.5") == 1
     assert value(parsed, "interop_running_sweep_probe_duration_seconds_bucket", **run, le="10.0") == 2
     assert value(parsed, "interop_running_sweep_probe_duration_seconds_count", **run) == 2

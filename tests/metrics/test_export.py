@@ -13,7 +13,7 @@ from orchestrator.metrics.families import SUMMARY_FAMILIES
 from orchestrator.scoring import round2
 from orchestrator.store import Store
 from orchestrator.testbed.process import free_port
-from tests.metrics.conftest import NATIONAL, samples, series_of, value
+from tests.metrics.conftest import NATIONAL, NATIONAL_INDEX, samples, series_of, value
 
 
 def test_textfile_holds_the_summary_of_the_sweep(scenario, tmp_path):
@@ -22,7 +22,11 @@ def test_textfile_holds_the_summary_of_the_sweep(scenario, tmp_path):
     with Store(scenario.path, create=False) as store:
         write_textfile(store, scenario.latest, target)
     parsed = samples(target.read_text(encoding="utf-8"))
-    assert value(parsed, "interop_national_spbe_index", inventory="nasional") == round2(1 + 4 * NATIONAL)
+    # Issue 7: the capped index, not 1 + 4 x compliance; the reason is part of the summary.
+    assert value(parsed, "interop_national_spbe_index", inventory="nasional") == NATIONAL_INDEX
+    assert round2(1 + 4 * NATIONAL) > NATIONAL_INDEX
+    assert value(parsed, "interop_national_cap_info", inventory="nasional", check="SSH-HKEY-003",
+                 severity="critical") == 1
     (info,) = series_of(parsed, "interop_sweep_info")
     assert dict(info)["sweep"] == scenario.latest and dict(info)["state"] == "complete"
     assert value(parsed, "interop_agency_endpoints", inventory="nasional", agency="32.73") == 3

@@ -22,10 +22,9 @@ import pytest
 from orchestrator.metrics import push_summary
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.metrics.labels import label
-from orchestrator.scoring import round2
 from orchestrator.store import Store
 from orchestrator.testbed.process import free_port, spawn
-from tests.metrics.conftest import E2, E4, NATIONAL, PILOT, samples, scrape
+from tests.metrics.conftest import E2, E4, NATIONAL_INDEX, PILOT, samples, scrape
 from tests.metrics.support import HOSTILE_AGENCIES, HOSTILE_INVENTORY, add_hostile_sweep
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules.yml"
@@ -130,7 +129,7 @@ def test_prometheus_ingests_every_series_and_reads_the_right_values(prometheus, 
     (info,) = query(prometheus, 'interop_sweep_info{inventory="nasional"}')
     assert info["metric"]["sweep"] == scenario.latest
     index = one(query(prometheus, 'interop_national_spbe_index{inventory="nasional"}'))
-    assert index == round2(1 + 4 * NATIONAL)
+    assert index == NATIONAL_INDEX  # capped (issue 7), no longer round2(1 + 4 * NATIONAL)
     assert one(query(prometheus, f'interop_endpoint_up{{endpoint="{E4}"}}')) == 0
     assert one(query(prometheus, f'interop_endpoint_ssh_host_key_changed{{endpoint="{E2}"}}')) == 1
     assert one(query(prometheus, 'count(interop_endpoint_info{inventory="nasional"})')) == 6
@@ -178,7 +177,7 @@ def test_push_summary_to_a_real_pushgateway(pushgateway, served_store, scenario)
     parsed = pushed(pushgateway)
     ((_, index),) = group_values(parsed, "interop_national_spbe_index", job="interop_ci",
                                  inventory="nasional")
-    assert index == round2(1 + 4 * NATIONAL)
+    assert index == NATIONAL_INDEX  # capped (issue 7), no longer round2(1 + 4 * NATIONAL)
     ((labels, _),) = group_values(parsed, "interop_sweep_info", job="interop_ci", inventory="nasional")
     assert labels["sweep"] == scenario.latest
     assert group_values(parsed, "interop_agency_compliance_ratio", job="interop_ci", inventory="pilot")

@@ -41,14 +41,21 @@ def test_json_report_validates_and_round_trips(report) -> None:
     errors = [f"{list(e.path)}: {e.message}" for e in VALIDATOR.iter_errors(document)]
     assert errors == []
     assert document == json.loads(json.dumps(report, default=list))
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == "1.1"  # 1.1: scores carry weight and cap (issue 7)
+    # The machine-readable cap: every capped endpoint names its worst open fail and its band.
+    capped = [e["score"] for e in document["endpoints"] if e["score"]["cap"]]
+    assert capped and all(s["index"] == s["cap"]["max_index"] < s["cap"]["uncapped_index"] for s in capped)
+    assert all(s["cap"]["predicate"]["id"] == s["predicate"]["id"] for s in capped)
+    assert document["score"]["cap"]["endpoints"] == sum(1 for _ in capped)
+    assert all(c["score"]["cap"] is None for c in document["checks"])  # pass rates, not ratings
 
 
 def test_schema_rejects_a_broken_report(report) -> None:
     document = json.loads(render(report, "json"))
     document["score"]["index"] = 7
+    document["score"]["cap"]["status"] = "warn"  # only a fail caps
     del document["findings"][0]["check_id"]
-    assert len(list(VALIDATOR.iter_errors(document))) == 2
+    assert len(list(VALIDATOR.iter_errors(document))) == 3
 
 
 def test_junit_structure_and_counts(report) -> None:
@@ -149,13 +156,19 @@ def test_markdown_summary(store: Store, built: Built, waivers_file) -> None:
     report = build_report(store, built.current, waivers=load_waivers(waivers_file, as_of=date(2099, 12, 15)))
     text = render(report, "md")
     assert text.startswith("## Laporan kepatuhan interoperabilitas SPBE\n")
-    assert f"| {report['score']['index']:.2f} | {report['score']['predicate']['label']} |" in text
+    # Issue 7: a Cap column next to the index says why the index is capped.
+    cap = report["score"]["cap"]
+    assert cap["endpoints"] == 5 and cap["check"] == "GRPC-IDEN-001"  # every measured endpoint
+    assert (f"| {report['score']['index']:.2f} | dibatasi: GRPC-IDEN-001 gagal (keparahan tinggi); 5 endpoint"
+            f" dibatasi | {report['score']['predicate']['label']} |") in text
     assert "### Temuan utama" in text and "`SSH-KEX-001`" in text
     # W-BDG-KEX expires 2099-12-31, 16 days after this report date: listed as expiring.
     assert "| Berakhir dalam 30 hari | `W-BDG-KEX` | `SSH-KEX-00*` | 2099-12-31 | 16 |" in text
     assert "### Perubahan sejak sweep" in text
     english = render(build_report(store, built.current, lang="en"), "md")
     assert english.startswith("## SPBE interoperability compliance report\n") and "### Top findings" in english
+    assert "| Index | Cap | Predicate |" in english
+    assert "| capped: SSH-ENC-001 high fail; 2 endpoints capped |" in english
     # Every table row has as many cells as its header.
     for block in text.split("\n\n"):
         lines = [line for line in block.splitlines() if line.startswith("|")]

@@ -27,8 +27,15 @@ def test_national_scores_are_summed_from_results(national) -> None:
     # HLTH-001 P 5, REFL-001 P 3, IDEN-001 P 5, INTR-012 skip  -> 29.5 / 39
     assert (bandung["earned"], bandung["possible"], bandung["error_weight"]) == (46.0, 68.0, 0.0)
     assert bandung["compliance"] == round(46 / 68, 4)
-    assert bandung["index"] == 3.71 and bandung["predicate"] == {"id": "sangat_baik", "label": "Sangat Baik"}
-    assert bandung["level"] == 4
+    # Issue 7: the index is no longer 1 + 4 x compliance (3.71). Each endpoint is capped by its worst
+    # open fail -- both have a high one (SSH-ENC-001 and SSH-KEX-001; TLS-PROTO-002), so both are held
+    # in Cukup at 2.59 -- and the agency averages the capped indices weighted by every selected
+    # check's weight (29 and 39): (29 * 2.59 + 39 * 2.59) / 68 = 2.59.
+    assert bandung["index"] == 2.59 and bandung["predicate"] == {"id": "cukup", "label": "Cukup"}
+    assert bandung["level"] == 2 and bandung["weight"] == 68.0
+    assert bandung["cap"]["endpoints"] == 2 and bandung["cap"]["uncapped_index"] == 3.71
+    assert [(r["check"], r["severity"]) for r in bandung["cap"]["reasons"]] == [
+        ("SSH-ENC-001", "high"), ("TLS-PROTO-002", "high")]
     assert agencies["32.73"]["name"] == "Kota Bandung"
     assert agencies["32.73"]["province_name"] == "Jawa Barat"
     assert agencies["32.73"]["findings"] == 7  # 5 fail + 2 warn
@@ -59,7 +66,9 @@ def test_provinces_and_labels(store: Store, built: Built) -> None:
     assert {code: p["name"] for code, p in provinces.items()} == {"31": "DKI Jakarta", "32": "Jawa Barat"}
     assert provinces["32"]["agencies"] == 2 and provinces["32"]["endpoints"] == 3
     assert report["labels"]["status"]["waived"] == "Waived"
-    assert report["score"]["predicate"]["label"] == "Very good"
+    # Capped endpoint indices 3.49 (39), 2.59 (29, 13, 29, 39), the unreachable one left out:
+    # 421.01 / 149 = 2.83 (was 3.99 "Very good" as a sum of earned over possible, before issue 7).
+    assert report["score"]["index"] == 2.83 and report["score"]["predicate"]["label"] == "Good"
 
 
 def test_checks_categories_and_endpoint_facts(national) -> None:
@@ -130,6 +139,34 @@ def test_waivers_change_scores_and_findings(store: Store, built: Built, waivers_
     # The same Waivers object gives the same report twice (counts restart).
     again = build_report(store, built.current, waivers=waivers)
     assert again["waivers"] == report["waivers"]
+
+
+def test_endpoint_caps_name_the_worst_open_fail_and_a_waiver_lifts_them(store: Store, built: Built,
+                                                                          tmp_path) -> None:
+    report = build_report(store, built.current, lang="en")
+    endpoint = by(report["endpoints"], "id")["ssh://127.0.0.1:2222"]["score"]
+    # BANNER high P, KEX-001 high F, KEX-002 low W, ENC-001 high P, MAC-001 medium P, HKEY-003 critical P:
+    # 23.5 / 29 -> 4.24 (Memuaskan) uncapped, held in Cukup by the open high fail.
+    assert endpoint["cap"] == {
+        "check": "SSH-KEX-001", "severity": "high", "status": "fail", "endpoints": 1, "uncapped_index": 4.24,
+        "predicate": {"id": "cukup", "label": "Fair"}, "max_index": 2.59,
+        "reasons": [{"check": "SSH-KEX-001", "severity": "high", "status": "fail", "endpoints": 1}],
+    }
+    assert (endpoint["index"], endpoint["predicate"]["id"], endpoint["weight"]) == (2.59, "cukup", 29.0)
+    kemenkes = by(report["agencies"], "code")["KEMENKES"]["score"]
+    # Waive that fail: nothing open is left on the endpoint, the cap goes, every group above it rises.
+    path = tmp_path / "waivers.yaml"
+    path.write_text("waivers:\n  - id: W-KEX\n    check: SSH-KEX-001\n    endpoint: ssh://127.0.0.1:2222\n"
+                    "    justification: Accepted until the upgrade.\n    approver: Pusdatin\n"
+                    "    expires: 2099-01-01\n", encoding="utf-8")
+    waived = build_report(store, built.current, lang="en", waivers=load_waivers(path, as_of=date(2026, 1, 1)))
+    lifted = by(waived["endpoints"], "id")["ssh://127.0.0.1:2222"]["score"]
+    # 28.5 / 29 (the low warning stays): 4.93, no cap.
+    assert (lifted["index"], lifted["predicate"]["id"], lifted["cap"]) == (4.93, "memuaskan", None)
+    after = by(waived["agencies"], "code")["KEMENKES"]["score"]
+    assert after["index"] > kemenkes["index"]
+    assert after["cap"]["endpoints"] == kemenkes["cap"]["endpoints"] - 1
+    assert waived["score"]["index"] > report["score"]["index"]
 
 
 def test_names_fall_back_to_codes_without_the_inventory(store: Store, built: Built, tmp_path) -> None:

@@ -6,12 +6,24 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestrator.scoring import PREDICATES, Tally, aggregate, index_for, predicate_for, score
+from orchestrator.scoring import (
+    CAP_MAX_INDEX,
+    CAPS,
+    PREDICATES,
+    GroupTally,
+    Tally,
+    aggregate,
+    index_for,
+    predicate_for,
+    score,
+)
 from probes.model import CheckResult, Severity, Status
 
 
-def r(status: str, severity: str) -> SimpleNamespace:
-    return SimpleNamespace(status=status, severity=severity)
+def r(status: str, severity: str, check_id: str | None = None) -> SimpleNamespace:
+    if check_id is None:
+        return SimpleNamespace(status=status, severity=severity)
+    return SimpleNamespace(status=status, severity=severity, check_id=check_id)
 
 
 def test_weights_and_half_credit_for_warn() -> None:
@@ -27,7 +39,10 @@ def test_waived_earns_full_weight_and_skip_counts_nowhere() -> None:
     s = score([r("waived", "high"), r("fail", "high"), r("skip", "critical")])
     assert (s.earned, s.possible, s.error_weight) == (5, 10, 0)
     assert s.compliance == 0.5
-    assert s.index == 3.0
+    # Issue 7: 3.00 uncapped, but the open high fail holds it in Cukup; the waived one caps nothing.
+    assert s.index == 2.59 and s.cap.uncapped_index == 3.0 and s.cap.main.severity == "high"
+    # The skipped check still weighs in a group: the weight is every selected check's.
+    assert s.weight == 5 + 5 + 10
 
 
 def test_errors_lower_confidence_not_compliance() -> None:
@@ -64,23 +79,41 @@ def test_accepts_probe_results_with_enums() -> None:
     assert (s.earned, s.possible) == (5.5, 6)
 
 
-def test_aggregation_sums_instead_of_averaging_ratios() -> None:
-    small = score([r("fail", "low")])  # 0 / 1
-    big = score([r("pass", "critical")] * 9 + [r("fail", "critical")])  # 90 / 100
-    unreachable = score([r("error", "high")] * 4)
+def test_aggregation_sums_compliance_and_weighs_capped_indices() -> None:
+    small = score([r("fail", "low")])  # 0 / 1: index 1.00, weight 1
+    big = score([r("pass", "critical")] * 9 + [r("fail", "critical")])  # 90 / 100: 4.60 capped to 1.79
+    unreachable = score([r("error", "high")] * 4)  # not measured: no part in the index
     total = aggregate([small, big, unreachable])
     assert (total.earned, total.possible, total.error_weight) == (90, 101, 20)
     assert total.compliance == pytest.approx(90 / 101)  # not (0 + 0.9) / 2
     assert total.confidence == pytest.approx(101 / 121)
     assert total.counts["error"] == 4 and total.counts["pass"] == 9
+    # Issue 7: the index is the weighted mean of the capped endpoint indices, not 1 + 4 x compliance.
+    assert (big.index, big.cap.uncapped_index) == (1.79, 4.6)
+    assert total.weight == 101 and total.index == round((1 * 1.0 + 100 * 1.79) / 101, 2) == 1.78
+    assert total.cap.endpoints == 1 and total.cap.uncapped_index == round((1 + 460) / 101, 2)
 
 
 def test_tally_merge_equals_scoring_everything_at_once() -> None:
-    rows = [r("pass", "high"), r("warn", "critical"), r("error", "medium"), r("fail", "low"), r("waived", "info")]
+    # Issue 7: aggregate() now treats each member as an endpoint; parts of one endpoint are merged.
+    rows = [r("pass", "high"), r("warn", "critical"), r("error", "medium"), r("fail", "low", "B-1"),
+            r("waived", "info"), r("fail", "low", "A-1")] + [r("pass", "critical")] * 4
     parts = Tally(), Tally()
     for i, row in enumerate(rows):
-        parts[i % 2].add(row.status, row.severity)
-    assert aggregate(parts) == score(rows)
+        parts[i % 2].add(row.status, row.severity, check_id=getattr(row, "check_id", None))
+    parts[0].merge(parts[1])
+    assert parts[0].score() == score(rows)
+    assert score(rows).cap.main.check_id == "A-1"  # of equal severity, the lowest check id
+
+
+def test_group_tallies_merge_like_one_group() -> None:
+    endpoints = [score([r("pass", "high"), r("fail", "medium", "M-1")]), score([r("pass", "critical")]),
+                 score([r("error", "low")]), score([r("warn", "low"), r("fail", "high", "H-1")])]
+    halves = GroupTally(), GroupTally()
+    for i, endpoint in enumerate(endpoints):
+        halves[i % 2].add(endpoint)
+    halves[0].merge(halves[1])
+    assert halves[0].score() == aggregate(endpoints)
 
 
 @pytest.mark.parametrize(
@@ -105,9 +138,10 @@ def test_index_and_predicate_bands(compliance: float, index: float, predicate: s
 
 
 def test_boundaries_reached_through_real_results() -> None:
-    # 4 of 5 critical results pass: compliance 0.8, index exactly 4.2.
-    s = score([r("pass", "critical")] * 4 + [r("fail", "critical")])
-    assert (s.index, s.predicate.id, s.level) == (4.2, "memuaskan", 5)
+    # 3 of 5 critical results pass and 2 warn: compliance 0.8, index exactly 4.2. (Before issue 7
+    # this was 4 passes and a critical fail, which now caps the index at 1.79.)
+    s = score([r("pass", "critical")] * 3 + [r("warn", "critical")] * 2)
+    assert (s.index, s.predicate.id, s.level, s.cap) == (4.2, "memuaskan", 5, None)
     # 1 of 5: compliance 0.2, index exactly 1.8.
     s = score([r("pass", "low")] + [r("fail", "low")] * 4)
     assert (s.index, s.predicate.id, s.level) == (1.8, "cukup", 2)
@@ -128,8 +162,59 @@ def test_predicate_labels_in_both_languages() -> None:
 
 
 def test_worked_example_of_the_docs() -> None:
-    s = score([r("fail", "high"), r("fail", "low"), r("warn", "medium"), r("pass", "critical"),
-               r("pass", "high"), r("error", "medium")])
-    assert (s.earned, s.possible, s.error_weight) == (16.5, 24, 3)
-    assert s.compliance == 0.6875 and s.index == 3.75 and (s.predicate.id, s.level) == ("sangat_baik", 4)
-    assert round(s.confidence, 3) == 0.889
+    s = score([r("fail", "high", "SSH-KEX-001"), r("fail", "low", "SSH-KEX-002"),
+               r("warn", "medium", "SSH-MAC-001"), r("pass", "critical", "SSH-HKEY-003"),
+               r("pass", "high", "SSH-BANNER-001"), r("error", "medium", "SSH-CONF-002")])
+    assert (s.earned, s.possible, s.error_weight, s.weight) == (16.5, 24, 3, 27)
+    assert s.compliance == 0.6875 and round(s.confidence, 3) == 0.889
+    # Issue 7: 3.75 (Sangat Baik) uncapped; the open high fail holds it in Cukup.
+    assert s.index == 2.59 and (s.predicate.id, s.level) == ("cukup", 2)
+    assert s.cap.to_dict("en") == {
+        "check": "SSH-KEX-001", "severity": "high", "status": "fail", "endpoints": 1, "uncapped_index": 3.75,
+        "predicate": {"id": "cukup", "label": "Fair"}, "max_index": 2.59,
+        "reasons": [{"check": "SSH-KEX-001", "severity": "high", "status": "fail", "endpoints": 1}],
+    }
+    # The docs' group: this endpoint and a clean one (weight 20, index 5.00) of the same agency.
+    clean = score([r("pass", "critical", "TLS-CERT-003"), r("pass", "high", "TLS-PROTO-001"),
+                   r("pass", "high", "TLS-PROTO-002"), r("skip", "medium", "TLS-ALPN-001")])
+    assert (clean.index, clean.weight) == (5.0, 23)
+    agency = aggregate([s, clean])
+    assert agency.index == round((27 * 2.59 + 23 * 5.0) / 50, 2) == 3.70
+    assert agency.predicate.id == "sangat_baik" and agency.cap.uncapped_index == 4.33
+    assert agency.compliance == pytest.approx((16.5 + 20) / (24 + 20))
+
+
+@pytest.mark.parametrize(
+    "severity, predicate, top",
+    [("critical", "kurang", 1.79), ("high", "cukup", 2.59), ("medium", "baik", 3.49),
+     ("low", "sangat_baik", 4.19)],
+)
+def test_caps_table_holds_a_perfect_endpoint_in_its_band(severity: str, predicate: str, top: float) -> None:
+    assert CAPS[severity] == predicate and CAP_MAX_INDEX[severity] == top
+    # Hundreds of passes and one open fail: the fail decides the band.
+    s = score([r("pass", "critical")] * 300 + [r("fail", severity, "X-001")])
+    assert s.index == top and s.predicate.id == predicate and s.cap.main.check_id == "X-001"
+    assert s.cap.uncapped_index > top
+    # Below the cap already: the cap changes nothing and is not reported.
+    low = score([r("fail", "critical")] * 3 + [r("fail", severity, "X-001")])
+    assert low.index == 1.0 and low.cap is None
+
+
+def test_info_fails_warnings_and_waived_fails_cap_nothing() -> None:
+    for rows in ([r("fail", "info")], [r("warn", "critical")], [r("waived", "critical")]):
+        s = score([r("pass", "critical")] * 20 + rows)
+        assert s.cap is None and s.predicate.id == "memuaskan"
+
+
+def test_the_worst_open_fail_caps_not_the_first() -> None:
+    s = score([r("fail", "low", "A-1"), r("fail", "critical", "Z-9"), r("fail", "medium", "B-1")]
+              + [r("pass", "critical")] * 50)
+    assert (s.index, s.cap.main.check_id, s.cap.main.severity) == (1.79, "Z-9", "critical")
+
+
+def test_checks_and_categories_are_uncapped_pass_rates() -> None:
+    tally = Tally()
+    for row in [r("pass", "high")] * 9 + [r("fail", "high", "SSH-KEX-001")]:
+        tally.add(row.status, row.severity, check_id=getattr(row, "check_id", None))
+    assert tally.pass_rate().index == 4.6 and tally.pass_rate().cap is None
+    assert tally.score().index == 2.59

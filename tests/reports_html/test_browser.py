@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.reports.i18n import MESSAGES
+from orchestrator.reports.i18n import MESSAGES, Translator
 from tests.reports_html.builders import PAYLOAD
 from tests.reports_html.chromium import Browser, Page
 from tests.reports_html.conftest import AGENCY, build
@@ -260,3 +260,45 @@ def test_csp_stops_markup_that_escaped_escaping(open_page, reports, tmp_path):
     assert (
         page.evaluate("document.querySelector('form.filters').hidden") is False
     )  # the report's own script ran
+
+
+@pytest.mark.parametrize("key", VIEWS)
+def test_every_capped_index_says_why_beside_it(open_page, reports, small, key):
+    view, lang = key
+    model = build(small, agency=AGENCY if view == "agency" else None, lang=lang)
+    t = Translator(lang)
+    page = open_page(reports[key])
+    # The summary card: the reason and the uncapped index under the capped one.
+    card = page.evaluate("document.querySelector('#summary .card').textContent")
+    assert model["score"]["cap"] is not None
+    assert t.cap(model["score"]["cap"]) in card
+    assert t("cap.uncapped", index=t.number(model["score"]["cap"]["uncapped_index"], 2)) in card
+    # Every row of a scored table: the cap's reason in the index cell, nothing where no cap bit.
+    tables = {
+        "national": (("agencies-table", "agencies", 4), ("provinces-table", "provinces", 2)),
+        "agency": (("endpoints-table", "endpoints", 3), ("applications-table", "applications", 1)),
+    }[view]
+    capped = 0
+    for table, section, index_column in tables:
+        cells = column(page, table, index_column, text=True)
+        rows = sorted(model[section], key=lambda row: column_order(page, table, row, section))
+        assert len(cells) == len(rows)
+        for cell, row in zip(cells, rows):
+            reason = t.cap(row["score"]["cap"])
+            if reason:
+                assert reason in cell, (cell, reason)
+            else:
+                assert "capped" not in cell and "dibatasi" not in cell, cell
+            capped += bool(reason)
+    assert capped >= 2
+    heights = page.evaluate(
+        "Array.from(document.querySelectorAll('.cap')).map(e => e.getBoundingClientRect().height)")
+    assert heights and min(heights) > 0  # rendered, not hidden
+
+
+def column_order(page, table: str, row: dict, section: str) -> int:
+    """Where the row of the model is in the table (by its identifying text in the first cell)."""
+    key = {"agencies": "code", "provinces": "code", "endpoints": "url", "applications": "id"}[section]
+    firsts = column(page, table, 0, text=True)
+    ident = str(row[key])
+    return next(i for i, text in enumerate(firsts) if text == ident or text.endswith(f"({ident})"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import string
 from datetime import datetime, timezone
@@ -23,6 +24,7 @@ KEY_LITERAL = re.compile(r"""["']([a-z_]+\.[a-z_]+)["']""")
 def _referenced_keys() -> set[str]:
     sources = [p.read_text(encoding="utf-8") for p in html.TEMPLATES.glob("*.j2")]
     sources.append(Path(html.__file__).read_text(encoding="utf-8"))
+    sources.append(inspect.getsource(Translator))  # its helpers (``cap``) use keys too
     keys = set()
     for source in sources:
         keys.update(k for k in KEY_LITERAL.findall(source) if not k.endswith(".j2"))
