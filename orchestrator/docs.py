@@ -6,8 +6,38 @@ from itertools import groupby
 
 from orchestrator.profiles import builtin_names, load_profile
 from probes import registry
+from probes.ssh import vs_ssh_audit
 
 PROTOCOL_TITLES = {"ssh": "SSH", "tls": "TLS", "grpc": "gRPC"}
+
+
+def ssh_audit_differences() -> list[str]:
+    """The deliberate differences from ssh-audit, our side computed from the policy tables."""
+    lines = [
+        "",
+        "### Differences from ssh-audit",
+        "",
+        f"ssh-audit {vs_ssh_audit.SSH_AUDIT_VERSION} grades these algorithms unlike our policy tables, on "
+        f"purpose ({vs_ssh_audit.MEASURED}). Every other algorithm those servers offer, and every name in "
+        "our tables, it grades as we do (key sizes are SSH-HKEY-002's). Our side is computed from the "
+        "checks' `verdicts` tables with their default parameters.",
+        "",
+        "| algorithms | ssh-audit | ours | why |",
+        "|---|---|---|---|",
+    ]
+    for row in vs_ssh_audit.DIFFERENCES:
+        ours, check_ids = vs_ssh_audit.our_verdict(row.kind, row.algorithms, row.without_strict_kex)
+        names = ", ".join(f"`{name}`" for name in row.algorithms)
+        if row.without_strict_kex:
+            together = " offered together" if len(row.algorithms) > 1 else ""
+            names += f"{together}, without strict key exchange"
+        where = f" ({', '.join(check_ids)})" if check_ids else ""
+        lines.append(f"| {names} | {vs_ssh_audit.their_verdict(row)} | {ours}{where} | {row.reason} |")
+    return lines
+
+
+# Sections rendered after a protocol's checks.
+APPENDICES = {"ssh": ssh_audit_differences}
 
 
 def checks_markdown() -> str:
@@ -49,4 +79,6 @@ def checks_markdown() -> str:
             if meta.references:
                 lines += ["", "*References:*", ""]
                 lines += [f"- {reference}" for reference in meta.references]
+        if protocol in APPENDICES:
+            lines += APPENDICES[protocol]()
     return "\n".join(lines) + "\n"

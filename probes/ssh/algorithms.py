@@ -11,11 +11,21 @@ check's ``params``):
     ``{algorithm-or-glob: "fail" | "warn" | "pass"}`` merged over the table:
     a strict profile sets ``{"ecdh-sha2-nistp256": "fail"}`` on SSH-KEX-002,
     a lenient one ``{"hmac-sha1": "pass"}`` on SSH-MAC-001. Any algorithm
-    may be named, not only those in the table; an exact name wins over a
-    glob, and among globs the first listed wins.
+    may be named, not only those in the table. The profile's entries win
+    over the table's (``{"ecdsa-sha2-nistp*": "fail"}`` covers the table's
+    exact ECDSA names); within each, an exact name wins over a glob, and
+    among globs the first listed wins.
 ``allowed``
     ``null`` (no allowlist) or a list of algorithms/globs: anything offered
     that matches none of them fails, whatever the table says.
+
+A rule with ``only_with`` applies only when the server also offers a name
+matching one of those globs in the check's lists (Terrapin: an
+encrypt-then-MAC MAC is exploitable only next to a CBC cipher).
+
+A finding a server has neutralised (the Terrapin findings once strict key
+exchange is offered) keeps its place in the evidence with the verdict
+``mitigated`` and the reason, so a passing check never carries a ``fail``.
 
 Extension markers that travel in the key-exchange list
 (``ext-info-s``, ``kex-strict-s-v00@openssh.com`` …) are never judged.
@@ -38,8 +48,15 @@ SWEET32 = "CVE-2016-2183 (SWEET32: 64-bit block ciphers)"
 RFC6151 = "RFC 6151 (MD5 and HMAC-MD5 security considerations)"
 TERRAPIN = "CVE-2023-48795 (Terrapin prefix truncation)"
 OPENSSH_STRICT_KEX = "OpenSSH PROTOCOL: kex-strict-s-v00@openssh.com"
+TERRAPIN_ADVISORY = "GHSA-45x7-px36-x8w8 (Terrapin: encrypt-then-MAC needs CBC to be exploitable)"
+RFC5656 = "RFC 5656 (elliptic curve algorithms in SSH)"
+RFC8709 = "RFC 8709 (Ed25519 and Ed448 public key algorithms for SSH)"
+RFC6979 = "RFC 6979 (deterministic DSA and ECDSA nonces)"
+CVE_2024_31497 = "CVE-2024-31497 (biased ECDSA P-521 nonces reveal the private key)"
 
 VERDICT_ORDER = {"pass": 0, "warn": 1, "fail": 2}
+# Evidence-only verdict: the finding stands, but the server neutralises it.
+MITIGATED = "mitigated"
 
 # Names in the key-exchange list that signal extensions, not algorithms.
 EXTENSION_MARKERS = frozenset({
@@ -53,6 +70,8 @@ STRICT_KEX_MARKER = "kex-strict-s-v00@openssh.com"
 
 CIPHER_LISTS = ("encryption_client_to_server", "encryption_server_to_client")
 MAC_LISTS = ("mac_client_to_server", "mac_server_to_client")
+CBC_CIPHERS = ("*-cbc", "rijndael-cbc@lysator.liu.se")
+ETM_MACS = ("*-etm@openssh.com",)
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,7 @@ class Rule:
     verdict: str  # "fail" or "warn" ("pass" only appears through profile overrides)
     reason: str
     references: tuple[str, ...] = ()
+    only_with: tuple[str, ...] = ()  # globs: the rule applies only if one of them is offered too
 
 
 @dataclass(frozen=True)
@@ -92,22 +112,29 @@ POLICY: dict[str, ListPolicy] = {
                    (RFC9142, BSI_SSH))
         for name in ("ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521")
     }),
-    # Terrapin: these are only judged when the strict-kex marker is absent.
+    # Terrapin: these fail when the strict-kex marker is absent and are
+    # "mitigated" when it is present. EtM is exploitable only with CBC (with CTR
+    # the deleted packet desynchronises the keystream and the connection dies).
     "SSH-KEX-003": ListPolicy(CIPHER_LISTS + MAC_LISTS, {
         "chacha20-poly1305@openssh.com": Rule(
             "fail", "ChaCha20-Poly1305 without strict key exchange is open to Terrapin prefix truncation",
             (TERRAPIN, OPENSSH_STRICT_KEX)),
         "*-etm@openssh.com": Rule(
-            "fail", "encrypt-then-MAC without strict key exchange is open to Terrapin prefix truncation",
-            (TERRAPIN, OPENSSH_STRICT_KEX)),
+            "fail", "encrypt-then-MAC next to a CBC cipher, without strict key exchange, is open to Terrapin "
+            "prefix truncation", (TERRAPIN, TERRAPIN_ADVISORY, OPENSSH_STRICT_KEX), only_with=CBC_CIPHERS),
+        **{cbc: Rule("fail", "CBC cipher next to an encrypt-then-MAC MAC, without strict key exchange, is "
+                     "open to Terrapin prefix truncation", (TERRAPIN, TERRAPIN_ADVISORY, OPENSSH_STRICT_KEX),
+                     only_with=ETM_MACS)
+           for cbc in CBC_CIPHERS},
     }),
     "SSH-ENC-001": ListPolicy(CIPHER_LISTS, {
         "none": Rule("fail", "no encryption at all", (BSI_SSH,)),
-        "3des-cbc": Rule(
+        # 64-bit blocks are the weakness in every mode (3des-ctr, blowfish-ctr …), not only CBC.
+        "3des-*": Rule(
             "fail", "Triple DES: 64-bit block, disallowed by NIST after 2023", (SP800_131A, SWEET32)),
-        "blowfish-cbc": Rule("fail", "Blowfish: 64-bit block cipher in CBC mode", (SWEET32, BSI_SSH)),
-        "cast128-cbc": Rule("fail", "CAST-128: 64-bit block cipher in CBC mode", (SWEET32, BSI_SSH)),
-        "idea-cbc": Rule("fail", "IDEA: 64-bit block cipher in CBC mode", (SWEET32, BSI_SSH)),
+        "blowfish-*": Rule("fail", "Blowfish: 64-bit block cipher", (SWEET32, BSI_SSH)),
+        "cast128-*": Rule("fail", "CAST-128: 64-bit block cipher", (SWEET32, BSI_SSH)),
+        "idea-*": Rule("fail", "IDEA: 64-bit block cipher", (SWEET32, BSI_SSH)),
         "des-cbc*": Rule("fail", "single DES: 56-bit key", (SP800_131A,)),
         "arcfour*": Rule("fail", "RC4 keystream biases; RFC 8758 forbids it in SSH", (RFC8758,)),
         "*-cbc": Rule(
@@ -138,6 +165,16 @@ POLICY: dict[str, ListPolicy] = {
         "x509v3-sign-rsa": Rule("fail", "X.509 RSA signature over SHA-1", (SP800_131A,)),
         "x509v3-sign-dss": Rule("fail", "X.509 DSA signature over SHA-1", (FIPS186_5,)),
     }),
+    # The host-key counterpart of SSH-KEX-002: same curves, same grade.
+    "SSH-HKEY-004": ListPolicy(("server_host_key_algorithms",), {
+        name: Rule("warn", "ECDSA over a NIST P-curve: acceptable, but Ed25519 is preferred (a biased or "
+                   "repeated ECDSA nonce reveals the host key, Ed25519 derives its nonce deterministically; "
+                   "no unexplained curve constants)",
+                   (RFC5656, FIPS186_5, RFC8709, RFC6979, CVE_2024_31497))
+        for curve in ("nistp256", "nistp384", "nistp521")
+        for name in (f"ecdsa-sha2-{curve}", f"ecdsa-sha2-{curve}-cert-v01@openssh.com",
+                     f"x509v3-ecdsa-sha2-{curve}")
+    }),
 }
 
 # SSH-KEX-004: hybrid key exchange resisting a future quantum computer.
@@ -156,6 +193,19 @@ def default_verdicts(check_id: str) -> dict[str, str]:
 def effective_verdicts(check_id: str, params: dict[str, Any]) -> dict[str, str]:
     """The table's verdicts with the profile's ``verdicts`` laid over them."""
     return {**default_verdicts(check_id), **(params.get("verdicts") or {})}
+
+
+def _verdict_of(check_id: str, name: str, params: dict[str, Any]) -> tuple[str, str] | None:
+    """``(key, verdict)`` deciding ``name``: the profile's own entries first, then the table's."""
+    table = default_verdicts(check_id)
+    # Profiles arrive merged over the defaults: their own entries are those the table lacks or differs on.
+    given = params.get("verdicts") or {}
+    own = {key: verdict for key, verdict in given.items() if table.get(key) != verdict}
+    for source in (own, table):
+        key = _match(source, name)
+        if key is not None:
+            return key, source[key]
+    return None
 
 
 def _match(table: dict[str, Any], name: str) -> str | None:
@@ -188,26 +238,31 @@ class Finding:
                 "references": list(self.references)}
 
 
+def _offered_any(names: list[str], globs: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, glob) for name in names for glob in globs)
+
+
 def judge(check_id: str, names: list[str], params: dict[str, Any]) -> list[Finding]:
     """Findings (verdict warn or fail) for the offered ``names`` under a check's policy and params."""
     rules = POLICY[check_id].rules
-    overrides = effective_verdicts(check_id, params)
     allowed = params.get("allowed")
     findings = []
     for name in names:
         if allowed is not None and not any(fnmatch.fnmatchcase(name, pattern) for pattern in allowed):
             findings.append(Finding(name, "fail", "not in the profile's allowlist"))
             continue
-        key = _match(overrides, name)
-        if key is None:
+        decided = _verdict_of(check_id, name, params)
+        if decided is None:
             continue
-        verdict = overrides[key]
+        key, verdict = decided
         if verdict not in VERDICT_ORDER:
             raise ValueError(f"{check_id}: verdict {verdict!r} for {key} is not pass, warn or fail")
         if verdict == "pass":
             continue
         rule_key = _match(rules, name)
         rule = rules[rule_key] if rule_key is not None else None
+        if rule is not None and rule.only_with and not _offered_any(names, rule.only_with):
+            continue
         if rule is not None and rule.verdict == verdict:
             findings.append(Finding(name, verdict, rule.reason, rule.references))
         else:
@@ -215,6 +270,11 @@ def judge(check_id: str, names: list[str], params: dict[str, Any]) -> list[Findi
             findings.append(Finding(name, verdict, f"{reason} (verdict set by profile)",
                                     rule.references if rule is not None else ()))
     return findings
+
+
+def mitigated(findings: list[Finding], reason: str) -> list[Finding]:
+    """The same findings, neutralised: verdict ``mitigated`` with ``reason`` (references kept)."""
+    return [Finding(f.algorithm, MITIGATED, reason, f.references) for f in findings]
 
 
 def worst(findings: list[Finding]) -> str:

@@ -294,6 +294,22 @@ _list_check(
     allowlist=True,
 )
 _list_check(
+    "SSH-HKEY-004",
+    what="NIST-curve ECDSA host-key algorithms",
+    title="Host keys over NIST P-curves (ECDSA)",
+    category="host-key",
+    severity="low",
+    rationale="ECDSA over NIST P-curves is still approved (FIPS 186-5) but Ed25519 is preferred: every "
+    "ECDSA signature needs a fresh secret nonce, and a biased or repeated one reveals the host key, while "
+    "Ed25519 derives its nonce deterministically. Graded like NIST-curve key exchange (SSH-KEX-002); a "
+    "strict profile can make these a failure.",
+    remediation="Offer an Ed25519 host key (`ssh-keygen -t ed25519`, `HostKey`) and drop ecdsa-sha2-nistp* "
+    "from `HostKeyAlgorithms` (remove the ECDSA `HostKey`) where clients allow; update known_hosts and the "
+    "inventory pins.",
+    references=(algorithms.RFC5656, algorithms.FIPS186_5, algorithms.RFC8709, algorithms.CVE_2024_31497),
+    allowlist=False,
+)
+_list_check(
     "SSH-HKEY-001",
     what="weak host-key algorithms",
     title="No DSA or SHA-1 RSA host-key signatures",
@@ -308,19 +324,25 @@ _list_check(
 )
 
 
+STRICT_KEX_MITIGATES = f"strict key exchange ({STRICT_KEX_MARKER}) is offered"
+
+
 @registry.check(
     "SSH-KEX-003",
     title="Strict key exchange against Terrapin (CVE-2023-48795)",
     protocol=FAMILY,
     category="key-exchange",
     severity="medium",
-    rationale="With chacha20-poly1305 or an encrypt-then-MAC mode, an attacker in the path can drop "
-    "packets at the start of the encrypted session unnoticed (Terrapin) unless both sides use strict "
-    "key exchange (`kex-strict-s-v00@openssh.com`). Profile parameter: `verdicts` maps a susceptible "
-    "algorithm (or glob) to pass/warn/fail when strict key exchange is absent.",
+    rationale="With chacha20-poly1305, or a CBC cipher next to an encrypt-then-MAC MAC, an attacker in "
+    "the path can drop packets at the start of the encrypted session unnoticed (Terrapin) unless both "
+    "sides use strict key exchange (`kex-strict-s-v00@openssh.com`). When the server offers strict key "
+    "exchange the susceptible algorithms stay in the evidence as `mitigated`. Profile parameter: "
+    "`verdicts` maps a susceptible algorithm (or glob) to pass/warn/fail when strict key exchange is "
+    "absent.",
     remediation="Upgrade to a release with strict key exchange (OpenSSH 9.6+, Dropbear 2024.84+, or a "
-    "patched distribution build); until then remove chacha20-poly1305@openssh.com and *-etm MACs.",
-    references=(algorithms.TERRAPIN, algorithms.OPENSSH_STRICT_KEX),
+    "patched distribution build); until then remove chacha20-poly1305@openssh.com and the CBC ciphers "
+    "(or the *-etm MACs).",
+    references=(algorithms.TERRAPIN, algorithms.TERRAPIN_ADVISORY, algorithms.OPENSSH_STRICT_KEX),
     facts=(KEXINIT,),
     params={"verdicts": algorithms.default_verdicts("SSH-KEX-003")},
 )
@@ -329,6 +351,8 @@ def check_terrapin(facts: Facts, params: dict[str, Any]) -> Verdict:
     names = algorithms.offered(kexinit, POLICY["SSH-KEX-003"].lists)
     findings = algorithms.judge("SSH-KEX-003", names, params)
     strict = STRICT_KEX_MARKER in kexinit["kex_algorithms"]
+    if strict:
+        findings = algorithms.mitigated(findings, STRICT_KEX_MITIGATES)
     evidence = {
         "observed": {"strict_kex": strict, "susceptible": [f.algorithm for f in findings]},
         "expected": {"strict_kex": True},

@@ -77,3 +77,42 @@ def capture(port: int, send: bytes = b"SSH-2.0-capture\r\n", max_bytes: int = 65
                 if len(data) >= line_end + 5 + length:
                     return data
         raise AssertionError("server sent too much before its first packet")
+
+
+def host_certificate(key: Path, ca: Path) -> Path:
+    """Sign ``key``'s public half with CA ``ca`` (made once) as a host certificate: ``<key>-cert.pub``."""
+    if not ca.exists():
+        subprocess.run([SSH_KEYGEN, "-q", "-N", "", "-t", "ed25519", "-f", str(ca)], check=True, timeout=30)
+    cert = key.with_name(key.name + "-cert.pub")
+    if not cert.exists():
+        subprocess.run([SSH_KEYGEN, "-q", "-s", str(ca), "-I", "host", "-h", str(key) + ".pub"],
+                       check=True, capture_output=True, timeout=30)
+    return cert
+
+
+# Words a verdict can take inside evidence, ranked like statuses; anything else (mitigated …) ranks 0.
+VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
+
+
+def evidence_verdicts(evidence) -> list[str]:
+    """Every ``verdict`` or ``status`` value anywhere in an evidence tree."""
+    if isinstance(evidence, dict):
+        own = [value for key, value in evidence.items()
+               if key in ("verdict", "status") and isinstance(value, str)]
+        return own + [v for value in evidence.values() for v in evidence_verdicts(value)]
+    if isinstance(evidence, (list, tuple)):
+        return [v for value in evidence for v in evidence_verdicts(value)]
+    return []
+
+
+def disagreements(report: ProbeReport) -> list[str]:
+    """Results whose evidence carries a verdict worse than the result's own status."""
+    found = []
+    for r in report.results:
+        if r.status.value not in VERDICT_RANK:
+            continue  # error, skip, waived: no verdict to disagree with
+        own_rank = VERDICT_RANK[r.status.value]
+        worse = [v for v in evidence_verdicts(r.evidence) if VERDICT_RANK.get(v, 0) > own_rank]
+        if worse:
+            found.append(f"{r.check_id} {r.status.value} carries {sorted(set(worse))}")
+    return found

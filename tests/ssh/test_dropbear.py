@@ -37,6 +37,7 @@ def test_dropbear_defaults(start_dropbear, dropbear_key):
         "SSH-HKEY-001": "fail",  # ssh-rsa (SHA-1) still offered
         "SSH-HKEY-002": "warn",  # 2048-bit RSA
         "SSH-HKEY-003": "skip",
+        "SSH-HKEY-004": "pass",
         "SSH-KEX-001": "fail",  # diffie-hellman-group14-sha1
         "SSH-KEX-002": "warn",
         "SSH-KEX-003": "pass",
@@ -87,6 +88,7 @@ def test_spbe_strict_profile_tightens_verdicts(start_dropbear, dropbear_key):
         "SSH-HKEY-001": "fail",
         "SSH-HKEY-002": "fail",  # 2048 < 3072
         "SSH-HKEY-003": "skip",
+        "SSH-HKEY-004": "pass",
         "SSH-KEX-001": "fail",
         "SSH-KEX-002": "fail",  # NIST curves
         "SSH-KEX-003": "pass",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.ssh.support import keygen_display, keygen_fingerprint, own_selection, probe, result, statuses
+from orchestrator.profiles import load_profile
+from tests.ssh.support import (
+    host_certificate, keygen_display, keygen_fingerprint, own_selection, probe, result, statuses,
+)
 
 
 def _pub(key):
@@ -24,6 +27,7 @@ def test_hardened_server_passes_everything(start_sshd, openssh_key):
         "SSH-HKEY-001": "pass",
         "SSH-HKEY-002": "pass",
         "SSH-HKEY-003": "pass",
+        "SSH-HKEY-004": "pass",
         "SSH-KEX-001": "pass",
         "SSH-KEX-002": "pass",
         "SSH-KEX-003": "pass",
@@ -79,6 +83,7 @@ def test_legacy_server_fails_weak_algorithms(start_sshd, openssh_key):
         "SSH-HKEY-001": "fail",
         "SSH-HKEY-002": "pass",
         "SSH-HKEY-003": "skip",
+        "SSH-HKEY-004": "pass",
         "SSH-KEX-001": "fail",
         "SSH-KEX-002": "warn",
         "SSH-KEX-003": "pass",  # this Debian build has strict key exchange
@@ -127,6 +132,7 @@ def test_password_logins_fail_auth_check(start_sshd, openssh_key):
         "SSH-HKEY-001": "pass",
         "SSH-HKEY-002": "skip",  # no RSA host key
         "SSH-HKEY-003": "skip",
+        "SSH-HKEY-004": "pass",
         "SSH-KEX-001": "pass",
         "SSH-KEX-002": "warn",
         "SSH-KEX-003": "pass",
@@ -150,10 +156,8 @@ def test_rsa_host_key_sizes(start_sshd, openssh_key):
         assert rsa_entry["display"] == keygen_display(_pub(rsa))
         assert rsa_entry["bits"] == bits
 
-    assert verdicts == {
-        2048: {"SSH-HKEY-001": "pass", "SSH-HKEY-002": "warn", "SSH-HKEY-003": "skip"},
-        1024: {"SSH-HKEY-001": "pass", "SSH-HKEY-002": "fail", "SSH-HKEY-003": "skip"},
-    }
+    others = {"SSH-HKEY-001": "pass", "SSH-HKEY-003": "skip", "SSH-HKEY-004": "pass"}
+    assert verdicts == {2048: {**others, "SSH-HKEY-002": "warn"}, 1024: {**others, "SSH-HKEY-002": "fail"}}
 
 
 def test_profile_parameters_change_verdicts(start_sshd, openssh_key):
@@ -187,3 +191,31 @@ def test_profile_parameters_change_verdicts(start_sshd, openssh_key):
     assert enc.evidence["expected"] == {
         "allowed": ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"]
     }
+
+
+NIST_CURVE_HOST_KEYS = [f"ecdsa-sha2-{curve}{suffix}" for curve in ("nistp256", "nistp384", "nistp521")
+                        for suffix in ("", "-cert-v01@openssh.com")]
+
+
+def test_ecdsa_host_keys_are_graded_like_nist_curve_key_exchange(start_sshd, openssh_key, keys_dir):
+    """Debian's defaults with Ed25519 and ECDSA host keys on all three curves, each with a certificate."""
+    ecdsa = [openssh_key("ecdsa", bits) for bits in (256, 384, 521)]
+    ca = keys_dir / "openssh" / "host_ca"
+    certificates = [f"HostCertificate {host_certificate(key, ca)}" for key in ecdsa]
+    server = start_sshd("default", [openssh_key("ed25519"), *ecdsa],
+                        {"HostKeyAlgorithms": ",".join(["ssh-ed25519"] + NIST_CURVE_HOST_KEYS)}, certificates)
+
+    report = probe(server.port)
+    strict_selection = {cid: s for cid, s in load_profile("spbe-strict").selection.items()
+                        if cid in own_selection()}
+    strict = probe(server.port, selection=strict_selection)
+
+    offered = report.facts["ssh"]["host_key_algorithms"]
+    assert set(NIST_CURVE_HOST_KEYS) <= set(offered)
+    got = statuses(report)
+    assert (got["SSH-HKEY-001"], got["SSH-HKEY-004"], got["SSH-KEX-002"]) == ("pass", "warn", "warn")
+    findings = result(report, "SSH-HKEY-004").evidence["findings"]
+    assert {f["algorithm"]: f["verdict"] for f in findings} == dict.fromkeys(NIST_CURVE_HOST_KEYS, "warn")
+    assert all("Ed25519 is preferred" in f["reason"] and f["references"] for f in findings)
+    assert result(report, "SSH-HKEY-004").severity.value == "low"
+    assert statuses(strict)["SSH-HKEY-004"] == statuses(strict)["SSH-KEX-002"] == "fail"

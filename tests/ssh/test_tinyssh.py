@@ -32,6 +32,7 @@ def test_tinyssh_is_open_to_terrapin(tinyssh, tmp_path):
         "SSH-HKEY-001": "pass",
         "SSH-HKEY-002": "skip",
         "SSH-HKEY-003": "pass",
+        "SSH-HKEY-004": "pass",
         "SSH-KEX-001": "pass",
         "SSH-KEX-002": "pass",
         "SSH-KEX-003": "fail",

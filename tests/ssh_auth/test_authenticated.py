@@ -17,8 +17,9 @@ import pytest
 from probes import registry
 from probes.facts import Facts, ProbeContext
 from probes.model import Credentials, ProbeReport, Status, Target
-from probes.runner import CheckSettings, ProbeOptions, run_probe
+from probes.runner import CheckSettings, ProbeOptions, default_selection, run_probe
 from probes.ssh import authenticated
+from tests.ssh.support import disagreements
 from tests.ssh_auth.conftest import PASSPHRASE, ClientKeys, Sshd, start_test_sshd
 
 CONF_IDS = ("SSH-CONF-001", "SSH-CONF-002", "SSH-CONF-003", "SSH-CONF-004")
@@ -399,3 +400,20 @@ def test_command_that_never_finishes_times_out(
         "date -u +%s.%N did not finish within 0.3 s",
     }
     assert report.facts["ssh_authenticated"]["clock_synchronized"] == "unknown"
+
+
+@pytest.mark.parametrize("which", ["hardened_sshd", "lax_sshd"])
+def test_every_ssh_check_evidence_agrees_with_its_verdict(which: str, client_keys: ClientKeys,
+                                                          request: pytest.FixtureRequest) -> None:
+    """The whole SSH family, authenticated checks included: no evidence verdict is worse than its result."""
+    sshd: Sshd = request.getfixturevalue(which)
+    chosen = {cid: s for cid, s in default_selection().items() if registry.get_check(cid).protocol == "ssh"}
+    chosen.update(selection(sshd.config))
+    tgt = target(sshd.server.port, (sshd.fingerprint,), as_root(client_keys))
+    report = asyncio.run(run_probe(tgt, chosen))
+    assert {r.check_id for r in report.results} == set(chosen)
+    assert not [r for r in report.results if r.status is Status.ERROR], report.to_dict()
+    assert disagreements(report) == []
+    assert Status.PASS in statuses(report).values()
+    if which == "lax_sshd":
+        assert statuses(report)["SSH-CONF-001"] is Status.FAIL
