@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from orchestrator import synthetic
-from orchestrator.inventory import LEVELS, SCHEMES, Inventory, InventoryError, load_inventory, provinces
+from orchestrator.inventory import LEVELS, SCHEMES, Inventory, InventoryError, Scope, load_inventory, provinces
 from orchestrator.inventory_csv import export_csv, import_csv
 from orchestrator.outcome import EXIT_USAGE
 
@@ -38,6 +39,10 @@ LOOPBACK_SCOPE = {"networks": ["127.0.0.0/8"], "domains": ["localhost"]}
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(EXIT_USAGE)
+
+
+def _cannot_write(path: Path, exc: OSError) -> typer.Exit:
+    return _fail(f"{path}: cannot write: {exc.strerror or exc}")
 
 
 def _load(path: Path) -> Inventory:
@@ -179,6 +184,15 @@ def _check_networks(values: Optional[list[str]]) -> Optional[list[str]]:
     return values
 
 
+def _check_domains(values: Optional[list[str]]) -> Optional[list[str]]:
+    for value in values or []:
+        try:
+            Scope(domains=[value])
+        except ValidationError as exc:
+            raise typer.BadParameter(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    return values
+
+
 @inventory_app.command("import")
 def import_(
     csv_file: Annotated[Path, typer.Argument(help="CSV file, one row per endpoint.", show_default=False)],
@@ -188,7 +202,8 @@ def import_(
         typer.Option(help="Scope: a network (CIDR) endpoints may be in (repeatable).", callback=_check_networks),
     ] = None,
     domain: Annotated[
-        Optional[list[str]], typer.Option(help="Scope: a DNS suffix host names may end in (repeatable).")
+        Optional[list[str]],
+        typer.Option(help="Scope: a DNS suffix host names may end in (repeatable).", callback=_check_domains),
     ] = None,
 ) -> None:
     """Import a CSV inventory and write it as YAML after validating it.
@@ -211,6 +226,8 @@ def import_(
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         raise _fail(f"{len(exc.problems)} problem(s) in {csv_file}: {out} was not written")
+    except OSError as exc:
+        raise _cannot_write(out, exc)
     typer.echo(
         f"wrote {out}: {len(inventory.agencies):,} agencies, {len(inventory.applications):,} applications, "
         f"{len(inventory):,} endpoints"
@@ -223,7 +240,11 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.", show_default=False)],
 ) -> None:
     """Export an inventory as CSV, one row per endpoint (the format `inventory import` reads)."""
-    rows = export_csv(_load(file), out)
+    inventory = _load(file)
+    try:
+        rows = export_csv(inventory, out)
+    except OSError as exc:
+        raise _cannot_write(out, exc)
     typer.echo(f"wrote {out}: {rows:,} rows")
 
 
@@ -254,15 +275,18 @@ def generate(
     orchestrator/synthetic.py for the shape and the address plan.
     """
     started = time.perf_counter()
-    document = synthetic.write_generated(
-        out,
-        seed,
-        applications=applications,
-        slice_endpoints=slice_,
-        grpcs_share=grpcs_share,
-        ca_file=ca_file,
-        vantages=vantages,
-    )
+    try:
+        document = synthetic.write_generated(
+            out,
+            seed,
+            applications=applications,
+            slice_endpoints=slice_,
+            grpcs_share=grpcs_share,
+            ca_file=ca_file,
+            vantages=vantages,
+        )
+    except OSError as exc:
+        raise _cannot_write(out, exc)
     endpoints = sum(len(app["endpoints"]) for app in document["applications"])
     typer.echo(
         f"wrote {out}: {len(document['agencies']):,} agencies, {len(document['applications']):,} applications, "

@@ -25,9 +25,10 @@ structure with pydantic (``extra="forbid"``), then what pydantic cannot see
 scope guard, referenced files). Every problem is collected and reported with
 file, line and field; one ``InventoryError`` carries them all.
 
-Line numbers come from the YAML node tree that libyaml composes anyway; plain
-data is built from that tree directly (much faster than PyYAML's constructor),
-so a national inventory (~33k endpoints) loads in a few seconds.
+The text is read by the one YAML reader (``orchestrator.yamlsrc``): line numbers
+come from the node tree libyaml composes anyway, plain data is built from that
+tree directly (much faster than PyYAML's constructor), so a national inventory
+(~33k endpoints) loads in a few seconds.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ from pydantic import (
     model_validator,
 )
 
-from orchestrator.yamlsrc import ConfigError, Problem
+from orchestrator.preflight import PreflightError, check_ca_bundle, check_private_key
+from orchestrator.yamlsrc import ConfigError, LineMap, Problem, field_path, read_text, read_yaml, shown
 from probes.model import Credentials as TargetCredentials
 from probes.model import Target
 
@@ -104,13 +106,15 @@ def provinces() -> dict[str, Province]:
     }
 
 
+_KAB_KOTA = re.compile(r"([0-9]{2})\.([0-9]{2})")  # ASCII digits: \d would take any script's
+
 # What a Kemendagri / agency code must look like at each level: knowledge as data.
 # (pattern, allowed range of the kab/kota part or None, how to write it)
 LEVEL_CODE_RULES: dict[str, tuple[re.Pattern[str], range | None, str]] = {
-    "pusat": (re.compile(r"[A-Z][A-Z0-9_]*"), None, "an uppercase identifier such as KEMENKES"),
-    "provinsi": (re.compile(r"(\d{2})"), None, "the 2-digit province code such as 32"),
-    "kabupaten": (re.compile(r"(\d{2})\.(\d{2})"), range(1, 70), "PP.NN with NN from 01 to 69, e.g. 32.04"),
-    "kota": (re.compile(r"(\d{2})\.(\d{2})"), range(71, 100), "PP.NN with NN from 71 to 99, e.g. 32.73"),
+    "pusat": (re.compile(r"[A-Z][A-Z0-9_]{0,63}"), None, "an uppercase identifier such as KEMENKES"),
+    "provinsi": (re.compile(r"([0-9]{2})"), None, "the 2-digit province code such as 32"),
+    "kabupaten": (_KAB_KOTA, range(1, 70), "PP.NN with NN from 01 to 69, e.g. 32.04"),
+    "kota": (_KAB_KOTA, range(71, 100), "PP.NN with NN from 71 to 99, e.g. 32.73"),
 }
 
 
@@ -129,10 +133,7 @@ Loc = tuple[str | int, ...]
 
 def format_loc(loc: Loc) -> str:
     """``('applications', 3, 'url')`` -> ``applications[3].url``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
+    return field_path(loc) or "(document)"
 
 
 # --------------------------------------------------------------------------- field types
@@ -140,21 +141,67 @@ def format_loc(loc: Loc) -> str:
 _HOSTNAME = re.compile(
     r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
 )
-_SERVICE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_SERVICE = re.compile(r"(?=.{1,255}$)[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _PIN = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _VANTAGE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}(=[^\s,;=]{1,128})?")
 
+# What each kind of name must look like, and how to say it: shared by the
+# inventory schema and the command line (orchestrator.targets).
+NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    "service": (
+        _SERVICE, "a fully qualified gRPC service name such as grpc.health.v1.Health (at most 255 characters)"
+    ),
+    "pin": (_PIN, "an OpenSSH fingerprint: SHA256: and 43 base64 characters, as ssh-keygen -lf prints"),
+    "application": (_APP_ID, "letters, digits, '.', '_' or '-', starting with a letter or digit"),
+    "server_name": (_HOSTNAME, "a DNS name the server certificate must carry"),
+    "env": (
+        _ENV_NAME, "names an environment variable (e.g. SPBE_SSH_PASSWORD) and never holds the secret itself"
+    ),
+    "tag": (_TAG, "a tag is name or name=value, lowercase name, no spaces"),
+    "vantage": (_VANTAGE, "a vantage is a lowercase name such as papua"),
+}
+
+
+def name_problem(kind: str, value: str) -> str | None:
+    """Why ``value`` is not a valid ``kind`` (a key of ``NAME_RULES``), or None."""
+    pattern, explain = NAME_RULES[kind]
+    return None if pattern.fullmatch(value) else f"{explain} (got {shown(value)})"
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` is neither an IP address nor a DNS name, or None."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOSTNAME.fullmatch(host) or _is_numeric_name(host):
+            return f"{shown(host)} is neither an IP address nor a DNS name"
+    return None
+
+
+def agency_code_problem(code: str) -> str | None:
+    """Why ``code`` is no agency code of any level (``KEMENKES``, ``32``, ``32.04``, ``32.73``), or None."""
+    for pattern, allowed, _ in LEVEL_CODE_RULES.values():
+        match = pattern.fullmatch(code)
+        if match and (allowed is None or int(match.group(2)) in allowed):
+            return None
+    ways = "; ".join(f"{level}: {how}" for level, (_, _, how) in LEVEL_CODE_RULES.items())
+    return f"not an agency code ({ways}) (got {shown(code)})"
+
 
 def _matching(pattern: re.Pattern[str], explain: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
-            raise ValueError(f"{explain} (got {value!r})")
+            raise ValueError(f"{explain} (got {shown(value)})")
         return value
 
     return check
+
+
+def _rule(kind: str) -> AfterValidator:
+    return AfterValidator(_matching(*NAME_RULES[kind]))
 
 
 def _code_text(value: Any) -> Any:
@@ -167,6 +214,13 @@ def _code_text(value: Any) -> Any:
         raise ValueError(
             f"YAML read this code as the number {value!r}: quote Kemendagri codes, e.g. '32.10', not 32.10"
         )
+    return value
+
+
+def _network_text(value: Any) -> Any:
+    """A network is written as text: YAML's ``yes`` or ``167772160`` would be read as an address."""
+    if not isinstance(value, str):
+        raise ValueError(f"write the network as a CIDR text such as 10.20.0.0/16 (got {shown(value)})")
     return value
 
 
@@ -185,9 +239,7 @@ def _domain_suffix(value: str) -> str:
 
 def _env_name(value: str) -> str:
     if not _ENV_NAME.fullmatch(value):
-        raise ValueError(
-            "names an environment variable (e.g. SPBE_SSH_PASSWORD) and never holds the secret itself"
-        )
+        raise ValueError(NAME_RULES["env"][1])
     return value
 
 
@@ -196,26 +248,13 @@ Code = Annotated[str, BeforeValidator(_code_text), AfterValidator(_nonblank)]
 ProvinceCode = Annotated[
     str,
     BeforeValidator(_code_text),
-    AfterValidator(_matching(re.compile(r"\d{2}"), "a province code has two digits, e.g. '32'")),
+    AfterValidator(_matching(re.compile(r"[0-9]{2}"), "a province code has two digits, e.g. '32'")),
 ]
-AppId = Annotated[
-    str,
-    AfterValidator(_matching(_APP_ID, "letters, digits, '.', '_' or '-', starting with a letter or digit")),
-]
-ServiceName = Annotated[
-    str,
-    AfterValidator(_matching(_SERVICE, "a fully qualified gRPC service name such as grpc.health.v1.Health")),
-]
-Pin = Annotated[
-    str,
-    AfterValidator(
-        _matching(_PIN, "an OpenSSH fingerprint: SHA256: and 43 base64 characters, as ssh-keygen -lf prints")
-    ),
-]
-Tag = Annotated[
-    str, AfterValidator(_matching(_TAG, "a tag is name or name=value, lowercase name, no spaces"))
-]
-Vantage = Annotated[str, AfterValidator(_matching(_VANTAGE, "a vantage is a lowercase name such as papua"))]
+AppId = Annotated[str, _rule("application")]
+ServiceName = Annotated[str, _rule("service")]
+Pin = Annotated[str, _rule("pin")]
+Tag = Annotated[str, _rule("tag")]
+Vantage = Annotated[str, _rule("vantage")]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 DomainSuffix = Annotated[str, AfterValidator(_domain_suffix)]
 
@@ -232,12 +271,17 @@ def parse_endpoint_url(url: str) -> tuple[str, str, int]:
     The port is always explicit (gRPC has no default port), there is no path,
     and there are no credentials in the URL.
     """
+    if not url.strip():
+        raise ValueError("no URL given: an endpoint URL is scheme://host:port, e.g. ssh://10.20.1.5:22")
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise ValueError(f"an endpoint URL has no spaces or control characters (got {shown(url)})")
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise ValueError(f"not a URL: {exc}") from None
+        raise ValueError(f"not a URL: {exc} (got {shown(url)})") from None
     if parts.scheme not in SCHEMES:
-        raise ValueError(f"scheme must be ssh://, grpc:// or grpcs:// (got {parts.scheme or 'none'!r})")
+        found = f"got {parts.scheme + '://'!r}" if parts.scheme else f"got {shown(url)}"
+        raise ValueError(f"scheme must be ssh://, grpc:// or grpcs:// ({found})")
     if "@" in parts.netloc:
         raise ValueError(
             "no user or password in the URL: secrets are referenced, not inlined; "
@@ -252,15 +296,16 @@ def parse_endpoint_url(url: str) -> tuple[str, str, int]:
         raise ValueError("the port must be a number from 1 to 65535") from None
     if not host:
         raise ValueError("the URL has no host")
-    if port is None or port == 0:
-        raise ValueError(
-            f"give the port explicitly, e.g. {parts.scheme}://{host}:{_EXAMPLE_PORTS[parts.scheme]}"
-        )
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if not _HOSTNAME.fullmatch(host) or _is_numeric_name(host):
-            raise ValueError(f"{host!r} is neither an IP address nor a DNS name") from None
+    bracketed = parts.netloc.startswith("[")
+    if port is None:
+        example = f"[{host}]" if bracketed else host
+        example += f":{_EXAMPLE_PORTS[parts.scheme]}"
+        raise ValueError(f"give the port explicitly, e.g. {parts.scheme}://{example}")
+    if port == 0:
+        raise ValueError("the port must be a number from 1 to 65535")
+    wrong_host = host_problem(host)
+    if wrong_host or (bracketed and ":" not in host):  # [...] holds an IPv6 address and nothing else
+        raise ValueError(wrong_host or f"only an IPv6 address goes in brackets (got [{shown(host)[1:-1]}])")
     return parts.scheme, host, port
 
 
@@ -285,7 +330,7 @@ class Scope(_Model):
     Checked at validation, and again (``allows``) right before connecting.
     """
 
-    networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    networks: list[Annotated[IPvAnyNetwork, BeforeValidator(_network_text)]] = Field(default_factory=list)
     domains: list[DomainSuffix] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -343,10 +388,7 @@ class Endpoint(_Model):
     pins: list[Pin] = Field(default_factory=list)
     vantage: Vantage | None = None
     tags: list[Tag] = Field(default_factory=list)
-    server_name: (
-        Annotated[str, AfterValidator(_matching(_HOSTNAME, "a DNS name the server certificate must carry"))]
-        | None
-    ) = None
+    server_name: Annotated[str, _rule("server_name")] | None = None
     ca_file: Text | None = None
     credentials: Credentials | None = None
 
@@ -436,6 +478,20 @@ def _resolve(path: str, base_dir: Path) -> Path:
     return p if p.is_absolute() else base_dir / p
 
 
+FileCheck = Callable[[Path, str], None]
+
+
+def _file_problem(path: Path, what: str, check_file: FileCheck) -> str | None:
+    """Why a referenced file cannot work (missing, unreadable, not a CA bundle or key), or None."""
+    if not path.is_file():
+        return f"{what} not found: {path}"
+    try:
+        check_file(path, what)
+    except PreflightError as exc:
+        return str(exc)
+    return None
+
+
 class Inventory:
     """A validated inventory. Build it with ``load_inventory``."""
 
@@ -510,126 +566,16 @@ def document_to_dict(document: InventoryFile) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- YAML
 #
-# libyaml composes the node tree (C); plain data is built from it here, which is
-# ~20x faster than PyYAML's constructor, and the same tree gives line numbers.
+# The one YAML reader (orchestrator.yamlsrc) builds plain data from libyaml's node
+# tree and keeps the tree for line numbers; an inventory only allows a larger
+# alias expansion (shared credentials across a national fleet).
 
-_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
-_MERGE = "tag:yaml.org,2002:merge"
 MAX_EXPANDED_NODES = 5_000_000  # what anchors/aliases may expand to (no "billion laughs")
 
 
-class _Builder:
-    """Plain data from a composed node tree; records duplicate keys (PyYAML keeps the last silently)."""
-
-    def __init__(self) -> None:
-        self._constructor = yaml.constructor.SafeConstructor()
-        self._built: dict[int, Any] = {}
-        self.aliased = False
-        self.duplicate_keys: list[yaml.Node] = []
-
-    def build(self, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _STR:
-                return node.value
-            return self._constructor.construct_object(node, deep=True)  # int, bool, null, timestamp ...
-        key = id(node)
-        if key in self._built:
-            self.aliased = True
-            return self._built[key]
-        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-            value: Any = []
-            self._built[key] = value
-            value.extend(self.build(item) for item in node.value)
-        elif (
-            isinstance(node, yaml.MappingNode)
-            and node.tag == _MAP
-            and not any(k.tag == _MERGE for k, _ in node.value)
-        ):
-            value = {}
-            self._built[key] = value
-            for key_node, value_node in node.value:
-                k = self.build(key_node)
-                if isinstance(k, (list, dict)):
-                    raise yaml.constructor.ConstructorError(
-                        None, None, "a mapping key must be a scalar", key_node.start_mark
-                    )
-                if k in value:
-                    self.duplicate_keys.append(key_node)
-                value[k] = self.build(value_node)
-        else:
-            value = self._constructor.construct_object(node, deep=True)
-            self._built[key] = value
-        return value
-
-
-def _expanded_size(root: yaml.Node) -> int:
-    """Number of nodes the document stands for once every alias is expanded."""
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        if isinstance(node, yaml.ScalarNode):
-            return 1
-        if id(node) not in sizes:
-            sizes[id(node)] = 0  # a recursive alias counts as nothing more
-            children = (
-                node.value if isinstance(node, yaml.SequenceNode) else [n for kv in node.value for n in kv]
-            )
-            sizes[id(node)] = min(1 + sum(size(child) for child in children), MAX_EXPANDED_NODES + 1)
-        return sizes[id(node)]
-
-    return size(root)
-
-
-class _YamlLocator:
-    """Maps a location path to (line, field) through the node tree."""
-
-    def __init__(self, root: yaml.Node | None) -> None:
-        self._root = root
-
-    def __call__(self, loc: Loc) -> tuple[int, str]:
-        node = self._root
-        if node is None:
-            return 1, format_loc(loc)
-        line = node.start_mark.line + 1
-        for part in loc:
-            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                match = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part]
-                if not match:
-                    break
-                key, node = match[-1]
-                line = key.start_mark.line + 1
-            elif (
-                isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
-            ):
-                node = node.value[part]
-                line = node.start_mark.line + 1
-            else:
-                break
-        return line, format_loc(loc)
-
-    def path_of(self, target: yaml.Node) -> Loc:
-        """The location of the key node ``target`` (for duplicate keys)."""
-
-        def walk(node: yaml.Node, loc: Loc, seen: set[int]) -> Loc | None:
-            if id(node) in seen:
-                return None
-            seen.add(id(node))
-            if isinstance(node, yaml.MappingNode):
-                for k, v in node.value:
-                    if k is target:
-                        return (*loc, k.value)
-                    found = walk(v, (*loc, k.value), seen)
-                    if found is not None:
-                        return found
-            elif isinstance(node, yaml.SequenceNode):
-                for i, item in enumerate(node.value):
-                    found = walk(item, (*loc, i), seen)
-                    if found is not None:
-                        return found
-            return None
-
-        found = walk(self._root, (), set()) if self._root is not None else None
-        return found or (str(target.value),)
+def _locator(lines: LineMap) -> Callable[[Loc], tuple[int, str]]:
+    """(line, field) of a location."""
+    return lambda loc: (lines.line(loc), format_loc(loc))
 
 
 def _normalised_hash(data: Any) -> str:
@@ -637,42 +583,28 @@ def _normalised_hash(data: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _read_yaml(text: str, file: str) -> tuple[Any, _YamlLocator, list[Problem]]:
-    """(data, locator, duplicate-key problems); ``InventoryError`` if it is not YAML at all."""
+MAX_INVENTORY_BYTES = 1024 * 1024 * 1024  # the national inventory is ~15 MB; room for a much larger fleet
 
-    def fail(line: int, message: str) -> InventoryError:
-        return InventoryError([Problem(file, line, "(yaml)", message)])
 
+def _read_text(path: Path) -> str:
     try:
-        root = yaml.compose(text, Loader=yaml.CSafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise fail(mark.line + 1 if mark else 1, f"not valid YAML: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise fail(1, f"not valid YAML: {exc}") from None
-    locate = _YamlLocator(root)
-    if root is None:
-        return None, locate, []
-    builder = _Builder()
+        return read_text(path, max_bytes=MAX_INVENTORY_BYTES, what="inventory")
+    except ConfigError as exc:
+        raise InventoryError(exc.problems) from None
+
+
+def _read_yaml(text: str, file: str) -> tuple[Any, Callable[[Loc], tuple[int, str]], list[Problem]]:
+    """(data, locator, duplicate-key problems); ``InventoryError`` if it is not plain YAML data."""
     try:
-        data = builder.build(root)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise fail(mark.line + 1 if mark else 1, f"not valid here: {exc.problem or exc}") from None
-    except RecursionError:
-        raise fail(1, "nested too deeply (or a recursive alias)") from None
-    if builder.aliased and _expanded_size(root) > MAX_EXPANDED_NODES:
-        raise fail(1, f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes")
-    duplicates = [
-        _problem_at(file, locate, locate.path_of(key), f"the key {key.value!r} appears twice in this mapping")
-        for key in builder.duplicate_keys
-    ]
-    return data, locate, duplicates
+        document = read_yaml(text, file, max_nodes=MAX_EXPANDED_NODES)
+    except ConfigError as exc:
+        raise InventoryError(exc.problems) from None
+    return document.data, _locator(document.lines), document.duplicates
 
 
 def inventory_hash(path: str | os.PathLike) -> str:
     """sha256 of the normalised content: comments, layout and key order do not count."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = _read_text(Path(path))
     with gc_paused():
         data, _, _ = _read_yaml(text, str(path))
         return _normalised_hash(data)
@@ -682,10 +614,7 @@ def load_inventory(path: str | os.PathLike) -> Inventory:
     """Read and validate an inventory file; raise ``InventoryError`` with every problem."""
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError([Problem(file, 0, "(file)", f"cannot read the inventory: {exc}")]) from None
+    text = _read_text(path)
     with gc_paused():
         data, locate, duplicates = _read_yaml(text, file)
         base_dir = path.resolve().parent
@@ -918,7 +847,7 @@ def _semantic_problems(data: dict, file: str, locate: Locator, base_dir: Path) -
     scope = _scope_of(data)
     app_ids: dict[str, int] = {}
     sockets: dict[tuple[str, int], tuple[str, Loc]] = {}
-    checked_files: dict[Path, bool] = {}
+    checked_files: dict[Path, str | None] = {}
     allowed_hosts: dict[str, bool] = {}
     for i, app in _items(data, "applications"):
         app_id, agency = _text(app, "id"), _text(app, "agency")
@@ -946,7 +875,7 @@ def _endpoint_problems(
     loc: Loc,
     scope: Scope | None,
     sockets: dict,
-    checked_files: dict[Path, bool],
+    checked_files: dict[Path, str | None],
     allowed_hosts: dict[str, bool],
     base_dir: Path,
     locate: Locator,
@@ -984,15 +913,17 @@ def _endpoint_problems(
     for field, (schemes, why) in SCHEME_ONLY_FIELDS.items():
         if ep.get(field) not in (None, []) and scheme not in schemes:
             report((*loc, field), f"not allowed on a {scheme}:// endpoint: {why}")
-    files: list[tuple[Loc, Any, str]] = [((*loc, "ca_file"), ep.get("ca_file"), "CA file")]
+    files: list[tuple[Loc, Any, str, FileCheck]] = [
+        ((*loc, "ca_file"), ep.get("ca_file"), "CA file", check_ca_bundle)
+    ]
     creds = ep.get("credentials")
     if isinstance(creds, dict):
-        files.append(((*loc, "credentials", "key_path"), creds.get("key_path"), "key file"))
-    for field_loc, value, what in files:
+        files.append(((*loc, "credentials", "key_path"), creds.get("key_path"), "key file", check_private_key))
+    for field_loc, value, what, check_file in files:
         if not isinstance(value, str) or not value.strip():
             continue
         resolved = _resolve(value, base_dir)
         if resolved not in checked_files:
-            checked_files[resolved] = resolved.is_file()
-        if not checked_files[resolved]:
-            report(field_loc, f"{what} not found: {resolved}")
+            checked_files[resolved] = _file_problem(resolved, what, check_file)
+        if checked_files[resolved]:
+            report(field_loc, checked_files[resolved])

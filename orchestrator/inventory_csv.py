@@ -13,11 +13,15 @@ The CSV carries no scope: the importer is given it (``networks``/``domains``).
 from __future__ import annotations
 
 import csv
+import io
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from orchestrator.inventory import (
+    LEVELS,
+    MAX_INVENTORY_BYTES,
     Inventory,
     InventoryError,
     Loc,
@@ -25,9 +29,12 @@ from orchestrator.inventory import (
     dump_inventory,
     format_loc,
     gc_paused,
+    agency_code_problem,
     load_inventory,
+    name_problem,
     validate_document,
 )
+from orchestrator.yamlsrc import ConfigError, read_text, shown
 
 REQUIRED_COLUMNS = (
     "agency_code",
@@ -80,8 +87,12 @@ class _CsvLocator:
                 return self.endpoint_rows[i][j], ENDPOINT_COLUMNS.get(field, field)
             case ("applications", int(i), str(field), *_):
                 return self.application_rows[i], APPLICATION_COLUMNS.get(field, field)
+            case ("scope", "networks", *_):
+                return 0, "--network"
+            case ("scope", "domains", *_):
+                return 0, "--domain"
             case ("scope", *_):
-                return 0, "scope"
+                return 0, "--network/--domain"
         return 1, format_loc(loc)
 
 
@@ -105,6 +116,56 @@ def _endpoint(cells: dict[str, str]) -> dict[str, Any]:
     return ep
 
 
+def _nonblank(value: str) -> str | None:
+    return None if value else "must not be empty"
+
+
+def _level(value: str) -> str | None:
+    return None if value in LEVELS else f"{shown(value)} is not a level: one of {', '.join(LEVELS)}"
+
+
+def _province(value: str) -> str | None:
+    return None if len(value) == 2 and value.isascii() and value.isdigit() else (
+        f"a province code has two digits, e.g. 32 (got {shown(value)})"
+    )
+
+
+# What a cell that defines an agency or an application must hold by itself, checked on
+# every row: a row that repeats an agency with a wrong value is told what is wrong with
+# it, not that it disagrees with the first row.
+CELL_RULES: dict[str, Callable[[str], str | None]] = {
+    "agency_code": lambda v: agency_code_problem(v) if v else "must not be empty",
+    "agency_name": _nonblank,
+    "level": _level,
+    "province": _province,
+    "application_id": lambda v: name_problem("application", v),
+    "application_name": _nonblank,
+}
+
+
+def _disagreements(
+    file: str, line: int, what: str, key: str, columns: dict[str, str], first: dict, first_line: int,
+    cells: dict[str, str],
+) -> list[Problem]:
+    """A later row defining ``key`` again: each cell wrong by itself, or differing from the first row."""
+    problems = []
+    for field, column in columns.items():
+        value, before = cells[column], first[field]
+        if value == before:
+            continue
+        rule = CELL_RULES.get(column)
+        wrong = rule(value) if rule else None
+        if wrong:
+            problems.append(Problem(file, line, column, wrong))
+        elif rule is None or rule(before) is None:  # a bad first value is reported on its own row
+            problems.append(
+                Problem(
+                    file, line, column, f"{what} {key!r} has {column} {shown(before)} on line {first_line}"
+                )
+            )
+    return problems
+
+
 def read_csv_document(
     path: str | os.PathLike, scope: dict[str, list[str]]
 ) -> tuple[dict, _CsvLocator, list[Problem]]:
@@ -114,74 +175,60 @@ def read_csv_document(
     problems: list[Problem] = []
     agencies: dict[str, tuple[dict, int]] = {}
     applications: dict[str, tuple[dict, int]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        unknown = [c for c in header if c not in COLUMNS]
-        if missing:
-            problems.append(Problem(file, 1, "(header)", f"missing column(s): {', '.join(missing)}"))
-        if unknown:
-            problems.append(
-                Problem(
-                    file,
-                    1,
-                    "(header)",
-                    f"unknown column(s): {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}",
-                )
-            )
-        if missing:
-            raise InventoryError(problems)
-        for row in reader:
-            line = reader.line_num
-            if None in row:
-                problems.append(Problem(file, line, "(row)", "more cells than columns"))
-            cells = _cells(row)
-            if not any(cells.values()):
-                continue
-            code = cells["agency_code"]
-            agency = {
-                "code": code,
-                "name": cells["agency_name"],
-                "level": cells["level"],
-                "province": cells["province"],
-            }
-            if code not in agencies:
-                agencies[code] = (agency, line)
-            else:
-                first, first_line = agencies[code]
-                for key, column in AGENCY_COLUMNS.items():
-                    if agency[key] != first[key]:
-                        problems.append(
-                            Problem(
-                                file,
-                                line,
-                                column,
-                                f"agency {code!r} has {column} {first[key]!r} on line {first_line}",
-                            )
+    try:
+        text = read_text(path, max_bytes=MAX_INVENTORY_BYTES, what="CSV file").removeprefix("\ufeff")
+    except ConfigError as exc:
+        raise InventoryError(exc.problems) from None
+    line = 1
+    try:
+        with io.StringIO(text, newline="") as handle:  # csv wants the line endings as written
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            problems.extend(_header_problems(file, header))
+            if any(c not in header for c in REQUIRED_COLUMNS):
+                raise InventoryError(problems)
+            for row in reader:
+                line = reader.line_num
+                if None in row:
+                    problems.append(Problem(file, line, "(row)", "more cells than columns"))
+                cells = _cells(row)
+                if not any(cells.values()):
+                    continue
+                short = [column for column in header if row.get(column) is None]
+                if short:
+                    problems.append(
+                        Problem(
+                            file, line, "(row)",
+                            f"{len(header) - len(short)} cells where the header has {len(header)} columns: "
+                            f"no cell for {', '.join(short)}",
                         )
-            app_id = cells["application_id"]
-            if app_id not in applications:
-                applications[app_id] = (
-                    {"id": app_id, "name": cells["application_name"], "agency": code, "endpoints": []},
-                    line,
-                )
-            else:
-                first, first_line = applications[app_id]
-                for key, column in APPLICATION_COLUMNS.items():
-                    value = cells[column]
-                    if value != first[key]:
-                        problems.append(
-                            Problem(
-                                file,
-                                line,
-                                column,
-                                f"application {app_id!r} has {column} {first[key]!r} on line {first_line}",
-                            )
-                        )
-            app, _ = applications[app_id]
-            app["endpoints"].append(_endpoint(cells))
-            app.setdefault("_rows", []).append(line)
+                    )
+                    continue
+                code = cells["agency_code"]
+                if code not in agencies:
+                    agency = {field: cells[column] for field, column in AGENCY_COLUMNS.items()}
+                    agencies[code] = (agency, line)
+                else:
+                    first, first_line = agencies[code]
+                    problems += _disagreements(
+                        file, line, "agency", code, AGENCY_COLUMNS, first, first_line, cells
+                    )
+                app_id = cells["application_id"]
+                if app_id not in applications:
+                    applications[app_id] = (
+                        {"id": app_id, "name": cells["application_name"], "agency": code, "endpoints": []},
+                        line,
+                    )
+                else:
+                    first, first_line = applications[app_id]
+                    problems += _disagreements(
+                        file, line, "application", app_id, APPLICATION_COLUMNS, first, first_line, cells
+                    )
+                app, _ = applications[app_id]
+                app["endpoints"].append(_endpoint(cells))
+                app.setdefault("_rows", []).append(line)
+    except csv.Error as exc:  # e.g. a cell larger than the csv module's limit
+        raise InventoryError([Problem(file, line + 1, "(row)", f"not valid CSV: {exc}")]) from None
     document: dict[str, Any] = {"version": 1, "scope": scope, "agencies": [], "applications": []}
     for agency, line in agencies.values():
         document["agencies"].append(agency)
@@ -191,6 +238,28 @@ def read_csv_document(
         locate.application_rows.append(line)
         document["applications"].append(app)
     return document, locate, problems
+
+
+def _header_problems(file: str, header: Sequence[str]) -> list[Problem]:
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(Problem(file, 1, "(header)", f"missing column(s): {', '.join(missing)}"))
+    if unknown:
+        problems.append(
+            Problem(
+                file,
+                1,
+                "(header)",
+                f"unknown column(s): {', '.join(shown(c) if not c.isprintable() else c for c in unknown)}; "
+                f"the columns are {', '.join(COLUMNS)}",
+            )
+        )
+    if twice:
+        problems.append(Problem(file, 1, "(header)", f"column(s) given twice: {', '.join(twice)}"))
+    return problems
 
 
 def import_csv(

@@ -37,6 +37,9 @@ from orchestrator.yamlsrc import ConfigError, Problem, load_yaml, problems_from_
 from probes import registry
 from probes.model import Status
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_AND_TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([Tt]|\s+)\d")
+
 WAIVABLE = frozenset({Status.FAIL.value, Status.WARN.value})
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -60,15 +63,26 @@ class WaiverEntry(BaseModel):
     @pydantic.field_validator("agency", "application", "id", mode="before")
     @classmethod
     def _codes_are_text(cls, value: Any) -> Any:
-        # `agency: 32` in YAML is an int; agency codes are text.
-        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+        # `agency: 32` in YAML is an int; agency codes are text. A float is ambiguous (32.10 reads as 32.1).
+        if isinstance(value, float):
+            raise ValueError(f"YAML read this as the number {value!r}: quote it, e.g. '32.10', not 32.10")
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @pydantic.field_validator("expires", mode="before")
     @classmethod
     def _date_only(cls, value: Any) -> Any:
-        if isinstance(value, datetime):
+        # The YAML reader leaves dates as text; this is the one place that reads one.
+        if isinstance(value, datetime) or (isinstance(value, str) and _DATE_AND_TIME.match(value.strip())):
             raise ValueError("give a date (YYYY-MM-DD), not a date and time")
-        return value
+        if isinstance(value, date):
+            return value
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+            raise ValueError(f"give a date as YYYY-MM-DD, e.g. 2026-03-31 (got {shown})")
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"{value.strip()!r} is not a date in the calendar: {exc}") from None
 
 
 class WaiverFile(BaseModel):
@@ -247,12 +261,12 @@ def load_waivers(
     """
     path = Path(path)
     filename = str(path)
-    data, lines = load_yaml(path)
+    data, lines = load_yaml(path, "waivers file")
     if data is None:
         data = {}
     if not isinstance(data, dict):
         message = "a waivers file is a mapping with a `waivers:` list"
-        raise ConfigError([Problem(filename, lines.line(()), "", message)])
+        raise ConfigError([Problem(filename, lines.line(()), "(document)", message)])
     try:
         document = WaiverFile.model_validate(data)
     except pydantic.ValidationError as exc:

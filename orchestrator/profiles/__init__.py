@@ -18,13 +18,23 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
-from orchestrator.yamlsrc import ConfigError, LineMap, Problem, load_yaml, problems_from_validation
+from orchestrator.yamlsrc import (
+    ConfigError,
+    LineMap,
+    Problem,
+    field_path,
+    load_yaml,
+    problems_from_validation,
+    shown,
+)
 from probes import registry
 from probes.model import Severity
 from probes.runner import CheckSettings, ProbeOptions
@@ -115,27 +125,33 @@ def builtin_names() -> list[str]:
     return sorted(path.stem for path in BUILTIN_DIR.glob("*.yaml"))
 
 
-def _locate(reference: str, relative_to: Path | None) -> Path:
-    builtin = BUILTIN_DIR / f"{reference}.yaml"
-    if builtin.exists() and "/" not in reference and not reference.endswith((".yaml", ".yml")):
-        return builtin
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte: no such file either
+        return False
+
+
+def _locate(reference: str, relative_to: Path | None) -> Path | None:
+    """The file a profile reference names: a built-in name, or a path (relative to the extending file)."""
+    if reference and "/" not in reference and not reference.endswith((".yaml", ".yml")):
+        builtin = BUILTIN_DIR / f"{reference}.yaml"
+        if _is_file(builtin):
+            return builtin
     path = Path(reference)
-    if not path.is_absolute() and relative_to is not None:
-        candidate = relative_to / path
-        if candidate.exists():
-            return candidate
-    return path
+    if not path.is_absolute() and relative_to is not None and _is_file(relative_to / path):
+        return relative_to / path
+    return path if _is_file(path) else None
+
+
+def _not_found(reference: str) -> str:
+    return f"no such profile file {reference!r} (built-in profiles: {', '.join(builtin_names())})"
 
 
 def _read(path: Path) -> tuple[ProfileFile, LineMap]:
-    if not path.exists():
-        known = ", ".join(builtin_names())
-        raise ConfigError(
-            [Problem(str(path), None, "", f"no such profile file (built-in profiles: {known})")]
-        )
-    data, lines = load_yaml(path)
+    data, lines = load_yaml(path, "profile")
     if not isinstance(data, dict):
-        raise ConfigError([Problem(str(path), lines.line(()), "", "a profile is a YAML mapping")])
+        raise ConfigError([Problem(str(path), lines.line(()), "(document)", "a profile is a YAML mapping")])
     try:
         return ProfileFile.model_validate(data), lines
     except pydantic.ValidationError as exc:
@@ -153,56 +169,108 @@ def _check_entries(profile: ProfileFile, path: Path, lines: LineMap) -> list[Pro
                     Problem(
                         str(path),
                         lines.line((key, index)),
-                        f"{key}[{index}]",
-                        f"matches no check: {pattern!r}",
+                        field_path((key, index)),
+                        f"matches no check: {shown(pattern)}",
                     )
                 )
     for check_id, override in profile.checks.items():
         where = ("checks", check_id)
         if check_id not in known:
-            problems.append(Problem(str(path), lines.line(where), f"checks.{check_id}", "unknown check id"))
+            problems.append(Problem(str(path), lines.line(where), field_path(where), "unknown check id"))
             continue
         defaults = known[check_id].params
         for name, value in override.params.items():
             at = where + ("params", name)
-            field = f"checks.{check_id}.params.{name}"
+            field = field_path(at)
             if name not in defaults:
                 allowed = ", ".join(sorted(defaults)) or "none"
                 problems.append(
                     Problem(str(path), lines.line(at), field, f"unknown parameter (known: {allowed})")
                 )
-            elif not _same_kind(defaults[name], value):
-                problems.append(
-                    Problem(
-                        str(path),
-                        lines.line(at),
-                        field,
-                        f"expected {type(defaults[name]).__name__}, got {value!r}",
-                    )
-                )
+            else:
+                wrong = _param_problem(defaults[name], value)
+                if wrong:
+                    problems.append(Problem(str(path), lines.line(at), field, wrong))
     return problems
 
 
-def _same_kind(default: Any, value: Any) -> bool:
-    if default is None:
-        return True
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, (int, float)):
-        return isinstance(value, (int, float))
-    return isinstance(value, type(default))
+VERDICTS = ("pass", "warn", "fail")  # what a verdict parameter (a string or a table's values) may say
+_ONE_OF_VERDICTS = f"expected one of {', '.join(VERDICTS)}"
+
+
+def _bool_problem(default: bool, value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"expected true or false, got {shown(value)}"
+
+
+def _number_problem(default: float, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"expected {type(default).__name__}, got {shown(value)}"
+    return None if math.isfinite(value) and value >= 0 else f"expected a number of at least 0, got {shown(value)}"
+
+
+def _text_problem(default: str, value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"expected str, got {shown(value)}"
+    return f"{_ONE_OF_VERDICTS}, got {shown(value)}" if default in VERDICTS and value not in VERDICTS else None
+
+
+def _list_problem(default: list, value: Any) -> str | None:
+    if not isinstance(value, list):
+        return f"expected a list, got {shown(value)}"
+    wrong = [item for item in value if not isinstance(item, str)]
+    return f"expected a list of texts, got {shown(wrong[0])} in it" if wrong else None
+
+
+def _table_problem(default: dict, value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return f"expected a mapping, got {shown(value)}"
+    verdict_table = bool(default) and all(v in VERDICTS for v in default.values())
+    for key, item in value.items():
+        if not isinstance(key, str):
+            return f"expected names as keys, got {shown(key)}"
+        if verdict_table and item not in VERDICTS:
+            return f"{key}: {_ONE_OF_VERDICTS}, got {shown(item)}"
+    return None
+
+
+def _open_problem(default: None, value: Any) -> str | None:
+    """A parameter without a default (an allowlist, a path) takes a text or a list of texts."""
+    texts = isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return None if value is None or isinstance(value, str) or texts else (
+        f"expected a text or a list of texts, got {shown(value)}"
+    )
+
+
+# The defaults are the schema: a parameter keeps the shape of its built-in value (a bool stays
+# a bool, a number a finite number of at least 0, a verdict one of pass/warn/fail, a verdict
+# table maps names to verdicts). Checked in order: a bool is an int too.
+PARAM_SHAPES: tuple[tuple[type | tuple[type, ...], Callable[[Any, Any], str | None]], ...] = (
+    (bool, _bool_problem),
+    ((int, float), _number_problem),
+    (str, _text_problem),
+    ((list, tuple), _list_problem),
+    (dict, _table_problem),
+    (type(None), _open_problem),
+)
+
+
+def _param_problem(default: Any, value: Any) -> str | None:
+    """Why ``value`` cannot stand for a parameter whose built-in value is ``default``, or None."""
+    for kind, problem in PARAM_SHAPES:
+        if isinstance(default, kind):
+            return problem(default, value)
+    return None if isinstance(value, type(default)) else f"expected {type(default).__name__}, got {shown(value)}"
 
 
 def load_profile(reference: str | Path = DEFAULT_PROFILE) -> Profile:
     """Resolve a built-in name or a file path (following ``extends``) into a Profile."""
     chain: list[tuple[Path, ProfileFile, LineMap]] = []
     path = _locate(str(reference), None)
+    if path is None:
+        raise ConfigError([Problem(str(reference), None, "", _not_found(str(reference)))])
     seen: set[Path] = set()
     while True:
-        resolved = path.resolve()
-        if resolved in seen:
-            raise ConfigError([Problem(str(path), None, "extends", "profiles extend each other in a cycle")])
-        seen.add(resolved)
+        seen.add(path.resolve())
         profile, lines = _read(path)
         problems = _check_entries(profile, path, lines)
         if problems:
@@ -210,7 +278,11 @@ def load_profile(reference: str | Path = DEFAULT_PROFILE) -> Profile:
         chain.append((path, profile, lines))
         if profile.extends is None:
             break
-        path = _locate(profile.extends, path.parent)
+        parent = _locate(profile.extends, path.parent)
+        if parent is None or parent.resolve() in seen:
+            message = "profiles extend each other in a cycle" if parent else _not_found(profile.extends)
+            raise ConfigError([Problem(str(path), lines.line(("extends",)), "extends", message)])
+        path = parent
     return _merge(chain)
 
 

@@ -21,10 +21,15 @@ def test_parse(url, expected):
     [
         ("http://x:1", "scheme"),
         ("grpc://127.0.0.1", "needs a port"),
-        ("ssh://127.0.0.1:99999", "out of range"),
-        ("ssh://user@host", "only SCHEME"),
-        ("grpc://h:1/path", "only SCHEME"),
-        ("ssh://:22", "missing host"),
+        ("ssh://127.0.0.1:99999", "from 1 to 65535"),
+        ("ssh://127.0.0.1:0", "from 1 to 65535"),
+        ("ssh://user@host", "no user or password in the URL"),
+        ("grpc://h:1/path", "no path, query or fragment"),
+        ("ssh://:22", "no host"),
+        ("grpc://[::1:50051", "not a URL: Invalid IPv6 URL"),
+        ("ssh://[v1.x]:22", "only an IPv6 address goes in brackets"),
+        ("ssh://127.1", "neither an IP address nor a DNS name"),
+        ("ssh://h:22\n", "no spaces or control characters"),
     ],
 )
 def test_rejects(url, message):
@@ -37,3 +42,34 @@ def test_tls_options_only_for_grpcs():
         make_target("grpc://h:1", ca_file="/x")
     assert make_target("grpcs://h:1", server_name="n").server_name == "n"
     assert make_target("grpcs://h:1").url == "grpcs://h:1"
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"services": ("grpc.health.v1.Health", "not a service")}, "--service 'not a service': a fully qualified"),
+        ({"services": ("a" * 300,)}, "at most 255 characters"),
+        ({"pins": ("SHA256:short",)}, "--pin 'SHA256:short': an OpenSSH fingerprint"),
+        ({"agency": "Kota Bandung"}, "--agency: not an agency code"),
+        ({"agency": "32.70"}, "--agency: not an agency code"),  # 70: neither a kabupaten (01-69) nor a kota (71-99)
+        ({"application": " "}, "--application: letters, digits"),
+        ({"server_name": "not a name"}, "--server-name: a DNS name"),
+    ],
+)
+def test_option_values_are_checked_with_the_inventory_rules(options, message):
+    url = "grpcs://127.0.0.1:443"
+    with pytest.raises(TargetError) as caught:
+        make_target(url, **options)
+    assert str(caught.value).startswith("--") and message in str(caught.value)
+
+
+def test_credentials_options_are_checked():
+    from probes.model import Credentials
+
+    with pytest.raises(TargetError, match="--user: a user name has no spaces"):
+        make_target("ssh://127.0.0.1:22", credentials=Credentials(username="a b", password_env="PW"))
+    with pytest.raises(TargetError, match="--password-env: names an environment variable"):
+        make_target("ssh://127.0.0.1:22", credentials=Credentials(username="audit", password_env="hunter2!"))
+    good = make_target("ssh://127.0.0.1:22", agency="32.04", application="bdg-simpeg",
+                       credentials=Credentials(username="audit", password_env="SPBE_PW"))
+    assert (good.agency, good.application, good.credentials.username) == ("32.04", "bdg-simpeg", "audit")

@@ -43,3 +43,26 @@ def national_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("national") / "national.yaml"
     synthetic.write_generated(path, 7)
     return path
+
+
+def write_ca_bundle(path: Path) -> Path:
+    """A real CA bundle at ``path`` (validation parses what an inventory references)."""
+    from orchestrator.testbed.pki import TestCA
+
+    path.write_bytes(TestCA(path.parent / f".{path.name}.ca").ca_pem)
+    return path
+
+
+def write_private_key(path: Path) -> Path:
+    """A real unencrypted Ed25519 key in OpenSSH format at ``path``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+        )
+    )
+    path.chmod(0o600)
+    return path

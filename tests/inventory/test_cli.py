@@ -148,3 +148,24 @@ def test_generate_usage_errors_exit_2(tmp_path):
     assert invoke("generate", "--out", tmp_path / "x.yaml", "--grpcs-share", "1.5").exit_code == 2
     assert invoke("generate", "--out", tmp_path / "x.yaml", "--slice", "0").exit_code == 2
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_an_output_that_cannot_be_written_exits_2(write, tmp_path):
+    nowhere = tmp_path / "no-such-dir"
+    csv_path = write("agency_code,agency_name,level,province,application_id,application_name,url\n"
+                     "KEMENKES,K,pusat,31,k-1,K1,grpc://127.0.0.1:1\n", "fleet.csv")
+    for args in (
+        ("import", csv_path, "--out", nowhere / "x.yaml"),
+        ("export", TINY, "--out", nowhere / "x.csv"),
+        ("generate", "--slice", "50", "--out", nowhere / "x.yaml"),
+    ):
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert f"error: {nowhere}/x." in result.stderr and "cannot write: No such file or directory" in result.stderr
+
+
+def test_a_bad_scope_domain_is_a_usage_error(write, tmp_path):
+    csv_path = write("agency_code\n", "fleet.csv")
+    result = invoke("import", csv_path, "--out", tmp_path / "x.yaml", "--domain", "not a domain")
+    assert result.exit_code == 2
+    assert "a domain suffix is a DNS name" in result.output

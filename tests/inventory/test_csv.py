@@ -6,7 +6,7 @@ import pytest
 
 from orchestrator.inventory import InventoryError, load_inventory
 from orchestrator.inventory_csv import COLUMNS, export_csv, import_csv
-from tests.inventory.conftest import TINY
+from tests.inventory.conftest import TINY, write_private_key
 
 LOOPBACK = {"networks": ["127.0.0.0/8"], "domains": ["localhost"]}
 HEADER = "agency_code,agency_name,level,province,application_id,application_name,url,services,pins,vantage,tags\n"
@@ -40,7 +40,7 @@ def test_import_builds_agencies_applications_and_endpoints(write, tmp_path):
 
 def test_round_trip_yaml_csv_yaml_is_lossless(tmp_path):
     (tmp_path / "keys").mkdir()
-    (tmp_path / "keys" / "audit").write_text("referenced only\n")
+    write_private_key(tmp_path / "keys" / "audit")
     source = tmp_path / "source.yaml"
     source.write_text(
         TINY.read_text().replace(
@@ -101,3 +101,64 @@ def test_header_problems(write, tmp_path):
         "1: (header): missing column(s): province, application_name",
         "1: (header): unknown column(s): colour; the columns are " + ", ".join(COLUMNS),
     ]
+
+
+REQUIRED = "agency_code,agency_name,level,province,application_id,application_name,url\n"
+
+
+def test_a_short_row_is_reported_as_short_not_as_a_bad_url(write, tmp_path):
+    text = REQUIRED + "KEMENKES,Kementerian Kesehatan,pusat,31,app-1\n"
+    assert _problems(write, tmp_path, text) == [
+        "2: (row): 5 cells where the header has 7 columns: no cell for application_name, url"
+    ]
+
+
+def test_a_bad_cell_in_a_repeated_agency_is_named_for_what_it_is(write, tmp_path):
+    """Not "agency has level 'kota' on line 2": the cell is wrong by itself."""
+    text = (
+        REQUIRED
+        + "32.73,Kota Bandung,kota,32,a-1,A1,grpc://127.0.0.1:1\n"
+        + "32.73,Kota Bandung,kotamadya,3x,a-2,A2,grpc://127.0.0.1:2\n"
+    )
+    assert _problems(write, tmp_path, text) == [
+        "3: level: 'kotamadya' is not a level: one of pusat, provinsi, kabupaten, kota",
+        "3: province: a province code has two digits, e.g. 32 (got '3x')",
+    ]
+
+
+def test_a_bad_first_value_is_reported_once_on_its_own_row(write, tmp_path):
+    text = (
+        REQUIRED
+        + "32.73,Kota Bandung,kotamadya,32,a-1,A1,grpc://127.0.0.1:1\n"
+        + "32.73,Kota Bandung,kota,32,a-2,A2,grpc://127.0.0.1:2\n"
+    )
+    problems = _problems(write, tmp_path, text)
+    assert len(problems) == 1 and problems[0].startswith("2: level: Input should be 'pusat'"), problems
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (REQUIRED.encode() + b"K,K\xe9,pusat,31,a,A,grpc://127.0.0.1:1\n", "2: (file): not UTF-8 text: byte 0xe9"),
+        ((REQUIRED + "K,K,pusat,31,a,A," + "x" * 200_000 + "\n").encode(), "2: (row): not valid CSV: field larger"),
+        (b"agency_code,url,url\n", "1: (header): missing column(s)"),
+    ],
+)
+def test_files_the_csv_module_cannot_read_are_located(write, tmp_path, raw, expected):
+    path = tmp_path / "fleet.csv"
+    path.write_bytes(raw)
+    with pytest.raises(InventoryError) as caught:
+        import_csv(path, tmp_path / "out.yaml", LOOPBACK)
+    assert str(caught.value.problems[0]).removeprefix(f"{path}:").startswith(expected), str(caught.value)
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_a_column_given_twice_is_refused(write, tmp_path):
+    text = REQUIRED.replace("\n", ",url\n") + "KEMENKES,K,pusat,31,a,A,grpc://127.0.0.1:1,grpc://127.0.0.1:2\n"
+    assert _problems(write, tmp_path, text) == ["1: (header): column(s) given twice: url"]
+
+
+def test_a_bad_domain_in_the_scope_names_the_option(write, tmp_path):
+    text = REQUIRED + "KEMENKES,K,pusat,31,a,A,grpc://127.0.0.1:1\n"
+    problems = _problems(write, tmp_path, text, scope={"networks": ["127.0.0.0/8"], "domains": ["bad domain"]})
+    assert problems == [" --domain: a domain suffix is a DNS name such as go.id or localhost (got 'bad domain')"]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from orchestrator import synthetic
 from orchestrator.inventory import InventoryError, inventory_hash, load_inventory, provinces
-from tests.inventory.conftest import REPO
+from tests.inventory.conftest import REPO, write_ca_bundle
 
 
 def _endpoints(document: dict) -> list[dict]:
@@ -200,6 +200,10 @@ def test_grpcs_endpoints_name_server_and_ca(tmp_path):
         load_inventory(path)
     assert {p.message.split(":")[0] for p in caught.value.problems} == {"CA file not found"}
     (tmp_path / "testbed-ca.pem").write_text("written by the testbed\n")
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    assert {"not a CA bundle" in p.message for p in caught.value.problems} == {True}
+    write_ca_bundle(tmp_path / "testbed-ca.pem")
     assert sum(ref.scheme == "grpcs" for ref in load_inventory(path).endpoints()) == len(tls)
 
 

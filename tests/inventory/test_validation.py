@@ -17,7 +17,7 @@ from orchestrator.inventory import (
 )
 from orchestrator.yamlsrc import ConfigError
 from probes.model import Credentials, Target
-from tests.inventory.conftest import TINY, marked_line
+from tests.inventory.conftest import TINY, marked_line, write_ca_bundle, write_private_key
 
 PIN = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"
 
@@ -72,8 +72,8 @@ def test_tiny_example_loads_with_every_endpoint_field():
 
 def test_grpcs_and_key_files_resolve_relative_to_the_inventory(write, tmp_path):
     (tmp_path / "keys").mkdir()
-    (tmp_path / "keys" / "audit").write_text("not read, only referenced\n")
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    write_private_key(tmp_path / "keys" / "audit")
+    write_ca_bundle(tmp_path / "ca.pem")
     path = write(
         HEAD
         + """\
@@ -529,6 +529,36 @@ def test_a_missing_file_is_a_problem_not_a_crash(tmp_path):
     assert caught.value.problems[0].field == "(file)"
 
 
+def test_ca_and_key_files_that_cannot_work_are_refused_before_anything_runs(write, tmp_path):
+    """A file that exists is not enough: a sweep would turn every check needing it into an error."""
+    (tmp_path / "garbage-ca.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n")
+    (tmp_path / "id_ed25519.pub").write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA audit@example\n")
+    text = (
+        HEAD
+        + """\
+applications:
+  - id: app-1
+    name: A
+    agency: KEMENKES
+    endpoints:
+      - url: grpcs://127.0.0.1:443
+        ca_file: garbage-ca.pem  # <-ca
+      - url: ssh://127.0.0.1:22
+        credentials: {username: audit, key_path: id_ed25519.pub}  # <-key
+"""
+    )
+    path = write(text)
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    found = {(p.line, p.field): p.message for p in caught.value.problems}
+    assert set(found) == {
+        (marked_line(text, "# <-ca"), "applications[0].endpoints[0].ca_file"),
+        (marked_line(text, "# <-key"), "applications[0].endpoints[1].credentials.key_path"),
+    }
+    assert "not a CA bundle" in found[(marked_line(text, "# <-ca"), "applications[0].endpoints[0].ca_file")]
+    assert "not a private key" in found[(marked_line(text, "# <-key"), "applications[0].endpoints[1].credentials.key_path")]
+
+
 def test_alias_bombs_are_refused(write):
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
     for level in "bcdefgh":
@@ -587,3 +617,73 @@ def test_scope_allows_ipv6_networks():
     scope = Scope(networks=["fd00:5bbe::/32"])
     assert scope.allows("fd00:5bbe::10") and scope.allows("[fd00:5bbe::10]")
     assert not scope.allows("fd00:5bbf::10") and not scope.allows("127.0.0.1")
+
+
+def test_date_like_text_is_text(write):
+    """YAML 1.1 timestamps crashed the reader (2026-13-01) or turned names into dates."""
+    path = write(HEAD.replace("name: Kota Bandung", "name: 2026-13-01") + "applications:\n"
+                 "  - {id: app-1, name: 2026-02-30, agency: KEMENKES}\n")
+    inventory = load_inventory(path)
+    assert inventory.agency("32.73").name == "2026-13-01"
+    assert inventory.applications[0].name == "2026-02-30"
+
+
+@pytest.mark.parametrize(
+    "value, field, phrase",
+    [
+        ("!!binary AAAA", "applications[0].agency", "the YAML tag 'tag:yaml.org,2002:binary' has no place here"),
+        ("!!set {KEMENKES}", "applications[0].agency", "has no place here"),
+        ("!!int KEMENKES", "applications[0].agency", "'KEMENKES' is not a valid int"),
+        ("!!bool maybe", "applications[0].agency", "'maybe' is not a valid bool"),
+        ("0x_", "applications[0].agency", "'0x_' is not a valid int"),
+        ("!!timestamp tomorrow", "applications[0].agency", "'tomorrow' is not a valid timestamp"),
+        ("!!python/object/apply:os.system [true]", "applications[0].agency", "has no place here"),
+    ],
+)
+def test_scalars_yaml_cannot_build_are_located(write, value, field, phrase):
+    """Each of these raised a bare ValueError/KeyError/AttributeError, or slipped through as bytes."""
+    text = HEAD + f"applications:\n  - id: app-1\n    name: A\n    agency: {value}  # <-\n"
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(write(text))
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (marked_line(text), field)
+    assert phrase in problem.message
+
+
+def test_merge_keys_recursive_aliases_and_depth(write):
+    shared = HEAD + (
+        "applications:\n  - &d {id: app-1, name: Shared, agency: KEMENKES}\n  - {<<: *d, id: app-2, name: Own}\n"
+    )
+    inventory = load_inventory(write(shared))
+    assert [(a.id, a.name, a.agency) for a in inventory.applications] == [
+        ("app-1", "Shared", "KEMENKES"), ("app-2", "Own", "KEMENKES")
+    ]
+    recursive = HEAD + "applications: &a [*a]  # <-\n"
+    with pytest.raises(InventoryError, match="recursive alias") as caught:
+        load_inventory(write(recursive))
+    assert caught.value.problems[0].line == marked_line(recursive)
+    deep = HEAD + "applications: " + "[" * 120 + "]" * 120 + "\n"
+    with pytest.raises(InventoryError, match="nested more than 100 levels deep"):
+        load_inventory(write(deep))
+
+
+@pytest.mark.parametrize("network", ["yes", "167772160", "[10, 0]"])
+def test_networks_are_written_as_text(write, network):
+    """`yes` read as True became 0.0.0.1/32, an integer an address: both silently widened the scope."""
+    text = HEAD.replace("networks: [127.0.0.0/8, 10.20.0.0/16]", f"networks: [127.0.0.0/8, {network}]  # <-")
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(write(text + "applications: []\n"))
+    assert [(p.line, p.field) for p in caught.value.problems][0] == (marked_line(text), "scope.networks[1]")
+
+
+@pytest.mark.parametrize(
+    "content, line, phrase",
+    [(b"version: 1\n# Diskominfo \xe9\n", 2, "not UTF-8 text"), (b"a: \x00\n", 1, "control characters")],
+)
+def test_bytes_that_are_not_yaml_text_are_located(tmp_path, content, line, phrase):
+    path = tmp_path / "inventory.yaml"
+    path.write_bytes(content)
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    [problem] = caught.value.problems
+    assert problem.line == line and phrase in problem.message

@@ -114,7 +114,7 @@ def test_duplicate_ids_and_syntax_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"waivers\.yaml:7: waivers\[1\]\.id: duplicate waiver id 'W1'"):
         load_waivers(path)
     path = write(tmp_path, "waivers:\n  - id: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"waivers\.yaml:\d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"waivers\.yaml:\d+: \(yaml\): not valid YAML"):
         load_waivers(path)
     path = write(tmp_path, "- just a list\n")
     with pytest.raises(ConfigError, match="mapping"):
@@ -126,3 +126,53 @@ def test_example_file_is_valid() -> None:
     waivers = load_waivers(example, as_of=AS_OF)
     assert len(waivers) >= 3
     assert all(w.entry.justification and w.entry.approver for w in waivers.all)
+
+
+ENTRY = "  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n    expires: {expires}\n"
+
+
+@pytest.mark.parametrize(
+    "expires, phrase",
+    [
+        ("2026-13-01", "'2026-13-01' is not a date in the calendar: month must be in 1..12"),
+        ("2026-02-30", "'2026-02-30' is not a date in the calendar: day is out of range for month"),
+        ("'2026-02-30'", "is not a date in the calendar"),
+        ("2026-03-31 10:00", "give a date (YYYY-MM-DD), not a date and time"),
+        ("2026-03-31T00:00:00Z", "give a date (YYYY-MM-DD), not a date and time"),
+        ("2026-3-1", "give a date as YYYY-MM-DD"),
+        ("20260331", "give a date as YYYY-MM-DD, e.g. 2026-03-31 (got 20260331)"),
+        ("[2026-03-31]", "give a date as YYYY-MM-DD"),
+    ],
+)
+def test_an_expiry_that_is_no_date_names_file_line_and_field(tmp_path: Path, expires: str, phrase: str) -> None:
+    path = write(tmp_path, "waivers:\n" + ENTRY.format(expires=expires))
+    with pytest.raises(ConfigError) as caught:
+        load_waivers(path, as_of=AS_OF)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.field) == (str(path), 6, "waivers[0].expires")
+    assert phrase in problem.message
+
+
+@pytest.mark.parametrize("expires", ["2026-03-31", "'2026-03-31'", "!!timestamp 2026-03-31"])
+def test_an_expiry_is_a_date_however_it_is_quoted(tmp_path: Path, expires: str) -> None:
+    waivers = load_waivers(write(tmp_path, "waivers:\n" + ENTRY.format(expires=expires)), as_of=AS_OF)
+    assert waivers.all[0].expires == date(2026, 3, 31)
+
+
+def test_text_fields_read_dates_as_text_and_refuse_ambiguous_codes(tmp_path: Path) -> None:
+    entry = ENTRY.format(expires="2026-03-31").replace("approver: A", "approver: 2026-13-01")
+    assert load_waivers(write(tmp_path, "waivers:\n" + entry), as_of=AS_OF).all[0].entry.approver == "2026-13-01"
+    scoped = ENTRY.format(expires="2026-03-31") + "    agency: 32.10\n"
+    with pytest.raises(ConfigError, match=r"waivers\.yaml:7: waivers\[0\]\.agency: YAML read this as the number 32\.1"):
+        load_waivers(write(tmp_path, "waivers:\n" + scoped), as_of=AS_OF)
+
+
+def test_duplicate_keys_and_unreadable_files_are_refused(tmp_path: Path) -> None:
+    entry = ENTRY.format(expires="2026-03-31") + "    expires: 2099-01-01\n"
+    with pytest.raises(ConfigError, match=r"waivers\.yaml:7: waivers\[0\]\.expires: the key 'expires' appears twice"):
+        load_waivers(write(tmp_path, "waivers:\n" + entry), as_of=AS_OF)
+    with pytest.raises(ConfigError, match="cannot read the waivers file"):
+        load_waivers(tmp_path, as_of=AS_OF)
+    (tmp_path / "latin1.yaml").write_bytes(b"waivers: []\n# Dinas Komunikasi \xe9\n")
+    with pytest.raises(ConfigError, match=r"latin1\.yaml:2: \(file\): not UTF-8 text"):
+        load_waivers(tmp_path / "latin1.yaml", as_of=AS_OF)
