@@ -4,8 +4,11 @@
 store (``orchestrator.metrics.collector``): the latest complete sweep of each
 inventory, the state of its newest sweep and every running sweep. It listens
 on 127.0.0.1 unless told otherwise: the metrics name every endpoint of the
-fleet. Exit codes: 0 stopped by SIGINT/SIGTERM; 2 usage or configuration
-error (bad --listen, waivers file, store, address in use).
+fleet. It only reads the store, read-only (``Store(read_only=True)``): it
+runs where the store's directory cannot be written (systemd
+``ReadOnlyPaths=``) and refuses a store of an older schema rather than
+upgrade it. Exit codes: 0 stopped by SIGINT/SIGTERM; 2 usage or
+configuration error (bad --listen, waivers file, store, address in use).
 
 ``python -m orchestrator.cli_serve --store PATH`` runs it without the rest of the CLI.
 """
@@ -52,7 +55,8 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def _usage_error(message: str) -> typer.Exit:
-    Console(stderr=True).print(Text(f"error: {message}", style="bold red"))
+    # soft_wrap: never break a message (paths, commands) across lines.
+    Console(stderr=True).print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -99,7 +103,7 @@ def serve(
         except OSError as exc:
             raise _usage_error(f"cannot read waivers file {waivers}: {exc}") from None
     try:
-        ReaderStore(store_path, create=False).close()
+        ReaderStore(store_path, read_only=True).close()
     except StoreNotFound:
         console.print(
             Text(f"no results store at {store_path} yet: interop_store_up is 0 until a sweep creates it",
@@ -109,6 +113,17 @@ def serve(
     except (StoreError, sqlite3.DatabaseError) as exc:
         raise _usage_error(f"cannot open results store {store_path}: {exc}") from None
 
+    # Before the server answers anything: a SIGTERM right after the first scrape must stop it cleanly.
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _serve_until(stop, store_path, host, port, listen, waivers, build_wait, console)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve_until(stop: threading.Event, store_path, host, port, listen, waivers, build_wait, console) -> None:
     collector = StoreCollector(store_path, waivers_path=waivers, build_wait_s=build_wait)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
@@ -123,9 +138,6 @@ def serve(
     console.print(Text(f"serving metrics of {store_path} on http://{shown}:{server.server_port}/metrics"),
                   soft_wrap=True)
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(1.0):
         pass
     server.shutdown()

@@ -7,8 +7,14 @@ ambiguous id), ``resume_command`` and ``print_sweep`` (what ``show`` prints,
 reusable at the end of ``run``/``resume``). ``run`` and ``resume`` are added
 to the same app with ``@sweep_app.command(...)``.
 
+The history commands (``list``, ``show``, ``diff``) only read: they open the
+store read-only (``opened_store``) and work where its directory cannot be
+written. ``migrate`` upgrades an older store's schema, which readers refuse
+to do; ``run`` and ``resume`` write (and migrate) too.
+
 Exit codes: 0 ok; 1 ``diff --fail-on-regression`` found regressions;
-2 usage error, missing store, unknown or ambiguous sweep id.
+2 usage error, missing store, store of another schema version, unknown or
+ambiguous sweep id.
 """
 
 from __future__ import annotations
@@ -96,10 +102,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 @contextmanager
-def opened_store(path: Path, *, create: bool = False) -> Iterator[Store]:
-    """The store at ``path``; usage errors (missing store, bad sweep id) exit 2."""
+def opened_store(path: Path) -> Iterator[Store]:
+    """The store at ``path``, read-only; usage errors (missing store, older schema, bad sweep id) exit 2."""
     try:
-        store = Store(path, create=create)
+        store = Store(path, read_only=True)
     except StoreNotFound:
         fail(f"no results store at {path} (run a sweep first, or pass --store PATH)")
     except (StoreError, sqlite3.DatabaseError) as exc:
@@ -282,6 +288,19 @@ def diff_command(
         _print_entries(console, "Other changes", diff.changed, limit, style="")
     if fail_on_regression and diff.regressions:
         raise typer.Exit(1)
+
+
+@sweep_app.command("migrate")
+def migrate_command(store_path: StoreOption = DEFAULT_STORE) -> None:
+    """Upgrade the results store to this program's schema (readers never do; sweeps do it too)."""
+    try:
+        with Store(store_path, create=False) as store:
+            version = store.schema_version
+    except StoreNotFound:
+        fail(f"no results store at {store_path} (run a sweep first, or pass --store PATH)")
+    except (StoreError, sqlite3.Error) as exc:
+        fail(f"cannot migrate results store {store_path}: {exc}")
+    typer.echo(f"results store {store_path} is at schema version {version}")
 
 
 # --------------------------------------------------------------------------

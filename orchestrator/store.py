@@ -18,6 +18,19 @@ whole sweeps.
 Durability: ``synchronous=NORMAL`` in WAL mode survives a killed process
 (what resume needs) without an fsync per batch; only a power loss can drop
 the last few committed batches, which resume then re-probes.
+
+Readers (``read_only=True``: ``sweep list/show/diff``, ``report``, ``serve``)
+never write the database, never migrate it and set no persistent pragma: they
+open it with SQLite's ``mode=ro`` and ``query_only``, so they work where the
+store's directory is read-only (systemd ``ReadOnlyPaths=``), and they refuse
+a store of an older schema (a writer upgrades it: ``interop sweep migrate``).
+A WAL database is read through its ``-wal``/``-shm`` files. While a writer
+has it open those exist and the reader shares them. When none is open, a
+reader that cannot create them, or would create them owned by another user
+than the store's (the next writer could not use them), opens the file
+``immutable``: nobody is writing then, and the file holds every commit. (A
+writer that starts meanwhile writes to its new WAL; only a checkpoint, after
+~1000 pages of new results, touches the file such a reader is reading.)
 """
 
 from __future__ import annotations
@@ -35,7 +48,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from orchestrator.migrations import NewerSchemaError, migrate
+from orchestrator.migrations import NewerSchemaError, OlderSchemaError, migrate, require_current
 from probes.model import ProbeReport, Severity, Status
 
 # --------------------------------------------------------------------------
@@ -365,9 +378,10 @@ def classify_change(before: Status, after: Status) -> str:
 class Store:
     """The results database at ``path``.
 
-    ``create=False`` refuses to create a missing database (readers such as
-    the CLI's history commands); ``wal=False`` keeps the rollback journal for
-    file systems where WAL does not work (network shares).
+    ``create=False`` refuses to create a missing database; ``read_only=True``
+    opens an existing one for reading only (see "Readers" above);
+    ``wal=False`` keeps the rollback journal for file systems where WAL does
+    not work (network shares).
     """
 
     def __init__(
@@ -377,10 +391,12 @@ class Store:
         create: bool = True,
         wal: bool = True,
         busy_timeout_s: float = 10.0,
+        read_only: bool = False,
     ):
         self.path = Path(path)
+        self.read_only = read_only
         if not self.path.exists():
-            if not create:
+            if read_only or not create:
                 raise StoreNotFound(f"no results store at {self.path}")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._wal = wal
@@ -390,8 +406,8 @@ class Store:
         self._lock = threading.Lock()
         self._closed = False
         try:
-            self.schema_version = migrate(self._conn())
-        except NewerSchemaError as exc:
+            self.schema_version = require_current(self._conn()) if read_only else migrate(self._conn())
+        except (NewerSchemaError, OlderSchemaError) as exc:
             self.close()
             raise StoreError(str(exc)) from exc
         except BaseException:
@@ -409,10 +425,20 @@ class Store:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         # check_same_thread=False only so close() may close every thread's
         # connection; each connection is still used by its own thread alone.
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if self.read_only:
+            conn = sqlite3.connect(
+                _read_only_uri(self.path), uri=True, isolation_level=None, check_same_thread=False
+            )
+        else:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         with self._lock:
             self._connections.append((os.getpid(), conn))
         conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+        if self.read_only:
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+            return conn
         if self._wal:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
@@ -447,10 +473,11 @@ class Store:
                 # Inherited through fork: closing it here would drop the
                 # parent's file locks. Leave it to the parent.
                 continue
-            try:
-                conn.execute("PRAGMA optimize")
-            except sqlite3.Error:
-                pass  # best effort: statistics only
+            if not self.read_only:
+                try:
+                    conn.execute("PRAGMA optimize")
+                except sqlite3.Error:
+                    pass  # best effort: statistics only
             conn.close()
 
     def __enter__(self) -> "Store":
@@ -1011,6 +1038,38 @@ def _status_changes(conn: sqlite3.Connection, a: str, b: str) -> Iterator[DiffEn
         yield DiffEntry(row[0], row[1], Status(row[2]), None, Severity(row[3]), row[4], row[5], row[6])
     for row in conn.execute(one_sided, (a, b, a)):  # added in b
         yield DiffEntry(row[0], row[1], None, Status(row[2]), Severity(row[3]), row[4], row[5], row[6])
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_WAL_FORMAT = 2  # header bytes 18-19 (read/write format version): 1 rollback journal, 2 WAL
+
+
+def _read_only_uri(path: Path) -> str:
+    """The URI a reader opens ``path`` with, so that it never writes it (see "Readers")."""
+    resolved = path.resolve()  # SQLite names the -wal file after the real file
+    uri = resolved.as_uri() + "?mode=ro"
+    writer_open = Path(f"{resolved}-wal").exists()
+    if _in_wal_mode(resolved) and not writer_open and not _may_create_beside(resolved):
+        uri += "&immutable=1"
+    return uri
+
+
+def _in_wal_mode(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False  # let SQLite say what is wrong with it
+    return header[:16] == _SQLITE_MAGIC and len(header) == 20 and header[18] == _WAL_FORMAT
+
+
+def _may_create_beside(path: Path) -> bool:
+    """Whether SQLite may create the -wal/-shm files: a writable directory, and the store is ours."""
+    try:
+        owner = path.stat().st_uid
+    except OSError:
+        return False
+    return owner == os.geteuid() and os.access(path.parent, os.W_OK | os.X_OK)
 
 
 def new_sweep_id(started: datetime) -> str:

@@ -1,8 +1,12 @@
 """The Ray engine: each shard runs as one Ray task that streams batches back.
 
 Embedded by default: ``start`` launches a single-node Ray on 127.0.0.1 with
-no dashboard and no usage reporting, and ``close`` stops it. With an address
-it joins an existing cluster and ``close`` only disconnects.
+no dashboard and no usage reporting, in a temp dir of its own, and ``close``
+stops it and removes the directory. A start that fails is cleaned up and
+tried once more; the error names the process that did not come up, with its
+logs (``ray_start``). With an address it joins an existing cluster, after
+checking that a Ray GCS answers there (so nothing waits on an address where
+no cluster is), and ``close`` only disconnects.
 
 Why one task per shard, not per probe: a task costs ~0.5 ms of scheduling
 and a round trip; a shard task runs hundreds of probes concurrently under
@@ -29,8 +33,20 @@ import os
 # must stay on loopback.
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-# Ray gives its GCS 30 s to come up; on a busy 2-core machine it can take longer.
-os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
+# Start-up waits, lengthened for a busy 2-core machine (an operator's own
+# setting wins). Ray reads both from the environment (verified on 2.60).
+RAY_WAITS = {
+    # How long Ray waits for a new GCS to publish its port (default 30 s).
+    "RAY_gcs_server_port_wait_time_s": "120",
+    # How long the driver waits for a new raylet to register with the GCS
+    # (C++ GlobalStateAccessor::GetNode, default 10 s; node.py adds a
+    # hard-coded 30 s only between such waits, so this sets the bound). The
+    # raylet registers after its Python agents have imported Ray: 5 s here
+    # idle, 16 s beside 16 busy processes.
+    "RAY_raylet_start_wait_time_s": "90",
+}
+for _name, _value in RAY_WAITS.items():
+    os.environ.setdefault(_name, _value)
 # Ray runs workers at nice 15. Our workers are the sweep itself: on a shared
 # machine (a CI runner) at nice 15 they starve behind any busy process, and a
 # re-submitted shard could wait minutes for its worker to start.
@@ -39,13 +55,22 @@ os.environ.setdefault("RAY_worker_niceness", "0")
 import asyncio  # noqa: E402
 import logging  # noqa: E402
 import queue  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import ray  # noqa: E402
 import ray.exceptions  # noqa: E402
 
 from orchestrator.engine import Engine, EngineError, ShardLost  # noqa: E402
+from orchestrator.engine.ray_start import (  # noqa: E402
+    check_gcs,
+    descendants,
+    describe_failed_start,
+    kill_processes,
+)
 from orchestrator.engine.shard import Batch, ProbeJob, batches  # noqa: E402
 from orchestrator.plan import Shard  # noqa: E402
 
@@ -59,8 +84,18 @@ STALL_TIMEOUT_S = 120.0
 LOOPBACK = "127.0.0.1"
 # Batches are small: the object store only needs room for a few in flight.
 EMBEDDED_OBJECT_STORE_BYTES = 128 * 1024 * 1024
+EMBEDDED_START_ATTEMPTS = 2  # one clean retry: a start can lose a race for a port on a shared machine
+JOIN_GCS_ATTEMPTS = 5
+_GCS_WAIT = "RAY_gcs_server_port_wait_time_s"
+_INIT_COMMON = {
+    "include_dashboard": False,
+    "log_to_driver": False,
+    "logging_level": logging.WARNING,
+    "configure_logging": True,
+}
 _AUTH_SETUP_LOGGER = "ray._private.authentication.authentication_token_setup"
 _DONE = object()
+log = logging.getLogger(__name__)
 
 
 class _Failed:
@@ -140,6 +175,7 @@ class RayEngine(Engine):
         self._interval_s = interval_s
         self._connected = False
         self._job_refs: dict[int, tuple[ProbeJob, ray.ObjectRef]] = {}
+        self._temp_dir: Path | None = None
         self.gcs_address: str | None = None
 
     # -- lifecycle -----------------------------------------------------------
@@ -149,34 +185,70 @@ class RayEngine(Engine):
             raise EngineError(
                 "Ray is already initialised in this process; cannot start or join another cluster"
             )
-        common = {
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "logging_level": logging.WARNING,
-            "configure_logging": True,
-        }
+        if self.address:
+            self._join()
+        else:
+            self._start_embedded()
+        self._connected = True
+
+    def _join(self) -> None:
+        # Ask the address first: ray.init alone retries for minutes when no GCS answers.
+        check_gcs(self.address)
+        # Ray makes RAY_gcs_server_port_wait_time_s connect attempts when joining
+        # too (each ~40 s if the GCS vanished since the check): a few will do.
+        previous = os.environ.get(_GCS_WAIT)
+        os.environ[_GCS_WAIT] = str(JOIN_GCS_ATTEMPTS)
         try:
-            if self.address:
-                context = ray.init(address=self.address, **common)
+            context = ray.init(address=self.address, **_INIT_COMMON)
+        except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot connect"
+            self.close()
+            raise EngineError(f"cannot join the Ray cluster at {self.address}: {exc}") from exc
+        finally:
+            if previous is None:
+                os.environ.pop(_GCS_WAIT, None)
             else:
-                # Token auth stays on (Ray's default for a new node); only Ray's
-                # warning that it is on is silenced.
-                logging.getLogger(_AUTH_SETUP_LOGGER).setLevel(logging.ERROR)
+                os.environ[_GCS_WAIT] = previous
+        self.gcs_address = context.address_info.get("gcs_address")
+
+    def _start_embedded(self) -> None:
+        """A single node on loopback in a temp dir of its own; one clean retry if it does not come up."""
+        # Token auth stays on (Ray's default for a new node); only Ray's
+        # warning that it is on is silenced.
+        logging.getLogger(_AUTH_SETUP_LOGGER).setLevel(logging.ERROR)
+        failures: list[str] = []
+        for attempt in range(1, EMBEDDED_START_ATTEMPTS + 1):
+            before = descendants(os.getpid())
+            # Its own directory: no other Ray on the machine shares its session,
+            # and a failed start's logs are where we look for them.
+            temp_dir = self._temp_dir = Path(tempfile.mkdtemp(prefix="interop-ray-"))
+            try:
                 context = ray.init(
                     address="local",  # never pick up RAY_ADDRESS: embedded means our own node
                     num_cpus=self.num_cpus,
                     object_store_memory=EMBEDDED_OBJECT_STORE_BYTES,
                     _node_ip_address=LOOPBACK,
-                    **common,
+                    _temp_dir=str(temp_dir),
+                    **_INIT_COMMON,
                 )
-        except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot connect/start"
-            self.close()
-            where = (
-                f"join the Ray cluster at {self.address}" if self.address else "start an embedded Ray node"
-            )
-            raise EngineError(f"cannot {where}: {exc}") from exc
-        self._connected = True
-        self.gcs_address = context.address_info.get("gcs_address")
+            except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot start"
+                failures.append(f"attempt {attempt}: {describe_failed_start(temp_dir, exc)}")
+                try:
+                    ray.shutdown()
+                except Exception:  # noqa: BLE001 - best effort: its processes are killed next
+                    pass
+                kill_processes(descendants(os.getpid()) - before)
+                self._temp_dir = None  # the last attempt's files stay for the error message
+                if attempt < EMBEDDED_START_ATTEMPTS:
+                    shutil.rmtree(temp_dir, ignore_errors=True)
+                    log.warning("embedded Ray node did not start; trying once more:\n%s", failures[-1])
+                continue
+            self.gcs_address = context.address_info.get("gcs_address")
+            return
+        raise EngineError(
+            f"cannot start an embedded Ray node ({EMBEDDED_START_ATTEMPTS} attempts):\n"
+            + "\n".join(failures)
+            + f"\nRay's files of the last attempt are kept in {temp_dir}"
+        )
 
     def close(self) -> None:
         """Disconnect; an embedded node (started by ``start``) is stopped with it."""
@@ -184,6 +256,9 @@ class RayEngine(Engine):
         if ray.is_initialized():
             ray.shutdown()
         self._connected = False
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
 
     def describe(self) -> str:
         return f"ray@{self.address}" if self.address else "ray"

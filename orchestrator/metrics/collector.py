@@ -76,13 +76,13 @@ class ReaderStore(Store):
 def read_store(path: str | os.PathLike[str], read: Callable[[Store], T]) -> T:
     """``read(store)`` on the store at ``path``; again, leniently, if it holds text that is not UTF-8."""
     try:
-        with ReaderStore(path, create=False) as store:
+        with ReaderStore(path, read_only=True) as store:
             return read(store)
     except sqlite3.OperationalError as exc:
         if "decode" not in str(exc):
             raise
         log.warning("results store %s holds text that is not UTF-8; reading it with escapes", path)
-    with ReaderStore(path, create=False, lenient=True) as store:
+    with ReaderStore(path, read_only=True, lenient=True) as store:
         return read(store)
 
 

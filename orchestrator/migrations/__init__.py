@@ -16,6 +16,10 @@ class NewerSchemaError(RuntimeError):
     """The database was written by a newer program than this one."""
 
 
+class OlderSchemaError(RuntimeError):
+    """The database predates this program, and the connection must not upgrade it (a reader)."""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -137,10 +141,7 @@ def migrate(conn: sqlite3.Connection, *, target: int | None = None) -> int:
         )
     current = _schema_version(conn)
     if current > SCHEMA_VERSION:
-        raise NewerSchemaError(
-            f"results store is at schema version {current}, newer than this program "
-            f"understands ({SCHEMA_VERSION}); upgrade spbe-interop"
-        )
+        raise _newer(current)
     for migration in MIGRATIONS:
         if migration.version <= current or migration.version > target:
             continue
@@ -165,6 +166,35 @@ def migrate(conn: sqlite3.Connection, *, target: int | None = None) -> int:
             conn.execute("ROLLBACK")
             raise
     return _schema_version(conn)
+
+
+def require_current(conn: sqlite3.Connection) -> int:
+    """The version of ``conn``'s database, which must be this program's; reads only.
+
+    For readers, which never migrate: an older database raises
+    ``OlderSchemaError`` (a writer upgrades it), a newer one ``NewerSchemaError``.
+    """
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    current = _schema_version(conn) if has_table else 0
+    if current > SCHEMA_VERSION:
+        raise _newer(current)
+    if current < SCHEMA_VERSION:
+        what = f"at schema version {current}" if current else "without a schema (never opened by a writer)"
+        raise OlderSchemaError(
+            f"results store is {what}, older than this program's ({SCHEMA_VERSION}); readers never change "
+            "the store: upgrade it with `interop sweep migrate` (or any `interop sweep run`/`resume`) "
+            "and try again"
+        )
+    return current
+
+
+def _newer(current: int) -> NewerSchemaError:
+    return NewerSchemaError(
+        f"results store is at schema version {current}, newer than this program "
+        f"understands ({SCHEMA_VERSION}); upgrade spbe-interop"
+    )
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:

@@ -20,7 +20,12 @@ def _new_sweep(store: Store, count: int) -> tuple[str, list]:
     return new_sweep(store, endpoints), endpoints
 
 
-def test_a_second_connection_reads_consistent_snapshots_while_the_writer_records(store_path):
+# Readers as the history commands and `interop serve` open the store (read-only), and as a writer would.
+READERS = {"read-only": {"read_only": True}, "writer's connection": {"create": False}}
+
+
+@pytest.mark.parametrize("reader_options", list(READERS.values()), ids=list(READERS))
+def test_a_second_connection_reads_consistent_snapshots_while_the_writer_records(store_path, reader_options):
     writer = Store(store_path)
     sweep_id, endpoints = _new_sweep(writer, 400)
     batches = [endpoints[i : i + 20] for i in range(0, len(endpoints), 20)]
@@ -43,7 +48,7 @@ def test_a_second_connection_reads_consistent_snapshots_while_the_writer_records
 
     def read() -> None:
         try:
-            with Store(store_path, create=False) as reader:
+            with Store(store_path, **reader_options) as reader:
                 while True:
                     finished = writer_done.is_set()
                     progress = reader.progress(sweep_id)  # one snapshot
@@ -74,13 +79,14 @@ def test_a_second_connection_reads_consistent_snapshots_while_the_writer_records
     assert dones[-1] == 400
 
 
-def test_an_open_reader_does_not_block_the_writer_and_keeps_its_snapshot(store_path):
+@pytest.mark.parametrize("reader_options", list(READERS.values()), ids=list(READERS))
+def test_an_open_reader_does_not_block_the_writer_and_keeps_its_snapshot(store_path, reader_options):
     writer = Store(store_path, busy_timeout_s=0.5)
     sweep_id, endpoints = _new_sweep(writer, 3)
     first, second, third = endpoints
     writer.record_many(sweep_id, [(e.endpoint_id, report(e.url)) for e in (first, second)])
 
-    with Store(store_path, create=False) as reader:
+    with Store(store_path, **reader_options) as reader:
         rows = reader.results(sweep_id)
         head = next(rows)  # the cursor now holds a read snapshot
         writer.record_many(

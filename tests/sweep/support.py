@@ -22,6 +22,7 @@ from pathlib import Path
 
 # Before anything imports Ray (cluster fixtures do): no usage reporting, loopback only.
 import orchestrator.engine.ray_engine  # noqa: F401  (sets RAY_* in os.environ)
+from orchestrator.engine.ray_start import descendants  # noqa: F401  (every process below a pid)
 from orchestrator.store import Store
 from orchestrator.testbed.grpc_server import GrpcServerSpec, RunningGrpcServers, start_grpc_servers
 from orchestrator.testbed.process import free_ports
@@ -154,28 +155,6 @@ def wait_until(condition: Callable[[], object], timeout_s: float, what: str, int
 
 
 # -- processes ------------------------------------------------------------------
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc parent links)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 # Every node on loopback; no dashboard (it wants the fixed port 8265).

@@ -40,6 +40,9 @@ from tests.sweep.support import (
 )
 
 LIMITS = Limits(concurrency=16, per_host=2, retries=1, backoff_s=0.1)
+# Each test starts an embedded node; on a loaded machine that can take a retry
+# (RayEngine.start: up to ~2 x 90 s before it gives up).
+pytestmark = pytest.mark.timeout(360)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +122,7 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
         def ray_results_stored() -> bool:
             return sweep_over.is_set() or (ray.is_initialized() and outcome_count(store_path) > len(urls))
 
-        wait_until(ray_results_stored, 120, "Ray results")
+        wait_until(ray_results_stored, 240, "Ray results")
         if sweep_over.is_set():
             return
         seen["gcs"] = ray.get_runtime_context().gcs_address
@@ -209,7 +212,7 @@ def test_ctrl_c_stops_cleanly_keeps_results_and_resume_finishes(slow_fleet, tmp_
     )
     try:
         wait_until(
-            lambda: outcome_count(store_path) >= 4 or driver.poll() is not None, 90, "4 stored results"
+            lambda: outcome_count(store_path) >= 4 or driver.poll() is not None, 240, "4 stored results"
         )
         assert driver.poll() is None, driver.communicate()
         ray_pids = descendants(driver.pid)
