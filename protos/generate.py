@@ -40,7 +40,14 @@ def generate(out_dir: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
-    return sorted(p.relative_to(out_dir) for p in (out_dir / "protos").rglob("*_pb2*.py*"))
+    return generated_files(out_dir)
+
+
+def generated_files(root: Path) -> list[Path]:
+    """The generated modules and stubs under ``root`` (bytecode caches are not generated code)."""
+    return sorted(
+        p.relative_to(root) for p in (root / "protos").rglob("*_pb2*.py*") if p.suffix in (".py", ".pyi")
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -52,7 +59,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(Path(tmp))
         stale = [str(p) for p in fresh if not (ROOT / p).exists() or not filecmp.cmp(Path(tmp) / p, ROOT / p, shallow=False)]
-        committed = sorted(p.relative_to(ROOT) for p in PROTOS.rglob("*_pb2*.py*"))
+        committed = generated_files(ROOT)
         extra = [str(p) for p in committed if p not in fresh]
     for path in stale:
         print(f"stale: {path}")
