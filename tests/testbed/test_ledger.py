@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from orchestrator.testbed.ledger import Ledger, _alive, clean_up, start_ticks
+from orchestrator.testbed.ledger import Ledger, _alive, _cmdline, clean_up, start_ticks
 
 
 @pytest.fixture
 def sleeper():
     process = subprocess.Popen(["sleep", "60"])
+    # Popen returns once exec has begun; the kernel fills in the new command line a moment
+    # later, and on a loaded machine the ledger could read it empty in between.
+    deadline = time.monotonic() + 10
+    while _cmdline(process.pid) != "sleep 60" and time.monotonic() < deadline:
+        time.sleep(0.01)
     yield process
     process.kill()
     process.wait()
