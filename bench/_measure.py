@@ -230,8 +230,8 @@ def still_alive(pids_and_starts: list[tuple[int, int]]) -> list[int]:
 def endpoint_kind(ref) -> str:
     """``grpc/conformant``, ``grpc/conformant+interop`` (declares grpc.testing.TestService,
     so the 14 interop cases run), ``ssh/default`` …: endpoints that cost alike."""
-    from orchestrator.synthetic import INTEROP_SERVICE
-    from orchestrator.testbed.fleet import behaviour_of
+    from orchestrator.inventory.synthetic import INTEROP_SERVICE
+    from orchestrator.testbed.fleet_plan import behaviour_of
 
     interop = "+interop" if INTEROP_SERVICE in ref.services else ""
     return f"{ref.protocol}/{behaviour_of(ref)}{interop}"

@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 from bench import _measure as measure  # noqa: E402
-from orchestrator.synthetic import write_generated  # noqa: E402
+from orchestrator.inventory.synthetic import write_generated  # noqa: E402
 from orchestrator.testbed.fleet import Fleet, start_fleet  # noqa: E402
 
 

@@ -1,0 +1,13 @@
+"""spbe-interop's orchestrator: inventory, plan, engine, store, metrics, reports and the CLI over the probes."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+
+def tool_version() -> str:
+    """The installed version of spbe-interop, as the CLI and every report print it."""
+    try:
+        return metadata.version("spbe-interop")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

@@ -27,8 +27,9 @@ import urllib.request
 from pathlib import Path
 
 from orchestrator.inventory import load_inventory
-from orchestrator.synthetic import INTEROP_SERVICE
-from orchestrator.testbed.fleet import FleetError, start_fleet
+from orchestrator.inventory.synthetic import INTEROP_SERVICE
+from orchestrator.testbed.fleet import start_fleet
+from orchestrator.testbed.fleet_plan import FleetError
 from orchestrator.testbed.process import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent

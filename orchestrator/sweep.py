@@ -11,6 +11,9 @@ result already received and marks the sweep ``interrupted`` (exit 130). A
 driver killed outright leaves its sweep ``running`` with partial results;
 ``resume`` finishes it. A per-sweep lock file (``flock``, released by the
 kernel when the process dies) stops two drivers working on one sweep.
+
+Progress goes to the ``SweepObserver`` the caller passes (the terminal's is
+``orchestrator.cli.progress.SweepProgress``); by default nothing is reported.
 """
 
 from __future__ import annotations
@@ -21,21 +24,27 @@ import os
 import shlex
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from orchestrator.engine import Engine, EngineError, make_engine
-from orchestrator.engine.driver import DriveStats, drive
+from orchestrator.engine import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    Engine,
+    EngineError,
+    engine_names,
+    make_engine,
+)
+from orchestrator.engine.driver import DriveStats, QuietObserver, SweepObserver, drive
 from orchestrator.engine.limits import Limits
-from orchestrator.engine.progress import SweepProgress
+from orchestrator.engine.plan import PlannedEndpoint, make_plan, planned_endpoint
 from orchestrator.engine.shard import Finished, ProbeJob
 from orchestrator.inventory import EndpointSet, InventoryError, load_endpoint_set
+from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.metrics.live import LiveObserver
-from orchestrator.plan import PlannedEndpoint, make_plan, planned_endpoint
 from orchestrator.profiles import BUILTIN_DIR, DEFAULT_PROFILE, Profile, load_profile
 from orchestrator.store import (
     EndpointRecord,
@@ -44,11 +53,9 @@ from orchestrator.store import (
     StoreError,
     SweepState,
 )
-from orchestrator.yamlsrc import ConfigError
 
 DEFAULT_STORE = Path(".interop/results.db")
-ENGINES = ("ray", "local")
-EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 130
 
 
 class SweepConfigError(Exception):
@@ -94,17 +101,19 @@ class SweepOutcome:
 
 
 class StoreSink:
-    """Writes each batch in one transaction and keeps nothing."""
+    """Writes each batch in one transaction and keeps nothing but the count."""
 
     def __init__(self, store: Store, sweep_id: str):
         self.store = store
         self.sweep_id = sweep_id
+        self.written = 0  # endpoints finished by this run
 
     def write(self, items: Sequence[Finished]) -> None:
         self.store.record_many(
             self.sweep_id,
             [Recording(i.endpoint_id, i.report, i.attempts, i.error_class, i.worker) for i in items],
         )
+        self.written += len(items)
 
 
 class SweepLock:
@@ -166,21 +175,22 @@ def _load_inventory(path: Path) -> EndpointSet:
 
 def _plan_endpoints(refs, engine_name: str, ignore_vantage: bool) -> list[PlannedEndpoint]:
     refs = list(refs)
-    if engine_name == "local" and not ignore_vantage:
+    if not ENGINES[engine_name].cluster and not ignore_vantage:
         vantages = sorted({ref.vantage for ref in refs if ref.vantage})
         if vantages:
             raise SweepConfigError(
-                f"the local engine probes from this machine only, but endpoints need vantage(s) "
-                f"{', '.join(vantages)}: use --engine ray with a cluster that has them, or --ignore-vantage"
+                f"the {engine_name} engine probes from this machine only, but endpoints need vantage(s) "
+                f"{', '.join(vantages)}: use --engine {engine_names(cluster=True)} with a cluster that has "
+                "them, or --ignore-vantage"
             )
     return [planned_endpoint(ref, ignore_vantage=ignore_vantage) for ref in refs]
 
 
 def _check_engine_choice(engine_name: str, ray_address: str | None) -> None:
     if engine_name not in ENGINES:
-        raise SweepConfigError(f"unknown engine {engine_name!r}: choose ray or local")
-    if engine_name == "local" and ray_address:
-        raise SweepConfigError("--ray-address needs --engine ray")
+        raise SweepConfigError(f"unknown engine {engine_name!r}: choose {engine_names()}")
+    if ray_address and not ENGINES[engine_name].cluster:
+        raise SweepConfigError(f"--ray-address needs --engine {engine_names(cluster=True)}")
 
 
 def _start_engine(
@@ -188,21 +198,17 @@ def _start_engine(
     ray_address: str | None,
     num_cpus: int | None,
     endpoints: list[PlannedEndpoint],
-    console: Console,
-    live: bool | None,
+    observer: SweepObserver,
 ) -> Engine:
     engine = make_engine(engine_name, ray_address=ray_address, num_cpus=num_cpus)
     try:
-        if engine_name == "ray" and (console.is_terminal if live is None else live):
-            what = (
-                f"joining Ray at {ray_address}"
-                if ray_address
-                else "starting an embedded Ray node on 127.0.0.1"
-            )
-            with console.status(f"{what} …"):
-                engine.start()
-        else:
+        if engine.start_message:
+            observer.status(f"{engine.start_message} …")
+        try:
             engine.start()
+        finally:
+            if engine.start_message:
+                observer.status(None)
         wanted = {e.vantage for e in endpoints if e.vantage is not None}
         missing = engine.missing_vantages(wanted)
         if missing:
@@ -251,28 +257,30 @@ async def _drive_until_signal(
 
 
 def _execute(
-    *,
     store: Store,
-    store_path: Path,
     sweep_id: str,
     engine: Engine,
     endpoints: list[PlannedEndpoint],
     job: ProbeJob,
+    observer: SweepObserver,
     max_resubmits: int,
-    console: Console,
-    live: bool | None,
 ) -> SweepOutcome:
     plan = make_plan(endpoints, job.limits, engine.slots)
     before = store.progress(sweep_id)
-    progress = SweepProgress(console, before.total, before.done, live=live)
+    sink = StoreSink(store, sweep_id)
     state = SweepState.FAILED
     stats: DriveStats | None = None
+    started = time.monotonic()
     try:
-        # The live row lets `interop serve` report in-flight work of this sweep.
-        with progress, LiveObserver(store, sweep_id, plan, inner=progress) as observer:
-            stats, interrupted = asyncio.run(
-                _drive_until_signal(engine, plan, job, StoreSink(store, sweep_id), observer, max_resubmits)
-            )
+        observer.sweep_started(before.total, before.done)
+        try:
+            # The live row lets `interop serve` report in-flight work of this sweep.
+            with LiveObserver(store, sweep_id, plan, inner=observer) as live:
+                stats, interrupted = asyncio.run(
+                    _drive_until_signal(engine, plan, job, sink, live, max_resubmits)
+                )
+        finally:
+            observer.sweep_ended()
         if interrupted:
             state = SweepState.INTERRUPTED
         elif stats is not None and stats.complete and not store.pending(sweep_id):
@@ -288,10 +296,10 @@ def _execute(
         state=state,
         total=after.total,
         done=after.done,
-        probed=progress.done,
-        elapsed_s=progress.elapsed_s,
-        store_path=store_path,
-        resume_command=None if state is SweepState.COMPLETE else resume_command(sweep_id, store_path),
+        probed=sink.written,
+        elapsed_s=time.monotonic() - started,
+        store_path=store.path,
+        resume_command=None if state is SweepState.COMPLETE else resume_command(sweep_id, store.path),
         stats=stats or DriveStats(),
         counts=after.by_status,
         unreachable=after.unreachable,
@@ -307,22 +315,21 @@ def run_sweep(
     inventory_path: str | os.PathLike[str],
     profile: str | Path | Profile = DEFAULT_PROFILE,
     store_path: str | os.PathLike[str] = DEFAULT_STORE,
-    engine: str = "ray",
+    engine: str = DEFAULT_ENGINE,
     ray_address: str | None = None,
     *,
     limits: Limits | None = None,
     ignore_vantage: bool = False,
     num_cpus: int | None = None,
     max_resubmits: int = 3,
-    console: Console | None = None,
-    live: bool | None = None,
+    observer: SweepObserver | None = None,
 ) -> SweepOutcome:
     """Sweep every endpoint of the inventory with the profile; see the module doc.
 
     Raises ``SweepConfigError`` (nothing probed, no sweep recorded) for a bad
     inventory, profile, engine choice or a vantage no node carries.
     """
-    console = console or Console(stderr=True)
+    observer = observer or QuietObserver()
     limits = limits or Limits()
     _check_engine_choice(engine, ray_address)
     inventory_path = Path(inventory_path).resolve()
@@ -332,7 +339,7 @@ def run_sweep(
     if len(inventory) == 0:
         raise SweepConfigError(f"{inventory_path}: the inventory lists no endpoints")
     endpoints = _plan_endpoints(inventory.refs, engine, ignore_vantage)
-    eng = _start_engine(engine, ray_address, num_cpus, endpoints, console, live)
+    eng = _start_engine(engine, ray_address, num_cpus, endpoints, observer)
     store = lock = None
     try:
         store = Store(store_path)
@@ -356,17 +363,7 @@ def run_sweep(
         lock = SweepLock(store_path, sweep_id)
         lock.acquire()
         job = ProbeJob(selected.selection, selected.options, limits, inventory.scope.allows)
-        return _execute(
-            store=store,
-            store_path=store_path,
-            sweep_id=sweep_id,
-            engine=eng,
-            endpoints=endpoints,
-            job=job,
-            max_resubmits=max_resubmits,
-            console=console,
-            live=live,
-        )
+        return _execute(store, sweep_id, eng, endpoints, job, observer, max_resubmits)
     finally:
         eng.close()
         if lock is not None:
@@ -386,15 +383,14 @@ def resume_sweep(
     ignore_vantage: bool | None = None,
     num_cpus: int | None = None,
     max_resubmits: int | None = None,
-    console: Console | None = None,
-    live: bool | None = None,
+    observer: SweepObserver | None = None,
 ) -> SweepOutcome:
     """Probe what sweep ``sweep_id`` has no result for (and, with ``retry_errors``,
     what failed with an error class), then complete it.
 
     The engine, limits and vantage handling default to what the sweep ran with.
     """
-    console = console or Console(stderr=True)
+    observer = observer or QuietObserver()
     store_path = Path(store_path)
     try:
         store = Store(store_path, create=False)
@@ -409,8 +405,9 @@ def resume_sweep(
         lock = SweepLock(store_path, sweep.id)
         lock.acquire()
         recorded_engine, _, recorded_address = sweep.engine.partition("@")
-        engine = engine or (recorded_engine if recorded_engine in ENGINES else "ray")
-        if engine == "ray" and ray_address is None and recorded_engine == "ray":
+        engine = engine or (recorded_engine if recorded_engine in ENGINES else DEFAULT_ENGINE)
+        same_cluster = engine == recorded_engine and engine in ENGINES and ENGINES[engine].cluster
+        if ray_address is None and same_cluster:
             ray_address = recorded_address or None
         _check_engine_choice(engine, ray_address)
         options = sweep.options
@@ -449,20 +446,10 @@ def resume_sweep(
                 unreachable=progress.unreachable,
             )
         endpoints = _plan_endpoints((inventory.endpoint(eid) for eid in pending), engine, ignore_vantage)
-        eng = _start_engine(engine, ray_address, num_cpus, endpoints, console, live)
+        eng = _start_engine(engine, ray_address, num_cpus, endpoints, observer)
         store.set_state(sweep.id, SweepState.RUNNING, finished=False)
         job = ProbeJob(selected.selection, selected.options, limits, inventory.scope.allows)
-        return _execute(
-            store=store,
-            store_path=store_path,
-            sweep_id=sweep.id,
-            engine=eng,
-            endpoints=endpoints,
-            job=job,
-            max_resubmits=max_resubmits,
-            console=console,
-            live=live,
-        )
+        return _execute(store, sweep.id, eng, endpoints, job, observer, max_resubmits)
     finally:
         if eng is not None:
             eng.close()

@@ -33,7 +33,7 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from orchestrator.yamlsrc import ConfigError, Problem, load_yaml, problems_from_validation
+from orchestrator.inventory.yaml_nodes import ConfigError, Problem, load_yaml, problems_from_validation
 from probes import registry
 from probes.model import Status
 

@@ -84,11 +84,6 @@ class Target:
     credentials: Credentials | None = None
 
     @property
-    def protocol(self) -> str:
-        """The probe family: ``ssh`` or ``grpc`` (grpcs is gRPC over TLS)."""
-        return "grpc" if self.scheme in ("grpc", "grpcs") else self.scheme
-
-    @property
     def uses_tls(self) -> bool:
         return self.scheme == "grpcs"
 

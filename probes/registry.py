@@ -1,100 +1,161 @@
-"""The one place checks and gatherers are registered.
+"""The one place probe families, checks and gatherers are registered.
 
-Each module in ``PROBE_MODULES`` registers one gatherer for its fact family
-(``ssh``, ``tls``, ``grpc``) with ``register_gatherer`` and decorates each
-check's evaluation function with ``@check(...)``. A family may have several
-gatherers (the unauthenticated SSH probe, then the authenticated one); they
-run in the order of ``PROBE_MODULES``. Adding a protocol is adding a module
-and a line here.
+``FAMILIES`` is the only list of fact families (``ssh``, ``tls``, ``grpc``):
+for each, the modules that register its checks and its gatherers in the
+order they run (the unauthenticated SSH probe, then the authenticated one).
+``SCHEMES`` maps a URL scheme to the families it is probed with. Docs and
+the CLI derive their lists from these two maps.
+
+A family's checks module binds the decorator once (``check =
+registry.family("ssh")``) and decorates each evaluation function with
+``@check("SSH-KEX-001", title=…)``; checks that differ only in data are one
+``table(rows, …)`` call. Every check builds its evidence with ``evidence``.
+Adding a protocol is adding a package and a line here.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from probes.facts import Facts, ProbeContext
 from probes.model import Check, Severity, Verdict
 
 Evaluator = Callable[[Facts, dict[str, Any]], Verdict]
 Gatherer = Callable[[ProbeContext], Awaitable[None]]
+CheckDecorator = Callable[..., Callable[[Evaluator], Evaluator]]
+Row = TypeVar("Row")
 
-PROBE_MODULES = (
-    "probes.ssh.probe",
-    "probes.ssh.authenticated",
-    "probes.tls.probe",
-    "probes.grpc.probe",
-    "probes.grpc.interop",
-)
 
-# Which fact families a URL scheme is probed with, in order (TLS first: its
-# separate connection also tells whether the port answers at all).
-SCHEME_FAMILIES: dict[str, tuple[str, ...]] = {
-    "ssh": ("ssh",),
-    "grpc": ("grpc",),
-    "grpcs": ("tls", "grpc"),
+@dataclass(frozen=True)
+class Family:
+    """A fact family: its name in docs, the modules registering its checks, its gatherers in run order."""
+
+    title: str
+    checks: tuple[str, ...]
+    gatherers: tuple[str, ...]  # "module:function"
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """How a URL scheme is probed: its families in order, and families reported ``skip`` with a reason."""
+
+    families: tuple[str, ...]
+    skips: dict[str, str] = field(default_factory=dict)
+
+
+FAMILIES: dict[str, Family] = {
+    "ssh": Family(
+        "SSH",
+        checks=("probes.ssh.checks", "probes.ssh.authenticated.checks"),
+        gatherers=("probes.ssh.gather:gather", "probes.ssh.authenticated.gather:gather_authenticated"),
+    ),
+    "tls": Family("TLS", checks=("probes.tls.checks",), gatherers=("probes.tls.gather:gather_tls",)),
+    "grpc": Family(
+        "gRPC",
+        checks=("probes.grpc.checks", "probes.grpc.interop.checks"),
+        gatherers=("probes.grpc.gather:gather", "probes.grpc.interop.gather:gather"),
+    ),
 }
-# Families reported as ``skip`` (with this reason) rather than left out.
-SCHEME_SKIPS: dict[str, dict[str, str]] = {
-    "grpc": {"tls": "plaintext endpoint: TLS is not in use"},
+
+# TLS first for grpcs: its separate connection also tells whether the port answers at all.
+SCHEMES: dict[str, Scheme] = {
+    "ssh": Scheme(("ssh",)),
+    "grpc": Scheme(("grpc",), skips={"tls": "plaintext endpoint: TLS is not in use"}),
+    "grpcs": Scheme(("tls", "grpc")),
 }
 
 _CHECKS: dict[str, Check] = {}
 _EVALUATORS: dict[str, Evaluator] = {}
 _GATHERERS: dict[str, list[Gatherer]] = {}
 _loaded = False
+_UNSTATED = object()
 
 
-def check(
-    id: str,
+def family(name: str) -> CheckDecorator:
+    """The ``check`` decorator of one family of ``FAMILIES``."""
+    if name not in FAMILIES:
+        raise KeyError(f"{name!r} is not a probe family ({', '.join(FAMILIES)})")
+
+    def check(
+        id: str,
+        *,
+        title: str,
+        category: str,
+        severity: Severity | str,
+        rationale: str,
+        remediation: str,
+        references: tuple[str, ...] | list[str] = (),
+        facts: tuple[str, ...] | list[str] = (),
+        params: dict[str, Any] | None = None,
+    ) -> Callable[[Evaluator], Evaluator]:
+        """Register an evaluation function ``fn(facts, params) -> Verdict`` under ``id``."""
+        meta = Check(
+            id=id,
+            title=title,
+            protocol=name,
+            category=category,
+            severity=Severity(severity),
+            rationale=rationale,
+            remediation=remediation,
+            references=tuple(references),
+            facts=tuple(facts),
+            params=dict(params or {}),
+        )
+
+        def decorate(fn: Evaluator) -> Evaluator:
+            if id in _CHECKS:
+                raise ValueError(f"check {id} registered twice")
+            _CHECKS[id] = meta
+            _EVALUATORS[id] = fn
+            return fn
+
+        return decorate
+
+    return check
+
+
+def table(
+    rows: Iterable[Row],
     *,
-    title: str,
-    protocol: str,
-    category: str,
-    severity: Severity | str,
-    rationale: str,
-    remediation: str,
-    references: tuple[str, ...] | list[str] = (),
-    facts: tuple[str, ...] | list[str] = (),
-    params: dict[str, Any] | None = None,
-) -> Callable[[Evaluator], Evaluator]:
-    """Register an evaluation function ``fn(facts, params) -> Verdict`` under ``id``."""
+    check: CheckDecorator,
+    meta: Callable[[Row], dict[str, Any]],
+    evaluate: Callable[[Row, Facts, dict[str, Any]], Verdict],
+) -> None:
+    """Register one check per row: ``meta(row)`` gives ``check``'s arguments (``id`` included),
+    ``evaluate(row, facts, params)`` its verdict."""
+    for row in rows:
+        arguments = meta(row)
+        check_id = arguments.pop("id")
 
-    meta = Check(
-        id=id,
-        title=title,
-        protocol=protocol,
-        category=category,
-        severity=Severity(severity),
-        rationale=rationale,
-        remediation=remediation,
-        references=tuple(references),
-        facts=tuple(facts),
-        params=dict(params or {}),
-    )
+        def evaluator(facts: Facts, params: dict[str, Any], row: Row = row) -> Verdict:
+            return evaluate(row, facts, params)
 
-    def decorate(fn: Evaluator) -> Evaluator:
-        if id in _CHECKS:
-            raise ValueError(f"check {id} registered twice")
-        _CHECKS[id] = meta
-        _EVALUATORS[id] = fn
-        return fn
-
-    return decorate
+        evaluator.__name__ = evaluator.__qualname__ = f"{evaluate.__name__}[{check_id}]"
+        check(check_id, **arguments)(evaluator)
 
 
-def register_gatherer(family: str, gatherer: Gatherer) -> None:
-    _GATHERERS.setdefault(family, []).append(gatherer)
+def evidence(observed: Any, expected: Any = _UNSTATED, **more: Any) -> dict[str, Any]:
+    """A verdict's evidence: what was observed, what was expected (when anything was), then details."""
+    built = {"observed": observed}
+    if expected is not _UNSTATED:
+        built["expected"] = expected
+    return {**built, **more}
 
 
 def load() -> None:
-    """Import every probe module so their registrations run."""
+    """Import every family's check modules and look up its gatherers, in the order of ``FAMILIES``."""
     global _loaded
     if not _loaded:
         _loaded = True
-        for module in PROBE_MODULES:
-            importlib.import_module(module)
+        for name, described in FAMILIES.items():
+            for module in described.checks:
+                importlib.import_module(module)
+            for reference in described.gatherers:
+                module, _, function = reference.partition(":")
+                _GATHERERS.setdefault(name, []).append(getattr(importlib.import_module(module), function))
 
 
 def checks() -> dict[str, Check]:

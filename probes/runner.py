@@ -44,8 +44,8 @@ def default_selection() -> dict[str, CheckSettings]:
 
 def applicable(target: Target, selection: dict[str, CheckSettings]) -> dict[str, CheckSettings]:
     """The part of a selection that concerns this target's scheme."""
-    families = registry.SCHEME_FAMILIES[target.scheme]
-    skipped = registry.SCHEME_SKIPS.get(target.scheme, {})
+    scheme = registry.SCHEMES[target.scheme]
+    families, skipped = scheme.families, scheme.skips
     all_checks = registry.checks()
     return {
         check_id: settings
@@ -61,7 +61,8 @@ async def run_probe(
 ) -> ProbeReport:
     all_checks = registry.checks()
     selected = applicable(target, default_selection() if selection is None else selection)
-    skipped_families = registry.SCHEME_SKIPS.get(target.scheme, {})
+    scheme = registry.SCHEMES[target.scheme]
+    skipped_families = scheme.skips
     params = {check_id: settings.params for check_id, settings in selected.items()}
 
     facts = Facts()
@@ -70,7 +71,7 @@ async def run_probe(
     started = time.perf_counter()
     try:
         async with asyncio.timeout(options.deadline_s):
-            for family in registry.SCHEME_FAMILIES[target.scheme]:
+            for family in scheme.families:
                 wanted = frozenset(
                     fact
                     for check_id in selected

@@ -1,4 +1,4 @@
-"""Sweep engines: where shards run.
+"""Sweep engines: where shards run, and ``ENGINES``, the one map of their names.
 
 * ``LocalEngine`` (``local.py``): every shard as a coroutine in the command's
   own event loop. For CI gates and small inventories; no vantages.
@@ -9,17 +9,17 @@
 
 Both run the same shard coroutine (``shard.run_shard``); ``driver.drive``
 consumes their batch streams, writes results to the store as they arrive,
-and re-submits what a lost worker did not finish.
+and re-submits what a lost worker did not finish. ``sweep --engine`` takes
+its choices and help from ``ENGINES``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
-if TYPE_CHECKING:  # kept light: orchestrator.plan imports engine.limits through this package
-    from orchestrator.engine.shard import Batch, ProbeJob
-    from orchestrator.plan import Shard
+from orchestrator.engine.plan import Shard
+from orchestrator.engine.shard import Batch, ProbeJob
 
 
 class EngineError(Exception):
@@ -34,6 +34,11 @@ class Engine:
     """The interface the driver uses; see ``LocalEngine`` and ``RayEngine``."""
 
     name = "engine"
+
+    @property
+    def start_message(self) -> str | None:
+        """What ``start`` is doing, for a person waiting on it; None when it takes no noticeable time."""
+        return None
 
     def start(self) -> None:
         """Acquire resources (start or join Ray). Raise ``EngineError`` if impossible."""
@@ -68,13 +73,49 @@ class Engine:
         self.close()
 
 
+@dataclass(frozen=True)
+class EngineKind:
+    """One entry of ``ENGINES``."""
+
+    help: str  # one line, for --engine's help
+    factory: Callable[[str | None, int | None], Engine]  # (ray_address, num_cpus) -> a new engine
+    cluster: bool  # runs on a Ray cluster: --ray-address and vantages apply
+
+
+def _local(ray_address: str | None, num_cpus: int | None) -> Engine:
+    from orchestrator.engine.local import LocalEngine
+
+    return LocalEngine()
+
+
+def _ray(ray_address: str | None, num_cpus: int | None) -> Engine:
+    # Imported on use: importing Ray takes seconds and sets its environment.
+    from orchestrator.engine.ray_engine import RayEngine
+
+    return RayEngine(address=ray_address, num_cpus=num_cpus)
+
+
+# --engine name -> engine; the first is the default.
+ENGINES: dict[str, EngineKind] = {
+    "ray": EngineKind(
+        "an embedded single-node Ray on 127.0.0.1, started and stopped by the command "
+        "(or the cluster of --ray-address)",
+        _ray,
+        cluster=True,
+    ),
+    "local": EngineKind("in-process asyncio, no vantages", _local, cluster=False),
+}
+DEFAULT_ENGINE = next(iter(ENGINES))
+
+
+def engine_names(*, cluster: bool | None = None) -> str:
+    """``ray or local`` for a message; only the engines with (or without) ``cluster`` when it is given."""
+    return " or ".join(name for name, kind in ENGINES.items() if cluster in (None, kind.cluster))
+
+
 def make_engine(name: str, *, ray_address: str | None = None, num_cpus: int | None = None) -> Engine:
-    if name == "local":
-        from orchestrator.engine.local import LocalEngine
-
-        return LocalEngine()
-    if name == "ray":
-        from orchestrator.engine.ray_engine import RayEngine
-
-        return RayEngine(address=ray_address, num_cpus=num_cpus)
-    raise EngineError(f"unknown engine {name!r} (ray or local)")
+    try:
+        kind = ENGINES[name]
+    except KeyError:
+        raise EngineError(f"unknown engine {name!r} ({engine_names()})") from None
+    return kind.factory(ray_address, num_cpus)

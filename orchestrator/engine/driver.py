@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from orchestrator.engine import Engine, ShardLost
+from orchestrator.engine.plan import Plan, Shard
 from orchestrator.engine.shard import Batch, Finished, ProbeJob
-from orchestrator.plan import Plan, Shard
 
 
 class Sink(Protocol):
@@ -25,7 +25,7 @@ class Sink(Protocol):
 
 
 class Observer(Protocol):
-    """Progress reporting; every method is called from the driver's event loop."""
+    """Progress reporting; ``drive`` calls every method from its event loop."""
 
     def worker_started(self, batch: Batch) -> None: ...
 
@@ -34,7 +34,26 @@ class Observer(Protocol):
     def note(self, message: str) -> None: ...
 
 
+class SweepObserver(Observer, Protocol):
+    """What a sweep reports around ``drive``: a slow engine start, then the drive's start and end.
+
+    ``run_sweep`` and ``resume_sweep`` take one; the terminal's is
+    ``orchestrator.cli.progress.SweepProgress``.
+    """
+
+    def status(self, message: str | None) -> None:
+        """Something slow is under way (``message``), or over (None)."""
+
+    def sweep_started(self, total: int, done_before: int) -> None:
+        """Probing starts: ``total`` endpoints in the sweep, ``done_before`` of them already done."""
+
+    def sweep_ended(self) -> None:
+        """Probing is over (finished, interrupted or failed)."""
+
+
 class QuietObserver:
+    """Reports nothing: a ``SweepObserver`` for callers without a person watching."""
+
     def worker_started(self, batch: Batch) -> None:
         pass
 
@@ -42,6 +61,15 @@ class QuietObserver:
         pass
 
     def note(self, message: str) -> None:
+        pass
+
+    def status(self, message: str | None) -> None:
+        pass
+
+    def sweep_started(self, total: int, done_before: int) -> None:
+        pass
+
+    def sweep_ended(self) -> None:
         pass
 
 

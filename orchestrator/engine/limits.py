@@ -7,7 +7,7 @@ Three limits apply to every probe attempt, in this order:
 2. the per-agency rate: a token bucket per agency, ``agency_rate`` probe
    attempts per second (a retry is an attempt too);
 3. the global limit: a shard runs at most its share of ``concurrency``
-   probes at a time (see ``orchestrator.plan``).
+   probes at a time (see ``orchestrator.engine.plan``).
 
 The planner keeps all endpoints of a host in one shard, so the per-host
 limit is exact without any coordination between workers. An agency's

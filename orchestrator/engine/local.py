@@ -6,8 +6,8 @@ import os
 from collections.abc import AsyncIterator
 
 from orchestrator.engine import Engine, ShardLost
+from orchestrator.engine.plan import Shard
 from orchestrator.engine.shard import Batch, ProbeJob, batches
-from orchestrator.plan import Shard
 
 
 class LocalEngine(Engine):

@@ -65,6 +65,7 @@ import ray  # noqa: E402
 import ray.exceptions  # noqa: E402
 
 from orchestrator.engine import Engine, EngineError, ShardLost  # noqa: E402
+from orchestrator.engine.plan import Shard  # noqa: E402
 from orchestrator.engine.ray_start import (  # noqa: E402
     check_gcs,
     descendants,
@@ -72,7 +73,6 @@ from orchestrator.engine.ray_start import (  # noqa: E402
     kill_processes,
 )
 from orchestrator.engine.shard import Batch, ProbeJob, batches  # noqa: E402
-from orchestrator.plan import Shard  # noqa: E402
 
 VANTAGE_PREFIX = "vantage:"
 VANTAGE_REQUEST = 0.001  # of a node's vantage:X (any amount > 0 pins the task there)
@@ -179,6 +179,12 @@ class RayEngine(Engine):
         self.gcs_address: str | None = None
 
     # -- lifecycle -----------------------------------------------------------
+
+    @property
+    def start_message(self) -> str:
+        if self.address:
+            return f"joining Ray at {self.address}"
+        return "starting an embedded Ray node on 127.0.0.1"
 
     def start(self) -> None:
         if ray.is_initialized():

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from orchestrator.engine.limits import AgencyRates, HostLimiter, Limits
-from orchestrator.plan import PlannedEndpoint, Shard
+from orchestrator.engine.plan import PlannedEndpoint, Shard
 from probes.errors import TRANSIENT_CLASSES, classify_error, describe_error
 from probes.model import CheckResult, ProbeReport, Status
 from probes.runner import CheckSettings, ProbeOptions, applicable, run_probe

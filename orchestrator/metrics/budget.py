@@ -20,7 +20,7 @@ from probes.model import Target
 from probes.runner import CheckSettings, applicable, default_selection
 
 PER_ENDPOINT_BUDGET = 5
-# The national inventory (orchestrator.synthetic: 32,919 endpoints of 622
+# The national inventory (orchestrator.inventory.synthetic: 32,919 endpoints of 622
 # agencies, every check of the registry) costs 182,099 series with one sweep
 # running, 209,499 in the worst case of every gRPC endpoint over TLS.
 NATIONAL_BUDGET = 225_000

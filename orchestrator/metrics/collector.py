@@ -37,13 +37,13 @@ from typing import Any, TypeVar
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.metrics.labels import label
 from orchestrator.metrics.running import running_sweep_series
 from orchestrator.metrics.series import SeriesSet, assemble
 from orchestrator.metrics.snapshot import Snapshot, build_snapshot, newest_state_series
 from orchestrator.store import Store, StoreNotFound, Sweep, SweepState
 from orchestrator.waivers import Waivers, load_waivers
-from orchestrator.yamlsrc import ConfigError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -27,8 +27,8 @@ import time
 from collections.abc import Sequence
 
 from orchestrator.engine.driver import Observer, QuietObserver
+from orchestrator.engine.plan import Plan
 from orchestrator.engine.shard import Batch, Finished
-from orchestrator.plan import Plan
 from orchestrator.store import Store, StoreError
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typing import Any
 
 import pydantic
 
-from orchestrator.yamlsrc import (
+from orchestrator.inventory.yaml_nodes import (
     ConfigError,
     LineMap,
     Problem,

@@ -1,6 +1,6 @@
 """Compliance reports of a sweep: one data model, many formats.
 
-``model.build_report`` reads the store into the report model; each format
+``build.build_report`` reads the store into the report model; each format
 module has ``write(report, out)`` writing to a text stream. ``FORMATS`` maps
 the ``--format`` names to them; ``html`` is rendered by
 ``orchestrator.reports.html.render(model) -> str``.

@@ -1,6 +1,6 @@
 """The self-contained HTML compliance report: one file, no network, Bahasa Indonesia first.
 
-``render(model)`` takes the report model (``reports.model.build_report``, the
+``render(model)`` takes the report model (``reports.build.build_report``, the
 dict the JSON report serialises) and returns a complete HTML document. The
 national view is rendered when ``scope.agency`` is null, the agency view when
 it names an agency.

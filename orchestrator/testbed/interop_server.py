@@ -1,5 +1,4 @@
-"""A grpc.testing.TestService that behaves like the official interop servers,
-or breaks the interop cases it is told to.
+"""A grpc.testing.TestService that behaves like the official interop servers, or breaks chosen cases.
 
     add_test_service(server)                               # conformant
     add_test_service(server, frozenset({"large_unary"}))   # one case broken

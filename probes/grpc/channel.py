@@ -1,17 +1,60 @@
-"""One grpc.aio channel per target, never shared with another probe.
+"""One grpc.aio channel per target, never shared with another probe, and what its calls' statuses mean.
 
 grpcio shares one TCP connection between channels to the same address
 unless ``grpc.use_local_subchannel_pool`` is set; a probe must own its
 connection so per-host limits and timings mean what they say.
+
+A call that ends with a status has either been answered (by the server, or
+a proxy in front of it) or lost (our deadline, a dropped connection):
+``answered`` tells the two apart, for the endpoint gatherer and the interop
+cases alike.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import grpc
 
+from probes.errors import Undetermined
 from probes.model import Target
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a response larger than this is a broken server
+MAX_TEXT = 256  # characters kept of any string a server sends
+
+# Status codes grpcio only ever makes up itself: our deadline, our cancel.
+# The fact is undetermined.
+NO_ANSWER_CODES = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
+
+# Codes that are the server's answer, except when grpcio made them up because
+# no answer came; its details then carry one of these markers (grpcio 1.85's
+# own wording). Anything else is an answer: the server's grpc-status and
+# grpc-message, or an HTTP status a server or a proxy in front of it sent
+# ("Received http2 header with status: 502" is nginx saying the backend is
+# down), which is how grpc_health_probe and blackbox_exporter count it too.
+# A marker matching a server's own message errs towards ``error``, never
+# towards a verdict.
+LOST_CALL_MARKERS: dict[grpc.StatusCode, tuple[str, ...]] = {
+    grpc.StatusCode.UNAVAILABLE: (
+        "Socket closed",  # the peer closed the TCP connection under the call
+        "Stream removed",  # the transport went away before the answer
+        "Connection reset",  # TCP reset (also "recvmsg:Connection reset by peer")
+        "Broken pipe",
+        "Connection refused",
+        "failed to connect",  # no transport at all ("failed to connect to all addresses")
+        "GOAWAY",  # the server closed the connection before taking the call
+        "RST_STREAM",  # the stream was refused, the request never processed
+        "Transport closed",
+        "Endpoint closing",
+        "keepalive watchdog timeout",
+        "Cancelling all calls",
+        "recvmsg:",
+        "sendmsg:",
+    ),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (
+        "larger than max",  # our own cap on an answer's size: a broken server, not an answer
+    ),
+}
 
 
 def channel_options(target: Target) -> list[tuple[str, object]]:
@@ -45,3 +88,46 @@ def open_channel(target: Target) -> grpc.aio.Channel:
             root = bundle.read(1024 * 1024)
     credentials = grpc.ssl_channel_credentials(root_certificates=root)
     return grpc.aio.secure_channel(address, credentials, options=channel_options(target))
+
+
+def clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The server answered with a non-OK status."""
+
+    code: str
+    details: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "details": self.details}
+
+
+def answered(code: grpc.StatusCode, details: str) -> bool:
+    """Whether a non-OK status is the server's (or a proxy's) answer, not a lost call."""
+    if code in NO_ANSWER_CODES:
+        return False
+    return not any(marker in details for marker in LOST_CALL_MARKERS.get(code, ()))
+
+
+def status_answer(what: str, code: grpc.StatusCode, details: str | None) -> Refusal:
+    """The status as an answer; raise ``Undetermined`` when there was no answer."""
+    details = details or ""
+    if answered(code, details):
+        return Refusal(code.name, clip(details))
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        raise Undetermined(f"{what}: no answer before the deadline")
+    raise Undetermined(f"{what}: {code.name}" + (f": {clip(details)}" if details else ""))
+
+
+def refusal(what: str, exc: grpc.aio.AioRpcError) -> Refusal:
+    return status_answer(what, exc.code(), exc.details())
+
+
+async def unary(channel: grpc.aio.Channel, path: str, request: bytes, timeout_s: float) -> bytes | Refusal:
+    try:
+        return await channel.unary_unary(path)(request, timeout=timeout_s)
+    except grpc.aio.AioRpcError as exc:
+        return refusal(path, exc)

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from probes.ssh import algorithms
-from probes.ssh.algorithms import CIPHER_LISTS, MAC_LISTS, POLICY, VERDICT_ORDER
+from probes.ssh import policy
+from probes.ssh.policy import CIPHER_LISTS, MAC_LISTS, POLICY, VERDICT_ORDER
 
 SSH_AUDIT_VERSION = "3.9.0"
 MEASURED = ("measured on 2026-12-04 with `ssh-audit -j` against OpenSSH 9.2p1 (Debian defaults, hardened, "
@@ -235,10 +235,10 @@ def our_verdict(
     ``without_strict_kex`` asks the Terrapin check alone.
     """
     check_ids = [TERRAPIN_CHECK] if without_strict_kex else [
-        check_id for check_id, policy in POLICY.items()
-        if check_id != TERRAPIN_CHECK and set(policy.lists) & set(KINDS[kind])
+        check_id for check_id, list_policy in POLICY.items()
+        if check_id != TERRAPIN_CHECK and set(list_policy.lists) & set(KINDS[kind])
     ]
-    judged = {cid: algorithms.worst(algorithms.judge(cid, list(names), {})) for cid in check_ids}
+    judged = {cid: policy.worst(policy.judge(cid, list(names), {})) for cid in check_ids}
     worst = max(judged.values(), key=VERDICT_ORDER.__getitem__, default="pass")
     return worst, tuple(check_id for check_id, verdict in judged.items() if verdict == worst != "pass")
 

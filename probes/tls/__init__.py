@@ -1,1 +1,1 @@
-"""tls probe."""
+"""The TLS family: handshake, certificate, gatherer and checks of the TLS under grpcs:// endpoints."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.testbed.grpc_server import GrpcServerSpec, start_grpc_servers
+from orchestrator.testbed.grpc_server import start_grpc_servers
+from orchestrator.testbed.grpc_spec import GrpcServerSpec
 from orchestrator.testbed.sshd import host_key, start_openssh
 
 

@@ -23,14 +23,14 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.inventory import InventoryError, load_inventory, parse_endpoint_url
-from orchestrator.inventory_csv import import_csv
-from orchestrator.known_hosts import pins_for
+from orchestrator.inventory import InventoryError, load_inventory
+from orchestrator.inventory.csv import import_csv
+from orchestrator.inventory.known_hosts import pins_for
+from orchestrator.inventory.schema import parse_endpoint_url
+from orchestrator.inventory.targets import TargetError, make_target
+from orchestrator.inventory.yaml_nodes import ConfigError, names_from_inventory
 from orchestrator.profiles import load_profile
-from orchestrator.reports.model import names_from_inventory
-from orchestrator.targets import TargetError, make_target
 from orchestrator.waivers import load_waivers
-from orchestrator.yamlsrc import ConfigError
 from probes.model import Credentials, Target
 
 DETERMINISTIC = settings(

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from orchestrator.known_hosts import pins_for
-from orchestrator.yamlsrc import ConfigError
+from orchestrator.inventory.known_hosts import pins_for
+from orchestrator.inventory.yaml_nodes import ConfigError
 
 
 @pytest.fixture(scope="module")

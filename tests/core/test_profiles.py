@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
+from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.profiles import builtin_names, load_profile
-from orchestrator.yamlsrc import ConfigError
 from probes import registry
 from probes.model import Severity
 

@@ -1,6 +1,6 @@
 import pytest
 
-from orchestrator.targets import TargetError, make_target, parse_url
+from orchestrator.inventory.targets import TargetError, make_target, parse_url
 
 
 @pytest.mark.parametrize(

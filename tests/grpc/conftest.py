@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.testbed.grpc_server import WRONG, GrpcServerSpec, RunningGrpcServers, start_grpc_servers
+from orchestrator.testbed.grpc_server import RunningGrpcServers, start_grpc_servers
+from orchestrator.testbed.grpc_spec import WRONG, GrpcServerSpec
 from orchestrator.testbed.pki import TestCA
 from orchestrator.testbed.process import free_ports
 from probes import registry

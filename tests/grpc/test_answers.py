@@ -11,7 +11,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from probes.grpc.probe import LOST_CALL_MARKERS, answered
+from probes.grpc.channel import LOST_CALL_MARKERS, answered
 
 S = grpc.StatusCode
 

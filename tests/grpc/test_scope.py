@@ -7,11 +7,11 @@ import dataclasses
 
 import pytest
 
-from orchestrator.testbed.grpc_server import GrpcServerSpec
+from orchestrator.testbed.grpc_spec import GrpcServerSpec
 from orchestrator.testbed.process import free_port
 from probes import registry
 from probes.facts import Facts, ProbeContext
-from probes.grpc import probe as grpc_probe
+from probes.grpc import gather as grpc_probe
 from probes.model import Target
 from probes.runner import CheckSettings, ProbeOptions, run_probe
 from tests.grpc.conftest import UNHURRIED, registered

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.outcome import EXIT_FINDINGS, EXIT_OK
-from orchestrator.testbed.grpc_server import GrpcServerSpec, start_grpc_servers
+from orchestrator.testbed.grpc_server import start_grpc_servers
+from orchestrator.testbed.grpc_spec import GrpcServerSpec
 from orchestrator.testbed.nginx import start_grpc_proxy
 from tests.hostile.conftest import check
 

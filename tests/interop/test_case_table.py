@@ -8,10 +8,11 @@ from orchestrator.testbed import interop_server
 from probes import registry
 from probes.errors import NotApplicable, Undetermined
 from probes.facts import Facts
-from probes.grpc import interop
-from probes.grpc.interop import (
-    CASES, NOT_SERVED, SERVED_FACT, Case, evaluate, judge, not_served, unanswered,
-)
+from probes.grpc.facts import INTEROP_SERVED as SERVED_FACT
+from probes.grpc.interop import cases as interop
+from probes.grpc.interop.cases import CASES, Case
+from probes.grpc.interop.checks import NOT_SERVED, evaluate, judge, not_served
+from probes.grpc.interop.gather import unanswered
 from probes.model import Severity, Status
 
 SPEC_ORDER = [

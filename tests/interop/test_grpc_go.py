@@ -24,7 +24,7 @@ import pytest
 
 from orchestrator.testbed import grpc_go, interop_server
 from orchestrator.testbed.pki import TestCA
-from probes.grpc.interop import CASES
+from probes.grpc.interop.cases import CASES
 from protos.grpc.testing import empty_pb2, test_pb2_grpc
 from tests.interop.conftest import run_interop_server
 

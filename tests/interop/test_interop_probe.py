@@ -8,7 +8,8 @@ import grpc
 import pytest
 
 from orchestrator.testbed import interop_server
-from probes.grpc.interop import CASES, CASES_BY_NAME, MAX_STREAM_RESPONSES, NOT_SERVED
+from probes.grpc.interop.cases import CASES, CASES_BY_NAME, MAX_STREAM_RESPONSES
+from probes.grpc.interop.checks import NOT_SERVED
 from probes.model import ProbeReport, Status
 from probes.runner import run_probe
 from protos.grpc.testing import messages_pb2, test_pb2_grpc

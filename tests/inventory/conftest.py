@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import synthetic
+from orchestrator.inventory import synthetic
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "examples" / "inventory-tiny.yaml"

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli_inventory import inventory_app
+from orchestrator.cli.inventory import inventory_app
 from orchestrator.inventory import load_inventory
 from tests.inventory.conftest import TINY, marked_line
 

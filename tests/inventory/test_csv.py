@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.inventory import InventoryError, load_inventory
-from orchestrator.inventory_csv import COLUMNS, export_csv, import_csv
+from orchestrator.inventory.csv import COLUMNS, export_csv, import_csv
 from tests.inventory.conftest import TINY, write_private_key
 
 LOOPBACK = {"networks": ["127.0.0.0/8"], "domains": ["localhost"]}

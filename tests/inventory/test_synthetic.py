@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator import synthetic
-from orchestrator.inventory import InventoryError, inventory_hash, load_inventory, provinces
+from orchestrator.inventory import InventoryError, inventory_hash, load_inventory, synthetic
+from orchestrator.inventory.regions import provinces
 from tests.inventory.conftest import REPO, write_ca_bundle
 
 

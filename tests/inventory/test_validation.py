@@ -8,14 +8,13 @@ import pytest
 from orchestrator.inventory import (
     EndpointRef,
     InventoryError,
-    Problem,
     Scope,
     dump_inventory,
     inventory_hash,
     load_endpoint_set,
     load_inventory,
 )
-from orchestrator.yamlsrc import ConfigError
+from orchestrator.inventory.yaml_nodes import ConfigError, Problem
 from probes.model import Credentials, Target
 from tests.inventory.conftest import TINY, marked_line, write_ca_bundle, write_private_key
 

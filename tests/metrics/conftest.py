@@ -47,7 +47,7 @@ N_TLS = sum(1 for check_id in checks_for(E4) if registry.get_check(check_id).pro
 def _weight(url: str, *, applicable_only: bool) -> int:
     """Severity weight of an all-pass endpoint's checks: the applicable ones (its possible), or all."""
     scheme = url.partition("://")[0]
-    skipped_families = registry.SCHEME_SKIPS.get(scheme, {})
+    skipped_families = registry.SCHEMES[scheme].skips
     total = 0
     for check_id, severity in checks_for(url).items():
         skipped = registry.get_check(check_id).protocol in skipped_families or check_id in AUTHENTICATED

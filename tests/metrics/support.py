@@ -59,7 +59,7 @@ def report(
     families and the authenticated SSH checks; error for everything when unreachable)."""
     statuses = statuses or {}
     scheme = url.partition("://")[0]
-    skipped_families = registry.SCHEME_SKIPS.get(scheme, {})
+    skipped_families = registry.SCHEMES[scheme].skips
     results = []
     for check_id, severity in checks_for(url).items():
         family = registry.get_check(check_id).protocol

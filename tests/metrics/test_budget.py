@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.inventory.synthetic import generate
 from orchestrator.metrics import budget
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.store import Store, SweepState
-from orchestrator.synthetic import generate
 from probes.model import Status
 from tests.metrics.conftest import samples, scrape
 from tests.metrics.support import add_sweep, endpoint, grpcs_facts, report, ssh_facts

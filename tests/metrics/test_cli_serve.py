@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from orchestrator.cli_serve import parse_listen, register
+from orchestrator.cli.serve import parse_listen, serve_app
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.store import Store
 from orchestrator.testbed.process import free_port, wait_for_port
@@ -45,7 +45,7 @@ def test_parse_listen_rejects(text):
 
 def invoke(*args: str):
     app = typer.Typer()
-    register(app)
+    app.add_typer(serve_app)
     app.command("other")(lambda: None)  # a second command, as in the real CLI: `serve` is then a subcommand
     return CliRunner().invoke(app, ["serve", *args])
 
@@ -76,7 +76,7 @@ def test_serve_before_the_first_sweep_and_stop_on_sigterm(tmp_path):
     port = free_port()
     store = tmp_path / "not-yet" / "results.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli_serve", "--store", str(store),
+        [sys.executable, "-m", "orchestrator.cli", "serve", "--store", str(store),
          "--listen", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -122,7 +122,7 @@ def test_serve_reads_a_store_in_a_directory_it_cannot_write_while_a_sweep_writes
     assert list(before) == ["results.db"]  # no writer: nothing to share, the hardest case
     port = free_port()
     process = subprocess.Popen(
-        read_only(directory, sys.executable, "-m", "orchestrator.cli_serve", "--store", str(built.path),
+        read_only(directory, sys.executable, "-m", "orchestrator.cli", "serve", "--store", str(built.path),
                   "--listen", f"127.0.0.1:{port}", "--build-wait", "60"),
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

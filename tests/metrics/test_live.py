@@ -16,10 +16,10 @@ import pytest
 from orchestrator.engine.driver import drive
 from orchestrator.engine.limits import Limits
 from orchestrator.engine.local import LocalEngine
+from orchestrator.engine.plan import PlannedEndpoint, make_plan
 from orchestrator.engine.shard import ProbeJob
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.metrics.live import LiveObserver
-from orchestrator.plan import PlannedEndpoint, make_plan
 from orchestrator.store import EndpointRecord, Store
 from orchestrator.sweep import StoreSink
 from orchestrator.testbed.hostile import HostileServer

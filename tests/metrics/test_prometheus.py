@@ -67,7 +67,7 @@ def served_store(scenario, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def interop_serve(served_store, tmp_path_factory):
     port = free_port()
-    argv = [sys.executable, "-m", "orchestrator.cli_serve", "--store", str(served_store),
+    argv = [sys.executable, "-m", "orchestrator.cli", "serve", "--store", str(served_store),
             "--listen", f"127.0.0.1:{port}"]
     workdir = tmp_path_factory.mktemp("serve")
     with spawn("interop-serve", argv, "127.0.0.1", port, workdir, timeout_s=30) as server:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.reports import write_report
-from orchestrator.reports.model import Report, build_report
+from orchestrator.reports.build import build_report
+from orchestrator.reports.model import Report
 from orchestrator.store import Store
 from tests.reports.support import Built, build
 

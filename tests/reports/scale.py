@@ -4,7 +4,7 @@
     python -m tests.reports.scale measure DIR    # time and peak RSS of each format, each in a fresh process
 
 The sweep is written straight into a Store (no probes run): every endpoint of
-the synthetic national inventory (``orchestrator.synthetic``, ~33k endpoints)
+the synthetic national inventory (``orchestrator.inventory.synthetic``, ~33k endpoints)
 gets up to 20 results with realistic check ids, reasons and evidence, drawn
 from a fixed seed.
 """
@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from orchestrator.inventory import load_inventory
+from orchestrator.inventory.synthetic import write_generated
 from orchestrator.store import EndpointRecord, Recording, Store, SweepState
-from orchestrator.synthetic import write_generated
 from probes import registry
 from probes.model import CheckResult, ProbeReport, Status
 
@@ -108,7 +108,7 @@ def generate(directory: Path) -> None:
 def measure_one(directory: Path, fmt: str) -> None:
     """Build and write one report in this process; print time and peak RSS."""
     from orchestrator.reports import write_report
-    from orchestrator.reports.model import build_report
+    from orchestrator.reports.build import build_report
 
     started = time.monotonic()
     out = directory / f"report.{fmt}"

@@ -12,11 +12,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from orchestrator.cli_report import register
+from orchestrator.cli.report import report_app
 from tests.reports.support import Built
 
 app = typer.Typer()
-register(app)
+app.add_typer(report_app)
 
 
 @app.callback()

@@ -13,7 +13,7 @@ import pytest
 
 from orchestrator.reports import json_report
 from orchestrator.reports.csv_report import COLUMNS
-from orchestrator.reports.model import build_report
+from orchestrator.reports.build import build_report
 from orchestrator.store import Store
 from orchestrator.waivers import load_waivers
 from tests.reports.conftest import render

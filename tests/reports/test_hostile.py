@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from orchestrator.reports import FORMATS
-from orchestrator.reports.model import build_report
+from orchestrator.reports.build import build_report
 from orchestrator.reports.text import xml_safe
 from orchestrator.store import Store
 from tests.reports.conftest import render

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from orchestrator.reports import FORMATS
-from orchestrator.reports.model import build_report
+from orchestrator.reports.build import build_report
 from orchestrator.store import Store
 from orchestrator.waivers import load_waivers
 from tests.reports.conftest import render

@@ -7,8 +7,10 @@ from datetime import date
 
 import pytest
 
-from orchestrator.reports import model as model_module
-from orchestrator.reports.model import ReportError, build_report, iter_results
+from orchestrator.reports import build as build_module
+from orchestrator.reports import changes as changes_module
+from orchestrator.reports.build import build_report
+from orchestrator.reports.model import ReportError, iter_results
 from orchestrator.store import Store, UnknownSweep
 from orchestrator.waivers import load_waivers
 from tests.reports.support import CURRENT, HOSTILE, Built
@@ -181,7 +183,7 @@ def test_names_fall_back_to_codes_without_the_inventory(store: Store, built: Bui
 def test_large_finding_lists_stream_from_the_store(store: Store, built: Built, monkeypatch) -> None:
     in_memory = build_report(store, built.current)
     assert isinstance(in_memory["findings"], list)
-    monkeypatch.setattr(model_module, "FINDINGS_IN_MEMORY", 3)
+    monkeypatch.setattr(build_module, "FINDINGS_IN_MEMORY", 3)
     streamed = build_report(store, built.current)
     assert not isinstance(streamed["findings"], list)
     assert len(streamed["findings"]) == len(in_memory["findings"])
@@ -208,7 +210,7 @@ def test_bad_requests(store: Store, built: Built) -> None:
 
 
 def test_change_lists_are_capped_but_counted(store: Store, built: Built, monkeypatch) -> None:
-    monkeypatch.setattr(model_module, "CHANGES_LIMIT", 1)
+    monkeypatch.setattr(changes_module, "CHANGES_LIMIT", 1)
     changes = build_report(store, built.current)["changes"]
     assert changes["counts"] == {"regressions": 2, "fixes": 1, "changed": 0, "new_endpoints": 0, "gone_endpoints": 0}
     assert [(c["endpoint_id"], c["check_id"]) for c in changes["regressions"]] == [

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.waivers import load_waivers
-from orchestrator.yamlsrc import ConfigError
 from probes.model import Status
 
 AS_OF = date(2025, 6, 1)

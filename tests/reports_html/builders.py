@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from orchestrator.inventory import provinces
+from orchestrator.inventory.regions import provinces
 from orchestrator.store import EndpointRecord, Recording, Store, SweepState
 from orchestrator.waivers import Waivers, load_waivers
 from probes import registry

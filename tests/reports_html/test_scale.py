@@ -13,7 +13,7 @@ import pytest
 
 from orchestrator.reports.html import LIMITS, render
 from orchestrator.reports.i18n import Translator
-from orchestrator.reports.model import build_report
+from orchestrator.reports.build import build_report
 from orchestrator.store import Store
 from tests.reports_html import builders
 

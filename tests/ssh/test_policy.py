@@ -8,8 +8,8 @@ from probes import registry
 from probes.errors import Undetermined
 from probes.facts import Facts
 from probes.model import Status
-from probes.ssh import algorithms
-from probes.ssh.probe import HOST_KEYS, KEXINIT, PINS
+from probes.ssh import policy as algorithms
+from probes.ssh.facts import HOST_KEYS, KEXINIT, PINS
 
 # The lists a patched and an unpatched OpenSSH 9.x offer by default (from KEXINIT).
 UNPATCHED = {

@@ -6,8 +6,8 @@ import fnmatch
 
 import pytest
 
-from orchestrator.docs import checks_markdown
-from probes.ssh.algorithms import POLICY
+from orchestrator.cli.checks_reference import checks_markdown
+from probes.ssh.policy import POLICY
 from probes.ssh.vs_ssh_audit import (
     DIFFERENCES, KINDS, LOOKED_UP, SSH_AUDIT, SSH_AUDIT_WITHOUT_STRICT_KEX, TERRAPIN_CHECK, our_verdict,
     ssh_audit_verdict, their_verdict,

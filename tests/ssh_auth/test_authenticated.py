@@ -18,7 +18,7 @@ from probes import registry
 from probes.facts import Facts, ProbeContext
 from probes.model import Credentials, ProbeReport, Status, Target
 from probes.runner import CheckSettings, ProbeOptions, default_selection, run_probe
-from probes.ssh import authenticated
+from probes.ssh.authenticated import gather, session
 from tests.ssh.support import disagreements
 from tests.ssh_auth.conftest import PASSPHRASE, ClientKeys, Sshd, start_test_sshd
 
@@ -311,7 +311,7 @@ def own_context(tgt: Target, read_timeout_s: float) -> ProbeContext:
     return ProbeContext(
         target=tgt,
         facts=Facts(),
-        wanted=frozenset(authenticated.OWN_FACTS),
+        wanted=frozenset(gather.OWN_FACTS),
         params={check_id: settings.params for check_id, settings in selection().items()},
         connect_timeout_s=1.0,
         read_timeout_s=read_timeout_s,
@@ -322,8 +322,8 @@ def test_silent_server_is_an_error_not_a_hang(client_keys: ClientKeys) -> None:
     server = SilentServer()
     try:
         ctx = own_context(target(server.port, ("SHA256:" + "A" * 43,), as_root(client_keys)), 0.5)
-        asyncio.run(authenticated.gather_authenticated(ctx))
-        for name in authenticated.OWN_FACTS:
+        asyncio.run(gather.gather_authenticated(ctx))
+        for name in gather.OWN_FACTS:
             reason = ctx.facts.error_of(name) or ""
             assert reason.startswith("SSH handshake failed"), reason
         assert server.closed_by_client.wait(10)
@@ -339,7 +339,7 @@ def test_probe_deadline_aborts_the_session_thread(client_keys: ClientKeys) -> No
     async def cut_short() -> bool:
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.5):
-                await authenticated.gather_authenticated(ctx)
+                await gather.gather_authenticated(ctx)
         # Checked before asyncio.run joins the worker thread: cancelling must close the
         # connection now, not leave the thread waiting out paramiko's own timeouts.
         return await asyncio.to_thread(server.closed_by_client.wait, 10)
@@ -359,7 +359,7 @@ def test_registered_metadata() -> None:
         "SSH-CONF-004": "medium",
         "SSH-TIME-001": "medium",
     }
-    assert authenticated.gather_authenticated in registry.gatherers("ssh")
+    assert gather.gather_authenticated in registry.gatherers("ssh")
     for check_id in OWN_IDS:
         assert checks[check_id].protocol == "ssh"
         assert checks[check_id].rationale and checks[check_id].remediation and checks[check_id].references
@@ -387,8 +387,8 @@ def test_endless_output_is_cut_at_the_cap(tmp_path_factory: pytest.TempPathFacto
 def test_command_that_never_finishes_times_out(
     tmp_path_factory: pytest.TempPathFactory, client_keys: ClientKeys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, command in authenticated.ALLOWED_COMMANDS.items():
-        monkeypatch.setitem(authenticated.ALLOWED_COMMANDS, name, dataclasses.replace(command, timeout_s=0.3))
+    for name, command in session.ALLOWED_COMMANDS.items():
+        monkeypatch.setitem(session.ALLOWED_COMMANDS, name, dataclasses.replace(command, timeout_s=0.3))
     sshd = forced_command_sshd(tmp_path_factory, client_keys, "sleep 5")
     try:
         report = probe(target(sshd.server.port, (sshd.fingerprint,), as_root(client_keys)))

@@ -8,20 +8,18 @@ from probes.errors import NotApplicable, Undetermined
 from probes.facts import Facts
 from probes.model import Status
 from probes.registry import evaluator
-from probes.ssh.authenticated import (
-    ALLOWED_COMMANDS,
-    CLOCK_FACT,
-    SSHD_CONFIG_FACT,
+from probes.ssh.authenticated.parsers import (
     ClockSample,
     clock_offset,
-    command_line,
     parse_duration,
     parse_epoch,
     parse_os_release,
     parse_sshd_t,
     sync_status,
-    usable_pins,
 )
+from probes.ssh.authenticated.session import ALLOWED_COMMANDS, command_line, usable_pins
+from probes.ssh.facts import CLOCK as CLOCK_FACT
+from probes.ssh.facts import SSHD_CONFIG as SSHD_CONFIG_FACT
 
 
 def test_parse_sshd_t_lowercases_and_keeps_repeats() -> None:

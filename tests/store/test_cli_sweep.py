@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli_sweep import sweep_app
+from orchestrator.cli.sweep import sweep_app
 from orchestrator.store import Store
 from probes.model import Status
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from orchestrator.store import classify_change
+from orchestrator.store.read import classify_change
 from probes.model import Status
 
 from .conftest import endpoint, report

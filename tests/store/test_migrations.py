@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from orchestrator.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
 from orchestrator.store import Store, StoreError
+from orchestrator.store.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
 
 from .conftest import endpoint, new_sweep, report
 
@@ -94,7 +94,7 @@ def test_a_database_from_a_newer_program_is_refused(store_path):
 
 
 def test_a_failing_migration_leaves_the_previous_version(store_path, monkeypatch):
-    from orchestrator import migrations
+    from orchestrator.store import migrations
 
     broken = migrations.Migration(SCHEMA_VERSION + 1, "broken", ("CREATE TABLE extra (x)", "NOT SQL"))
     monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS + (broken,))

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.migrations import SCHEMA_VERSION, migrate
-from orchestrator.store import Store, StoreError, StoreNotFound, _read_only_uri
+from orchestrator.store import Store, StoreError, StoreNotFound
+from orchestrator.store.db import _read_only_uri
+from orchestrator.store.migrations import SCHEMA_VERSION, migrate
 from orchestrator.testbed.process import free_port
 from probes.model import Status
 

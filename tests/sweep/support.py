@@ -24,7 +24,8 @@ from pathlib import Path
 import orchestrator.engine.ray_engine  # noqa: F401  (sets RAY_* in os.environ)
 from orchestrator.engine.ray_start import descendants  # noqa: F401  (every process below a pid)
 from orchestrator.store import Store
-from orchestrator.testbed.grpc_server import GrpcServerSpec, RunningGrpcServers, start_grpc_servers
+from orchestrator.testbed.grpc_server import RunningGrpcServers, start_grpc_servers
+from orchestrator.testbed.grpc_spec import GrpcServerSpec
 from orchestrator.testbed.process import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
@@ -255,9 +256,9 @@ def is_loopback(local: str) -> bool:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``interop sweep ARGS`` as a child process (the sweep commands alone)."""
+    """``interop sweep ARGS`` as a child process."""
     return subprocess.Popen(
-        [PYTHON, "-m", "orchestrator.cli_sweep_run", *args],
+        [PYTHON, "-m", "orchestrator.cli", "sweep", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

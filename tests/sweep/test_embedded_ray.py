@@ -18,7 +18,8 @@ from orchestrator.engine.limits import Limits
 from orchestrator.profiles import load_profile
 from orchestrator.store import Store, SweepState
 from orchestrator.sweep import resume_sweep, run_sweep
-from orchestrator.testbed.grpc_server import GrpcServerSpec, start_grpc_servers
+from orchestrator.testbed.grpc_server import start_grpc_servers
+from orchestrator.testbed.grpc_spec import GrpcServerSpec
 from orchestrator.testbed.process import free_port, free_ports
 from orchestrator.testbed.sshd import start_dropbear, start_openssh
 from probes.model import Status, Target
@@ -110,7 +111,7 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
     profile = write_profile(tmp_path / "profile.yaml")
     store_path = tmp_path / "results.db"
 
-    local = run_sweep(inventory, profile, store_path, engine="local", limits=LIMITS, live=False)
+    local = run_sweep(inventory, profile, store_path, engine="local", limits=LIMITS)
 
     before = descendants(os.getpid())
     seen: dict = {}
@@ -133,7 +134,7 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
     inspector.start()
     try:
         embedded = run_sweep(
-            inventory, profile, store_path, engine="ray", num_cpus=2, limits=LIMITS, live=False
+            inventory, profile, store_path, engine="ray", num_cpus=2, limits=LIMITS
         )
     finally:
         sweep_over.set()
@@ -190,7 +191,8 @@ def test_ctrl_c_stops_cleanly_keeps_results_and_resume_finishes(slow_fleet, tmp_
         [
             PYTHON,
             "-m",
-            "orchestrator.cli_sweep_run",
+            "orchestrator.cli",
+            "sweep",
             "run",
             "--inventory",
             str(inventory),
@@ -234,7 +236,7 @@ def test_ctrl_c_stops_cleanly_keeps_results_and_resume_finishes(slow_fleet, tmp_
         pending = store.pending(sweep_id)
     assert len(kept) >= 4 and pending
 
-    resumed = resume_sweep(sweep_id, store_path, engine="local", live=False)
+    resumed = resume_sweep(sweep_id, store_path, engine="local")
     assert resumed.state is SweepState.COMPLETE
     assert resumed.probed == len(pending)
     with Store(store_path) as store:

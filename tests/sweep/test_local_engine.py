@@ -16,14 +16,15 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from orchestrator.cli_sweep_run import register
+from orchestrator.cli.sweep_run import sweep_run_app
 from orchestrator.engine.limits import Limits
+from orchestrator.engine.plan import PlannedEndpoint, Shard
 from orchestrator.engine.shard import ProbeJob, run_shard
-from orchestrator.plan import PlannedEndpoint, Shard
 from orchestrator.profiles import load_profile
 from orchestrator.store import Store, SweepState
 from orchestrator.sweep import SweepConfigError, SweepLock, resume_sweep, run_sweep
-from orchestrator.testbed.grpc_server import GrpcServerSpec, start_grpc_servers
+from orchestrator.testbed.grpc_server import start_grpc_servers
+from orchestrator.testbed.grpc_spec import GrpcServerSpec
 from orchestrator.testbed.process import free_port
 from probes.model import ProbeReport, Status, Target
 from probes.runner import run_probe
@@ -56,7 +57,7 @@ def grpc_profile(tmp_path_factory):
 
 def sweep_app() -> typer.Typer:
     app = typer.Typer()
-    register(app)
+    app.add_typer(sweep_run_app)
     return app
 
 
@@ -292,7 +293,7 @@ def interrupted_sweep(fleet, tmp_path):
     """A real finished sweep turned back into an unfinished one by deleting some outcomes."""
     inventory = write_inventory(tmp_path / "inventory.yaml", planned(fleet.urls))
     store_path = tmp_path / "results.db"
-    outcome = run_sweep(inventory, write_profile(tmp_path / "p.yaml"), store_path, engine="local", live=False)
+    outcome = run_sweep(inventory, write_profile(tmp_path / "p.yaml"), store_path, engine="local")
     with Store(store_path) as store:
         conn = store._conn()
         conn.execute(
@@ -319,10 +320,10 @@ def test_resume_refuses_a_sweep_another_driver_holds(fleet, tmp_path):
     lock.acquire()
     try:
         with pytest.raises(SweepConfigError, match="is being run by process"):
-            resume_sweep(sweep_id, store_path, live=False)
+            resume_sweep(sweep_id, store_path)
     finally:
         lock.release()
-    resumed = resume_sweep(sweep_id, store_path, live=False)  # recorded engine: local
+    resumed = resume_sweep(sweep_id, store_path)  # recorded engine: local
     assert (resumed.state, resumed.probed, resumed.done) == (SweepState.COMPLETE, 1, len(fleet.urls))
 
 
@@ -339,7 +340,7 @@ def test_resume_retry_errors_reprobes_a_server_that_came_back(tmp_path):
     store_path = tmp_path / "results.db"
     profile = write_profile(tmp_path / "p.yaml")
     first = run_sweep(
-        inventory, profile, store_path, engine="local", limits=Limits(retries=1, backoff_s=0.05), live=False
+        inventory, profile, store_path, engine="local", limits=Limits(retries=1, backoff_s=0.05)
     )
     assert first.state is SweepState.COMPLETE
     with Store(store_path) as store:

@@ -8,8 +8,8 @@ import random
 import pytest
 
 from orchestrator.engine.limits import HostLimiter, Limits, TokenBucket
+from orchestrator.engine.plan import PlannedEndpoint, make_plan
 from orchestrator.engine.shard import classify_report, interleave_by_host
-from orchestrator.plan import PlannedEndpoint, make_plan
 from probes.model import CheckResult, ProbeReport, Severity, Status, Target
 
 

@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from orchestrator.cli_sweep_run import register
+from orchestrator.cli.sweep_run import sweep_run_app
 from orchestrator.engine.limits import Limits
 from orchestrator.store import Store, SweepState
 from orchestrator.sweep import resume_sweep, run_sweep
@@ -116,7 +116,7 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cluster, slow_flee
     killer.start()
     try:
         outcome = run_sweep(
-            inventory, profile, store_path, ray_address=cluster.address, limits=SLOW, live=False
+            inventory, profile, store_path, ray_address=cluster.address, limits=SLOW
         )
     finally:
         killer.join()
@@ -164,7 +164,7 @@ def test_a_hung_worker_is_given_up_and_its_shard_finished_elsewhere(
     freezer.start()
     try:
         outcome = run_sweep(
-            inventory, profile, store_path, ray_address=cluster.address, limits=SLOW, live=False
+            inventory, profile, store_path, ray_address=cluster.address, limits=SLOW
         )
     finally:
         freezer.join()
@@ -215,7 +215,7 @@ def test_driver_killed_then_resume_probes_only_the_remainder(cluster, slow_fleet
     assert before and pending
     assert len(before) + len(pending) == len(slow_fleet.urls)
 
-    outcome = resume_sweep(sweep_id, store_path, live=False)  # engine and address as recorded
+    outcome = resume_sweep(sweep_id, store_path)  # engine and address as recorded
 
     assert outcome.state is SweepState.COMPLETE
     assert outcome.probed == len(pending)
@@ -238,7 +238,7 @@ def test_vantage_missing_from_cluster_is_a_usage_error(cluster, tmp_path, quiet_
     )
     store_path = tmp_path / "results.db"
     app = typer.Typer()
-    register(app)
+    app.add_typer(sweep_run_app)
     result = CliRunner().invoke(
         app,
         [

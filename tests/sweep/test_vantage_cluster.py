@@ -111,7 +111,6 @@ def test_vantage_routing_and_a_node_removed_mid_sweep(nodes, fleet, tmp_path):
             store_path,
             ray_address=cluster.address,
             limits=LIMITS,
-            live=False,
         )
     finally:
         remover.join()
@@ -155,7 +154,6 @@ def test_last_node_of_a_vantage_lost_then_resumed_on_a_new_one(nodes, fleet, tmp
             store_path,
             ray_address=cluster.address,
             limits=LIMITS,
-            live=False,
         )
     finally:
         remover.join()
@@ -172,7 +170,7 @@ def test_last_node_of_a_vantage_lost_then_resumed_on_a_new_one(nodes, fleet, tmp
 
     new_node = cluster.add_node(**RAY_NODE_DEFAULTS, num_cpus=1, resources={"vantage:jabar": 1})
     cluster.wait_for_nodes()
-    resumed = resume_sweep(outcome.sweep_id, store_path, live=False)
+    resumed = resume_sweep(outcome.sweep_id, store_path)
     assert resumed.state is SweepState.COMPLETE
     assert resumed.probed == len(pending)
     placed = outcomes_by_node(store_path, outcome.sweep_id)

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import synthetic
-from orchestrator.inventory import EndpointRef, dump_inventory
+from orchestrator.inventory import EndpointRef, dump_inventory, synthetic
 from orchestrator.testbed.fleet import Fleet, start_fleet
 from probes import registry
 from probes.model import ProbeReport, Target

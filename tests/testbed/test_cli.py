@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator import cli_testbed
+from orchestrator.cli import testbed as cli_testbed
 from orchestrator.testbed.ledger import LEDGER_NAME, Ledger, _alive, existing_namespaces
 from tests.testbed.test_fleet import TINY
 from tests.testbed.test_netns import TWO_HOSTS
 
-TESTBED = [sys.executable, "-m", "orchestrator.cli_testbed"]
+TESTBED = [sys.executable, "-m", "orchestrator.cli", "testbed"]
 
 
 def start_up(inventory: Path, workdir: Path, key_dir: Path, *extra: str) -> subprocess.Popen:

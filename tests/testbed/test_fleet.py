@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from orchestrator import synthetic
-from orchestrator.inventory import load_inventory
+from orchestrator.inventory import load_inventory, synthetic
 from orchestrator.testbed import sshd
-from orchestrator.testbed.fleet import SLOW_LATENCY_S, behaviour_of, start_fleet
+from orchestrator.testbed.fleet import start_fleet
+from orchestrator.testbed.fleet_plan import SLOW_LATENCY_S, behaviour_of
 from orchestrator.testbed.ledger import LEDGER_NAME, _alive, _descendants
 from tests.testbed.conftest import probe_all, result, statuses
 

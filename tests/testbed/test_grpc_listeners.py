@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.testbed.grpc_server import GrpcServerSpec, Listener, start_grpc_servers
+from orchestrator.testbed.grpc_server import start_grpc_servers
+from orchestrator.testbed.grpc_spec import GrpcServerSpec, Listener
 from orchestrator.testbed.pki import TestCA
 from orchestrator.testbed.process import free_port
 from probes.model import Target

@@ -6,19 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import synthetic
-from orchestrator.inventory import EndpointRef
+from orchestrator.inventory import EndpointRef, synthetic
 from orchestrator.testbed import netns, sshd
-from orchestrator.testbed.fleet import (
+from orchestrator.testbed.fleet import document_ca_files
+from orchestrator.testbed.fleet_plan import (
     GRPC_BEHAVIOURS,
     SSH_BEHAVIOURS,
     FleetError,
     check_endpoints,
-    document_ca_files,
     grpc_specs,
     plan_fleet,
 )
-from orchestrator.testbed.grpc_server import WRONG
+from orchestrator.testbed.grpc_spec import WRONG
 
 
 def ref(url: str, behaviour: str | None = None, agency: str = "32.73", app: str = "sikd",

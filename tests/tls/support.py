@@ -7,7 +7,7 @@ import ssl
 from probes import registry
 from probes.model import CheckResult, ProbeReport
 from probes.runner import CheckSettings, ProbeOptions
-from probes.tls import probe as tls_probe
+from probes.tls import gather as tls_probe
 from probes.tls.handshake import client_context
 
 # Generous: the suite shares 2 cores with others; only the silent test waits out a timeout.

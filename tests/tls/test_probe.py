@@ -11,7 +11,7 @@ from orchestrator.testbed.process import free_port
 from orchestrator.testbed.tls_server import TLSServerConfig
 from probes.model import Target
 from probes.runner import run_probe
-from probes.tls import probe as tls_probe
+from probes.tls import gather as tls_probe
 from tests.tls.support import (
     OPTIONS,
     SYSTEM_STORE,

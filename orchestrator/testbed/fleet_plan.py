@@ -1,0 +1,204 @@
+"""Which process serves which endpoint of a testbed fleet: the behaviour tables and the pure plan.
+
+Each endpoint's ``testbed=<behaviour>`` tag (``orchestrator.inventory.synthetic``)
+picks its server; untagged endpoints get the conformant gRPC server or an
+sshd with OpenSSH's defaults.
+
+gRPC: a handful of ``orchestrator.testbed.grpc_server`` processes, at most
+``GRPC_LISTENERS_PER_PROCESS`` endpoints each (one FD per listener plus the
+probes' connections, far below the 20,000 FDs a process may hold here). A
+process hosts one spec per behaviour; each of a spec's ``Listener`` s is one
+endpoint, with that endpoint's identity and declared services, served by a
+small server of its own that shares the spec's handlers (grpcio does not
+tell a handler which address was dialled). So ``ServiceInfo.Describe``
+answers with the agency and application of the endpoint the client dialled
+(``wrong-identity`` endpoints excepted), and the declared services are
+served, healthy and reflected. ``grpc.testing.TestService`` (the interop
+cases' surface) is served only where declared.
+
+SSH: OpenSSH listens on at most 16 sockets per sshd (``MAX_LISTEN_SOCKS``; a
+17th ``ListenAddress`` is fatal) and Dropbear on at most 10 ``-p`` (an 11th
+is silently ignored), so endpoints are grouped per behaviour into as many
+processes as that takes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.inventory import EndpointRef
+from orchestrator.testbed import netns, sshd
+from orchestrator.testbed.grpc_spec import TEST_SERVICE, WRONG, GrpcServerSpec, Listener
+from orchestrator.testbed.pki import Issued
+
+GRPC_LISTENERS_PER_PROCESS = 4_000
+SLOW_LATENCY_S = 0.6  # over GRPC-LAT-001's default 500 ms threshold, under the probe's 5 s read timeout
+TAG = "testbed"
+DEFAULT_BEHAVIOUR = {"grpc": "conformant", "ssh": "default"}
+LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+
+# gRPC behaviour -> GrpcServerSpec fields. ``latency_s`` here adds to the fleet's latency.
+GRPC_BEHAVIOURS: dict[str, dict[str, Any]] = {
+    "conformant": {},
+    "no-reflection": {"reflection": ()},
+    "no-health": {"health": "absent"},
+    "not-serving": {"health": "not_serving"},
+    "wrong-identity": {"identity": WRONG},
+    "slow": {"latency_s": SLOW_LATENCY_S},
+}
+
+
+@dataclass(frozen=True)
+class SshFlavour:
+    server: str  # "openssh" or "dropbear"
+    profile: str | None  # sshd.SSHD_PROFILES key (OpenSSH only)
+    keys: tuple[tuple[str, int | None], ...]  # (type, bits) of the host keys
+
+
+SSH_BEHAVIOURS: dict[str, SshFlavour] = {
+    # Debian's install generates RSA, ECDSA and Ed25519 host keys.
+    "default": SshFlavour("openssh", "default", (("ed25519", None), ("ecdsa", None), ("rsa", 3072))),
+    "hardened": SshFlavour("openssh", "hardened", (("ed25519", None), ("rsa", 3072))),
+    "legacy": SshFlavour("openssh", "legacy", (("ed25519", None), ("rsa", 2048), ("dsa", None))),
+    "password": SshFlavour("openssh", "password", (("ed25519", None), ("rsa", 3072))),
+    "dropbear": SshFlavour("dropbear", None, (("ed25519", None), ("rsa", 2048))),
+}
+KNOWN_BEHAVIOURS = {"grpc": GRPC_BEHAVIOURS, "ssh": SSH_BEHAVIOURS}
+
+
+class FleetError(RuntimeError):
+    """The testbed cannot serve this inventory, or cannot start or clean up its servers."""
+
+
+def behaviour_of(ref: EndpointRef) -> str:
+    return ref.tag_value(TAG) or DEFAULT_BEHAVIOUR[ref.protocol]
+
+
+@dataclass(frozen=True)
+class GrpcGroup:
+    """The gRPC endpoints one server process serves."""
+
+    name: str
+    namespace: str | None
+    endpoints: tuple[EndpointRef, ...]
+
+
+@dataclass(frozen=True)
+class SshGroup:
+    """The addresses one sshd or dropbear process listens on, all with one behaviour."""
+
+    name: str
+    behaviour: str
+    namespace: str | None
+    addresses: tuple[tuple[str, int], ...]
+
+    @property
+    def flavour(self) -> SshFlavour:
+        return SSH_BEHAVIOURS[self.behaviour]
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    grpc: tuple[GrpcGroup, ...]
+    ssh: tuple[SshGroup, ...]
+
+    def behaviours(self) -> dict[str, dict[str, int]]:
+        """Endpoints per protocol and behaviour."""
+        counts: dict[str, dict[str, int]] = {"grpc": {}, "ssh": {}}
+        for group in self.grpc:
+            for ref in group.endpoints:
+                key = behaviour_of(ref) + (" (grpcs)" if ref.scheme == "grpcs" else "")
+                counts["grpc"][key] = counts["grpc"].get(key, 0) + 1
+        for group in self.ssh:
+            counts["ssh"][group.behaviour] = counts["ssh"].get(group.behaviour, 0) + len(group.addresses)
+        return counts
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def check_endpoints(endpoints: Iterable[EndpointRef], use_netns: bool) -> None:
+    """Refuse what the testbed must not serve: hosts outside loopback (or the netns range), unknown tags."""
+    problems = []
+    for ref in endpoints:
+        behaviour = behaviour_of(ref)
+        if behaviour not in KNOWN_BEHAVIOURS[ref.protocol]:
+            known = ", ".join(KNOWN_BEHAVIOURS[ref.protocol])
+            problems.append(f"{ref.url}: unknown {ref.protocol} behaviour {behaviour!r} (known: {known})")
+        try:
+            address = ipaddress.ip_address(ref.host)
+        except ValueError:
+            address = None
+        allowed = netns.NETWORK if use_netns else LOOPBACK
+        if not isinstance(address, ipaddress.IPv4Address) or address not in allowed:
+            where = "the namespace range" if use_netns else "loopback"
+            problems.append(f"{ref.url}: the testbed serves only IPv4 addresses in {allowed} ({where})")
+    if problems:
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        shown = "\n  ".join(problems[:20]) + more
+        raise FleetError(f"cannot serve this inventory:\n  {shown}")
+
+
+def plan_fleet(
+    endpoints: Sequence[EndpointRef],
+    namespace_of: Callable[[str], str | None] = lambda host: None,
+    grpc_per_process: int = GRPC_LISTENERS_PER_PROCESS,
+) -> FleetPlan:
+    """Which process serves which endpoint: gRPC in chunks, SSH per behaviour in chunks of its server's cap.
+
+    In namespace mode a process lives in one namespace, so grouping starts by namespace.
+    """
+    grpc_by_ns: dict[str | None, list[EndpointRef]] = defaultdict(list)
+    ssh_by_ns: dict[tuple[str | None, str], list[tuple[str, int]]] = defaultdict(list)
+    for ref in endpoints:
+        namespace = namespace_of(ref.host)
+        if ref.protocol == "grpc":
+            grpc_by_ns[namespace].append(ref)
+        else:
+            ssh_by_ns[(namespace, behaviour_of(ref))].append((ref.host, ref.port))
+    grpc_groups = []
+    for namespace, refs in grpc_by_ns.items():
+        for chunk in _chunks(refs, grpc_per_process):
+            grpc_groups.append(GrpcGroup(f"grpc-{len(grpc_groups)}", namespace, tuple(chunk)))
+    ssh_groups = []
+    for (namespace, behaviour), addresses in ssh_by_ns.items():
+        flavour = SSH_BEHAVIOURS[behaviour]
+        cap = sshd.OPENSSH_MAX_LISTEN if flavour.server == "openssh" else sshd.DROPBEAR_MAX_PORTS
+        for chunk in _chunks(addresses, cap):
+            kind = "sshd" if flavour.server == "openssh" else "dropbear"
+            name = f"{kind}-{len(ssh_groups)}-{behaviour}"
+            ssh_groups.append(SshGroup(name, behaviour, namespace, tuple(chunk)))
+    return FleetPlan(tuple(grpc_groups), tuple(ssh_groups))
+
+
+def certificate_key(ref: EndpointRef) -> str:
+    """Endpoints sharing a server name share a certificate."""
+    return ref.server_name or ref.host
+
+
+def grpc_specs(group: GrpcGroup, latency_s: float, certificates: dict[str, Issued]) -> list[GrpcServerSpec]:
+    """One spec per behaviour in the group, listening on each endpoint's address as that endpoint.
+
+    ``grpc.testing.TestService`` is served where the inventory declares it
+    (a spec each for the endpoints with and without it): an interop pass costs
+    both sides several times a probe without one, and real agency servers do
+    not serve it unasked.
+    """
+    by_kind: dict[tuple[str, bool], list[Listener]] = defaultdict(list)
+    for ref in group.endpoints:
+        tls = certificates[certificate_key(ref)] if ref.scheme == "grpcs" else None
+        listener = Listener(ref.host, ref.port, identity=(ref.agency, ref.application), services=ref.services,
+                            tls=tls)
+        by_kind[behaviour_of(ref), TEST_SERVICE in ref.services].append(listener)
+    specs = []
+    for (behaviour, test_service), listeners in by_kind.items():
+        fields = dict(GRPC_BEHAVIOURS[behaviour])
+        fields["latency_s"] = latency_s + fields.get("latency_s", 0.0)
+        name = f"{behaviour}+interop" if test_service else behaviour
+        specs.append(GrpcServerSpec(name, listeners=tuple(listeners), test_service=test_service, **fields))
+    return specs
