@@ -22,20 +22,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestrator.store import EndpointRecord, Recording, Store  # noqa: E402
+from orchestrator.endpoint_meta import EndpointMeta  # noqa: E402
+from orchestrator.store import Recording, Store  # noqa: E402
 from probes.model import CheckResult, ProbeReport, Severity, Status  # noqa: E402
 
 PROVINCES = ("Aceh", "Sumatera Utara", "Jawa Barat", "Jawa Timur", "Bali", "Papua", "DKI Jakarta")
 STATUS_WEIGHTS = ((Status.PASS, 70), (Status.FAIL, 10), (Status.WARN, 8), (Status.ERROR, 4), (Status.SKIP, 8))
 
 
-def make_endpoints(count: int) -> list[EndpointRecord]:
+def make_endpoints(count: int) -> list[EndpointMeta]:
     endpoints = []
     for i in range(count):
         scheme = ("ssh", "grpcs", "grpc")[i % 3]
         url = f"{scheme}://app{i}.agency{i % 620}.go.id:{22 if scheme == 'ssh' else 443}"
         endpoints.append(
-            EndpointRecord(
+            EndpointMeta(
                 endpoint_id=url,
                 url=url,
                 protocol="ssh" if scheme == "ssh" else "grpc",
@@ -80,7 +81,7 @@ def make_report(url: str, checks: int, rng: random.Random) -> ProbeReport:
 
 
 def record_sweep(
-    store: Store, endpoints: list[EndpointRecord], checks: int, batch: int, seed: int
+    store: Store, endpoints: list[EndpointMeta], checks: int, batch: int, seed: int
 ) -> tuple[str, float]:
     rng = random.Random(seed)
     sweep_id = store.create_sweep(

@@ -46,13 +46,7 @@ from orchestrator.inventory import EndpointSet, InventoryError, load_endpoint_se
 from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.metrics.live import LiveObserver
 from orchestrator.profiles import BUILTIN_DIR, DEFAULT_PROFILE, Profile, load_profile
-from orchestrator.store import (
-    EndpointRecord,
-    Recording,
-    Store,
-    StoreError,
-    SweepState,
-)
+from orchestrator.store import Recording, Store, StoreError, SweepState
 
 DEFAULT_STORE = Path(".interop/results.db")
 EXIT_OK, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 130
@@ -357,7 +351,7 @@ def run_sweep(
             profile=selected.name,
             profile_hash=selected.digest,
             engine=eng.describe(),
-            endpoints=[_record(ref) for ref in inventory.refs],
+            endpoints=[e.meta for e in endpoints],
             options=options,
         )
         lock = SweepLock(store_path, sweep_id)
@@ -457,15 +451,3 @@ def resume_sweep(
             lock.release()
         store.close()
 
-
-def _record(ref) -> EndpointRecord:
-    return EndpointRecord(
-        endpoint_id=ref.endpoint_id,
-        url=ref.url,
-        protocol=ref.protocol,
-        agency=ref.agency,
-        agency_level=ref.agency_level,
-        province=ref.province,
-        application=ref.application,
-        vantage=ref.vantage,
-    )

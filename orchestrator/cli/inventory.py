@@ -265,7 +265,7 @@ def generate(
     """Generate a synthetic national inventory on loopback (622 agencies, 27,400 applications by default).
 
     Every endpoint carries a testbed=<behaviour> tag for the testbed. See
-    orchestrator/synthetic.py for the shape and the address plan.
+    orchestrator/inventory/synthetic.py for the shape and the address plan.
     """
     started = time.perf_counter()
     try:

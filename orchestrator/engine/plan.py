@@ -23,16 +23,26 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.engine.limits import Limits
 from probes.model import Target
 
 
 @dataclass(frozen=True)
 class PlannedEndpoint:
-    endpoint_id: str
+    """An endpoint to probe: its metadata, what the probe connects to, and where it is probed from."""
+
+    meta: EndpointMeta
     target: Target
-    agency: str | None = None
-    vantage: str | None = None  # where it is probed from; None: anywhere
+    vantage: str | None = None  # where it is probed from (the inventory's, unless ignored); None: anywhere
+
+    @property
+    def endpoint_id(self) -> str:
+        return self.meta.endpoint_id
+
+    @property
+    def agency(self) -> str | None:
+        return self.meta.agency
 
     @property
     def host(self) -> str:
@@ -69,13 +79,9 @@ class Plan:
 
 
 def planned_endpoint(ref, *, ignore_vantage: bool = False) -> PlannedEndpoint:
-    """From an inventory ``EndpointRef`` (or anything with the same fields)."""
-    return PlannedEndpoint(
-        endpoint_id=ref.endpoint_id,
-        target=ref.to_target(),
-        agency=ref.agency,
-        vantage=None if ignore_vantage else ref.vantage,
-    )
+    """From an inventory ``EndpointRef`` (anything with its ``meta`` and ``to_target()``)."""
+    meta = ref.meta
+    return PlannedEndpoint(meta, ref.to_target(), vantage=None if ignore_vantage else meta.vantage)
 
 
 def make_plan(

@@ -33,7 +33,7 @@ directly (much faster than PyYAML's constructor), so a national inventory
 The package, by job: ``yaml_nodes`` (the YAML-with-lines reader every user
 file goes through), ``regions`` (provinces, agency codes per level),
 ``schema`` (field rules and the pydantic models), ``validate``, ``model``
-(``Inventory``, ``EndpointRef``, ``EndpointMeta``, loading and writing),
+(``Inventory``, ``EndpointRef`` with its ``EndpointMeta``, loading and writing),
 ``csv`` (spreadsheets in and out), ``synthetic`` (a generated national
 inventory), and what applies the inventory's rules to user input:
 ``targets`` (a URL and options typed on the command line), ``preflight``
@@ -42,7 +42,6 @@ This module re-exports what loading and using an inventory takes.
 """
 
 from orchestrator.inventory.model import (
-    EndpointMeta,
     EndpointRef,
     EndpointSet,
     Inventory,
@@ -55,7 +54,6 @@ from orchestrator.inventory.schema import Scope
 from orchestrator.inventory.validate import InventoryError
 
 __all__ = [
-    "EndpointMeta",
     "EndpointRef",
     "EndpointSet",
     "Inventory",

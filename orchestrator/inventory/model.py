@@ -1,4 +1,4 @@
-"""The validated inventory: ``Inventory``, the ``EndpointRef`` of each endpoint, and its ``EndpointMeta``.
+"""The validated inventory: ``Inventory`` and the ``EndpointRef`` of each endpoint.
 
 ``load_inventory`` reads and validates a file, ``load_endpoint_set`` does it in
 a child interpreter and keeps what a sweep needs, ``dump_inventory`` writes one.
@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from orchestrator.endpoint_meta import META_FIELDS, EndpointMeta
 from orchestrator.inventory.schema import (
     Agency,
     Application,
@@ -37,25 +38,6 @@ from probes.model import Credentials as TargetCredentials
 from probes.model import Target
 
 # --------------------------------------------------------------------------- endpoints
-
-
-@dataclass(frozen=True, slots=True)
-class EndpointMeta:
-    """Whose an endpoint is and where it is probed from: the metadata that travels with it.
-
-    The one shape of it for plan, store records, result rows and report
-    endpoints. ``id`` is the endpoint's URL. The inventory knows every field;
-    a record read back from a store may lack those after ``protocol`` (None).
-    """
-
-    id: str
-    url: str
-    protocol: str
-    agency: str | None = None
-    agency_level: str | None = None
-    province: str | None = None
-    application: str | None = None
-    vantage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +68,8 @@ class EndpointRef:
 
     @property
     def meta(self) -> EndpointMeta:
-        """This endpoint's metadata, as plan, store and reports carry it."""
-        return EndpointMeta(
-            id=self.endpoint_id,
-            url=self.url,
-            protocol=self.protocol,
-            agency=self.agency,
-            agency_level=self.agency_level,
-            province=self.province,
-            application=self.application,
-            vantage=self.vantage,
-        )
+        """This endpoint's metadata, as plan, store and reports carry it (same-named attributes)."""
+        return EndpointMeta(*(getattr(self, name) for name in META_FIELDS))
 
     def tag_value(self, name: str) -> str | None:
         """The value of a ``name=value`` tag (``testbed`` -> ``conformant``), or None."""

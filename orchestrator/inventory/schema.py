@@ -22,8 +22,9 @@ from pydantic import (
 )
 
 from orchestrator.inventory.yaml_nodes import shown
+from probes.registry import SCHEMES as PROBED_SCHEMES
 
-SCHEMES = ("ssh", "grpc", "grpcs")
+SCHEMES = tuple(PROBED_SCHEMES)  # the URL schemes an endpoint may have: those the probes speak
 
 # Field names that would hold a secret inline. They are refused everywhere with
 # a message that says how to reference the secret instead.

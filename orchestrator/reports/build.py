@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from orchestrator import tool_version
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.inventory.regions import provinces as province_table
 from orchestrator.inventory.yaml_nodes import names_from_inventory
 from orchestrator.reports.changes import changes_since_previous
@@ -25,6 +26,7 @@ from orchestrator.reports.model import (
     FINDING_STATUSES,
     LABELS,
     LANGS,
+    OWNER_FIELDS,
     SCHEMA_VERSION,
     TOOL_NAME,
     MappedSequence,
@@ -32,6 +34,7 @@ from orchestrator.reports.model import (
     ReportError,
     ResultSource,
     StreamedFindings,
+    shown_meta,
 )
 from orchestrator.scoring import CAPPING_STATUS, GroupTally, Score, Tally
 from orchestrator.store import ResultRow, Store, Sweep
@@ -84,13 +87,7 @@ def build_report(
 
 @dataclass(slots=True)
 class _Endpoint:
-    id: str
-    url: str
-    protocol: str
-    agency: str | None
-    agency_level: str | None
-    province: str | None
-    application: str | None
+    meta: EndpointMeta
     tally: Tally | None = field(default_factory=Tally)  # while reading, then None
     counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, severity) while reading
     score: Score | None = None  # the endpoint's (capped) score, once every result is read
@@ -202,13 +199,10 @@ class ReportBuilder:
     def read_endpoints(self) -> dict[str, _Endpoint]:
         """The sweep's endpoints in scope, by id; ``ReportError`` when the agency has none."""
         endpoints: dict[str, _Endpoint] = {}
-        for record in self.store.endpoints(self.sweep.id):
-            if self.agency is not None and record.agency != self.agency:
+        for meta in self.store.endpoints(self.sweep.id):
+            if self.agency is not None and meta.agency != self.agency:
                 continue
-            endpoints[record.endpoint_id] = _Endpoint(
-                record.endpoint_id, record.url, record.protocol, record.agency,
-                record.agency_level, record.province, record.application,
-            )
+            endpoints[meta.endpoint_id] = _Endpoint(meta)
         if self.agency is not None and not endpoints:
             raise ReportError(f"agency {self.agency!r} has no endpoints in sweep {self.sweep.id}")
         return endpoints
@@ -300,13 +294,14 @@ class ReportBuilder:
         """Groups from endpoint scores: each endpoint's capped index, weighted (``scoring.GroupTally``)."""
         groups = _Groups()
         for endpoint in endpoints.values():
-            app_key = (endpoint.agency, endpoint.application)
-            province = groups.provinces.setdefault(endpoint.province, _Group(endpoint.province))
-            agency = groups.agencies.setdefault(endpoint.agency, _Group(endpoint.agency))
-            application = groups.applications.setdefault(app_key, _Group(endpoint.application))
-            agency.extra.setdefault("level", endpoint.agency_level)
-            agency.extra.setdefault("province", endpoint.province)
-            application.extra.update(agency=endpoint.agency, province=endpoint.province)
+            meta = endpoint.meta
+            app_key = (meta.agency, meta.application)
+            province = groups.provinces.setdefault(meta.province, _Group(meta.province))
+            agency = groups.agencies.setdefault(meta.agency, _Group(meta.agency))
+            application = groups.applications.setdefault(app_key, _Group(meta.application))
+            agency.extra.setdefault("level", meta.agency_level)
+            agency.extra.setdefault("province", meta.province)
+            application.extra.update(agency=meta.agency, province=meta.province)
             for group in (groups.nation, province, agency, application):
                 group.tally.add(endpoint.score)
                 group.endpoints += 1
@@ -363,12 +358,8 @@ class ReportBuilder:
     def endpoint(self, endpoint: _Endpoint) -> dict[str, Any]:
         """One entry of the ``endpoints`` section, rendered when read."""
         return {
-            "id": endpoint.id,
-            "url": endpoint.url,
-            "protocol": endpoint.protocol,
-            "agency": endpoint.agency,
-            "application": endpoint.application,
-            "province": endpoint.province,
+            "id": endpoint.meta.endpoint_id,
+            **shown_meta(endpoint.meta),
             "done": endpoint.done,
             "unreachable": endpoint.unreachable,
             "score": self.score(endpoint.score),
@@ -460,10 +451,8 @@ def _certificate(endpoint: _Endpoint, facts: Mapping[str, Any], now: datetime) -
     if not_after.tzinfo is None:
         not_after = not_after.replace(tzinfo=timezone.utc)
     return {
-        "endpoint": endpoint.id,
-        "agency": endpoint.agency,
-        "application": endpoint.application,
-        "province": endpoint.province,
+        "endpoint": endpoint.meta.endpoint_id,
+        **shown_meta(endpoint.meta, OWNER_FIELDS),
         "subject": _clip(tls.get("subject")) if isinstance(tls.get("subject"), str) else None,
         "issuer": _clip(tls.get("issuer")) if isinstance(tls.get("issuer"), str) else None,
         "not_after": not_after.astimezone(timezone.utc).isoformat(timespec="seconds"),

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.store import ResultRow, Store
 from orchestrator.waivers import Waiver, Waivers
 from probes.model import Check, Status
@@ -90,6 +91,16 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
     },
 }
 LANGS = tuple(LABELS)
+
+# What a report shows of an endpoint's metadata beside its id, in this order: endpoint
+# entries and findings all of it, certificates whose endpoint it is.
+OWNER_FIELDS = ("agency", "application", "province")
+SHOWN_FIELDS = ("url", "protocol", *OWNER_FIELDS)
+
+
+def shown_meta(meta: EndpointMeta, names: tuple[str, ...] = SHOWN_FIELDS) -> dict[str, str | None]:
+    """The fields ``names`` of an endpoint's metadata (a ``ResultRow`` is one), as a report shows them."""
+    return {name: getattr(meta, name) for name in names}
 
 
 class ReportError(ValueError):
@@ -173,11 +184,7 @@ class ResultSource:
         check = self.checks.get(row.check_id)
         return {
             "endpoint": row.endpoint_id,
-            "url": row.url,
-            "protocol": row.protocol,
-            "agency": row.agency,
-            "application": row.application,
-            "province": row.province,
+            **shown_meta(row),
             "check_id": row.check_id,
             "title": check.title if check else row.check_id,
             "category": check.category if check else None,

@@ -10,16 +10,17 @@ Memory stays flat whatever the sweep size: reads that can be large
 whole sweeps.
 
 Callers hold a ``Store`` (facade) and exchange the plain records of
-``records``. Behind it: ``db`` (connections, WAL, read-only mode) with
-``migrations`` (the schema), ``write`` (the sweep driver's side) and ``read``
-(reports, metrics and the CLI).
+``records``; endpoints go in and come out as ``EndpointMeta``
+(``orchestrator.endpoint_meta``), and every ``ResultRow`` is its endpoint's
+metadata plus one check result. Behind it: ``db`` (connections, WAL,
+read-only mode) with ``migrations`` (the schema), ``write`` (the sweep
+driver's side) and ``read`` (reports, metrics and the CLI).
 """
 
 from orchestrator.store.facade import Store
 from orchestrator.store.records import (
     AmbiguousSweep,
     DiffEntry,
-    EndpointRecord,
     LiveProgress,
     Outcome,
     OutcomeBrief,
@@ -38,7 +39,6 @@ from orchestrator.store.records import (
 __all__ = [
     "AmbiguousSweep",
     "DiffEntry",
-    "EndpointRecord",
     "LiveProgress",
     "Outcome",
     "OutcomeBrief",

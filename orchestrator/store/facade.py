@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.store.db import Database, open_schema
 from orchestrator.store.read import ResultReader, SweepReader
 from orchestrator.store.records import (
-    EndpointRecord,
     LiveProgress,
     Outcome,
     OutcomeBrief,
@@ -88,7 +88,7 @@ class Store:
         profile: str,
         profile_hash: str,
         engine: str,
-        endpoints: list[EndpointRecord],
+        endpoints: list[EndpointMeta],
         options: dict[str, Any],
         started_at: datetime | None = None,
     ) -> str:
@@ -152,7 +152,7 @@ class Store:
 
     # -- one sweep's rows, summaries and diffs (read.ResultReader) ---------
 
-    def endpoints(self, sweep_id: str) -> Iterator[EndpointRecord]:
+    def endpoints(self, sweep_id: str) -> Iterator[EndpointMeta]:
         return self._results.endpoints(sweep_id)
 
     def outcomes(self, sweep_id: str) -> Iterator[Outcome]:

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.store.records import (
     AmbiguousSweep,
     DiffEntry,
-    EndpointRecord,
     LiveProgress,
     Outcome,
     OutcomeBrief,
@@ -23,6 +23,7 @@ from orchestrator.store.records import (
     SweepDiff,
     SweepState,
     UnknownSweep,
+    endpoint_columns,
 )
 from probes.model import Severity, Status
 
@@ -148,15 +149,13 @@ class ResultReader:
         self._connect = connect
         self._resolve = resolve
 
-    def endpoints(self, sweep_id: str) -> Iterator[EndpointRecord]:
+    def endpoints(self, sweep_id: str) -> Iterator[EndpointMeta]:
         """The sweep's endpoints in planned order."""
         sweep_id = self._resolve(sweep_id)
         cursor = self._connect().execute(
-            "SELECT endpoint_id, url, protocol, agency, agency_level, province, application, vantage"
-            " FROM endpoints WHERE sweep_id = ? ORDER BY seq",
-            (sweep_id,),
+            f"SELECT {endpoint_columns()} FROM endpoints WHERE sweep_id = ? ORDER BY seq", (sweep_id,)
         )
-        return (EndpointRecord(*row) for row in cursor)
+        return (EndpointMeta(*row) for row in cursor)
 
     def outcomes(self, sweep_id: str) -> Iterator[Outcome]:
         """Every recorded outcome, by endpoint id."""
@@ -204,9 +203,8 @@ class ResultReader:
         """
         sweep_id = self._resolve(sweep_id)
         sql = (
-            "SELECT r.sweep_id, r.endpoint_id, e.url, e.protocol, e.agency, e.agency_level, e.province,"
-            " e.application, e.vantage, r.check_id, r.status, r.severity, r.reason, r.evidence,"
-            " r.duration_s"
+            "SELECT r.sweep_id, r.check_id, r.status, r.severity, r.reason, r.evidence, r.duration_s,"
+            f" {endpoint_columns('e')}"
             " FROM results r JOIN endpoints e ON e.sweep_id = r.sweep_id AND e.endpoint_id = r.endpoint_id"
             " WHERE r.sweep_id = ?"
         )
@@ -219,17 +217,7 @@ class ResultReader:
             params.append(Status(status).value)
         sql += " ORDER BY r.endpoint_id, r.check_id"
         cursor = self._connect().execute(sql, params)
-        return (
-            ResultRow(
-                *row[:10],
-                status=Status(row[10]),
-                severity=Severity(row[11]),
-                reason=row[12],
-                evidence=json.loads(row[13]),
-                duration_s=row[14],
-            )
-            for row in cursor
-        )
+        return _result_rows(cursor)
 
     def statuses(self, sweep_id: str) -> Iterator[tuple[str, str, str, str]]:
         """``(endpoint_id, check_id, status, severity)`` of every result as plain strings, by endpoint then check.
@@ -365,6 +353,21 @@ def _sweep_from_row(row: tuple[Any, ...]) -> Sweep:
         total_endpoints=row[10],
         options=json.loads(row[11]),
     )
+
+
+def _result_rows(cursor: sqlite3.Cursor) -> Iterator[ResultRow]:
+    """``ResultRow``s from rows of the result columns followed by the endpoint's metadata columns."""
+    for sweep_id, check_id, status, severity, reason, evidence, duration_s, *meta in cursor:
+        yield ResultRow(
+            *meta,
+            sweep_id=sweep_id,
+            check_id=check_id,
+            status=Status(status),
+            severity=Severity(severity),
+            reason=reason,
+            evidence=json.loads(evidence),
+            duration_s=duration_s,
+        )
 
 
 def status_counts(conn: sqlite3.Connection, sweep_id: str) -> dict[str, int]:

@@ -1,13 +1,30 @@
-"""The plain records the results store takes and returns (sweeps, endpoints, results, diffs), its errors."""
+"""The plain records the results store takes and returns (sweeps, results, diffs), its errors.
+
+Endpoints go in and come out as ``orchestrator.endpoint_meta.EndpointMeta``.
+"""
 
 from __future__ import annotations
 
 import enum
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
+from orchestrator.endpoint_meta import META_FIELDS, EndpointMeta
 from probes.model import ProbeReport, Severity, Status
+
+# The ``endpoints`` table names its metadata columns after the fields of ``EndpointMeta``, in
+# that order: the one map between the two. ``endpoint_values`` gives an EndpointMeta's column
+# values; a row of ``endpoint_columns()`` is ``EndpointMeta(*row)``.
+ENDPOINT_COLUMNS: tuple[str, ...] = META_FIELDS
+endpoint_values = operator.attrgetter(*ENDPOINT_COLUMNS)
+
+
+def endpoint_columns(table: str = "") -> str:
+    """The metadata columns for an SQL statement, each prefixed with ``table.`` if given."""
+    prefix = f"{table}." if table else ""
+    return ", ".join(prefix + name for name in ENDPOINT_COLUMNS)
 
 
 class StoreError(Exception):
@@ -38,20 +55,6 @@ class SweepState(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-@dataclass(frozen=True)
-class EndpointRecord:
-    """One endpoint of a sweep as the planner describes it; ``endpoint_id`` is the URL."""
-
-    endpoint_id: str
-    url: str
-    protocol: str
-    agency: str | None = None
-    agency_level: str | None = None
-    province: str | None = None
-    application: str | None = None
-    vantage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,44 +163,17 @@ class LiveProgress:
     workers: int
 
 
-@dataclass(frozen=True)
-class ResultRow:
-    """One check result with the endpoint's inventory metadata joined in."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResultRow(EndpointMeta):
+    """One check result, with the metadata of its endpoint (the fields of ``EndpointMeta``) joined in."""
 
     sweep_id: str
-    endpoint_id: str
-    url: str
-    protocol: str
-    agency: str | None
-    agency_level: str | None
-    province: str | None
-    application: str | None
-    vantage: str | None
     check_id: str
     status: Status
     severity: Severity
     reason: str
     evidence: dict[str, Any]
     duration_s: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "sweep_id": self.sweep_id,
-            "endpoint_id": self.endpoint_id,
-            "url": self.url,
-            "protocol": self.protocol,
-            "agency": self.agency,
-            "agency_level": self.agency_level,
-            "province": self.province,
-            "application": self.application,
-            "vantage": self.vantage,
-            "check_id": self.check_id,
-            "status": self.status.value,
-            "severity": self.severity.value,
-            "reason": self.reason,
-            "evidence": self.evidence,
-            "duration_s": self.duration_s,
-        }
 
 
 @dataclass(frozen=True)

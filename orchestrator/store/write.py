@@ -11,10 +11,25 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.store.db import write_transaction
 from orchestrator.store.read import status_counts
-from orchestrator.store.records import EndpointRecord, Recording, StoreError, SweepState, iso_utc
+from orchestrator.store.records import (
+    ENDPOINT_COLUMNS,
+    Recording,
+    StoreError,
+    SweepState,
+    endpoint_columns,
+    endpoint_values,
+    iso_utc,
+)
 from probes.model import ProbeReport, Severity, Status
+
+
+_INSERT_ENDPOINT = (
+    f"INSERT INTO endpoints (sweep_id, seq, {endpoint_columns()})"
+    f" VALUES (?, ?, {', '.join('?' * len(ENDPOINT_COLUMNS))})"
+)
 
 
 class SweepWriter:
@@ -33,7 +48,7 @@ class SweepWriter:
         profile: str,
         profile_hash: str,
         engine: str,
-        endpoints: list[EndpointRecord],
+        endpoints: list[EndpointMeta],
         options: dict[str, Any],
         started_at: datetime | None = None,
     ) -> str:
@@ -67,24 +82,8 @@ class SweepWriter:
                         ),
                     )
                     conn.executemany(
-                        "INSERT INTO endpoints (sweep_id, endpoint_id, seq, url, protocol, agency,"
-                        " agency_level, province, application, vantage)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            (
-                                sweep_id,
-                                e.endpoint_id,
-                                seq,
-                                e.url,
-                                e.protocol,
-                                e.agency,
-                                e.agency_level,
-                                e.province,
-                                e.application,
-                                e.vantage,
-                            )
-                            for seq, e in enumerate(endpoints)
-                        ),
+                        _INSERT_ENDPOINT,
+                        ((sweep_id, seq, *endpoint_values(e)) for seq, e in enumerate(endpoints)),
                     )
                 return sweep_id
             except sqlite3.IntegrityError as exc:

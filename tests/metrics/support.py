@@ -12,7 +12,8 @@ import hashlib
 import urllib.parse
 from datetime import datetime, timezone
 
-from orchestrator.store import EndpointRecord, Recording, Store, SweepState
+from orchestrator.endpoint_meta import EndpointMeta
+from orchestrator.store import Recording, Store, SweepState
 from probes import registry
 from probes.model import CheckResult, ProbeReport, Status, Target
 from probes.runner import applicable, default_selection
@@ -27,9 +28,9 @@ def fingerprint(seed: str) -> str:
     return sha256_fingerprint(hashlib.sha512(seed.encode()).digest())
 
 
-def endpoint(url: str, agency: str, level: str, province: str, application: str) -> EndpointRecord:
+def endpoint(url: str, agency: str, level: str, province: str, application: str) -> EndpointMeta:
     scheme = url.partition("://")[0]
-    return EndpointRecord(
+    return EndpointMeta(
         endpoint_id=url,
         url=url,
         protocol="grpc" if scheme in ("grpc", "grpcs") else scheme,
@@ -136,7 +137,7 @@ def grpcs_facts(not_after: str, name: str = "api.testbed.localhost") -> dict:
 def add_sweep(
     store: Store,
     inventory: str,
-    items: list[tuple[EndpointRecord, ProbeReport | None, str | None]],
+    items: list[tuple[EndpointMeta, ProbeReport | None, str | None]],
     *,
     started: str,
     state: SweepState = SweepState.COMPLETE,
@@ -179,10 +180,10 @@ HOSTILE_AGENCIES = [
 ]
 
 
-def add_hostile_sweep(store: Store) -> tuple[str, list[EndpointRecord]]:
+def add_hostile_sweep(store: Store) -> tuple[str, list[EndpointMeta]]:
     """A complete sweep of inventory ``HOSTILE_INVENTORY``: one SSH endpoint per hostile agency."""
     records = [
-        EndpointRecord(
+        EndpointMeta(
             endpoint_id=f'ssh://127.4.0.{n + 1}:22/"{agency[:40]}"',
             url=f"ssh://127.4.0.{n + 1}:22",
             protocol="ssh",

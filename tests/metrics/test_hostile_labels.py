@@ -16,14 +16,15 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.metrics.labels import MAX_LABEL_CHARS, label
 from orchestrator.metrics.series import SeriesSet, assemble
-from orchestrator.store import EndpointRecord, Store
+from orchestrator.store import Store
 from tests.metrics.conftest import samples, scrape, series_of, value
 from tests.metrics.support import HOSTILE_AGENCIES, HOSTILE_INVENTORY, LONG, add_hostile_sweep
 
-def hostile_store(path) -> tuple[str, list[EndpointRecord]]:
+def hostile_store(path) -> tuple[str, list[EndpointMeta]]:
     with Store(path) as store:
         return add_hostile_sweep(store)
 

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.engine.driver import drive
 from orchestrator.engine.limits import Limits
 from orchestrator.engine.local import LocalEngine
@@ -20,7 +21,7 @@ from orchestrator.engine.plan import PlannedEndpoint, make_plan
 from orchestrator.engine.shard import ProbeJob
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.metrics.live import LiveObserver
-from orchestrator.store import EndpointRecord, Store
+from orchestrator.store import Store
 from orchestrator.sweep import StoreSink
 from orchestrator.testbed.hostile import HostileServer
 from probes.model import Target
@@ -47,7 +48,8 @@ def closed_port() -> int:
 def test_in_flight_and_heartbeat_while_probes_hang(silent_servers, tmp_path):
     ports = [server.port for server in silent_servers] + [closed_port()]
     endpoints = [
-        PlannedEndpoint(f"ssh://127.0.0.1:{port}", Target("ssh", "127.0.0.1", port), agency="32.73")
+        PlannedEndpoint(EndpointMeta(f"ssh://127.0.0.1:{port}", f"ssh://127.0.0.1:{port}", "ssh", "32.73"),
+                        Target("ssh", "127.0.0.1", port))
         for port in ports
     ]
     path = tmp_path / "results.db"
@@ -55,7 +57,7 @@ def test_in_flight_and_heartbeat_while_probes_hang(silent_servers, tmp_path):
     sweep_id = writer.create_sweep(
         inventory_path="/srv/interop/live.yaml", inventory_hash="h", inventory_name="live",
         profile="spbe-baseline", profile_hash="p", engine="local",
-        endpoints=[EndpointRecord(e.endpoint_id, e.endpoint_id, "ssh", "32.73", "kota", "32", "32-73-0001")
+        endpoints=[EndpointMeta(e.endpoint_id, e.endpoint_id, "ssh", "32.73", "kota", "32", "32-73-0001")
                    for e in endpoints],
         options={},
     )
@@ -110,7 +112,8 @@ def test_in_flight_and_heartbeat_while_probes_hang(silent_servers, tmp_path):
 
 def test_live_writes_never_stop_a_sweep(tmp_path):
     store = Store(tmp_path / "results.db")
-    endpoints = [PlannedEndpoint("ssh://127.0.0.1:1", Target("ssh", "127.0.0.1", 1))]
+    endpoints = [PlannedEndpoint(EndpointMeta("ssh://127.0.0.1:1", "ssh://127.0.0.1:1", "ssh"),
+                                 Target("ssh", "127.0.0.1", 1))]
     plan = make_plan(endpoints, Limits(), lambda v: 1)
     store.close()  # every write now raises StoreError
     with LiveObserver(store, "no-such-sweep", plan) as observer:

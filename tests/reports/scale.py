@@ -19,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.inventory import load_inventory
 from orchestrator.inventory.synthetic import write_generated
-from orchestrator.store import EndpointRecord, Recording, Store, SweepState
+from orchestrator.store import Recording, Store, SweepState
 from probes import registry
 from probes.model import CheckResult, ProbeReport, Status
 
@@ -82,7 +83,7 @@ def generate(directory: Path) -> None:
     inventory = load_inventory(inventory_path)
     refs = list(inventory.endpoints())
     records = [
-        EndpointRecord(r.endpoint_id, r.url, r.protocol, r.agency, r.agency_level, r.province, r.application)
+        EndpointMeta(r.endpoint_id, r.url, r.protocol, r.agency, r.agency_level, r.province, r.application)
         for r in refs
     ]
     checks = _family_checks()

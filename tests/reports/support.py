@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from orchestrator.store import EndpointRecord, Store, SweepState
+from orchestrator.endpoint_meta import EndpointMeta
+from orchestrator.store import Store, SweepState
 from probes import registry
 from probes.model import CheckResult, ProbeReport, Status
 
@@ -141,7 +142,7 @@ def build(directory: Path, *, now: datetime | None = None) -> Built:
     inventory_path.write_text(INVENTORY, encoding="utf-8")
     store_path = directory / "results.db"
     records = [
-        EndpointRecord(url, url, url.split("://")[0].replace("grpcs", "grpc"), agency, level, province, app)
+        EndpointMeta(url, url, url.split("://")[0].replace("grpcs", "grpc"), agency, level, province, app)
         for url, (agency, level, province, app) in ENDPOINTS.items()
     ]
     ids = []

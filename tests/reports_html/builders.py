@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.inventory.regions import provinces
-from orchestrator.store import EndpointRecord, Recording, Store, SweepState
+from orchestrator.store import Recording, Store, SweepState
 from orchestrator.waivers import Waivers, load_waivers
 from probes import registry
 from probes.model import CheckResult, ProbeReport, Status
@@ -143,7 +144,7 @@ def _report(url: str, statuses: dict[str, Status], days_left: int | None) -> Pro
     )
 
 
-def _new_sweep(store: Store, name: str, records: list[EndpointRecord], started: datetime) -> str:
+def _new_sweep(store: Store, name: str, records: list[EndpointMeta], started: datetime) -> str:
     return store.create_sweep(
         inventory_path="/nonexistent/inventory.yaml",  # names come from INVENTORY_NAMES
         inventory_hash="sha256:test",
@@ -162,7 +163,7 @@ def small_store(directory: Path) -> Built:
     waivers_path = directory / "waivers.yaml"
     waivers_path.write_text(WAIVERS.format(payload=PAYLOAD.replace("'", "''")), encoding="utf-8")
     records = [
-        EndpointRecord(url, url, url.split("://")[0].replace("grpcs", "grpc"), agency, level, province, app)
+        EndpointMeta(url, url, url.split("://")[0].replace("grpcs", "grpc"), agency, level, province, app)
         for url, (agency, level, province, app, _, _) in SMALL_ENDPOINTS.items()
     ]
     ids = []
@@ -198,7 +199,7 @@ def national_store(directory: Path, *, agencies: int = 620, endpoints: int = 33_
         agency = BIG_AGENCY if n % 4 == 0 else codes[1 + n % (agencies - 1)]
         province = "31" if agency == BIG_AGENCY else agency[:2]
         url = f"grpcs://10.{n // 65536}.{n // 256 % 256}.{n % 256}:443"
-        records.append(EndpointRecord(url, url, "grpc", agency, "kota", province, f"app-{n % 997}"))
+        records.append(EndpointMeta(url, url, "grpc", agency, "kota", province, f"app-{n % 997}"))
     store_path = directory / "national.db"
     with Store(store_path) as store:
         sweep_id = _new_sweep(store, "nasional-besar", records, NOW - timedelta(hours=2))

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.store import EndpointRecord, Store
+from orchestrator.endpoint_meta import EndpointMeta
+from orchestrator.store import Store
 from probes.model import CheckResult, ProbeReport, Severity, Status
 
 CHECKS = ("SSH-KEX-001", "SSH-KEX-002", "TLS-CERT-003")
 
 
-def endpoint(n: int, *, agency: str = "kemenkes", province: str | None = "DKI Jakarta") -> EndpointRecord:
+def endpoint(n: int, *, agency: str = "kemenkes", province: str | None = "DKI Jakarta") -> EndpointMeta:
     url = f"ssh://host{n}.example.go.id:22"
-    return EndpointRecord(
+    return EndpointMeta(
         endpoint_id=url,
         url=url,
         protocol="ssh",
@@ -59,7 +60,7 @@ def store(store_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def new_sweep(store: Store, endpoints: list[EndpointRecord], **overrides) -> str:
+def new_sweep(store: Store, endpoints: list[EndpointMeta], **overrides) -> str:
     """``store.create_sweep`` with made-up metadata; ``overrides`` replace any of it."""
     arguments = dict(
         inventory_path="inventories/national.yaml",

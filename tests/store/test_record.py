@@ -2,11 +2,12 @@
 
 def test_lone_surrogates_from_a_server_do_not_lose_the_batch(tmp_path):
     # Undecodable bytes surface in Python as lone surrogates; SQLite stores UTF-8 only.
-    from orchestrator.store import EndpointRecord, Store
+    from orchestrator.endpoint_meta import EndpointMeta
+    from orchestrator.store import Store
     from probes.model import CheckResult, ProbeReport, Severity, Status
 
     store = Store(tmp_path / "r.db")
-    endpoint = EndpointRecord("ssh://127.0.0.1:22", "ssh://127.0.0.1:22", "ssh", "32.73", "kota", "32", "app", None)
+    endpoint = EndpointMeta("ssh://127.0.0.1:22", "ssh://127.0.0.1:22", "ssh", "32.73", "kota", "32", "app", None)
     sweep = store.create_sweep(
         inventory_path="i.yaml", inventory_hash="h", inventory_name="n", profile="p", profile_hash="d",
         engine="local", endpoints=[endpoint], options={},

@@ -17,6 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from orchestrator.cli.sweep_run import sweep_run_app
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.engine.limits import Limits
 from orchestrator.engine.plan import PlannedEndpoint, Shard
 from orchestrator.engine.shard import ProbeJob, run_shard
@@ -199,7 +200,8 @@ def test_local_sweep_with_ignored_vantage_summary_and_json(fleet, tmp_path):
 def test_shard_runner_honours_per_host_and_global_limits(fleet, grpc_profile):
     profile = grpc_profile
     endpoints = tuple(
-        PlannedEndpoint(url, Target("grpc", url.split("//")[1].rsplit(":", 1)[0], int(url.rsplit(":", 1)[1])))
+        PlannedEndpoint(EndpointMeta(url, url, "grpc"),
+                        Target("grpc", url.split("//")[1].rsplit(":", 1)[0], int(url.rsplit(":", 1)[1])))
         for url in fleet.urls
     )
     inside: dict[str, int] = {}
@@ -233,7 +235,9 @@ def test_agency_rate_spaces_probe_starts(fleet, grpc_profile):
     profile = grpc_profile
     urls = fleet.urls_by_host["127.0.0.51"][:4]
     endpoints = tuple(
-        PlannedEndpoint(u, Target("grpc", "127.0.0.51", int(u.rsplit(":", 1)[1])), "A") for u in urls
+        PlannedEndpoint(EndpointMeta(u, u, "grpc", "A"),
+                        Target("grpc", "127.0.0.51", int(u.rsplit(":", 1)[1])))
+        for u in urls
     )
     starts: list[float] = []
 
@@ -256,7 +260,8 @@ def test_blocking_probe_work_gets_a_thread_per_probe_in_flight(grpc_profile):
     concurrency = 12
     barrier = threading.Barrier(concurrency, timeout=10)
     endpoints = tuple(
-        PlannedEndpoint(f"ssh://127.0.0.{60 + n}:22", Target("ssh", f"127.0.0.{60 + n}", 22))
+        PlannedEndpoint(EndpointMeta(f"ssh://127.0.0.{60 + n}:22", f"ssh://127.0.0.{60 + n}:22", "ssh"),
+                        Target("ssh", f"127.0.0.{60 + n}", 22))
         for n in range(concurrency)
     )
 
@@ -276,7 +281,8 @@ def test_blocking_probe_work_gets_a_thread_per_probe_in_flight(grpc_profile):
 def test_scope_is_checked_again_before_connecting(grpc_profile, quiet_listener):
     profile = grpc_profile
     port = quiet_listener.getsockname()[1]
-    endpoint = PlannedEndpoint(f"grpc://127.0.0.1:{port}", Target("grpc", "127.0.0.1", port))
+    url = f"grpc://127.0.0.1:{port}"
+    endpoint = PlannedEndpoint(EndpointMeta(url, url, "grpc"), Target("grpc", "127.0.0.1", port))
     job = ProbeJob(profile.selection, profile.options, Limits(), allowed=lambda host: False)
     finished = []
     asyncio.run(run_shard(Shard("*/0", None, (endpoint,), 1), job, finished.append, "test:1"))

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.engine.limits import HostLimiter, Limits, TokenBucket
 from orchestrator.engine.plan import PlannedEndpoint, make_plan
 from orchestrator.engine.shard import classify_report, interleave_by_host
@@ -15,7 +16,7 @@ from probes.model import CheckResult, ProbeReport, Severity, Status, Target
 
 def endpoint(host: str, port: int, agency: str = "32.73", vantage: str | None = None) -> PlannedEndpoint:
     target = Target("grpc", host, port)
-    return PlannedEndpoint(target.url, target, agency, vantage)
+    return PlannedEndpoint(EndpointMeta(target.url, target.url, "grpc", agency), target, vantage)
 
 
 def fleet(hosts: dict[str, int], **fields) -> list[PlannedEndpoint]:
