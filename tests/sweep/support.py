@@ -22,7 +22,7 @@ from pathlib import Path
 
 # Before anything imports Ray (cluster fixtures do): no usage reporting, loopback only.
 import orchestrator.engine.ray_engine  # noqa: F401  (sets RAY_* in os.environ)
-from orchestrator.engine.ray_start import descendants  # noqa: F401  (every process below a pid)
+from orchestrator.engine.ray_start import descendants, describe_failed_start
 from orchestrator.store import Store
 from orchestrator.testbed.grpc_server import RunningGrpcServers, start_grpc_servers
 from orchestrator.testbed.grpc_spec import GrpcServerSpec
@@ -191,14 +191,14 @@ def start_cluster(head: dict, workers: Iterable[dict] = ()):
             cluster.test_temp_dir = temp_dir
             return cluster
         except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot start"
-            log = _gcs_log_tail(Path(temp_dir))
+            log = describe_failed_start(Path(temp_dir), exc)
             for pid in descendants(os.getpid()) - before:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
             shutil.rmtree(temp_dir, ignore_errors=True)
-            message = f"Ray cluster did not start (attempt {attempt} of {CLUSTER_ATTEMPTS}): {exc}\n{log}"
+            message = f"Ray cluster did not start (attempt {attempt} of {CLUSTER_ATTEMPTS}): {log}"
             if attempt == CLUSTER_ATTEMPTS:
                 raise RuntimeError(message) from exc
             print(message, file=sys.stderr)
@@ -213,19 +213,6 @@ def start_cluster(head: dict, workers: Iterable[dict] = ()):
 def stop_cluster(cluster) -> None:
     cluster.shutdown()
     shutil.rmtree(cluster.test_temp_dir, ignore_errors=True)
-
-
-def _gcs_log_tail(temp_dir: Path, size: int = 3000) -> str:
-    """The end of the GCS logs of the newest Ray session under ``temp_dir``."""
-    sessions = sorted(temp_dir.glob("session_*_*"), key=lambda p: p.stat().st_mtime)
-    if not sessions:
-        return f"(no Ray session directory in {temp_dir})"
-    parts = []
-    for name in ("gcs_server.out", "gcs_server.err"):
-        path = sessions[-1] / "logs" / name
-        text = path.read_text(errors="replace")[-size:] if path.exists() else "(missing)"
-        parts.append(f"--- {path}\n{text}")
-    return "\n".join(parts)
 
 
 def alive(pid: int) -> bool:

@@ -50,7 +50,8 @@ CONFORMANT = {
     "GRPC-REFL-004": Status.PASS,
 }
 # Bringing a cluster up counts against the first test: room for a retried start.
-pytestmark = pytest.mark.timeout(300)
+# Multi-node clusters are started from the test process: `make test` runs these in a process of their own.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.ray_cluster]
 SLOW = Limits(concurrency=8, per_host=2, retries=0)
 
 

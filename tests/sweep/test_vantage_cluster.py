@@ -30,7 +30,8 @@ from tests.sweep.support import (
 JABAR_HOSTS = {f"127.0.0.{n}": 10 for n in range(21, 25)}
 PAPUA_HOSTS = {"127.0.0.25": 6}
 # Bringing a cluster up counts against the first test: room for a retried start.
-pytestmark = pytest.mark.timeout(300)
+# Multi-node clusters are started from the test process: `make test` runs these in a process of their own.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.ray_cluster]
 LIMITS = Limits(concurrency=8, per_host=2, retries=0)
 
 
