@@ -19,6 +19,9 @@ from collections.abc import Iterable
 
 from probes.model import CheckResult, ProbeReport, Severity, Status
 
+# What ``check``, ``gate`` and the pytest plugin fail on when not told otherwise.
+DEFAULT_FAIL_ON = Severity.HIGH
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -69,18 +72,22 @@ def exit_code(report: ProbeReport, fail_on: Severity) -> int:
 
 def exit_explanation(report: ProbeReport, fail_on: Severity) -> str:
     """The exit code in words, as the last line of the table says it."""
-    code = exit_code(report, fail_on)
+    return explain(exit_code(report, fail_on), report.results, fail_on, report.unreachable)
+
+
+def explain(code: int, results: list[CheckResult], fail_on: Severity, unreachable: str | None = None) -> str:
+    """Exit ``code`` in words, for ``results`` (of one target or many)."""
     word = EXIT_CODES[code][0]
     if code == EXIT_FINDINGS:
-        count = len(findings(report.results, fail_on))
-        unknown = len(undetermined(report.results, fail_on))
+        count = len(findings(results, fail_on))
+        unknown = len(undetermined(results, fail_on))
         also = f"; {unknown} more could not be determined" if unknown else ""
         return f"{word}: {_checks(count)} failed at or above {fail_on.value}{also}"
     if code == EXIT_UNDETERMINED:
-        count = len(undetermined(report.results, fail_on))
+        count = len(undetermined(results, fail_on))
         return f"{word}: {_checks(count)} at or above {fail_on.value} could not be determined"
     if code == EXIT_UNREACHABLE:
-        return f"{word}: {report.unreachable}"
+        return f"{word}: {unreachable}"
     return word
 
 

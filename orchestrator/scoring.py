@@ -189,11 +189,8 @@ class Cap:
         return self.reasons[0]
 
     def to_dict(self, lang: str = "id") -> dict[str, Any]:
-        main = self.main
         return {
-            "check": main.check_id,
-            "severity": main.severity,
-            "status": CAPPING_STATUS,
+            **self.main.to_dict(),  # the main reason's check, severity and status
             "endpoints": self.endpoints,
             "uncapped_index": self.uncapped_index,
             "predicate": None
@@ -288,6 +285,15 @@ def _determined(counts: dict[str, int]) -> bool:
     return any(counts.get(status, 0) for status in EARNED_SHARE)
 
 
+def _add_sums(total: "Tally | GroupTally", part: "Tally | GroupTally | Score") -> None:
+    """Add ``part``'s earned, possible and error weight and its status counts to ``total``."""
+    total.earned += part.earned
+    total.possible += part.possible
+    total.error_weight += part.error_weight
+    for status, count in part.counts.items():
+        total.counts[status] = total.counts.get(status, 0) + count
+
+
 @lru_cache(maxsize=4096)
 def _one_reason(check_id: str | None, severity: str) -> tuple[CapReason, ...]:
     """An endpoint's cap reason; shared, as a national sweep has ~33k endpoints and few capping checks."""
@@ -347,12 +353,8 @@ class Tally:
 
     def merge(self, other: "Tally") -> None:
         """Add another part of the same results (the same endpoint, the same check)."""
-        self.earned += other.earned
-        self.possible += other.possible
-        self.error_weight += other.error_weight
+        _add_sums(self, other)
         self.weight += other.weight
-        for status, count in other.counts.items():
-            self.counts[status] = self.counts.get(status, 0) + count
         if other.worst is not None:
             self.open_fail(other.worst[1], other.worst[2])
 
@@ -396,11 +398,7 @@ class GroupTally:
 
     def add(self, endpoint: Score) -> None:
         """Add one endpoint's score (``Tally.score()``)."""
-        self.earned += endpoint.earned
-        self.possible += endpoint.possible
-        self.error_weight += endpoint.error_weight
-        for status, count in endpoint.counts.items():
-            self.counts[status] = self.counts.get(status, 0) + count
+        _add_sums(self, endpoint)
         if endpoint.index is None:
             return  # not measured: it lowers the group's confidence, not its index
         self.weight += endpoint.weight
@@ -414,11 +412,7 @@ class GroupTally:
 
     def merge(self, other: "GroupTally") -> None:
         """Add a disjoint group of endpoints."""
-        self.earned += other.earned
-        self.possible += other.possible
-        self.error_weight += other.error_weight
-        for status, count in other.counts.items():
-            self.counts[status] = self.counts.get(status, 0) + count
+        _add_sums(self, other)
         self.weight += other.weight
         self.weighted_index += other.weighted_index
         self.weighted_uncapped += other.weighted_uncapped

@@ -33,7 +33,7 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from orchestrator.inventory.yaml_nodes import ConfigError, Problem, load_yaml, problems_from_validation
+from orchestrator.inventory.yaml_nodes import ConfigError, Problem, load_yaml, problems_from_validation, shown
 from probes import registry
 from probes.model import Status
 
@@ -77,8 +77,7 @@ class WaiverEntry(BaseModel):
         if isinstance(value, date):
             return value
         if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
-            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
-            raise ValueError(f"give a date as YYYY-MM-DD, e.g. 2026-03-31 (got {shown})")
+            raise ValueError(f"give a date as YYYY-MM-DD, e.g. 2026-03-31 (got {shown(value, 40)})")
         try:
             return date.fromisoformat(value.strip())
         except ValueError as exc:

@@ -7,6 +7,8 @@ import errno
 import socket
 import ssl
 
+from probes.model import EXPECTATIONS
+
 
 class ProbeError(Exception):
     """Base of every error a probe raises on purpose; ``str()`` is the reason."""
@@ -18,6 +20,22 @@ class Undetermined(ProbeError):
 
 class NotApplicable(ProbeError):
     """The check does not apply to this target: its status is ``skip``."""
+
+
+class MissingExpectation(NotApplicable):
+    """The check compares the server with an expectation the target does not give: ``skip``.
+
+    ``expectation`` is a name of ``probes.model.EXPECTATIONS``; the reason is its neutral sentence.
+    """
+
+    def __init__(self, expectation: str):
+        if expectation not in EXPECTATIONS:
+            raise ValueError(f"unknown expectation {expectation!r}")
+        super().__init__(expectation)
+        self.expectation = expectation
+
+    def __str__(self) -> str:
+        return EXPECTATIONS[self.expectation]
 
 
 class Unreachable(ProbeError):

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
-from probes.errors import NotApplicable, Undetermined, Unreachable, describe_error
+from probes.errors import MissingExpectation, NotApplicable, Undetermined, Unreachable, describe_error
 from probes.model import Target
 
 
@@ -23,7 +23,7 @@ class Facts:
     def __init__(self) -> None:
         self._values: dict[str, Any] = {}
         self._errors: dict[str, str] = {}
-        self._skips: dict[str, str] = {}
+        self._skips: dict[str, NotApplicable] = {}
         self.durations: dict[str, float] = {}
         self.summary: dict[str, Any] = {}  # JSON-safe, shown in reports
         self.missing_reason = "not collected"
@@ -41,7 +41,11 @@ class Facts:
 
     def not_applicable(self, name: str, reason: str) -> None:
         """The fact does not exist for this target; checks reading it ``skip``."""
-        self._skips[name] = reason
+        self._skips[name] = NotApplicable(reason)
+
+    def missing_expectation(self, name: str, expectation: str) -> None:
+        """The fact is an expectation the target does not give (``EXPECTATIONS``): checks reading it skip."""
+        self._skips[name] = MissingExpectation(expectation)
 
     def has(self, name: str) -> bool:
         return name in self._values
@@ -56,7 +60,8 @@ class Facts:
         if name in self._values:
             return self._values[name]
         if name in self._skips:
-            raise NotApplicable(self._skips[name])
+            skip = self._skips[name]
+            raise type(skip)(*skip.args)  # a fresh one per check: a raised exception keeps its traceback
         raise Undetermined(self._errors.get(name) or f"{name}: {self.missing_reason}")
 
     @asynccontextmanager

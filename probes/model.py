@@ -62,6 +62,20 @@ class Credentials:
     passphrase_env: str | None = None
 
 
+# What a target may give a probe to compare the server with, by name, and the
+# neutral reason a check skips when it is not given. Where a user gives each
+# one depends on who made the target (a command line, an inventory): the
+# orchestrator says so (orchestrator.expectations), probes do not know.
+EXPECTATIONS: dict[str, str] = {
+    "pins": "no host key pinned",
+    "services": "no gRPC services declared",
+    "identity": "no agency or application given",
+    "credentials": "no credentials configured",
+}
+# Evidence key of a skip for a missing expectation: its name in EXPECTATIONS.
+MISSING_EXPECTATION = "missing_expectation"
+
+
 @dataclass(frozen=True)
 class Target:
     """One endpoint to probe.

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from probes import registry
-from probes.errors import NotApplicable, Undetermined, Unreachable, describe_error
+from probes.errors import MissingExpectation, NotApplicable, Undetermined, Unreachable, describe_error
 from probes.facts import Facts, ProbeContext
-from probes.model import CheckResult, ProbeReport, Severity, Status, Target
+from probes.model import MISSING_EXPECTATION, CheckResult, ProbeReport, Severity, Status, Target
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,9 @@ def _evaluate(check_id: str, settings: CheckSettings, facts: Facts) -> CheckResu
     try:
         verdict = registry.evaluator(check_id)(facts, settings.params)
         status, reason, evidence = verdict.status, verdict.reason, verdict.evidence
+    except MissingExpectation as exc:
+        # Named, so whoever made the target can say where that expectation is given.
+        status, reason, evidence = Status.SKIP, str(exc), {MISSING_EXPECTATION: exc.expectation}
     except NotApplicable as exc:
         status, reason, evidence = Status.SKIP, str(exc), {}
     except Undetermined as exc:

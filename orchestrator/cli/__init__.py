@@ -8,6 +8,9 @@ this app directly.
 
 from __future__ import annotations
 
+# First, before any command module imports grpc: its C-core logs stay off the terminal.
+import orchestrator.grpc_logs  # noqa: F401  (sets GRPC_VERBOSITY on import)
+
 from typing import Annotated
 
 import typer
@@ -15,6 +18,8 @@ import typer
 from orchestrator import tool_version
 from orchestrator.cli.check import check_app
 from orchestrator.cli.checks import checks_app
+from orchestrator.cli.common import UNFOLDED_WIDTH, on_terminal
+from orchestrator.cli.gate import gate_app
 from orchestrator.cli.inventory import inventory_app
 from orchestrator.cli.profiles import profiles_app
 from orchestrator.cli.report import report_app
@@ -27,6 +32,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Off a terminal, Typer's boxes fold at 80 columns: click's plain errors and help there, unfolded.
+    rich_markup_mode="rich" if on_terminal() else None,
+    context_settings={}
+    if on_terminal()
+    else {"terminal_width": UNFOLDED_WIDTH, "max_content_width": UNFOLDED_WIDTH},
 )
 
 
@@ -46,6 +56,6 @@ def main(
 
 
 # In the order `interop --help` lists them: the single commands, then the groups.
-COMMANDS = (check_app, report_app, serve_app, profiles_app, checks_app, inventory_app, sweep_app, testbed_app)
+COMMANDS = (check_app, gate_app, report_app, serve_app, profiles_app, checks_app, inventory_app, sweep_app, testbed_app)
 for command in COMMANDS:
     app.add_typer(command)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +15,32 @@ from rich.text import Text
 from orchestrator.outcome import EXIT_USAGE
 from orchestrator.store import AmbiguousSweep, Store, StoreError, StoreNotFound, UnknownSweep
 
-# Logs of CI jobs are wide; Rich's 80-column default for pipes would fold every row.
-stdout = Console(highlight=False, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 160)))
-stderr = Console(stderr=True, highlight=False)
+# Off a terminal (a CI log, a pipe, a file) Rich would fold at 80 columns, and a
+# FILE:LINE: or a command cut in two cannot be copied back: there lines are
+# never wrapped and tables take their natural width, however wide.
+UNFOLDED_WIDTH = 10_000
+
+
+def make_console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
+    """The one way a command gets a console: Rich's width on a terminal, no folding off one.
+
+    "Terminal" is Rich's own test (isatty, or ``TTY_COMPATIBLE``/``FORCE_COLOR``),
+    so the live progress bar and this rule agree. ``soft_wrap`` keeps lines
+    whole on a terminal too.
+    """
+    console = Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap)
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=UNFOLDED_WIDTH)
+
+
+def on_terminal() -> bool:
+    """Both streams go to a terminal (where Typer's boxed help and errors may be folded)."""
+    return make_console().is_terminal and make_console(stderr=True).is_terminal
+
+
+stdout = make_console()
+stderr = make_console(stderr=True)
 
 # Its default is ``orchestrator.sweep.DEFAULT_STORE``, where a sweep writes unless told otherwise.
 StoreOption = Annotated[
@@ -35,13 +56,18 @@ def usage_error(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+def no_store(path: Path) -> typer.Exit:
+    """The usage error for a results store that does not exist (yet)."""
+    return usage_error(f"no results store at {path} (run a sweep first, or pass --store PATH)")
+
+
 @contextmanager
 def opened_store(path: Path) -> Iterator[Store]:
     """The store at ``path``, read-only; usage errors (missing store, older schema, bad sweep id) exit 2."""
     try:
         store = Store(path, read_only=True)
     except StoreNotFound:
-        raise usage_error(f"no results store at {path} (run a sweep first, or pass --store PATH)") from None
+        raise no_store(path) from None
     except (StoreError, sqlite3.DatabaseError) as exc:
         raise usage_error(f"cannot open results store {path}: {exc}") from None
     try:

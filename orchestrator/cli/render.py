@@ -7,15 +7,13 @@ as plain text, never interpreted as Rich markup.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator import tool_version
-from orchestrator.outcome import exit_code, exit_explanation, findings, status_counts, undetermined
+from orchestrator.outcome import exit_code, exit_explanation, status_counts
 from orchestrator.profiles import Profile
 from probes import registry
 from probes.model import ProbeReport, Severity, Status
@@ -28,38 +26,6 @@ STATUS_STYLES = {
     Status.SKIP: "dim",
     Status.WAIVED: "cyan",
 }
-REPORT_SCHEMA = "spbe-interop/check/v1"
-
-
-def report_dict(
-    report: ProbeReport, profile: Profile, fail_on: Severity, started_at: datetime
-) -> dict[str, Any]:
-    checks = registry.checks()
-    return {
-        "schema": REPORT_SCHEMA,
-        "tool": {"name": "spbe-interop", "version": tool_version()},
-        "target": report.target,
-        "profile": {"name": profile.name, "digest": profile.digest},
-        "fail_on": fail_on.value,
-        "exit_code": exit_code(report, fail_on),
-        "started_at": started_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
-        "duration_s": round(report.duration_s, 3),
-        "unreachable": report.unreachable,
-        "summary": status_counts(report.results),
-        "findings": len(findings(report.results, fail_on)),
-        # Checks at or above fail_on that ended ``error``: exit 4 when there is no finding.
-        "undetermined": len(undetermined(report.results, fail_on)),
-        "results": [
-            {
-                **result.to_dict(),
-                "title": checks[result.check_id].title,
-                "category": checks[result.check_id].category,
-                "remediation": checks[result.check_id].remediation,
-            }
-            for result in report.results
-        ],
-        "facts": report.facts,
-    }
 
 
 def print_json(data: dict[str, Any]) -> None:

@@ -18,9 +18,8 @@ import sqlite3
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from orchestrator.cli.common import StoreOption, opened_store, usage_error
+from orchestrator.cli.common import StoreOption, make_console, no_store, opened_store, usage_error
 from orchestrator.cli.sweep_run import SweepIdArgument, sweep_run_app
 from orchestrator.cli.sweep_tables import print_diff, print_sweep, sweeps_table
 from orchestrator.store import Store, StoreError, StoreNotFound, SweepState
@@ -58,7 +57,7 @@ def list_command(
     if as_json:
         emit_json([{**sweep.to_dict(), "progress": progress.to_dict()} for sweep, progress in rows])
         return
-    console = Console()
+    console = make_console()
     if not rows:
         console.print(f"No sweeps in {store_path}.")
         return
@@ -78,7 +77,7 @@ def show_command(
     """
     with opened_store(store_path) as store:
         if not as_json:
-            print_sweep(Console(), store, sweep_id, store_path, by_agency=by_agency)
+            print_sweep(make_console(), store, sweep_id, store_path, by_agency=by_agency)
             return
         sweep = store.get_sweep(sweep_id)
         summary = store.summary(sweep.id)
@@ -117,7 +116,7 @@ def diff_command(
     if as_json:
         emit_json(diff.to_dict())
     else:
-        print_diff(Console(), sweep_a, sweep_b, diff, limit)
+        print_diff(make_console(), sweep_a, sweep_b, diff, limit)
     if fail_on_regression and diff.regressions:
         raise typer.Exit(1)
 
@@ -129,9 +128,7 @@ def migrate_command(store_path: StoreOption = DEFAULT_STORE) -> None:
         with Store(store_path, create=False) as store:
             version = store.schema_version
     except StoreNotFound:
-        raise usage_error(
-            f"no results store at {store_path} (run a sweep first, or pass --store PATH)"
-        ) from None
+        raise no_store(store_path) from None
     except (StoreError, sqlite3.Error) as exc:
         raise usage_error(f"cannot migrate results store {store_path}: {exc}") from None
     typer.echo(f"results store {store_path} is at schema version {version}")

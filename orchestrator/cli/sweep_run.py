@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
-from orchestrator.cli.common import StoreOption, opened_store, stderr, usage_error
-from orchestrator.cli.progress import SweepProgress
+from orchestrator.cli.common import StoreOption, make_console, opened_store, stderr, usage_error
+from orchestrator.cli.progress import DEFAULT_INTERVAL_S, SweepProgress
 from orchestrator.cli.sweep_tables import print_sweep
 from orchestrator.engine import DEFAULT_ENGINE, ENGINES
 from orchestrator.engine.limits import Limits
@@ -114,6 +113,17 @@ SummaryOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON on stdout.")]
+ProgressIntervalOption = Annotated[
+    float,
+    typer.Option(
+        "--progress-interval",
+        envvar="INTEROP_PROGRESS_INTERVAL",
+        min=0.0,
+        help="Off a terminal (CI, pipe, journal), print a progress line on stderr every this many seconds: "
+        "'progress DONE/TOTAL PCT% rate R/s fail F error E unreachable U elapsed H:MM:SS eta H:MM:SS'. "
+        "0: none. On a terminal the live bar shows the same.",
+    ),
+]
 SweepIdArgument = Annotated[
     str, typer.Argument(help="Sweep id, or a unique prefix of one.", show_default=False)
 ]
@@ -160,7 +170,7 @@ def _finish(
     push_gateway: str | None = None,
     textfile: Path | None = None,
 ) -> None:
-    out = Console()
+    out = make_console()
     # A failed export is reported, but the sweep's exit code stays the sweep's.
     for problem in export_summary(outcome.store_path, outcome.sweep_id, push_gateway=push_gateway, textfile=textfile):
         stderr.print(Text(f"warning: {problem}", style="bold yellow"), soft_wrap=True)
@@ -215,6 +225,7 @@ def run(
     as_json: JsonOption = False,
     push_gateway: PushGatewayOption = None,
     textfile: TextfileOption = None,
+    progress_interval: ProgressIntervalOption = DEFAULT_INTERVAL_S,
 ) -> None:
     """Sweep every endpoint of an inventory with a profile; store results as they arrive.
 
@@ -237,7 +248,7 @@ def run(
             limits=limits,
             ignore_vantage=bool(ignore_vantage),
             num_cpus=num_cpus,
-            observer=SweepProgress(stderr),
+            observer=SweepProgress(stderr, progress_interval),
         )
     except SweepConfigError as exc:
         raise usage_error(str(exc)) from None
@@ -271,6 +282,7 @@ def resume(
     as_json: JsonOption = False,
     push_gateway: PushGatewayOption = None,
     textfile: TextfileOption = None,
+    progress_interval: ProgressIntervalOption = DEFAULT_INTERVAL_S,
 ) -> None:
     """Finish an interrupted, failed or orphaned sweep: probe only the endpoints without a result.
 
@@ -281,9 +293,7 @@ def resume(
         with Store(store_path, create=False) as store:
             recorded = Limits(**store.get_sweep(sweep_id).options.get("limits", {}))
         limits = _limits(recorded, concurrency, per_host, agency_rate, jitter, retries)
-    except StoreError as exc:
-        raise usage_error(str(exc)) from None
-    except ValueError as exc:
+    except (StoreError, ValueError) as exc:
         raise usage_error(str(exc)) from None
     try:
         outcome = resume_sweep(
@@ -295,7 +305,7 @@ def resume(
             retry_errors=retry_errors,
             ignore_vantage=ignore_vantage,
             num_cpus=num_cpus,
-            observer=SweepProgress(stderr),
+            observer=SweepProgress(stderr, progress_interval),
         )
     except SweepConfigError as exc:
         raise usage_error(str(exc)) from None

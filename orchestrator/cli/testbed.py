@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from orchestrator.cli.common import usage_error
+from orchestrator.cli.common import make_console, usage_error
 from orchestrator.inventory import InventoryError
 from orchestrator.outcome import EXIT_USAGE
 from orchestrator.testbed.fleet import Fleet, start_fleet
@@ -31,9 +30,9 @@ testbed_app = typer.Typer(
     help="Serve the endpoints of an inventory as real gRPC and SSH servers on this machine (loopback).",
     no_args_is_help=True,
 )
-# Soft-wrapping: scripts read these lines whole.
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# Scripts read these lines whole; on a terminal too.
+stdout = make_console(soft_wrap=True)
+stderr = make_console(stderr=True, soft_wrap=True)
 
 
 def _mib(value: int) -> str:

@@ -66,13 +66,9 @@ import ray.exceptions  # noqa: E402
 
 from orchestrator.engine import Engine, EngineError, ShardLost  # noqa: E402
 from orchestrator.engine.plan import Shard  # noqa: E402
-from orchestrator.engine.ray_start import (  # noqa: E402
-    check_gcs,
-    descendants,
-    describe_failed_start,
-    kill_processes,
-)
+from orchestrator.engine.ray_start import check_gcs, describe_failed_start, gcs_wait, kill_processes  # noqa: E402
 from orchestrator.engine.shard import Batch, ProbeJob, batches  # noqa: E402
+from orchestrator.processes import descendants  # noqa: E402
 
 VANTAGE_PREFIX = "vantage:"
 VANTAGE_REQUEST = 0.001  # of a node's vantage:X (any amount > 0 pins the task there)
@@ -86,7 +82,6 @@ LOOPBACK = "127.0.0.1"
 EMBEDDED_OBJECT_STORE_BYTES = 128 * 1024 * 1024
 EMBEDDED_START_ATTEMPTS = 2  # one clean retry: a start can lose a race for a port on a shared machine
 JOIN_GCS_ATTEMPTS = 5
-_GCS_WAIT = "RAY_gcs_server_port_wait_time_s"
 _INIT_COMMON = {
     "include_dashboard": False,
     "log_to_driver": False,
@@ -173,10 +168,8 @@ class RayEngine(Engine):
         self.num_cpus = num_cpus or os.cpu_count() or 1
         self._max_items = max_items
         self._interval_s = interval_s
-        self._connected = False
         self._job_refs: dict[int, tuple[ProbeJob, ray.ObjectRef]] = {}
         self._temp_dir: Path | None = None
-        self.gcs_address: str | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -195,26 +188,18 @@ class RayEngine(Engine):
             self._join()
         else:
             self._start_embedded()
-        self._connected = True
 
     def _join(self) -> None:
         # Ask the address first: ray.init alone retries for minutes when no GCS answers.
         check_gcs(self.address)
         # Ray makes RAY_gcs_server_port_wait_time_s connect attempts when joining
         # too (each ~40 s if the GCS vanished since the check): a few will do.
-        previous = os.environ.get(_GCS_WAIT)
-        os.environ[_GCS_WAIT] = str(JOIN_GCS_ATTEMPTS)
         try:
-            context = ray.init(address=self.address, **_INIT_COMMON)
+            with gcs_wait(JOIN_GCS_ATTEMPTS):
+                ray.init(address=self.address, **_INIT_COMMON)
         except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot connect"
             self.close()
             raise EngineError(f"cannot join the Ray cluster at {self.address}: {exc}") from exc
-        finally:
-            if previous is None:
-                os.environ.pop(_GCS_WAIT, None)
-            else:
-                os.environ[_GCS_WAIT] = previous
-        self.gcs_address = context.address_info.get("gcs_address")
 
     def _start_embedded(self) -> None:
         """A single node on loopback in a temp dir of its own; one clean retry if it does not come up."""
@@ -228,7 +213,7 @@ class RayEngine(Engine):
             # and a failed start's logs are where we look for them.
             temp_dir = self._temp_dir = Path(tempfile.mkdtemp(prefix="interop-ray-"))
             try:
-                context = ray.init(
+                ray.init(
                     address="local",  # never pick up RAY_ADDRESS: embedded means our own node
                     num_cpus=self.num_cpus,
                     object_store_memory=EMBEDDED_OBJECT_STORE_BYTES,
@@ -236,6 +221,7 @@ class RayEngine(Engine):
                     _temp_dir=str(temp_dir),
                     **_INIT_COMMON,
                 )
+                return
             except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot start"
                 failures.append(f"attempt {attempt}: {describe_failed_start(temp_dir, exc)}")
                 try:
@@ -247,9 +233,6 @@ class RayEngine(Engine):
                 if attempt < EMBEDDED_START_ATTEMPTS:
                     shutil.rmtree(temp_dir, ignore_errors=True)
                     log.warning("embedded Ray node did not start; trying once more:\n%s", failures[-1])
-                continue
-            self.gcs_address = context.address_info.get("gcs_address")
-            return
         raise EngineError(
             f"cannot start an embedded Ray node ({EMBEDDED_START_ATTEMPTS} attempts):\n"
             + "\n".join(failures)
@@ -261,7 +244,6 @@ class RayEngine(Engine):
         self._job_refs.clear()
         if ray.is_initialized():
             ray.shutdown()
-        self._connected = False
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None

@@ -14,7 +14,7 @@ Starting an embedded node
     raylet registers with the GCS only after its Python agents have started.
     ``RayEngine.start`` lengthens those waits (``ray_engine.RAY_WAITS``),
     tries once more after cleaning up the failed attempt by pid
-    (``new_descendants``), and ``describe_failed_start`` names the process
+    (``processes.descendants``, ``kill_processes``), and ``describe_failed_start`` names the process
     that did not come up, with the end of its logs.
 
 No Ray import here: these run before Ray is asked anything.
@@ -26,16 +26,19 @@ import ipaddress
 import os
 import signal
 import socket
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from orchestrator.engine import EngineError
+from orchestrator.processes import reap, signal_each
 
 CONNECT_TIMEOUT_S = 5.0
 ANSWER_TIMEOUT_S = 10.0
 # A method every Ray GCS serves and nothing else does; an empty request is a valid one.
 GCS_PROBE_METHOD = "/ray.rpc.NodeInfoGcsService/GetClusterId"
 LOG_TAIL_CHARS = 1500
+GCS_WAIT = "RAY_gcs_server_port_wait_time_s"
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -102,6 +105,24 @@ def _gcs_answer_problem(address: str, timeout_s: float) -> str | None:
     return answers.get(code, f"the server there answered {code.name}: {details[:200]}")
 
 
+@contextmanager
+def gcs_wait(value: int | str) -> Iterator[None]:
+    """``RAY_gcs_server_port_wait_time_s`` set to ``value`` for a start or a join, then restored.
+
+    Ray reads it when it starts a node (seconds a new GCS has to publish its
+    port) and when a driver joins one (how many connect attempts it makes).
+    """
+    previous = os.environ.get(GCS_WAIT)
+    os.environ[GCS_WAIT] = str(value)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(GCS_WAIT, None)
+        else:
+            os.environ[GCS_WAIT] = previous
+
+
 # -- a failed embedded start -------------------------------------------------------
 
 # Which process a start-up error points at, and the logs that say why (the
@@ -147,42 +168,7 @@ def describe_failed_start(temp_dir: Path, exc: BaseException) -> str:
 # -- processes of a failed attempt ---------------------------------------------------
 
 
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc parent links)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
 def kill_processes(pids: set[int], wait_s: float = 10.0) -> None:
     """SIGKILL each of ``pids`` (the processes a failed start left) and reap our own children."""
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + wait_s
-    for pid in pids:
-        while time.monotonic() < deadline:
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                break  # not our child (a grandchild), or already reaped
-            if done:
-                break
-            time.sleep(0.05)
+    signal_each(pids, signal.SIGKILL)
+    reap(pids, wait_s)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 from orchestrator.engine.limits import AgencyRates, HostLimiter, Limits
 from orchestrator.engine.plan import PlannedEndpoint, Shard
+from orchestrator.expectations import INVENTORY, explain_missing
 from probes.errors import TRANSIENT_CLASSES, classify_error, describe_error
 from probes.model import CheckResult, ProbeReport, Status
 from probes.runner import CheckSettings, ProbeOptions, applicable, run_probe
@@ -189,6 +190,7 @@ async def run_shard(
                 if isinstance(exc, TimeoutError):
                     reason = f"probe overran its deadline of {job.options.deadline_s:g} s"
                 return failed_report(endpoint, job.selection, reason), classify_error(exc)
+        explain_missing(report, INVENTORY)  # a sweep's targets come from the inventory
         return report, classify_report(report)
 
     async def finish(endpoint: PlannedEndpoint) -> Finished:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-import paramiko
-
 from probes.errors import describe_error
 
 
@@ -43,6 +41,8 @@ def check_private_key(path: Path, option: str = "--key") -> None:
     An encrypted key is accepted without its passphrase: it parses, and
     whether the passphrase is at hand is decided when logging in.
     """
+    import paramiko  # ~45 ms: only when a key is named, not at every command's start-up
+
     try:
         paramiko.PKey.from_path(path)
     except OSError as exc:

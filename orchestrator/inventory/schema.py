@@ -67,10 +67,17 @@ NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
 }
 
 
+# Kinds whose wrong value may be the secret itself (a password typed where its variable's name
+# belongs): a message never repeats it.
+UNQUOTED_KINDS = frozenset({"env"})
+
+
 def name_problem(kind: str, value: str) -> str | None:
     """Why ``value`` is not a valid ``kind`` (a key of ``NAME_RULES``), or None."""
     pattern, explain = NAME_RULES[kind]
-    return None if pattern.fullmatch(value) else f"{explain} (got {shown(value)})"
+    if pattern.fullmatch(value):
+        return None
+    return explain if kind in UNQUOTED_KINDS else f"{explain} (got {shown(value)})"
 
 
 def host_problem(host: str) -> str | None:
@@ -131,8 +138,9 @@ def _domain_suffix(value: str) -> str:
 
 
 def _env_name(value: str) -> str:
-    if not _ENV_NAME.fullmatch(value):
-        raise ValueError(NAME_RULES["env"][1])
+    problem = name_problem("env", value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

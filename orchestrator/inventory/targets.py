@@ -10,11 +10,23 @@ from __future__ import annotations
 import re
 
 from orchestrator.inventory.regions import agency_code_problem
-from orchestrator.inventory.schema import SCHEMES, name_problem, parse_endpoint_url
+from orchestrator.inventory.schema import SCHEME_ONLY_FIELDS, SCHEMES, name_problem, parse_endpoint_url
 from orchestrator.inventory.yaml_nodes import shown
 from probes.model import Credentials, Target
 
 DEFAULT_PORTS = {"ssh": 22}
+# option -> the inventory field it stands for (SCHEME_ONLY_FIELDS says which schemes that field applies to).
+OPTION_FIELDS = {
+    "--service": "services",
+    "--pin": "pins",
+    "--ca": "ca_file",
+    "--server-name": "server_name",
+    "--user": "credentials",
+}
+# option -> the schemes of the targets it describes.
+OPTION_SCHEMES: dict[str, tuple[str, ...]] = {
+    option: SCHEME_ONLY_FIELDS[field][0] for option, field in OPTION_FIELDS.items()
+}
 MAX_URL_CHARS = 2048
 _HAS_PORT = re.compile(r":[^\]]*$")  # a ':' after the host (an IPv6 literal's colons sit inside [...])
 
@@ -44,7 +56,6 @@ def parse_url(url: str) -> tuple[str, str, int]:
 
 
 def _check_options(
-    scheme: str,
     services: tuple[str, ...],
     pins: tuple[str, ...],
     server_name: str | None,
@@ -53,10 +64,6 @@ def _check_options(
     credentials: Credentials | None,
 ) -> None:
     """Raise ``TargetError`` for the first option whose value cannot be right."""
-    if scheme != "grpcs" and server_name is not None:
-        raise TargetError("--ca and --server-name apply to grpcs:// targets only")
-    if scheme == "ssh" and services:
-        raise TargetError("--service applies to grpc:// and grpcs:// targets only")
     checks: list[tuple[str, str | None]] = [
         *((f"--service {shown(s)}", name_problem("service", s)) for s in services),
         *((f"--pin {shown(p)}", name_problem("pin", p)) for p in pins),
@@ -82,6 +89,15 @@ def _check_options(
             raise TargetError(f"{option}: {problem}")
 
 
+def _refuse_foreign_options(scheme: str, given: dict[str, object]) -> None:
+    """An option that means nothing for this scheme is refused, never silently ignored."""
+    for option, value in given.items():
+        schemes = OPTION_SCHEMES[option]
+        if value and scheme not in schemes:
+            wanted = " and ".join(f"{name}://" for name in schemes)
+            raise TargetError(f"{option} applies to {wanted} targets only, not {scheme}://")
+
+
 def make_target(
     url: str,
     *,
@@ -94,9 +110,17 @@ def make_target(
     credentials: Credentials | None = None,
 ) -> Target:
     scheme, host, port = parse_url(url)
-    if scheme != "grpcs" and ca_file:
-        raise TargetError("--ca and --server-name apply to grpcs:// targets only")
-    _check_options(scheme, services, pins, server_name, agency, application, credentials)
+    _check_options(services, pins, server_name, agency, application, credentials)
+    _refuse_foreign_options(
+        scheme,
+        {
+            "--service": services,
+            "--pin": pins,
+            "--ca": ca_file,
+            "--server-name": server_name is not None,
+            "--user": credentials,
+        },
+    )
     return Target(
         scheme=scheme,
         host=host,

@@ -28,12 +28,9 @@ from typing import Any, NamedTuple
 from orchestrator.metrics.labels import STATUSES, label
 from orchestrator.metrics.series import SeriesSet
 from orchestrator.metrics.families import SWEEP_STATES
-from orchestrator.scoring import GroupTally, Score, Tally
+from orchestrator.scoring import SEVERITY_RANK, GroupTally, Score, Tally
 from orchestrator.store import Store, Sweep
 from orchestrator.waivers import WAIVABLE, Waivers
-from probes.model import Severity
-
-_RANK = {severity.value: severity.rank for severity in Severity}
 
 
 @dataclass
@@ -195,7 +192,7 @@ def _read(store: Store, sweep: Sweep, inventory: str, waivers: Waivers | None, d
         data.check_failures[check_id] = data.check_failures.get(check_id, 0) + failed
         agency_failures[check_id] = agency_failures.get(check_id, 0) + failed
         known = data.check_severity.get(check_id)
-        if known != severity and (known is None or _RANK[severity] > _RANK[known]):
+        if known != severity and (known is None or SEVERITY_RANK[severity] > SEVERITY_RANK[known]):
             data.check_severity[check_id] = severity
     return data
 

@@ -30,6 +30,8 @@ from orchestrator.reports.model import (
     SCHEMA_VERSION,
     TOOL_NAME,
     MappedSequence,
+    check_meta,
+    waivers_dict,
     Report,
     ReportError,
     ResultSource,
@@ -187,7 +189,7 @@ class ReportBuilder:
             findings=results.findings if results.findings is not None
             else StreamedFindings(source, results.finding_count),
             top_findings=results.top_findings,
-            waivers=_waivers_dict(self.waivers, self.agency),
+            waivers=waivers_dict(self.waivers, self.agency),
             certificates=certificates,
             changes=changes_since_previous(self.store, self.sweep, self.agency),
         )
@@ -388,14 +390,7 @@ class ReportBuilder:
             by_category.setdefault(category, Tally()).merge(tally)
             severity = check_severity[check_id]
             checks_out.append(
-                {"id": check_id,
-                 "title": check.title if check else check_id,
-                 "protocol": check.protocol if check else None,
-                 "category": category,
-                 "severity": severity.value,
-                 "rationale": check.rationale if check else None,
-                 "remediation": check.remediation if check else None,
-                 "references": list(check.references) if check else [],
+                {**check_meta(check_id, check, severity.value),
                  "counts": dict(tally.counts),
                  "score": self.score(tally.pass_rate())}
             )
@@ -458,12 +453,6 @@ def _certificate(endpoint: _Endpoint, facts: Mapping[str, Any], now: datetime) -
         "not_after": not_after.astimezone(timezone.utc).isoformat(timespec="seconds"),
         "days_left": math.floor((not_after - now).total_seconds() / 86400),
     }
-
-
-def _waivers_dict(waivers: Waivers | None, agency: str | None) -> dict[str, Any] | None:
-    if waivers is None:
-        return None
-    return {"source": waivers.source, "as_of": waivers.as_of.isoformat(), **waivers.report(agency=agency)}
 
 
 def _sweep_dict(sweep: Sweep, agency: str | None, endpoints: int, done: int, unreachable: int,

@@ -11,12 +11,14 @@ are written as visible escapes. The document is streamed result by result.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
-from orchestrator.reports.model import iter_results
+from orchestrator.reports.model import OWNER_FIELDS, iter_results
 from orchestrator.reports.text import xml_safe
 
 MESSAGE_LIMIT = 1000
@@ -92,35 +94,46 @@ def _suite_attrs(name: str, counts: Mapping[str, int], extra: str = "") -> str:
     )
 
 
-def write(report: Mapping[str, Any], out: TextIO) -> None:
-    endpoint_counts = {e["id"]: e["score"]["counts"] for e in report["endpoints"]}
-    sweep = report["sweep"]
+@dataclass
+class Suite:
+    """One ``<testsuite>``: an endpoint, its status counts, properties, and its finding-shaped results."""
+
+    name: str
+    counts: Mapping[str, int]
+    timestamp: str
+    properties: list[tuple[str, Any]]
+    results: Iterable[Mapping[str, Any]]
+
+
+def write_suites(title: str, counts: Mapping[str, int], suites: Iterable[Suite], out: TextIO) -> None:
+    """The document, streamed suite by suite and result by result."""
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    title = f"spbe-interop {sweep['id']} ({sweep['profile']})"
-    out.write(f"<testsuites {_suite_attrs(title, report['score']['counts'])}>\n")
-    current = None
-    for result in iter_results(report):
-        if result["endpoint"] != current:
-            if current is not None:
-                out.write("  </testsuite>\n")
-            current = result["endpoint"]
-            out.write(
-                "  <testsuite "
-                + _suite_attrs(current, endpoint_counts[current], f" timestamp={_attr(sweep['started_at'])}")
-                + ">\n"
-            )
-            properties = [
-                ("agency", result.get("agency")),
-                ("application", result.get("application")),
-                ("province", result.get("province")),
-                ("sweep", sweep["id"]),
-            ]
-            out.write("    <properties>\n")
-            for key, value in properties:
-                if value is not None:
-                    out.write(f"      <property name={_attr(key)} value={_attr(value)}/>\n")
-            out.write("    </properties>\n")
-        out.write(_testcase(result))
-    if current is not None:
+    out.write(f"<testsuites {_suite_attrs(title, counts)}>\n")
+    for suite in suites:
+        out.write(
+            "  <testsuite " + _suite_attrs(suite.name, suite.counts, f" timestamp={_attr(suite.timestamp)}") + ">\n"
+        )
+        out.write("    <properties>\n")
+        for key, value in suite.properties:
+            if value is not None:
+                out.write(f"      <property name={_attr(key)} value={_attr(value)}/>\n")
+        out.write("    </properties>\n")
+        for result in suite.results:
+            out.write(_testcase(result))
         out.write("  </testsuite>\n")
     out.write("</testsuites>\n")
+
+
+def write(report: Mapping[str, Any], out: TextIO) -> None:
+    """A sweep report: one suite per endpoint, in the store's order of results."""
+    endpoint_counts = {e["id"]: e["score"]["counts"] for e in report["endpoints"]}
+    sweep = report["sweep"]
+
+    def suites() -> Iterator[Suite]:
+        for endpoint, results in itertools.groupby(iter_results(report), key=lambda result: result["endpoint"]):
+            first = next(results)
+            properties = [*((name, first.get(name)) for name in OWNER_FIELDS), ("sweep", sweep["id"])]
+            yield Suite(endpoint, endpoint_counts[endpoint], sweep["started_at"], properties,
+                        itertools.chain([first], results))
+
+    write_suites(f"spbe-interop {sweep['id']} ({sweep['profile']})", report["score"]["counts"], suites(), out)

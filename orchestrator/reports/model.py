@@ -103,6 +103,27 @@ def shown_meta(meta: EndpointMeta, names: tuple[str, ...] = SHOWN_FIELDS) -> dic
     return {name: getattr(meta, name) for name in names}
 
 
+def check_meta(check_id: str, check: Check | None, severity: str) -> dict[str, Any]:
+    """What a report says of a check beside its results (SARIF makes a rule of it)."""
+    return {
+        "id": check_id,
+        "title": check.title if check else check_id,
+        "protocol": check.protocol if check else None,
+        "category": check.category if check else "unknown",
+        "severity": severity,
+        "rationale": check.rationale if check else None,
+        "remediation": check.remediation if check else None,
+        "references": list(check.references) if check else [],
+    }
+
+
+def waivers_dict(waivers: Waivers | None, agency: str | None = None) -> dict[str, Any] | None:
+    """A report's ``waivers`` section: the file, the date it was read as of, applied/expired/unmatched."""
+    if waivers is None:
+        return None
+    return {"source": waivers.source, "as_of": waivers.as_of.isoformat(), **waivers.report(agency=agency)}
+
+
 class ReportError(ValueError):
     """The report cannot be built as asked (e.g. an agency with no endpoints in the sweep)."""
 
@@ -180,22 +201,32 @@ class ResultSource:
             yield row, (Status.WAIVED if waiver is not None else row.status), waiver
 
     def finding(self, row: ResultRow, status: Status, waiver: Waiver | None) -> dict[str, Any]:
-        """One finding-shaped dict: the result, its check's title and remediation, the waiver."""
-        check = self.checks.get(row.check_id)
-        return {
-            "endpoint": row.endpoint_id,
-            **shown_meta(row),
-            "check_id": row.check_id,
-            "title": check.title if check else row.check_id,
-            "category": check.category if check else None,
-            "status": status.value,
-            "severity": row.severity.value,
-            "reason": row.reason,
-            "evidence": row.evidence,
-            "remediation": check.remediation if check else None,
-            "duration_s": row.duration_s,
-            "waiver": _waiver_ref(waiver, row.status),
-        }
+        return finding_dict(row, row, status, waiver, self.checks.get(row.check_id))
+
+
+def finding_dict(
+    meta: EndpointMeta, result: Any, status: Status, waiver: Waiver | None, check: Check | None
+) -> dict[str, Any]:
+    """One finding-shaped dict: the result, its check's title and remediation, the waiver.
+
+    ``result`` is a stored ``ResultRow`` or a fresh ``CheckResult`` (same
+    attribute names) with the status it had *before* any waiver; ``status``
+    is the effective one.
+    """
+    return {
+        "endpoint": meta.endpoint_id,
+        **shown_meta(meta),
+        "check_id": result.check_id,
+        "title": check.title if check else result.check_id,
+        "category": check.category if check else None,
+        "status": status.value,
+        "severity": result.severity.value,
+        "reason": result.reason,
+        "evidence": result.evidence,
+        "remediation": check.remediation if check else None,
+        "duration_s": result.duration_s,
+        "waiver": waiver_ref(waiver, result.status),
+    }
 
 
 def iter_results(report: Report) -> Iterator[dict[str, Any]]:
@@ -211,7 +242,7 @@ def iter_results(report: Report) -> Iterator[dict[str, Any]]:
         yield source.finding(row, status, waiver)
 
 
-def _waiver_ref(waiver: Waiver | None, original: Status) -> dict[str, Any] | None:
+def waiver_ref(waiver: Waiver | None, original: Status) -> dict[str, Any] | None:
     """The waiver that covers a finding, with the status it waived (fail or warn)."""
     if waiver is None:
         return None

@@ -3,8 +3,10 @@
 A rule carries the check's title (shortDescription), rationale
 (fullDescription), remediation and references (help), and
 ``properties.security-severity`` / ``tags`` as code-scanning tools read
-them. A result's location is the endpoint: ``artifactLocation.uri`` is its
-URL and the logical locations name agency, application and endpoint.
+them. A result's location is the endpoint: ``artifactLocation.uri`` is a
+relative path made of its URL (``artifact_uri``; code scanning refuses
+other URI schemes), ``properties.url`` the URL itself, and the logical
+locations name agency, application and endpoint.
 
 Levels are a table (``LEVELS``): a fail is an error at critical/high
 severity, a warning at medium, a note below; a warn is at most a warning.
@@ -20,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 from orchestrator.reports.text import no_surrogates
@@ -73,6 +76,19 @@ def rule(check: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
+def artifact_uri(url: str) -> str:
+    """Where a result is, as a relative path: ``ssh://10.2.0.5:22`` -> ``ssh/10.2.0.5/22``.
+
+    Code scanning (GitHub) resolves an artifact URI against the checkout and
+    refuses the upload when one has another scheme (``ssh://`` is not
+    ``file://``); a relative path names the endpoint just as well, and the
+    URL itself is in the logical location and the result's properties.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = urllib.parse.quote(parts.hostname or "", safe=".-")
+    return f"{parts.scheme}/{host}/{parts.port}"
+
+
 def _fingerprint(endpoint: str, check_id: str) -> str:
     """Stable across sweeps, so a code-scanning tool tracks one finding over time."""
     return hashlib.sha256(f"{endpoint}\n{check_id}".encode(errors="replace")).hexdigest()
@@ -95,12 +111,14 @@ def result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
         "ruleIndex": rule_index,
         "message": {"text": finding["reason"] or finding["title"]},
         "locations": [
-            {"physicalLocation": {"artifactLocation": {"uri": finding["url"]}}, "logicalLocations": logical}
+            {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(finding["url"])}},
+             "logicalLocations": logical}
         ],
         "partialFingerprints": {"endpointCheck/v1": _fingerprint(finding["endpoint"], finding["check_id"])},
         "properties": {
             "status": status,
             "severity": finding["severity"],
+            "url": finding["url"],
             "agency": finding.get("agency"),
             "application": finding.get("application"),
             "province": finding.get("province"),
@@ -131,20 +149,31 @@ def result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
     return data
 
 
-def write(report: Mapping[str, Any], out: TextIO) -> None:
-    rules = [rule(check) for check in report["checks"]]
+def tool_driver(tool: Mapping[str, Any], rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"driver": {"name": tool["name"], "version": tool["version"], "semanticVersion": tool["version"],
+                       "rules": rules}}
+
+
+def write_log(
+    run_head: Mapping[str, Any], rules: list[dict[str, Any]], findings: Iterable[Mapping[str, Any]], out: TextIO
+) -> None:
+    """One run: ``run_head`` (with ``tool``) and its results, one per finding, streamed one per line."""
     index = {r["id"]: position for position, r in enumerate(rules)}
+    out.write("{" + f'"$schema":{_dumps(SARIF_SCHEMA)},"version":{_dumps(SARIF_VERSION)},"runs":[')
+    out.write(_dumps(run_head)[:-1] + ',"results":[')
+    separator = ""
+    for finding in findings:
+        out.write(separator + "\n" + _dumps(result(finding, index[finding["check_id"]])))
+        separator = ","
+    out.write("]}]}\n")
+
+
+def write(report: Mapping[str, Any], out: TextIO) -> None:
+    """A sweep report: a rule per check it holds, a result per finding."""
+    rules = [rule(check) for check in report["checks"]]
     sweep = report["sweep"]
-    tool = report["tool"]
     run_head = {
-        "tool": {
-            "driver": {
-                "name": tool["name"],
-                "version": tool["version"],
-                "semanticVersion": tool["version"],
-                "rules": rules,
-            }
-        },
+        "tool": tool_driver(report["tool"], rules),
         "automationDetails": {"id": f"spbe-interop/{sweep['inventory_name']}/{sweep['id']}"},
         "invocations": [
             {"executionSuccessful": sweep["state"] == "complete",
@@ -158,10 +187,4 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
             "score": report["score"],
         },
     }
-    out.write("{" + f'"$schema":{_dumps(SARIF_SCHEMA)},"version":{_dumps(SARIF_VERSION)},"runs":[')
-    out.write(_dumps(run_head)[:-1] + ',"results":[')
-    separator = ""
-    for finding in report["findings"]:
-        out.write(separator + "\n" + _dumps(result(finding, index[finding["check_id"]])))
-        separator = ","
-    out.write("]}]}\n")
+    write_log(run_head, rules, report["findings"], out)

@@ -69,27 +69,21 @@ class Database:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         # check_same_thread=False only so close() may close every thread's
         # connection; each connection is still used by its own thread alone.
-        if self.read_only:
-            conn = sqlite3.connect(
-                _read_only_uri(self.path), uri=True, isolation_level=None, check_same_thread=False
-            )
-        else:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        target = _read_only_uri(self.path) if self.read_only else self.path
+        conn = sqlite3.connect(target, uri=self.read_only, isolation_level=None, check_same_thread=False)
         with self._lock:
             self._connections.append((os.getpid(), conn))
         conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
         if self.read_only:
             conn.execute("PRAGMA query_only = ON")
-            self._local.conn = conn
-            self._local.pid = os.getpid()
-            return conn
-        if self._wal:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise StoreError(f"could not switch {self.path} to WAL mode (got {mode})")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL back to 64 MiB
+        else:
+            if self._wal:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    raise StoreError(f"could not switch {self.path} to WAL mode (got {mode})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL back to 64 MiB
         self._local.conn = conn
         self._local.pid = os.getpid()
         return conn

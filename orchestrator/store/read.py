@@ -31,19 +31,18 @@ from probes.model import Severity, Status
 class SweepReader:
     """Sweeps as a whole: id lookup, listings, what is left to probe, progress and the driver's heartbeat.
 
-    Reads through ``connect()`` (this thread's connection); ``path`` names the
-    store in messages.
+    A part of ``Store``: reads through its ``_conn()`` (this thread's
+    connection); its ``path`` names the store in messages.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], path: Path):
-        self._connect = connect
-        self._path = path
+    path: Path
+    _conn: Callable[[], sqlite3.Connection]
 
     def resolve(self, sweep_id: str) -> str:
         """The full id for ``sweep_id`` or a unique prefix of one."""
         if not sweep_id:
             raise UnknownSweep("empty sweep id")
-        conn = self._connect()
+        conn = self._conn()
         if conn.execute("SELECT 1 FROM sweeps WHERE id = ?", (sweep_id,)).fetchone():
             return sweep_id
         rows = conn.execute(
@@ -51,14 +50,14 @@ class SweepReader:
             (len(sweep_id), sweep_id),
         ).fetchall()
         if not rows:
-            raise UnknownSweep(f"no sweep with id or prefix {sweep_id!r} in {self._path}")
+            raise UnknownSweep(f"no sweep with id or prefix {sweep_id!r} in {self.path}")
         if len(rows) > 1:
             raise AmbiguousSweep(sweep_id, [r[0] for r in rows])
         return rows[0][0]
 
     def get_sweep(self, sweep_id: str) -> Sweep:
         sweep_id = self.resolve(sweep_id)
-        conn = self._connect()
+        conn = self._conn()
         row = conn.execute(f"SELECT {_SWEEP_COLUMNS} FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
         return _sweep_from_row(row)
 
@@ -73,11 +72,11 @@ class SweepReader:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_sweep_from_row(row) for row in self._connect().execute(sql, params)]
+        return [_sweep_from_row(row) for row in self._conn().execute(sql, params)]
 
     def latest_complete(self, inventory_name: str) -> Sweep | None:
         row = (
-            self._connect()
+            self._conn()
             .execute(
                 f"SELECT {_SWEEP_COLUMNS} FROM sweeps WHERE inventory_name = ? AND state = 'complete'"
                 " ORDER BY started_at DESC, id DESC LIMIT 1",
@@ -98,7 +97,7 @@ class SweepReader:
         condition = "o.endpoint_id IS NULL"
         if retry_errors:
             condition += " OR o.error_class IS NOT NULL"
-        cursor = self._connect().execute(
+        cursor = self._conn().execute(
             "SELECT e.endpoint_id FROM endpoints e"
             " LEFT JOIN outcomes o ON o.sweep_id = e.sweep_id AND o.endpoint_id = e.endpoint_id"
             f" WHERE e.sweep_id = ? AND ({condition}) ORDER BY e.seq",
@@ -109,7 +108,7 @@ class SweepReader:
     def progress(self, sweep_id: str) -> Progress:
         """Endpoints done of total and result counts by status (cached once a sweep ends)."""
         sweep_id = self.resolve(sweep_id)
-        conn = self._connect()
+        conn = self._conn()
         conn.execute("BEGIN")  # one snapshot for the three reads
         try:
             total, cached = conn.execute(
@@ -126,7 +125,7 @@ class SweepReader:
     def live(self, sweep_id: str) -> LiveProgress | None:
         """The last ``write_live`` of a sweep, or None if its driver never reported."""
         row = (
-            self._connect()
+            self._conn()
             .execute(
                 "SELECT sweep_id, updated_at, pid, in_flight, workers FROM sweep_live WHERE sweep_id = ?",
                 (sweep_id,),
@@ -141,26 +140,26 @@ class SweepReader:
 class ResultReader:
     """One sweep's rows, streamed from cursors, and the summaries and diffs over them.
 
-    Reads through ``connect()`` (this thread's connection); ``resolve`` turns
-    an id prefix into a full id, raising for an unknown or ambiguous one.
+    A part of ``Store``: reads through its ``_conn()`` (this thread's
+    connection); its ``resolve`` (``SweepReader.resolve``) turns an id prefix
+    into a full id, raising for an unknown or ambiguous one.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], resolve: Callable[[str], str]):
-        self._connect = connect
-        self._resolve = resolve
+    _conn: Callable[[], sqlite3.Connection]
+    resolve: Callable[[str], str]
 
     def endpoints(self, sweep_id: str) -> Iterator[EndpointMeta]:
         """The sweep's endpoints in planned order."""
-        sweep_id = self._resolve(sweep_id)
-        cursor = self._connect().execute(
+        sweep_id = self.resolve(sweep_id)
+        cursor = self._conn().execute(
             f"SELECT {endpoint_columns()} FROM endpoints WHERE sweep_id = ? ORDER BY seq", (sweep_id,)
         )
         return (EndpointMeta(*row) for row in cursor)
 
     def outcomes(self, sweep_id: str) -> Iterator[Outcome]:
         """Every recorded outcome, by endpoint id."""
-        sweep_id = self._resolve(sweep_id)
-        cursor = self._connect().execute(
+        sweep_id = self.resolve(sweep_id)
+        cursor = self._conn().execute(
             "SELECT endpoint_id, unreachable, error_class, attempts, duration_s, facts, finished_at, worker"
             " FROM outcomes WHERE sweep_id = ? ORDER BY endpoint_id",
             (sweep_id,),
@@ -181,8 +180,8 @@ class ResultReader:
 
     def outcome_briefs(self, sweep_id: str) -> Iterator[OutcomeBrief]:
         """Every outcome without its facts, by endpoint id."""
-        sweep_id = self._resolve(sweep_id)
-        cursor = self._connect().execute(
+        sweep_id = self.resolve(sweep_id)
+        cursor = self._conn().execute(
             "SELECT endpoint_id, unreachable IS NOT NULL, error_class, duration_s FROM outcomes"
             " WHERE sweep_id = ? ORDER BY endpoint_id",
             (sweep_id,),
@@ -201,7 +200,7 @@ class ResultReader:
         The id is resolved now (errors raise here); rows stream from a cursor
         as the iterator is consumed.
         """
-        sweep_id = self._resolve(sweep_id)
+        sweep_id = self.resolve(sweep_id)
         sql = (
             "SELECT r.sweep_id, r.check_id, r.status, r.severity, r.reason, r.evidence, r.duration_s,"
             f" {endpoint_columns('e')}"
@@ -216,7 +215,7 @@ class ResultReader:
             sql += " AND r.status = ?"
             params.append(Status(status).value)
         sql += " ORDER BY r.endpoint_id, r.check_id"
-        cursor = self._connect().execute(sql, params)
+        cursor = self._conn().execute(sql, params)
         return _result_rows(cursor)
 
     def statuses(self, sweep_id: str) -> Iterator[tuple[str, str, str, str]]:
@@ -225,16 +224,16 @@ class ResultReader:
         What scoring needs, without reasons and evidence: about ten times faster
         than ``results`` on a national sweep.
         """
-        sweep_id = self._resolve(sweep_id)
-        return self._connect().execute(
+        sweep_id = self.resolve(sweep_id)
+        return self._conn().execute(
             "SELECT endpoint_id, check_id, status, severity FROM results WHERE sweep_id = ?"
             " ORDER BY endpoint_id, check_id",
             (sweep_id,),
         )
 
     def summary(self, sweep_id: str) -> Summary:
-        sweep_id = self._resolve(sweep_id)
-        conn = self._connect()
+        sweep_id = self.resolve(sweep_id)
+        conn = self._conn()
         by_status: dict[str, int] = {}
         by_province: dict[str | None, dict[str, int]] = {}
         by_agency: dict[str | None, dict[str, int]] = {}
@@ -281,8 +280,8 @@ class ResultReader:
 
     def diff(self, a: str, b: str) -> SweepDiff:
         """Compare sweep ``a`` (older) with sweep ``b`` (newer); see ``classify_change``."""
-        a, b = self._resolve(a), self._resolve(b)
-        conn = self._connect()
+        a, b = self.resolve(a), self.resolve(b)
+        conn = self._conn()
         result = SweepDiff(a=a, b=b)
         conn.execute("BEGIN")
         try:

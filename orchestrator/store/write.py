@@ -33,11 +33,14 @@ _INSERT_ENDPOINT = (
 
 
 class SweepWriter:
-    """Writes through ``connect()`` (this thread's connection); ``resolve`` makes an id prefix a full id."""
+    """The driver's side of ``Store``, one of its parts.
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], resolve: Callable[[str], str]):
-        self._connect = connect
-        self._resolve = resolve
+    Writes through the store's ``_conn()`` (this thread's connection); its
+    ``resolve`` makes an id prefix a full id.
+    """
+
+    _conn: Callable[[], sqlite3.Connection]
+    resolve: Callable[[str], str]
 
     def create_sweep(
         self,
@@ -63,7 +66,7 @@ class SweepWriter:
         for _ in range(10):
             sweep_id = new_sweep_id(started)
             try:
-                with write_transaction(self._connect()) as conn:
+                with write_transaction(self._conn()) as conn:
                     conn.execute(
                         "INSERT INTO sweeps (id, inventory_path, inventory_hash, inventory_name, profile,"
                         " profile_hash, engine, started_at, state, total_endpoints, options)"
@@ -100,10 +103,10 @@ class SweepWriter:
         sweep leaving ``running`` also caches its status counts for listings.
         """
         state = SweepState(state)
-        sweep_id = self._resolve(sweep_id)
+        sweep_id = self.resolve(sweep_id)
         if finished is None:
             finished = state is not SweepState.RUNNING
-        with write_transaction(self._connect()) as conn:
+        with write_transaction(self._conn()) as conn:
             counts = None
             if state is not SweepState.RUNNING:
                 counts = _dumps(status_counts(conn, sweep_id))
@@ -171,7 +174,7 @@ class SweepWriter:
                     )
                 )
         try:
-            with write_transaction(self._connect()) as conn:
+            with write_transaction(self._conn()) as conn:
                 conn.executemany("DELETE FROM results WHERE sweep_id = ? AND endpoint_id = ?", endpoint_keys)
                 conn.executemany(
                     "INSERT OR REPLACE INTO outcomes (sweep_id, endpoint_id, unreachable, error_class,"
@@ -197,7 +200,7 @@ class SweepWriter:
         return len(recordings)
 
     def _unknown_endpoints(self, sweep_id: str, endpoint_ids: list[str]) -> list[str]:
-        conn = self._connect()
+        conn = self._conn()
         return [
             endpoint_id
             for endpoint_id in endpoint_ids
@@ -212,7 +215,7 @@ class SweepWriter:
         Called by the sweep driver about once a second; ``interop serve`` (any
         process) reads it with ``live``. ``sweep_id`` must be the full id.
         """
-        with write_transaction(self._connect()) as conn:
+        with write_transaction(self._conn()) as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO sweep_live (sweep_id, updated_at, pid, in_flight, workers)"
                 " VALUES (?, ?, ?, ?, ?)",

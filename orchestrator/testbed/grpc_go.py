@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import platform
 import pwd
 import re
 import shutil
@@ -44,11 +45,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.testbed.process import ServerProcess
+from orchestrator.testbed.process import ServerProcess, launch
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "build" / "grpc-go"
 APT_SOURCES = Path("/etc/apt")
-OS_RELEASE = Path("/etc/os-release")
 SYSTEM_GOPATH = Path("/usr/share/gocode")
 LIBRARY_PACKAGE = "golang-google-grpc-dev"
 SOURCE_PACKAGE = "golang-google-grpc"
@@ -125,12 +125,14 @@ def _entries(directory: Path) -> Iterator[tuple[list[str], str, list[str], list[
                 yield [kind], uri, [suite], components.split(), signed.group(1) if signed else None
 
 
-def release_codename(os_release: Path = OS_RELEASE) -> str:
-    for line in os_release.read_text().splitlines():
-        key, _, value = line.partition("=")
-        if key == "VERSION_CODENAME" and value.strip('"'):
-            return value.strip('"')
-    raise BuildError(f"{os_release}: no VERSION_CODENAME; cannot tell which Debian release to fetch from")
+def release_codename() -> str:
+    try:
+        codename = platform.freedesktop_os_release().get("VERSION_CODENAME")
+    except OSError as exc:
+        raise BuildError(f"cannot read os-release: {exc}") from exc
+    if codename:
+        return codename
+    raise BuildError("os-release has no VERSION_CODENAME; cannot tell which Debian release to fetch from")
 
 
 def debian_mirror(sources: Path = APT_SOURCES, codename: str | None = None) -> Mirror:
@@ -335,17 +337,12 @@ def start_server(
     ``tls`` is (certificate, key) in PEM. Reach it with ``in_namespace``; stop
     it with ``stop()`` (by pid: the namespace goes with the process).
     """
-    workdir.mkdir(parents=True, exist_ok=True)
-    log_path = workdir / "grpc-go-server.log"
     tls_flags = [] if tls is None else ["-use_tls", "-tls_cert_file", str(tls[0]),
                                         "-tls_key_file", str(tls[1])]
     argv = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
             str(peers.server), "-port", str(SERVER_PORT), *tls_flags]
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   cwd=workdir, env={**os.environ, "LC_ALL": "C"})
-    server = ServerProcess("grpc-go-server", "127.0.0.1", SERVER_PORT, process, workdir, log_path,
-                           {"tls": tls is not None})
+    server = launch("grpc-go-server", argv, "127.0.0.1", SERVER_PORT, workdir)
+    process = server.process
     deadline = time.monotonic() + timeout_s
     while not listening_in_namespace(process.pid, SERVER_PORT):
         if process.poll() is not None or time.monotonic() > deadline:

@@ -56,7 +56,7 @@ from orchestrator.testbed.grpc_spec import (
     GrpcServerSpec,
     Listener,
 )
-from orchestrator.testbed.process import ServerProcess, free_ports, spawn, wait_for_port
+from orchestrator.testbed.process import ServerProcess, free_ports, spawn
 from probes.model import Target
 from protos.grpc.reflection.v1 import reflection_pb2 as v1_pb2
 from protos.grpc.reflection.v1 import reflection_pb2_grpc as v1_pb2_grpc
@@ -434,19 +434,8 @@ def start_grpc_servers(
     spec_file.write_text(json.dumps([spec.to_dict() for spec in placed]))
     addresses = [(spec.host, port) for spec in placed for port in spec.ports]
     addresses += [(listener.host, listener.port) for spec in placed for listener in spec.listeners]
-    process = spawn(
-        name,
-        [sys.executable, "-m", "orchestrator.testbed.grpc_server", str(spec_file)],
-        *addresses[0],
-        workdir,
-        timeout_s,
-    )
-    try:
-        for host, port in addresses:
-            wait_for_port(host, port, timeout_s, process.process)
-    except Exception:
-        process.stop()
-        raise
+    argv = [sys.executable, "-m", "orchestrator.testbed.grpc_server", str(spec_file)]
+    process = spawn(name, argv, *addresses[0], workdir, timeout_s, also=addresses[1:])
     return RunningGrpcServers(process, {spec.name: spec for spec in placed})
 
 

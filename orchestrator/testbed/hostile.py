@@ -112,8 +112,7 @@ def ssh1_banner(conn: socket.socket, stop: threading.Event) -> None:
 def reset(conn: socket.socket, stop: threading.Event) -> None:
     """Once the client has spoken, abort the connection: it reads a TCP reset, not a close."""
     _receive(conn, stop)
-    # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    reset_at_once(conn, stop)
 
 
 def reset_at_once(conn: socket.socket, stop: threading.Event) -> None:
@@ -122,6 +121,7 @@ def reset_at_once(conn: socket.socket, stop: threading.Event) -> None:
     The client may see the reset before or after its connect returns: either way
     something accepted the connection, so the target is not unreachable.
     """
+    # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 

@@ -28,45 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.processes import alive, cmdline, descendants, signal_each, start_ticks
+
 LEDGER_NAME = "testbed-state.jsonl"
 NAMESPACE_PREFIX = "spbe-"
 IP = "/usr/sbin/ip" if Path("/usr/sbin/ip").exists() else "/sbin/ip"
 TERM_GRACE_S = 3.0
-
-
-def start_ticks(pid: int) -> int | None:
-    """Field 22 of /proc/<pid>/stat (start time since boot), or None if the pid is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    return int(stat[stat.rindex(")") + 2:].split()[19])
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2:].split()[1])
-
-
-def _cmdline(pid: int) -> str | None:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
-
-
-def _alive(pid: int) -> bool:
-    """True while the pid exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 @dataclass(frozen=True)
@@ -84,8 +51,8 @@ class RecordedProcess:
         """
         if self.ticks is None or start_ticks(self.pid) != self.ticks:
             return False
-        cmdline = _cmdline(self.pid)
-        return cmdline is not None and " ".join(self.command) in cmdline
+        line = cmdline(self.pid)
+        return line is not None and " ".join(self.command) in line
 
 
 @dataclass
@@ -177,56 +144,27 @@ class CleanupReport:
         return not self.leftovers
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            parent = _parent(int(entry.name))
-            if parent is not None:
-                children.setdefault(parent, []).append(int(entry.name))
-    return children
-
-
-def _descendants(roots: Iterable[int]) -> list[int]:
-    tree = _children_map()
-    found: list[int] = []
-    stack = list(roots)
-    while stack:
-        for child in tree.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def _signal(pids: Iterable[int], sig: int) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-
-
 def stop_processes(processes: Iterable[RecordedProcess], grace_s: float = TERM_GRACE_S) -> CleanupReport:
     """SIGTERM every recorded process that is still ours, and its descendants; SIGKILL what remains."""
     report = CleanupReport()
     ours = [p for p in processes if p.is_ours()]
     report.stopped = [p.pid for p in ours]
     # Children first collected while their parents live: a dead parent's children get re-parented.
-    children = _descendants(report.stopped)
+    children = sorted(descendants(*report.stopped))
     report.children = children
     # Identities of everything we are about to signal, so SIGKILL never hits a recycled pid.
     targets = {pid: start_ticks(pid) for pid in [*report.stopped, *children]}
-    _signal(targets, signal.SIGTERM)
+    signal_each(targets, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_alive(pid) for pid in targets):
+    while time.monotonic() < deadline and any(alive(pid) for pid in targets):
         time.sleep(0.02)
-    stubborn = [pid for pid, ticks in targets.items() if _alive(pid) and start_ticks(pid) == ticks]
-    _signal(stubborn, signal.SIGKILL)
+    stubborn = [pid for pid, ticks in targets.items() if alive(pid) and start_ticks(pid) == ticks]
+    signal_each(stubborn, signal.SIGKILL)
     report.killed = stubborn
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_alive(pid) for pid in stubborn):
+    while time.monotonic() < deadline and any(alive(pid) for pid in stubborn):
         time.sleep(0.02)
-    report.leftovers += [f"pid {pid} survived SIGKILL" for pid in stubborn if _alive(pid)]
+    report.leftovers += [f"pid {pid} survived SIGKILL" for pid in stubborn if alive(pid)]
     return report
 
 

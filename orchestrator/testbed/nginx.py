@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.testbed.pki import Issued
-from orchestrator.testbed.process import ServerProcess, free_ports, spawn, wait_for_port
+from orchestrator.testbed.process import ServerProcess, free_ports, spawn
 
 NGINX = shutil.which("nginx", path="/usr/sbin:/usr/bin") or "/usr/sbin/nginx"
 HOST = "127.0.0.1"
@@ -60,10 +60,6 @@ class GrpcProxy:
 
     def port(self, name: str) -> int:
         return self.listeners[name].port
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     def stop(self) -> None:
         self.process.stop()
@@ -133,11 +129,6 @@ def start_grpc_proxy(
     config = workdir / "nginx.conf"
     config.write_text(config_text(workdir, listeners, backend_port))
     argv = [NGINX, "-p", str(workdir), "-e", str(workdir / "error.log"), "-c", str(config)]
-    process = spawn("nginx", argv, HOST, listeners[0].port, workdir, timeout_s)
-    try:
-        for listener in listeners[1:]:
-            wait_for_port(HOST, listener.port, timeout_s, process.process)
-    except Exception:
-        process.stop()
-        raise
+    process = spawn("nginx", argv, HOST, listeners[0].port, workdir, timeout_s,
+                    also=[(HOST, listener.port) for listener in listeners[1:]])
     return GrpcProxy(process, {listener.name: listener for listener in listeners}, backend_port)

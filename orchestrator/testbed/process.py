@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,19 +80,28 @@ class ServerProcess:
         self.stop()
 
 
-def spawn(name: str, argv: list[str], host: str, port: int, workdir: Path, timeout_s: float = 10.0) -> ServerProcess:
-    """Start ``argv`` with its output in ``workdir/<name>.log`` and wait for its port."""
+def launch(name: str, argv: list[str], host: str, port: int, workdir: Path) -> ServerProcess:
+    """Start ``argv`` with its output in ``workdir/<name>.log``; ``spawn`` also waits for its port."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name}.log"
-    log = open(log_path, "ab")
-    process = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-        env={**os.environ, "LC_ALL": "C"},
-    )
-    log.close()
-    server = ServerProcess(name, host, port, process, workdir, log_path)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+            env={**os.environ, "LC_ALL": "C"},
+        )
+    return ServerProcess(name, host, port, process, workdir, log_path)
+
+
+def spawn(
+    name: str, argv: list[str], host: str, port: int, workdir: Path, timeout_s: float = 10.0,
+    also: Iterable[tuple[str, int]] = (),
+) -> ServerProcess:
+    """Start ``argv`` with its output in ``workdir/<name>.log`` and wait for its port and the
+    addresses ``also`` (a server listening on several)."""
+    server = launch(name, argv, host, port, workdir)
     try:
-        wait_for_port(host, port, timeout_s, process)
+        for address in [(host, port), *also]:
+            wait_for_port(*address, timeout_s, server.process)
     except Exception as exc:
         server.stop()
         raise RuntimeError(f"{name} did not start: {exc}\n{server.log()[-2000:]}") from exc

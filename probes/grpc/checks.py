@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from probes import registry
-from probes.errors import NotApplicable
+from probes.errors import MissingExpectation, NotApplicable
 from probes.facts import Facts
 from probes.grpc.facts import (
     DESCRIPTORS,
@@ -202,7 +202,7 @@ def _reflection_available(facts: Facts) -> dict[str, Any]:
 def check_reflection_lists_declared(facts: Facts, params: dict[str, Any]) -> Verdict:
     declared = facts[EXPECTED]["services"]
     if not declared:
-        raise NotApplicable("the inventory declares no services for this endpoint")
+        raise MissingExpectation("services")
     listed = set(_reflection_available(facts)["services"])
     missing = [service for service in declared if service not in listed]
     evidence = registry.evidence(sorted(listed)[:SUMMARY_SERVICES], declared, missing=missing)
@@ -239,7 +239,7 @@ def check_descriptors(facts: Facts, params: dict[str, Any]) -> Verdict:
     if not services:
         # Reflection answered with an empty list and the inventory declares nothing: a definite
         # answer that leaves nothing to resolve (GRPC-REFL-001 reports the list itself).
-        raise NotApplicable("reflection lists no service and the inventory declares none")
+        raise NotApplicable("reflection lists no service and none is declared for this endpoint")
     return Verdict(Status.PASS, f"descriptors resolved for {len(services)} services", evidence)
 
 
@@ -363,7 +363,7 @@ def check_identity_matches(facts: Facts, params: dict[str, Any]) -> Verdict:
         if value
     }
     if not wanted:
-        raise NotApplicable("the inventory gives no agency or application for this endpoint")
+        raise MissingExpectation("identity")
     identity = facts[IDENTITY]
     if not identity["implemented"]:
         return Verdict(
@@ -377,7 +377,7 @@ def check_identity_matches(facts: Facts, params: dict[str, Any]) -> Verdict:
     if mismatched:
         listed = ", ".join(f"{f} {observed[f]!r} (expected {wanted[f]!r})" for f in mismatched)
         return Verdict(Status.FAIL, f"misregistered endpoint: {listed}", evidence)
-    return Verdict(Status.PASS, "identity matches the inventory", evidence)
+    return Verdict(Status.PASS, "identity matches the expected agency and application", evidence)
 
 
 @check(
@@ -394,7 +394,7 @@ def check_identity_matches(facts: Facts, params: dict[str, Any]) -> Verdict:
 def check_identity_services(facts: Facts, params: dict[str, Any]) -> Verdict:
     declared = facts[EXPECTED]["services"]
     if not declared:
-        raise NotApplicable("the inventory declares no services for this endpoint")
+        raise MissingExpectation("services")
     identity = facts[IDENTITY]
     if not identity["implemented"]:
         raise NotApplicable("the endpoint does not implement ServiceInfo (see GRPC-IDEN-001)")
@@ -402,7 +402,7 @@ def check_identity_services(facts: Facts, params: dict[str, Any]) -> Verdict:
     evidence = registry.evidence(identity["declared_services"], declared, missing=missing)
     if missing:
         return Verdict(Status.WARN, f"not declared by the endpoint: {', '.join(missing)}", evidence)
-    return Verdict(Status.PASS, "the endpoint declares every service the inventory lists", evidence)
+    return Verdict(Status.PASS, "the endpoint declares every expected service", evidence)
 
 
 @check(

@@ -397,7 +397,7 @@ async def gather(ctx: ProbeContext) -> None:
         ctx.facts.set(TRANSPORT, {"scheme": target.scheme, "tls": False})
     if not declared:
         # Known before any connection: a failed one does not make it undetermined.
-        ctx.facts.not_applicable(HEALTH_SERVICES, "the inventory declares no services for this endpoint")
+        ctx.facts.missing_expectation(HEALTH_SERVICES, "services")
 
     try:
         channel = open_channel(target)

@@ -40,7 +40,7 @@ async def gather(ctx: ProbeContext) -> None:
     if target.pins:
         facts.set(PINS, [normalise_pin(pin) for pin in target.pins])
     else:
-        facts.not_applicable(PINS, "the inventory pins no host key for this endpoint")
+        facts.missing_expectation(PINS, "pins")
 
     # Unreachable propagates from here: the target does not answer at all.
     session = await ClearSession.open(target.host, target.port, ctx.connect_timeout_s, ctx.read_timeout_s)

@@ -195,13 +195,18 @@ def effective_verdicts(check_id: str, params: dict[str, Any]) -> dict[str, str]:
     return {**default_verdicts(check_id), **(params.get("verdicts") or {})}
 
 
-def _verdict_of(check_id: str, name: str, params: dict[str, Any]) -> tuple[str, str] | None:
-    """``(key, verdict)`` deciding ``name``: the profile's own entries first, then the table's."""
+def _verdict_sources(check_id: str, params: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The verdict tables ``judge`` consults in turn: the profile's own entries, then the check's table."""
     table = default_verdicts(check_id)
     # Profiles arrive merged over the defaults: their own entries are those the table lacks or differs on.
     given = params.get("verdicts") or {}
     own = {key: verdict for key, verdict in given.items() if table.get(key) != verdict}
-    for source in (own, table):
+    return own, table
+
+
+def _verdict_of(name: str, sources: tuple[dict[str, str], ...]) -> tuple[str, str] | None:
+    """``(key, verdict)`` deciding ``name``: the first source with a key that applies to it."""
+    for source in sources:
         key = _match(source, name)
         if key is not None:
             return key, source[key]
@@ -245,13 +250,14 @@ def _offered_any(names: list[str], globs: tuple[str, ...]) -> bool:
 def judge(check_id: str, names: list[str], params: dict[str, Any]) -> list[Finding]:
     """Findings (verdict warn or fail) for the offered ``names`` under a check's policy and params."""
     rules = POLICY[check_id].rules
+    sources = _verdict_sources(check_id, params)
     allowed = params.get("allowed")
     findings = []
     for name in names:
         if allowed is not None and not any(fnmatch.fnmatchcase(name, pattern) for pattern in allowed):
             findings.append(Finding(name, "fail", "not in the profile's allowlist"))
             continue
-        decided = _verdict_of(check_id, name, params)
+        decided = _verdict_of(name, sources)
         if decided is None:
             continue
         key, verdict = decided

@@ -12,12 +12,17 @@ from typer.testing import CliRunner
 
 from orchestrator.cli import app
 from orchestrator.testbed.process import free_port
+from tests.schemas import validated
 
 runner = CliRunner()
 
 
 def interop(*args: str):
-    return runner.invoke(app, list(args), catch_exceptions=False)
+    """``interop ARGS`` in this process; a check's JSON document is validated against its schema."""
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    if args[0] == "check" and "--json" in args and result.stdout.startswith("{"):
+        validated(json.loads(result.stdout))
+    return result
 
 
 def fingerprint_of(public_key: Path) -> str:

@@ -160,3 +160,10 @@ def test_a_known_hosts_file_without_the_host_exits_2(tmp_path):
 
 def test_a_deadline_beyond_the_profiles_limit_exits_2():
     assert interop("check", "ssh://127.0.0.1:1", "--deadline", "inf").exit_code == 2
+
+
+def test_a_password_typed_where_its_variables_name_belongs_is_never_echoed():
+    result = interop("check", "ssh://127.0.0.1:1", "--user", "audit", "--password-env", "hunter2!")
+    assert result.exit_code == 2, result.output
+    assert "--password-env: names an environment variable" in result.output.replace("\n", " ")
+    assert "hunter2" not in result.output

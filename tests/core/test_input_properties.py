@@ -32,6 +32,7 @@ from orchestrator.inventory.yaml_nodes import ConfigError, names_from_inventory
 from orchestrator.profiles import load_profile
 from orchestrator.waivers import load_waivers
 from probes.model import Credentials, Target
+from probes.ssh.wire import encode_string
 
 DETERMINISTIC = settings(
     derandomize=True,
@@ -121,11 +122,7 @@ CSV_TEXT = (
 CSV_SCOPE = {"networks": ["127.0.0.0/8"], "domains": ["localhost"]}
 
 
-def _ssh_string(data: bytes) -> bytes:
-    return len(data).to_bytes(4, "big") + data
-
-
-ED25519_BLOB = _ssh_string(b"ssh-ed25519") + _ssh_string(bytes(range(32)))
+ED25519_BLOB = encode_string(b"ssh-ed25519") + encode_string(bytes(range(32)))
 KNOWN_HOSTS = (
     "# known hosts\n"
     f"[127.0.0.1]:2222 ssh-ed25519 {base64.b64encode(ED25519_BLOB).decode()}\n"

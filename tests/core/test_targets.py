@@ -1,6 +1,7 @@
 import pytest
 
 from orchestrator.inventory.targets import TargetError, make_target, parse_url
+from probes.model import Credentials
 
 
 @pytest.mark.parametrize(
@@ -42,6 +43,26 @@ def test_tls_options_only_for_grpcs():
         make_target("grpc://h:1", ca_file="/x")
     assert make_target("grpcs://h:1", server_name="n").server_name == "n"
     assert make_target("grpcs://h:1").url == "grpcs://h:1"
+
+
+PIN = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
+
+
+@pytest.mark.parametrize(
+    "url, options, message",
+    [
+        ("grpc://h:1", {"pins": (PIN,)}, "--pin applies to ssh:// targets only"),
+        ("grpcs://h:1", {"pins": (PIN,)}, "--pin applies to ssh:// targets only"),
+        ("ssh://h:22", {"services": ("grpc.health.v1.Health",)}, "--service applies to grpc://"),
+        ("ssh://h:22", {"server_name": "h.go.id"}, "--server-name applies to grpcs:// targets only"),
+        ("grpc://h:1", {"ca_file": "/x"}, "--ca applies to grpcs:// targets only"),
+        ("grpcs://h:1", {"credentials": Credentials("audit", password_env="PW")}, "--user applies to"),
+    ],
+)
+def test_an_option_foreign_to_the_scheme_is_refused(url, options, message):
+    with pytest.raises(TargetError, match=message):
+        make_target(url, **options)
+    assert make_target("ssh://h:22", pins=(PIN,)).pins == (PIN,)
 
 
 @pytest.mark.parametrize(

@@ -99,17 +99,15 @@ def test_a_failing_gatherer_costs_its_own_facts_only(tls_servers, monkeypatch):
     import asyncio
 
     from probes import registry
-    from probes.runner import CheckSettings, ProbeOptions, run_probe
+    from probes.runner import ProbeOptions, default_selection, run_probe
 
     async def broken(context):
         raise RuntimeError("a bug in a gatherer")
 
     registry.load()
     monkeypatch.setitem(registry._GATHERERS, "tls", [broken])
-    checks = registry.checks()
     chosen = ["TLS-CERT-001", "GRPC-HLTH-001", "GRPC-TLS-001"]
-    selection = {check_id: CheckSettings(checks[check_id].severity, dict(checks[check_id].params))
-                 for check_id in chosen}
+    selection = {cid: settings for cid, settings in default_selection().items() if cid in chosen}
     report = asyncio.run(run_probe(registered(tls_servers, "tls"), selection, ProbeOptions(deadline_s=20.0)))
     assert statuses(report) == {"TLS-CERT-001": "error", "GRPC-HLTH-001": "pass", "GRPC-TLS-001": "pass"}
     assert reason(report, "TLS-CERT-001").endswith("probe failed: RuntimeError: a bug in a gatherer")

@@ -23,6 +23,7 @@ from orchestrator.testbed.pki import TestCA
 from orchestrator.testbed.process import ServerProcess, free_port
 from orchestrator.testbed.sshd import host_key, start_openssh
 from orchestrator.testbed.tls_server import TLSServer, TLSServerConfig
+from tests.schemas import validated
 
 # Probe timeouts as test profiles. A server that never answers is waited for
 # briefly: its checks end ``error`` however long we wait. A server that does
@@ -113,5 +114,5 @@ runner = CliRunner()
 def check(*args: str) -> Checked:
     """``interop check ARGS --json`` in this process."""
     result = runner.invoke(app, ["check", *args, "--json"], catch_exceptions=False)
-    report = json.loads(result.stdout) if result.stdout.startswith("{") else {}
+    report = validated(json.loads(result.stdout)) if result.stdout.startswith("{") else {}
     return Checked(result.exit_code, report, result.output)

@@ -16,16 +16,28 @@ UNAVAILABLE for its stopped backend (GRPC-HLTH-001: not serving).
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from orchestrator.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_UNDETERMINED, EXIT_USAGE
-from tests.hostile.conftest import check
+from orchestrator.cli import app
+from orchestrator.outcome import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_UNDETERMINED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    worst,
+)
+from orchestrator.testbed.process import free_port
+from tests.hostile.conftest import check, runner
+from tests.schemas import validated
 
 U, F = EXIT_UNDETERMINED, EXIT_FINDINGS
 
@@ -160,3 +172,45 @@ def test_the_installed_command_exits_the_same(server, scheme, expected, start_se
     words = {EXIT_UNDETERMINED: "undetermined: ", EXIT_FINDINGS: "findings: "}[expected]
     assert f"→  exit {expected} ({words}" in last_line, last_line
     assert "at or above high" in last_line
+
+
+def gate(*args: str) -> tuple[int, dict]:
+    """``interop gate ARGS --json FILE`` in this process: the exit code and the validated document."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "gate.json"
+        result = runner.invoke(app, ["gate", *args, "--json", str(path)], catch_exceptions=False)
+        document = validated(json.loads(path.read_text())) if path.exists() else {}
+    return result.exit_code, document
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("expected", sorted(PATIENCE))
+def test_one_gate_over_the_matrix_gives_each_target_its_code_and_the_worst_wins(
+    expected, start_server, profiles, hostile_ca
+):
+    """Every case of one expected code in a single gate: per-target codes as in the table, then ``worst``."""
+    cases = [case for case in CASES if case.exit == expected]
+    urls = {f"{case.scheme}://127.0.0.1:{start_server(case.server)}": case for case in cases}
+
+    code, document = gate(*urls, "--profile", str(profiles[PATIENCE[expected]]), "--ca", str(hostile_ca.ca_path),
+                          "--per-host", "16")
+
+    got = {target["target"]: target["exit_code"] for target in document["targets"]}
+    assert got == {url: case.exit for url, case in urls.items()}
+    assert code == document["exit_code"] == worst(got.values()) == expected
+
+
+@pytest.mark.timeout(120)
+def test_a_gate_over_mixed_targets_exits_by_precedence(start_server, profiles, hostile_ca):
+    """Findings (1) outrank undetermined (4); an unreachable target (3) outranks both."""
+    finding = f"ssh://127.0.0.1:{start_server('ssh1_banner')}"
+    unknown = f"ssh://127.0.0.1:{start_server('silent')}"
+    closed = f"ssh://127.0.0.1:{free_port()}"
+    brief = ("--profile", str(profiles["brief"]))
+
+    assert gate(unknown, *brief)[0] == EXIT_UNDETERMINED
+    assert gate(finding, unknown, *brief)[0] == EXIT_FINDINGS
+    code, document = gate(finding, unknown, closed, *brief)
+    assert code == EXIT_UNREACHABLE
+    assert document["targets_by_exit_code"] == {"0": 0, "1": 1, "2": 0, "3": 1, "4": 1}
+    assert document["explanation"].startswith(f"unreachable: 1 of 3 targets, e.g. {closed}: ")

@@ -27,6 +27,7 @@ from orchestrator.testbed.pki import TestCA
 from probes.grpc.interop.cases import CASES
 from protos.grpc.testing import empty_pb2, test_pb2_grpc
 from tests.interop.conftest import run_interop_server
+from tests.schemas import validated
 
 CASE_NAMES = [case.name for case in CASES]
 ALL_IDS = [case.check_id for case in CASES]
@@ -64,7 +65,7 @@ def test_our_probe_passes_every_case_against_grpc_go_server(grpc_go_server, inte
     done = subprocess.run(grpc_go.in_namespace(server, argv), capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=180)
 
-    report = json.loads(done.stdout)
+    report = validated(json.loads(done.stdout))
     statuses = {result["check_id"]: result["status"] for result in report["results"]}
     not_passed = {r["check_id"]: r["reason"] for r in report["results"] if r["status"] != "pass"}
     assert statuses == {check_id: "pass" for check_id in ALL_IDS}, not_passed

@@ -261,6 +261,35 @@ applications:
         "applications[0].endpoints[0].ca_file",
         "CA file not found",
     ),
+    # A file that exists is not enough: a sweep would turn every check needing it into an error.
+    "CA file that is no CA bundle": (
+        HEAD
+        + """\
+applications:
+  - id: app-1
+    name: A
+    agency: KEMENKES
+    endpoints:
+      - url: grpcs://127.0.0.1:443
+        ca_file: garbage-ca.pem  # <-
+""",
+        "applications[0].endpoints[0].ca_file",
+        "not a CA bundle",
+    ),
+    "key file that is no private key": (
+        HEAD
+        + """\
+applications:
+  - id: app-1
+    name: A
+    agency: KEMENKES
+    endpoints:
+      - url: ssh://127.0.0.1:22
+        credentials: {username: audit, key_path: id_ed25519.pub}  # <-
+""",
+        "applications[0].endpoints[0].credentials.key_path",
+        "not a private key",
+    ),
     "inline password": (
         HEAD
         + """\
@@ -436,9 +465,18 @@ applications:
 }
 
 
+# Files the cases reference that exist but cannot work.
+UNUSABLE_FILES = {
+    "garbage-ca.pem": "-----BEGIN CERTIFICATE-----\nnot base64\n",
+    "id_ed25519.pub": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA audit@example\n",
+}
+
+
 @pytest.mark.parametrize("name", sorted(ERROR_CASES))
 def test_each_problem_names_file_line_and_field(name, write):
     text, field, phrase = ERROR_CASES[name]
+    for file_name, content in UNUSABLE_FILES.items():
+        write(content, file_name)
     path = write(text)
     with pytest.raises(InventoryError) as caught:
         load_inventory(path)
@@ -526,36 +564,6 @@ def test_a_missing_file_is_a_problem_not_a_crash(tmp_path):
     with pytest.raises(InventoryError) as caught:
         load_inventory(tmp_path / "absent.yaml")
     assert caught.value.problems[0].field == "(file)"
-
-
-def test_ca_and_key_files_that_cannot_work_are_refused_before_anything_runs(write, tmp_path):
-    """A file that exists is not enough: a sweep would turn every check needing it into an error."""
-    (tmp_path / "garbage-ca.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n")
-    (tmp_path / "id_ed25519.pub").write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA audit@example\n")
-    text = (
-        HEAD
-        + """\
-applications:
-  - id: app-1
-    name: A
-    agency: KEMENKES
-    endpoints:
-      - url: grpcs://127.0.0.1:443
-        ca_file: garbage-ca.pem  # <-ca
-      - url: ssh://127.0.0.1:22
-        credentials: {username: audit, key_path: id_ed25519.pub}  # <-key
-"""
-    )
-    path = write(text)
-    with pytest.raises(InventoryError) as caught:
-        load_inventory(path)
-    found = {(p.line, p.field): p.message for p in caught.value.problems}
-    assert set(found) == {
-        (marked_line(text, "# <-ca"), "applications[0].endpoints[0].ca_file"),
-        (marked_line(text, "# <-key"), "applications[0].endpoints[1].credentials.key_path"),
-    }
-    assert "not a CA bundle" in found[(marked_line(text, "# <-ca"), "applications[0].endpoints[0].ca_file")]
-    assert "not a private key" in found[(marked_line(text, "# <-key"), "applications[0].endpoints[1].credentials.key_path")]
 
 
 def test_alias_bombs_are_refused(write):

@@ -14,6 +14,7 @@ import pytest
 from orchestrator.reports import json_report
 from orchestrator.reports.csv_report import COLUMNS
 from orchestrator.reports.build import build_report
+from orchestrator.reports.sarif import artifact_uri
 from orchestrator.store import Store
 from orchestrator.waivers import load_waivers
 from tests.reports.conftest import render
@@ -107,7 +108,8 @@ def test_sarif_structure(report) -> None:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["level"] in ("error", "warning", "note", "none")
         location = result["locations"][0]
-        assert location["physicalLocation"]["artifactLocation"]["uri"].split("://")[0] in ("ssh", "grpc", "grpcs")
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == artifact_uri(result["properties"]["url"])
+        assert result["properties"]["url"].split("://")[0] in ("ssh", "grpc", "grpcs")
         if result["properties"]["status"] == "error":
             assert (result["kind"], result["level"]) == ("review", "none")
 
@@ -115,7 +117,7 @@ def test_sarif_structure(report) -> None:
 def test_sarif_levels_and_suppressions(store: Store, built: Built, waivers_file) -> None:
     report = build_report(store, built.current, waivers=load_waivers(waivers_file, as_of=date(2025, 6, 1)))
     results = json.loads(render(report, "sarif"))["runs"][0]["results"]
-    found = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["ruleId"]): r for r in results}
+    found = {(r["properties"]["url"], r["ruleId"]): r for r in results}
     assert found[("ssh://127.0.0.1:2273", "SSH-ENC-001")]["level"] == "error"  # high fail
     assert found[("grpcs://127.0.0.1:50473", "TLS-ALPN-001")]["level"] == "warning"  # medium fail
     assert found[("ssh://127.0.0.1:2222", "SSH-KEX-002")]["level"] == "note"  # low warn

@@ -52,7 +52,7 @@ def test_junit_escapes_and_stays_well_formed(store: Store, built: Built) -> None
 def test_sarif_carries_the_text_as_data(store: Store, built: Built) -> None:
     results = json.loads(render(build_report(store, built.current), "sarif"))["runs"][0]["results"]
     messages = [r["message"]["text"] for r in results
-                if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == ENDPOINT
+                if r["properties"]["url"] == ENDPOINT
                 and r["properties"]["status"] == "fail"]
     assert messages and all(m == "server said: " + HOSTILE for m in messages)
 

@@ -281,7 +281,8 @@ def test_every_capped_index_says_why_beside_it(open_page, reports, small, key):
     capped = 0
     for table, section, index_column in tables:
         cells = column(page, table, index_column, text=True)
-        rows = sorted(model[section], key=lambda row: column_order(page, table, row, section))
+        firsts = column(page, table, 0, text=True)
+        rows = sorted(model[section], key=lambda row: column_order(firsts, row, section))
         assert len(cells) == len(rows)
         for cell, row in zip(cells, rows):
             reason = t.cap(row["score"]["cap"])
@@ -296,9 +297,8 @@ def test_every_capped_index_says_why_beside_it(open_page, reports, small, key):
     assert heights and min(heights) > 0  # rendered, not hidden
 
 
-def column_order(page, table: str, row: dict, section: str) -> int:
-    """Where the row of the model is in the table (by its identifying text in the first cell)."""
+def column_order(firsts: list[str], row: dict, section: str) -> int:
+    """Where the row of the model is in the table (by its identifying text in the first cells ``firsts``)."""
     key = {"agencies": "code", "provinces": "code", "endpoints": "url", "applications": "id"}[section]
-    firsts = column(page, table, 0, text=True)
     ident = str(row[key])
     return next(i for i, text in enumerate(firsts) if text == ident or text.endswith(f"({ident})"))

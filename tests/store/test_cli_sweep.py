@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -272,10 +273,22 @@ def _row(output: str, first_cell: str) -> list[str]:
 
 
 def test_list_on_a_narrow_terminal_drops_columns_rather_than_truncating_counts(history):
+    # A terminal, as Rich recognises one (off a terminal nothing is narrowed: cli.common.make_console).
+    result = CliRunner().invoke(
+        sweep_app,
+        ["list", "--store", str(history["path"])],
+        env={**ENV, "COLUMNS": "80", "TTY_COMPATIBLE": "1"},
+    )
+    assert result.exit_code == 0, result.output
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)  # a terminal gets styles
+    assert all(len(line) <= 80 for line in shown.splitlines())
+    assert "Engine" not in shown and "…" not in shown
+    assert _row(shown, history["new"])[1:7] == ["interrupted", "2/3", "2", "1", "1", "0"]
+
+
+def test_list_off_a_terminal_keeps_every_column_however_narrow_columns_says(history):
     result = CliRunner().invoke(
         sweep_app, ["list", "--store", str(history["path"])], env={**ENV, "COLUMNS": "80"}
     )
     assert result.exit_code == 0, result.output
-    assert all(len(line) <= 80 for line in result.stdout.splitlines())
-    assert "Engine" not in result.stdout and "…" not in result.stdout
-    assert _row(result.stdout, history["new"])[1:7] == ["interrupted", "2/3", "2", "1", "1", "0"]
+    assert "Engine" in result.stdout and "Started" in result.stdout

@@ -22,7 +22,8 @@ from pathlib import Path
 
 # Before anything imports Ray (cluster fixtures do): no usage reporting, loopback only.
 import orchestrator.engine.ray_engine  # noqa: F401  (sets RAY_* in os.environ)
-from orchestrator.engine.ray_start import descendants, describe_failed_start
+from orchestrator.engine.ray_start import describe_failed_start, gcs_wait, kill_processes
+from orchestrator.processes import descendants
 from orchestrator.store import Store
 from orchestrator.testbed.grpc_server import RunningGrpcServers, start_grpc_servers
 from orchestrator.testbed.grpc_spec import GrpcServerSpec
@@ -180,47 +181,29 @@ def start_cluster(head: dict, workers: Iterable[dict] = ()):
     for attempt in range(1, CLUSTER_ATTEMPTS + 1):
         before = descendants(os.getpid())
         temp_dir = tempfile.mkdtemp(prefix="ray-test-")  # short: Ray's socket paths must fit 107 bytes
-        previous_wait = os.environ.get("RAY_gcs_server_port_wait_time_s")
-        os.environ["RAY_gcs_server_port_wait_time_s"] = CLUSTER_GCS_WAIT_S
         try:
-            head_args = {**RAY_NODE_DEFAULTS, "temp_dir": temp_dir, **head}
-            cluster = Cluster(initialize_head=True, connect=False, head_node_args=head_args)
-            for node in workers:  # worker nodes take the head's temp_dir
-                cluster.add_node(**{**RAY_NODE_DEFAULTS, **node})
-            cluster.wait_for_nodes()
+            with gcs_wait(CLUSTER_GCS_WAIT_S):
+                head_args = {**RAY_NODE_DEFAULTS, "temp_dir": temp_dir, **head}
+                cluster = Cluster(initialize_head=True, connect=False, head_node_args=head_args)
+                for node in workers:  # worker nodes take the head's temp_dir
+                    cluster.add_node(**{**RAY_NODE_DEFAULTS, **node})
+                cluster.wait_for_nodes()
             cluster.test_temp_dir = temp_dir
             return cluster
         except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot start"
             log = describe_failed_start(Path(temp_dir), exc)
-            for pid in descendants(os.getpid()) - before:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            kill_processes(descendants(os.getpid()) - before)
             shutil.rmtree(temp_dir, ignore_errors=True)
             message = f"Ray cluster did not start (attempt {attempt} of {CLUSTER_ATTEMPTS}): {log}"
             if attempt == CLUSTER_ATTEMPTS:
                 raise RuntimeError(message) from exc
             print(message, file=sys.stderr)
-        finally:
-            if previous_wait is None:
-                os.environ.pop("RAY_gcs_server_port_wait_time_s", None)
-            else:
-                os.environ["RAY_gcs_server_port_wait_time_s"] = previous_wait
     raise AssertionError("unreachable")
 
 
 def stop_cluster(cluster) -> None:
     cluster.shutdown()
     shutil.rmtree(cluster.test_temp_dir, ignore_errors=True)
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def listening_sockets(pids: set[int]) -> list[tuple[str, int]]:

@@ -15,6 +15,7 @@ import threading
 import pytest
 
 from orchestrator.engine.limits import Limits
+from orchestrator.processes import alive, descendants
 from orchestrator.profiles import load_profile
 from orchestrator.store import Store, SweepState
 from orchestrator.sweep import resume_sweep, run_sweep
@@ -27,8 +28,6 @@ from probes.runner import run_probe
 from tests.sweep.support import (
     PYTHON,
     REPO,
-    alive,
-    descendants,
     is_loopback,
     listening_sockets,
     outcome_count,

@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli import testbed as cli_testbed
-from orchestrator.testbed.ledger import LEDGER_NAME, Ledger, _alive, existing_namespaces
+from orchestrator.processes import alive as _alive
+from orchestrator.testbed.ledger import LEDGER_NAME, Ledger, existing_namespaces
 from tests.testbed.test_fleet import TINY
 from tests.testbed.test_netns import TWO_HOSTS
 

@@ -9,7 +9,9 @@ from orchestrator.inventory import load_inventory, synthetic
 from orchestrator.testbed import sshd
 from orchestrator.testbed.fleet import start_fleet
 from orchestrator.testbed.fleet_plan import SLOW_LATENCY_S, behaviour_of
-from orchestrator.testbed.ledger import LEDGER_NAME, _alive, _descendants
+from orchestrator.processes import alive as _alive
+from orchestrator.processes import descendants
+from orchestrator.testbed.ledger import LEDGER_NAME
 from tests.testbed.conftest import probe_all, result, statuses
 
 # GRPC-LAT-001 is left to test_slow_endpoints_answer_late: whether a fast endpoint passes it depends on
@@ -167,7 +169,7 @@ def test_stop_leaves_no_process_and_no_state_behind(tmp_path: Path, key_dir: Pat
                                              {"SSH-BANNER-001": "pass"}]
     pids = [process.pid for process in fleet.processes]
     assert all(_alive(pid) for pid in pids) and (workdir / LEDGER_NAME).exists()
-    everything = pids + _descendants(pids)
+    everything = pids + sorted(descendants(*pids))
 
     report = fleet.stop()
 

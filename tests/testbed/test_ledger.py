@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.testbed.ledger import Ledger, _alive, _cmdline, clean_up, start_ticks
+from orchestrator.processes import alive as _alive
+from orchestrator.processes import cmdline as _cmdline
+from orchestrator.processes import start_ticks
+from orchestrator.testbed.ledger import Ledger, clean_up
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from orchestrator.testbed import netns
 from orchestrator.testbed.fleet import start_fleet
-from orchestrator.testbed.ledger import _alive, existing_namespaces
+from orchestrator.processes import alive as _alive
+from orchestrator.testbed.ledger import existing_namespaces
 from tests.testbed.conftest import probe_inside
 
 # Two hosts with the same ports: only their addresses tell them apart.

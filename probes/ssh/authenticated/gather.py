@@ -28,7 +28,6 @@ from probes.ssh.facts import CLOCK, SSHD_CONFIG
 
 OWN_FACTS = (SSHD_CONFIG, CLOCK)
 
-NO_CREDENTIALS = "no credentials configured"
 NO_PINS = "no pinned host key: refusing to send credentials"
 
 
@@ -52,7 +51,7 @@ async def gather_authenticated(ctx: ProbeContext) -> None:
     credentials = ctx.target.credentials
     if credentials is None:
         for name in wanted:
-            facts.not_applicable(name, NO_CREDENTIALS)
+            facts.missing_expectation(name, "credentials")
         return
     pins = usable_pins(ctx.target.pins)
     refusal = None
