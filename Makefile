@@ -8,14 +8,14 @@ export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
 # Real servers and tools the tests and the demo use, from Debian. policy-rc.d
 # keeps apt from starting any of them as a system service (bound to 0.0.0.0).
-DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2 chromium fonts-dejavu-core prometheus prometheus-pushgateway nginx-light golang-go golang-google-grpc-dev dpkg-dev
+DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2 chromium poppler-utils fonts-dejavu-core prometheus prometheus-pushgateway nginx-light golang-go golang-google-grpc-dev dpkg-dev
 
 .PHONY: help system venv demo test docs clean
 
 help:
 	@echo "make demo   - start local servers and check them end to end"
 	@echo "make test   - run the test suite against real local servers"
-	@echo "make docs   - regenerate docs/checks.md from the check registry"
+	@echo "make docs   - regenerate docs/checks.md and docs/checks.id.md from the check registry"
 
 system: .make/system
 .make/system: Makefile
@@ -58,7 +58,8 @@ test: system venv grpc-go
 	$(PY) -m pytest $(PYTEST_ARGS) -m ray_cluster || [ $$? -eq 5 ]
 
 docs: venv
-	$(VENV)/bin/interop checks docs --out docs/checks.md
+	$(VENV)/bin/interop checks docs --lang en --out docs/checks.md
+	$(VENV)/bin/interop checks docs --lang id --out docs/checks.id.md
 
 clean:
 	rm -rf .make .interop build *.egg-info

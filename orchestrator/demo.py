@@ -8,7 +8,9 @@
 2. ``interop check`` against one SSH and one gRPC endpoint, as a CI gate runs it.
 3. ``interop sweep run`` over the whole inventory on an embedded Ray (bound to
    127.0.0.1, usage statistics off); results stay in ``.interop/results.db``.
-4. ``interop report`` writes the HTML, JSON and JUnit reports.
+4. ``interop report`` writes the national HTML, JSON and JUnit reports and the
+   HTML report of one agency (Kota Bandung) in Bahasa Indonesia and in
+   English: it opens with what to fix and the index after each fix.
 5. ``interop serve`` exposes ``/metrics``; the demo reads it once.
 6. Everything started is stopped by process id.
 
@@ -31,12 +33,14 @@ from orchestrator.inventory.synthetic import INTEROP_SERVICE
 from orchestrator.testbed.fleet import start_fleet
 from orchestrator.testbed.fleet_plan import FleetError
 from orchestrator.testbed.process import free_port, wait_for_port
+from probes.model import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 INVENTORY = ROOT / "examples" / "demo-inventory.yaml"
 WORKDIR = Path(".interop") / "demo"
 STORE = Path(".interop") / "results.db"
 INTEROP = [sys.executable, "-m", "orchestrator.cli"]
+DEMO_AGENCY = "32.73"  # Kota Bandung: SSH and gRPC endpoints of mixed conformance in the demo inventory
 ENV = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
@@ -49,6 +53,10 @@ def interop(*args: str, timeout_s: float = 900) -> int:
     completed = subprocess.run([*INTEROP, *args], stdin=subprocess.DEVNULL, env=ENV, timeout=timeout_s)
     print(f"(exit {completed.returncode})", flush=True)
     return completed.returncode
+
+
+def agency_report(lang: str) -> Path:
+    return WORKDIR / f"agency-{DEMO_AGENCY}.{lang}.html"
 
 
 def first_endpoint(inventory, scheme: str, behaviour: str, service: str | None = None):
@@ -107,6 +115,9 @@ def main() -> int:
     heading("Reports")
     for fmt, name in (("html", "report.html"), ("json", "report.json"), ("junit", "report.junit.xml")):
         interop("report", "latest", "--store", str(STORE), "--format", fmt, "--out", str(WORKDIR / name))
+    for lang in LANGUAGES:
+        interop("report", "latest", "--store", str(STORE), "--format", "html", "--agency", DEMO_AGENCY,
+                "--lang", lang, "--out", str(agency_report(lang)))
     interop("report", "latest", "--store", str(STORE), "--format", "md", "--lang", "en")
 
     heading("Metrics")
@@ -115,6 +126,7 @@ def main() -> int:
     heading("Where things are")
     print(f"results store   {STORE}  (interop sweep list / show / diff --store {STORE})")
     print(f"HTML report     {WORKDIR / 'report.html'}")
+    print(f"agency report   {', '.join(str(agency_report(lang)) for lang in LANGUAGES)}  (what to fix first)")
     print(f"JSON, JUnit     {WORKDIR / 'report.json'}, {WORKDIR / 'report.junit.xml'}")
     print(f"metrics         interop serve --store {STORE}  → http://127.0.0.1:9477/metrics")
     print("All demo servers stopped.")

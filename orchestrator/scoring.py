@@ -145,10 +145,6 @@ def predicate_for(index: float | None) -> Predicate | None:
     raise AssertionError("the last band has no lower bound")
 
 
-def _value(member: Any) -> str:
-    return member.value if isinstance(member, (Status, Severity)) else member
-
-
 class Scorable(Protocol):
     status: Any
     severity: Any
@@ -343,13 +339,41 @@ class Tally:
         The worst one caps the score: the highest severity, then the lowest
         check id (a fail counted without its check id comes last).
         """
-        severity = _value(severity)
+        if type(severity) is not str:
+            severity = severity.value
         if severity not in CAPS:
             return
         candidate = (-SEVERITY_RANK[severity], check_id is None, check_id or "")
         worst = self.worst
         if worst is None or candidate < (-worst[0], worst[2] is None, worst[2] or ""):
             self.worst = (SEVERITY_RANK[severity], severity, check_id)
+
+    @classmethod
+    def of(cls, endpoint: Score) -> "Tally":
+        """A tally holding an endpoint score's sums and counts, with no open fail noted.
+
+        For "what if" scores: ``resolve`` what a fix clears, note each fail
+        still open (``open_fail``), then ``score()`` as usual.
+        """
+        tally = cls()
+        tally.earned, tally.possible = endpoint.earned, endpoint.possible
+        tally.error_weight, tally.weight = endpoint.error_weight, endpoint.weight
+        tally.counts.update(endpoint.counts)
+        return tally
+
+    def resolve(self, status: Any, severity: Any, count: int = 1) -> None:
+        """Count ``count`` results of ``status`` (fail or warn) as passes: what fixing them makes of them.
+
+        The weight is already possible; only what it earns changes. Sums stay
+        exact (every weight and share is a multiple of ½).
+        """
+        if type(status) is not str:  # what-if scores of a national sweep: plain strings take the short path
+            status = status.value
+        if type(severity) is not str:
+            severity = severity.value
+        self.counts[status] -= count
+        self.counts[Status.PASS.value] += count
+        self.earned += (1.0 - EARNED_SHARE[status]) * count * SEVERITY_WEIGHTS[severity]
 
     def merge(self, other: "Tally") -> None:
         """Add another part of the same results (the same endpoint, the same check)."""
@@ -361,16 +385,22 @@ class Tally:
     def score(self) -> Score:
         """These results rated as one endpoint: the index capped by the worst open fail."""
         uncapped = index_for(self.earned / self.possible) if self.possible > 0 else None
-        index, cap = uncapped, None
-        if uncapped is not None and self.worst is not None:
+        index, cap = self._capped(uncapped), None
+        if index != uncapped:
             _, severity, check_id = self.worst
-            max_index = CAP_MAX_INDEX[severity]
-            if uncapped > max_index:
-                index = max_index
-                cap = Cap(_one_reason(check_id, severity), 1, uncapped, PREDICATES_BY_ID[CAPS[severity]],
-                          max_index)
+            cap = Cap(_one_reason(check_id, severity), 1, uncapped, PREDICATES_BY_ID[CAPS[severity]], index)
         return Score.build(self.earned, self.possible, self.error_weight, dict(self.counts), index,
                            self.weight, cap)
+
+    def index(self) -> float | None:
+        """The index ``score()`` gives, alone (what-if scores of many endpoints)."""
+        return self._capped(index_for(self.earned / self.possible) if self.possible > 0 else None)
+
+    def _capped(self, uncapped: float | None) -> float | None:
+        """The uncapped index held at the top of the band the worst open fail allows."""
+        if uncapped is None or self.worst is None:
+            return uncapped
+        return min(uncapped, CAP_MAX_INDEX[self.worst[1]])
 
     def pass_rate(self) -> Score:
         """The uncapped rate of a check or category across endpoints (index = 1 + 4 · compliance)."""

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -136,6 +136,17 @@ class Waiver:
         if as_of is not None:
             data["days_left"] = (entry.expires - as_of).days
         return data
+
+
+class WaiverRow(NamedTuple):
+    """What ``Waivers.match`` and ``apply`` read of one result, for callers that hold no ``ResultRow``."""
+
+    status: str | Status
+    check_id: str
+    endpoint_id: str
+    url: str
+    agency: str | None
+    application: str | None
 
 
 def _pattern(text: str) -> re.Pattern[str]:

@@ -7,11 +7,24 @@ import errno
 import socket
 import ssl
 
+from probes.messages import Message, render
 from probes.model import EXPECTATIONS
 
 
 class ProbeError(Exception):
-    """Base of every error a probe raises on purpose; ``str()`` is the reason."""
+    """Base of every error a probe raises on purpose; ``str()`` is the reason.
+
+    Given a ``message`` (``probes.messages``) instead of a reason, the reason
+    is its English rendering and the check's result carries the message.
+    """
+
+    message: Message | None = None
+
+    def __init__(self, *args: object, message: Message | None = None):
+        if message is not None:
+            args = args or (render(message, "en"),)
+            self.message = message
+        super().__init__(*args)
 
 
 class Undetermined(ProbeError):
@@ -77,18 +90,33 @@ def classify_error(exc: BaseException) -> str:
     return "other"
 
 
+def error_message(exc: BaseException) -> Message | None:
+    """``describe_error`` as a reason template, for the errors that have one."""
+    if isinstance(exc, ProbeError):
+        return exc.message
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, socket.timeout)):
+        return Message("net.timed_out_detail", {"detail": str(exc)}) if str(exc) else Message("net.timed_out")
+    if isinstance(exc, ConnectionRefusedError):
+        return Message("net.refused")
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return Message("net.closed_after", {"count": len(exc.partial)})
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return Message("net.reset")
+    return None
+
+
+def explain_error(exc: BaseException) -> Message | str:
+    """What went wrong as a message parameter: its template where it has one, else ``describe_error``."""
+    return error_message(exc) or describe_error(exc)
+
+
 def describe_error(exc: BaseException) -> str:
     """One line a user can act on; never a traceback."""
     if isinstance(exc, ProbeError):
         return str(exc) or type(exc).__name__
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, socket.timeout)):
-        return "timed out" + (f": {exc}" if str(exc) else "")
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, asyncio.IncompleteReadError):
-        return f"connection closed by peer after {len(exc.partial)} bytes"
-    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
-        return "connection reset by peer"
+    message = error_message(exc)
+    if message is not None:
+        return render(message, "en")
     if isinstance(exc, socket.gaierror):
         return f"name resolution failed: {exc.strerror or exc}"
     if isinstance(exc, ssl.SSLError):

@@ -9,24 +9,30 @@ did learn.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
-from probes.errors import MissingExpectation, NotApplicable, Undetermined, Unreachable, describe_error
+from probes.errors import MissingExpectation, NotApplicable, Undetermined, Unreachable, explain_error
+from probes.messages import Message, render
 from probes.model import Target
+
+# A reason as a gatherer records it: plain text, or a template with its values (``probes.messages``).
+Reason = str | Message
 
 
 class Facts:
     def __init__(self) -> None:
         self._values: dict[str, Any] = {}
-        self._errors: dict[str, str] = {}
+        self._errors: dict[str, Reason] = {}
         self._skips: dict[str, NotApplicable] = {}
         self.durations: dict[str, float] = {}
         self.summary: dict[str, Any] = {}  # JSON-safe, shown in reports
-        self.missing_reason = "not collected"
+        # Why a fact nobody recorded is missing (the runner sets it when a probe is cut short).
+        self.missing_reason: Reason = Message("probe.not_collected")
 
     def set(self, name: str, value: Any, duration_s: float | None = None) -> None:
         self._values[name] = value
@@ -34,14 +40,14 @@ class Facts:
         if duration_s is not None:
             self.durations[name] = duration_s
 
-    def fail(self, name: str, reason: str) -> None:
+    def fail(self, name: str, reason: Reason) -> None:
         """The fact could not be observed; checks reading it become ``error``."""
         if name not in self._values:
             self._errors[name] = reason
 
-    def not_applicable(self, name: str, reason: str) -> None:
+    def not_applicable(self, name: str, reason: Reason) -> None:
         """The fact does not exist for this target; checks reading it ``skip``."""
-        self._skips[name] = NotApplicable(reason)
+        self._skips[name] = _raised(NotApplicable, reason)
 
     def missing_expectation(self, name: str, expectation: str) -> None:
         """The fact is an expectation the target does not give (``EXPECTATIONS``): checks reading it skip."""
@@ -54,15 +60,18 @@ class Facts:
         return self._values.get(name, default)
 
     def error_of(self, name: str) -> str | None:
-        return self._errors.get(name)
+        reason = self._errors.get(name)
+        return render(reason, "en") if isinstance(reason, Message) else reason
 
     def __getitem__(self, name: str) -> Any:
         if name in self._values:
             return self._values[name]
         if name in self._skips:
-            skip = self._skips[name]
-            raise type(skip)(*skip.args)  # a fresh one per check: a raised exception keeps its traceback
-        raise Undetermined(self._errors.get(name) or f"{name}: {self.missing_reason}")
+            # A fresh copy (its message included) per check: a raised exception keeps its traceback.
+            raise copy.copy(self._skips[name])
+        missing = Message("probe.fact_missing", {"fact": name, "why": self.missing_reason})
+        reason = self._errors.get(name) or missing
+        raise _raised(Undetermined, reason)
 
     @asynccontextmanager
     async def collecting(self, *names: str) -> AsyncIterator[None]:
@@ -77,7 +86,7 @@ class Facts:
         except Unreachable:
             raise  # decided by the runner: the whole target, not one fact
         except Exception as exc:  # noqa: BLE001 - converted into a reason on purpose
-            reason = describe_error(exc)
+            reason = explain_error(exc)
             for name in names:
                 self.fail(name, reason)
         finally:
@@ -93,6 +102,10 @@ class Facts:
             self.set(name, value, time.perf_counter() - started)
             return value
         return None
+
+
+def _raised(kind: type[Undetermined] | type[NotApplicable], reason: Reason) -> Undetermined | NotApplicable:
+    return kind(message=reason) if isinstance(reason, Message) else kind(reason)
 
 
 @dataclass

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from probes.messages import Message, render
+
 
 class Status(str, enum.Enum):
     PASS = "pass"
@@ -129,27 +131,68 @@ class Check:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+# The languages every check text exists in; the first is the default of reports.
+LANGUAGES: tuple[str, ...] = ("id", "en")
+
+# How much work a check's remediation is, from least to most; reports say it in words.
+EFFORTS: tuple[str, ...] = (
+    "config",  # change a configuration line and reload: minutes
+    "certificate",  # issue or renew a certificate: hours to days
+    "upgrade",  # upgrade or replace the server software: days
+    "code",  # change the application itself: days to weeks
+)
+
+
+@dataclass(frozen=True)
+class CheckText:
+    """What a reader is told about a check, in one language.
+
+    English is the check's registration (``Check.title`` ...); every other
+    language is a catalogue beside it (``probes/<family>/texts.py``).
+    Technical names (algorithms, RFCs, ``sshd_config`` keywords) stay as they are.
+    """
+
+    title: str
+    rationale: str
+    remediation: str
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What a check's evaluation function returns.
 
     ``evidence`` is structured: at least ``observed`` and ``expected`` where
-    they make sense. ``reason`` is one human sentence.
+    they make sense. ``reason`` is one human sentence; given a ``message``
+    (``probes.messages``) and no reason, the reason is its English rendering,
+    and reports render the message in their own language.
     """
 
     status: Status
     reason: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    message: Message | None = None
+
+    def __post_init__(self) -> None:
+        if self.message is not None and not self.reason:
+            object.__setattr__(self, "reason", render(self.message, "en"))
+
+    @classmethod
+    def of(cls, status: Status, evidence: dict[str, Any], key: str, /, **params: Any) -> Verdict:
+        """The verdict whose reason is the template ``key`` filled with ``params``."""
+        return cls(status, evidence=evidence, message=Message(key, params))
 
 
 @dataclass
 class CheckResult:
+    """One check's outcome; ``message`` is the reason as a template (``probes.messages``), if it has one."""
+
     check_id: str
     status: Status
     severity: Severity
     reason: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
+    message: Message | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +200,7 @@ class CheckResult:
             "status": self.status.value,
             "severity": self.severity.value,
             "reason": self.reason,
+            "message": None if self.message is None else self.message.to_dict(),
             "evidence": self.evidence,
             "duration_s": round(self.duration_s, 6),
         }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from probes.errors import Unreachable, describe_error
+from probes.errors import Unreachable, explain_error
+from probes.messages import Message
 
 STREAM_BUFFER_BYTES = 64 * 1024  # StreamReader's own cap on what it buffers
 
@@ -25,7 +26,8 @@ async def open_connection(
     except (ConnectionResetError, ConnectionAbortedError):
         raise
     except (OSError, TimeoutError) as exc:
-        raise Unreachable(f"{host}:{port}: {describe_error(exc)}") from exc
+        said = {"address": f"{host}:{port}", "error": explain_error(exc)}
+        raise Unreachable(message=Message("net.address", said)) from exc
 
 
 def close(writer: asyncio.StreamWriter) -> None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from probes.facts import Facts, ProbeContext
-from probes.model import Check, Severity, Verdict
+from probes.messages import Message
+from probes.model import LANGUAGES, Check, CheckText, Severity, Verdict
 
 Evaluator = Callable[[Facts, dict[str, Any]], Verdict]
 Gatherer = Callable[[ProbeContext], Awaitable[None]]
@@ -36,6 +37,7 @@ class Family:
     title: str
     checks: tuple[str, ...]
     gatherers: tuple[str, ...]  # "module:function"
+    texts: str  # module with ``TEXTS`` {language: {check id: CheckText}} and ``EFFORT`` {check id: effort}
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Scheme:
     """How a URL scheme is probed: its families in order, and families reported ``skip`` with a reason."""
 
     families: tuple[str, ...]
-    skips: dict[str, str] = field(default_factory=dict)
+    skips: dict[str, Message] = field(default_factory=dict)
 
 
 FAMILIES: dict[str, Family] = {
@@ -51,25 +53,31 @@ FAMILIES: dict[str, Family] = {
         "SSH",
         checks=("probes.ssh.checks", "probes.ssh.authenticated.checks"),
         gatherers=("probes.ssh.gather:gather", "probes.ssh.authenticated.gather:gather_authenticated"),
+        texts="probes.ssh.texts",
     ),
-    "tls": Family("TLS", checks=("probes.tls.checks",), gatherers=("probes.tls.gather:gather_tls",)),
+    "tls": Family(
+        "TLS", checks=("probes.tls.checks",), gatherers=("probes.tls.gather:gather_tls",), texts="probes.tls.texts"
+    ),
     "grpc": Family(
         "gRPC",
         checks=("probes.grpc.checks", "probes.grpc.interop.checks"),
         gatherers=("probes.grpc.gather:gather", "probes.grpc.interop.gather:gather"),
+        texts="probes.grpc.texts",
     ),
 }
 
 # TLS first for grpcs: its separate connection also tells whether the port answers at all.
 SCHEMES: dict[str, Scheme] = {
     "ssh": Scheme(("ssh",)),
-    "grpc": Scheme(("grpc",), skips={"tls": "plaintext endpoint: TLS is not in use"}),
+    "grpc": Scheme(("grpc",), skips={"tls": Message("probe.plaintext_no_tls")}),
     "grpcs": Scheme(("tls", "grpc")),
 }
 
 _CHECKS: dict[str, Check] = {}
 _EVALUATORS: dict[str, Evaluator] = {}
 _GATHERERS: dict[str, list[Gatherer]] = {}
+_TEXTS: dict[str, dict[str, CheckText]] = {}  # language -> check id -> text (English: the registrations)
+_EFFORT: dict[str, str] = {}
 _loaded = False
 _UNSTATED = object()
 
@@ -156,6 +164,13 @@ def load() -> None:
             for reference in described.gatherers:
                 module, _, function = reference.partition(":")
                 _GATHERERS.setdefault(name, []).append(getattr(importlib.import_module(module), function))
+            catalogue = importlib.import_module(described.texts)
+            for language, texts in catalogue.TEXTS.items():
+                _TEXTS.setdefault(language, {}).update(texts)
+            _EFFORT.update(catalogue.EFFORT)
+        _TEXTS["en"] = {
+            check_id: CheckText(meta.title, meta.rationale, meta.remediation) for check_id, meta in _CHECKS.items()
+        }
 
 
 def checks() -> dict[str, Check]:
@@ -176,3 +191,26 @@ def evaluator(check_id: str) -> Evaluator:
 def gatherers(family: str) -> list[Gatherer]:
     load()
     return list(_GATHERERS.get(family, []))
+
+
+def check_text(check_id: str, language: str) -> CheckText:
+    """A check's title, rationale and remediation in ``language`` (one of ``LANGUAGES``)."""
+    load()
+    if language not in LANGUAGES:
+        raise KeyError(f"{language!r} is not a language of the check texts ({', '.join(LANGUAGES)})")
+    return _TEXTS[language][check_id]
+
+
+def missing_texts() -> list[str]:
+    """``CHECK-ID/language`` for every registered check without a text or an effort: a test keeps it empty."""
+    load()
+    missing = [f"{check_id}/{language}" for language in LANGUAGES for check_id in _CHECKS
+               if check_id not in _TEXTS.get(language, {})]
+    missing += [f"{check_id}/effort" for check_id in _CHECKS if check_id not in _EFFORT]
+    return missing
+
+
+def effort(check_id: str) -> str:
+    """How much work the check's remediation is: one of ``probes.model.EFFORTS``."""
+    load()
+    return _EFFORT[check_id]

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from probes import registry
-from probes.errors import MissingExpectation, NotApplicable, Undetermined, Unreachable, describe_error
+from probes.errors import MissingExpectation, NotApplicable, Undetermined, Unreachable, explain_error
 from probes.facts import Facts, ProbeContext
+from probes.messages import Message, render
 from probes.model import MISSING_EXPECTATION, CheckResult, ProbeReport, Severity, Status, Target
 
 
@@ -67,7 +68,7 @@ async def run_probe(
 
     facts = Facts()
     unreachable: str | None = None
-    failure: str | None = None
+    failure: Message | None = None
     started = time.perf_counter()
     try:
         async with asyncio.timeout(options.deadline_s):
@@ -95,21 +96,21 @@ async def run_probe(
                         raise  # the whole target, not one gatherer's facts
                     except Exception as exc:  # noqa: BLE001 - one gatherer's failure must not stop the others
                         if failure is None:
-                            failure = f"probe failed: {describe_error(exc)}"
+                            failure = Message("probe.failed", {"error": explain_error(exc)})
                             facts.missing_reason = failure
     except Unreachable as exc:
         unreachable = str(exc)
-        facts.missing_reason = f"target unreachable: {exc}"
+        facts.missing_reason = Message("probe.unreachable", {"error": exc.message or unreachable})
     except TimeoutError:
-        facts.missing_reason = f"probe deadline of {options.deadline_s:g} s exceeded"
+        facts.missing_reason = Message("probe.deadline", {"deadline": options.deadline_s})
 
     results = []
     for check_id, settings in selected.items():
         meta = all_checks[check_id]
         if meta.protocol in skipped_families:
-            results.append(
-                CheckResult(check_id, Status.SKIP, settings.severity, skipped_families[meta.protocol])
-            )
+            skip = skipped_families[meta.protocol]
+            reason = render(skip, "en")
+            results.append(CheckResult(check_id, Status.SKIP, settings.severity, reason, message=skip))
             continue
         results.append(_evaluate(check_id, settings, facts))
     return ProbeReport(
@@ -125,18 +126,19 @@ def _evaluate(check_id: str, settings: CheckSettings, facts: Facts) -> CheckResu
     meta = registry.get_check(check_id)
     gathered_s = sum(facts.durations.get(name, 0.0) for name in meta.facts)
     started = time.perf_counter()
+    message: Message | None = None
     try:
         verdict = registry.evaluator(check_id)(facts, settings.params)
-        status, reason, evidence = verdict.status, verdict.reason, verdict.evidence
+        status, reason, evidence, message = verdict.status, verdict.reason, verdict.evidence, verdict.message
     except MissingExpectation as exc:
         # Named, so whoever made the target can say where that expectation is given.
         status, reason, evidence = Status.SKIP, str(exc), {MISSING_EXPECTATION: exc.expectation}
-    except NotApplicable as exc:
-        status, reason, evidence = Status.SKIP, str(exc), {}
-    except Undetermined as exc:
-        status, reason, evidence = Status.ERROR, str(exc), {}
+    except (NotApplicable, Undetermined) as exc:
+        status = Status.SKIP if isinstance(exc, NotApplicable) else Status.ERROR
+        reason, evidence, message = str(exc), {}, exc.message
     except Exception as exc:  # noqa: BLE001 - an evaluator bug is an error result, not a crash
-        status, reason, evidence = Status.ERROR, f"check failed: {describe_error(exc)}", {}
+        message = Message("probe.check_failed", {"error": explain_error(exc)})
+        status, reason, evidence = Status.ERROR, render(message, "en"), {}
     return CheckResult(
         check_id=check_id,
         status=status,
@@ -144,4 +146,5 @@ def _evaluate(check_id: str, settings: CheckSettings, facts: Facts) -> CheckResu
         reason=reason,
         evidence=evidence,
         duration_s=gathered_s + time.perf_counter() - started,
+        message=message,
     )

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from orchestrator.cli.common import stdout
+from orchestrator.cli.common import Lang, stdout
 from probes import registry
 
 checks_app = typer.Typer(
@@ -18,13 +18,16 @@ checks_app = typer.Typer(
 
 
 @checks_app.command("list")
-def checks_list() -> None:
+def checks_list(
+    lang: Annotated[Lang, typer.Option(help="Language of the titles.")] = Lang.id,
+) -> None:
     """List every registered check."""
     table = Table(header_style="bold")
-    for column in ("check", "protocol", "category", "severity", "title"):
+    for column in ("check", "protocol", "category", "severity", "effort", "title"):
         table.add_column(column)
     for meta in registry.checks().values():
-        table.add_row(meta.id, meta.protocol, meta.category, meta.severity.value, meta.title)
+        table.add_row(meta.id, meta.protocol, meta.category, meta.severity.value, registry.effort(meta.id),
+                      registry.check_text(meta.id, lang.value).title)
     stdout.print(table)
 
 
@@ -33,12 +36,13 @@ def checks_docs(
     out: Annotated[
         Optional[Path], typer.Option(help="Write to this file instead of standard output.")
     ] = None,
+    lang: Annotated[Lang, typer.Option(help="Language of the check texts.")] = Lang.en,
 ) -> None:
-    """Generate the check reference (docs/checks.md) from the registry."""
+    """Generate the check reference (docs/checks.md, docs/checks.id.md) from the registry."""
     # Imported here: the generator loads every profile and the ssh-audit tables, which no other command needs.
     from orchestrator.cli.checks_reference import checks_markdown
 
-    text = checks_markdown()
+    text = checks_markdown(lang.value)
     if out is None:
         sys.stdout.write(text)
     else:

@@ -1,4 +1,4 @@
-"""The check reference (docs/checks.md), generated from the registry and profiles so it cannot drift."""
+"""The check reference (docs/checks.md, docs/checks.id.md), generated from the registry and profiles so it cannot drift."""
 
 from __future__ import annotations
 
@@ -38,16 +38,47 @@ def ssh_audit_differences() -> list[str]:
 APPENDICES = {"ssh": ssh_audit_differences}
 
 
-def checks_markdown() -> str:
+# The reference's own words per language; check texts come from the registry's catalogues.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Check reference",
+        "intro": "Generated from the check registry by `interop checks docs --lang en --out docs/checks.md`;"
+        " a test fails when this file is stale. Severities are the defaults; a profile may change them."
+        " Bahasa Indonesia: [checks.id.md](checks.id.md).",
+        "columns": "| id | severity | title | ",
+        "line": "**{title}** — severity `{severity}`, category `{category}`, effort `{effort}`",
+        "rationale": "Rationale",
+        "remediation": "Remediation",
+        "parameters": "*Parameters* (a profile may override them):",
+        "references": "References",
+    },
+    "id": {
+        "title": "Referensi pemeriksaan",
+        "intro": "Dibuat dari registri pemeriksaan oleh `interop checks docs --lang id --out docs/checks.id.md`;"
+        " sebuah tes gagal bila berkas ini usang. Tingkat keparahan adalah bawaannya; profil dapat"
+        " mengubahnya. English: [checks.md](checks.md).",
+        "columns": "| id | tingkat keparahan | judul | ",
+        "line": "**{title}** — tingkat keparahan `{severity}`, kategori `{category}`, upaya `{effort}`",
+        "rationale": "Alasan",
+        "remediation": "Perbaikan",
+        "parameters": "*Parameter* (profil dapat menggantinya):",
+        "references": "Referensi",
+    },
+}
+# The file each language's reference is written to (`make docs`, and the freshness test).
+DOC_FILES = {"en": "docs/checks.md", "id": "docs/checks.id.md"}
+
+
+def checks_markdown(lang: str = "en") -> str:
+    words = WORDS[lang]
     checks = list(registry.checks().values())
     profiles = {name: load_profile(name) for name in builtin_names()}
     lines = [
-        "# Check reference",
+        f"# {words['title']}",
         "",
-        "Generated from the check registry by `interop checks docs --out docs/checks.md`;"
-        " a test fails when this file is stale. Severities are the defaults; a profile may change them.",
+        words["intro"],
         "",
-        "| id | severity | title | " + " | ".join(profiles) + " |",
+        words["columns"] + " | ".join(profiles) + " |",
         "|---|---|---|" + "---|" * len(profiles),
     ]
     for meta in checks:
@@ -55,27 +86,30 @@ def checks_markdown() -> str:
             profiles[name].selection[meta.id].severity.value if meta.id in profiles[name].selection else "–"
             for name in profiles
         )
-        lines.append(f"| [{meta.id}](#{meta.id.lower()}) | {meta.severity.value} | {meta.title} | {marks} |")
+        title = registry.check_text(meta.id, lang).title
+        lines.append(f"| [{meta.id}](#{meta.id.lower()}) | {meta.severity.value} | {title} | {marks} |")
     for protocol, group in groupby(
         sorted(checks, key=lambda c: (c.protocol, c.id)), key=lambda c: c.protocol
     ):
         lines += ["", f"## {registry.FAMILIES[protocol].title}"]
         for meta in group:
+            text = registry.check_text(meta.id, lang)
             lines += [
                 "",
                 f"### {meta.id}",
                 "",
-                f"**{meta.title}** — severity `{meta.severity.value}`, category `{meta.category}`",
+                words["line"].format(title=text.title, severity=meta.severity.value, category=meta.category,
+                                     effort=registry.effort(meta.id)),
                 "",
-                f"*Rationale.* {meta.rationale.strip()}",
+                f"*{words['rationale']}.* {text.rationale.strip()}",
                 "",
-                f"*Remediation.* {meta.remediation.strip()}",
+                f"*{words['remediation']}.* {text.remediation.strip()}",
             ]
             if meta.params:
-                lines += ["", "*Parameters* (a profile may override them):", ""]
+                lines += ["", words["parameters"], ""]
                 lines += [f"- `{name}`: `{value!r}`" for name, value in meta.params.items()]
             if meta.references:
-                lines += ["", "*References:*", ""]
+                lines += ["", f"*{words['references']}:*", ""]
                 lines += [f"- {reference}" for reference in meta.references]
         if protocol in APPENDICES:
             lines += APPENDICES[protocol]()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from orchestrator.outcome import EXIT_USAGE
+from probes.model import LANGUAGES
 from orchestrator.store import AmbiguousSweep, Store, StoreError, StoreNotFound, UnknownSweep
 
 # Off a terminal (a CI log, a pipe, a file) Rich would fold at 80 columns, and a
@@ -41,6 +43,9 @@ def on_terminal() -> bool:
 
 stdout = make_console()
 stderr = make_console(stderr=True)
+
+# The languages of reports and check texts, as a CLI choice (Bahasa Indonesia first: the default).
+Lang = enum.Enum("Lang", {code: code for code in LANGUAGES}, type=str)
 
 # Its default is ``orchestrator.sweep.DEFAULT_STORE``, where a sweep writes unless told otherwise.
 StoreOption = Annotated[

@@ -21,11 +21,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from orchestrator.cli.common import StoreOption, opened_store, usage_error
+from orchestrator.cli.common import Lang, StoreOption, opened_store, usage_error
 from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.reports import FORMATS, writer
 from orchestrator.reports.build import build_report
-from orchestrator.reports.model import LANGS, ReportError
+from orchestrator.reports.model import ReportError
 from orchestrator.store import Store, SweepState, UnknownSweep
 from orchestrator.sweep import DEFAULT_STORE
 from orchestrator.waivers import load_waivers
@@ -33,7 +33,6 @@ from orchestrator.waivers import load_waivers
 
 # Choices built from their maps: a format or language added there appears here.
 ReportFormat = enum.Enum("ReportFormat", {name: name for name in FORMATS}, type=str)
-Lang = enum.Enum("Lang", {lang: lang for lang in LANGS}, type=str)
 
 report_app = typer.Typer()
 

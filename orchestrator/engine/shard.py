@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from orchestrator.engine.limits import AgencyRates, HostLimiter, Limits
 from orchestrator.engine.plan import PlannedEndpoint, Shard
 from orchestrator.expectations import INVENTORY, explain_missing
-from probes.errors import TRANSIENT_CLASSES, classify_error, describe_error
+from probes.errors import TRANSIENT_CLASSES, classify_error, explain_error
+from probes.messages import Message, render
 from probes.model import CheckResult, ProbeReport, Status
 from probes.runner import CheckSettings, ProbeOptions, applicable, run_probe
 
@@ -116,10 +117,13 @@ def classify_report(report: ProbeReport) -> str | None:
     return Counter(classes).most_common(1)[0][0]
 
 
-def failed_report(endpoint: PlannedEndpoint, selection: dict[str, CheckSettings], reason: str) -> ProbeReport:
-    """Every applicable check as ``error`` with ``reason``: for a probe that never produced a report."""
+def failed_report(
+    endpoint: PlannedEndpoint, selection: dict[str, CheckSettings], why: Message
+) -> ProbeReport:
+    """Every applicable check as ``error`` saying ``why``: for a probe that never produced a report."""
+    reason = render(why, "en")
     results = [
-        CheckResult(check_id, Status.ERROR, settings.severity, reason)
+        CheckResult(check_id, Status.ERROR, settings.severity, reason, message=why)
         for check_id, settings in applicable(endpoint.target, selection).items()
     ]
     return ProbeReport(target=endpoint.target.url, results=results, duration_s=0.0)
@@ -179,17 +183,17 @@ async def run_shard(
 
     async def attempt(endpoint: PlannedEndpoint) -> tuple[ProbeReport, str | None]:
         if job.allowed is not None and not job.allowed(endpoint.host):
-            return failed_report(endpoint, job.selection, "outside the inventory scope: not probed"), "scope"
+            return failed_report(endpoint, job.selection, Message("probe.out_of_scope")), "scope"
         async with hosts.hold(endpoint.host):
             await rates.take(endpoint.agency)
             try:
                 async with asyncio.timeout(job.options.deadline_s + OVERRUN_GRACE_S):
                     report = await probe(endpoint.target, job.selection, job.options)
             except Exception as exc:  # noqa: BLE001 - a probe bug costs one endpoint, not the shard
-                reason = f"probe crashed: {describe_error(exc)}"
+                why = Message("probe.crashed", {"error": explain_error(exc)})
                 if isinstance(exc, TimeoutError):
-                    reason = f"probe overran its deadline of {job.options.deadline_s:g} s"
-                return failed_report(endpoint, job.selection, reason), classify_error(exc)
+                    why = Message("probe.overran", {"deadline": job.options.deadline_s})
+                return failed_report(endpoint, job.selection, why), classify_error(exc)
         explain_missing(report, INVENTORY)  # a sweep's targets come from the inventory
         return report, classify_report(report)
 

@@ -22,7 +22,7 @@ from orchestrator.expectations import explain_missing
 from orchestrator.gate.inputs import GateTarget
 from orchestrator.outcome import exit_code, explain, worst
 from orchestrator.profiles import Profile
-from orchestrator.waivers import Waiver, Waivers
+from orchestrator.waivers import Waiver, WaiverRow, Waivers
 from probes.model import CheckResult, ProbeReport, Severity, Status
 from probes.runner import run_probe
 
@@ -77,18 +77,6 @@ class GateRun:
         return explain(self.exit_code, self.results, self.fail_on, where)
 
 
-@dataclass(frozen=True)
-class _WaiverRow:
-    """What ``Waivers.apply`` matches a result on."""
-
-    check_id: str
-    status: Status
-    endpoint_id: str
-    url: str
-    agency: str | None
-    application: str | None
-
-
 def apply_waivers(planned: GateTarget, report: ProbeReport, waivers: Waivers | None) -> TargetOutcome:
     outcome = TargetOutcome(planned, report)
     if waivers is None:
@@ -96,7 +84,7 @@ def apply_waivers(planned: GateTarget, report: ProbeReport, waivers: Waivers | N
     meta = planned.meta
     results = []
     for result in report.results:
-        row = _WaiverRow(result.check_id, result.status, meta.endpoint_id, meta.url, meta.agency, meta.application)
+        row = WaiverRow(result.status, result.check_id, meta.endpoint_id, meta.url, meta.agency, meta.application)
         status, waiver = waivers.apply(row)
         if waiver is not None:
             outcome.waived[result.check_id] = WaivedResult(waiver, result.status)

@@ -23,14 +23,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import Any
 
 from orchestrator.metrics.labels import STATUSES, label
 from orchestrator.metrics.series import SeriesSet
 from orchestrator.metrics.families import SWEEP_STATES
 from orchestrator.scoring import SEVERITY_RANK, GroupTally, Score, Tally
 from orchestrator.store import Store, Sweep
-from orchestrator.waivers import WAIVABLE, Waivers
+from orchestrator.waivers import WAIVABLE, WaiverRow, Waivers
 
 
 @dataclass
@@ -39,17 +39,6 @@ class Snapshot:
     inventory: str
     series: SeriesSet
     build_s: float
-
-
-class _WaiverView(NamedTuple):
-    """What ``Waivers.apply`` matches on, for one result."""
-
-    status: str
-    check_id: str
-    endpoint_id: str
-    url: str
-    agency: str | None
-    application: str | None
 
 
 class _Endpoint:
@@ -185,7 +174,7 @@ def _read(store: Store, sweep: Sweep, inventory: str, waivers: Waivers | None, d
         if endpoint is None:
             continue
         if waivers is not None and status in WAIVABLE:
-            view = _WaiverView(status, check_id, endpoint_id, record.url, record.agency, record.application)
+            view = WaiverRow(status, check_id, endpoint_id, record.url, record.agency, record.application)
             status = waivers.apply(view)[0].value
         add(status, severity, check_id=check_id)  # a fail also notes the endpoint's worst open finding
         failed = 1 if status == "fail" else 0

@@ -5,13 +5,17 @@ counters per endpoint and per check; endpoint scores are capped
 (``Tally.score``), groups (nation, provinces, agencies, applications) average
 their endpoints' capped indices (``GroupTally``), checks and categories are
 uncapped pass rates. Findings are held in memory up to ``FINDINGS_IN_MEMORY``,
-else streamed from the store again; see ``orchestrator.reports.model`` for
-the shape of what comes out.
+else streamed from the store again. The same pass keeps each endpoint's open
+findings for the fix list (``reports.fixes``); the trend (``reports.trend``)
+and the changes (``reports.changes``) read other sweeps through the store's
+status-only path. See ``orchestrator.reports.model`` for the shape of what
+comes out.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +26,7 @@ from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.inventory.regions import provinces as province_table
 from orchestrator.inventory.yaml_nodes import names_from_inventory
 from orchestrator.reports.changes import changes_since_previous
+from orchestrator.reports.fixes import OPEN_STATUSES, OpenFinding, fix_list
 from orchestrator.reports.model import (
     FINDING_STATUSES,
     LABELS,
@@ -32,12 +37,14 @@ from orchestrator.reports.model import (
     MappedSequence,
     check_meta,
     waivers_dict,
+    with_expiring,
     Report,
     ReportError,
     ResultSource,
     StreamedFindings,
     shown_meta,
 )
+from orchestrator.reports.trend import trend
 from orchestrator.scoring import CAPPING_STATUS, GroupTally, Score, Tally
 from orchestrator.store import ResultRow, Store, Sweep
 from orchestrator.waivers import Waivers
@@ -96,6 +103,7 @@ class _Endpoint:
     done: bool = False
     unreachable: str | None = None
     facts: dict[str, Any] | None = None
+    open: tuple[OpenFinding, ...] = ()  # its fail/warn results after waivers: what the fix list clears
 
 
 @dataclass
@@ -160,12 +168,17 @@ class ReportBuilder:
         certificates = self.read_outcomes(endpoints)
         if self.waivers is not None:
             self.waivers.reset()
-        source = ResultSource(self.store, self.sweep.id, self.agency, self.waivers, self.checks)
+        source = ResultSource(self.store, self.sweep.id, self.agency, self.waivers, self.checks, self.lang)
         results = self.read_results(endpoints, source)
         self.score_endpoints(endpoints)
         self.read_names(inventory_names)
         groups = self.group_endpoints(endpoints)
         checks_out, categories_out = self.checks_and_categories(results.check_counts)
+        scope_score = groups.nation.tally.score()
+        ordered = list(endpoints.values())
+        fixes = fix_list(ordered, scope_score.index, self.lang, national=self.agency is None)
+        for endpoint in ordered:
+            endpoint.open = ()  # the fix list is made: the lazy endpoint entries need none of it
 
         done = sum(endpoint.done for endpoint in endpoints.values())
         unreachable = sum(endpoint.unreachable is not None for endpoint in endpoints.values())
@@ -179,19 +192,21 @@ class ReportBuilder:
             sweep=_sweep_dict(self.sweep, self.agency, len(endpoints), done, unreachable, results.total),
             scope={"agency": self.agency,
                    "agency_name": self.agency_names.get(self.agency, self.agency) if self.agency else None},
-            score=self.score(groups.nation.tally),
+            score=self.score(scope_score),
+            fixes=fixes,
+            trend=trend(self.store, self.sweep, scope_score, self.agency, self.waivers, self.lang),
             provinces=self.provinces(groups),
             agencies=self.agencies(groups),
             applications=MappedSequence(app_items, self.application),
-            endpoints=MappedSequence(list(endpoints.values()), self.endpoint),
+            endpoints=MappedSequence(ordered, self.endpoint),
             checks=checks_out,
             categories=categories_out,
             findings=results.findings if results.findings is not None
             else StreamedFindings(source, results.finding_count),
             top_findings=results.top_findings,
-            waivers=waivers_dict(self.waivers, self.agency),
+            waivers=with_expiring(waivers_dict(self.waivers, self.agency)),
             certificates=certificates,
-            changes=changes_since_previous(self.store, self.sweep, self.agency),
+            changes=changes_since_previous(self.store, self.sweep, self.agency, self.lang),
         )
         report.source = source
         return report
@@ -252,6 +267,8 @@ class ReportBuilder:
                 endpoint.counts[key] = endpoint.counts.get(key, 0) + 1
                 if status_value == CAPPING_STATUS:
                     endpoint.tally.open_fail(severity_value, row.check_id)  # the worst one caps the index
+                if status_value in OPEN_STATUSES:  # interned: ~140k of them in a national sweep
+                    endpoint.open = (*endpoint.open, (sys.intern(row.check_id), status_value, severity_value))
             check_key = (row.check_id, status_value, severity_value)
             check_counts[check_key] = check_counts.get(check_key, 0) + 1
             if status not in FINDING_STATUSES:
@@ -390,7 +407,7 @@ class ReportBuilder:
             by_category.setdefault(category, Tally()).merge(tally)
             severity = check_severity[check_id]
             checks_out.append(
-                {**check_meta(check_id, check, severity.value),
+                {**check_meta(check_id, check, severity.value, self.lang),
                  "counts": dict(tally.counts),
                  "score": self.score(tally.pass_rate())}
             )

@@ -4,13 +4,16 @@ The functions here return plain numbers and labels; the templates turn them
 into SVG elements (autoescaped like everything else), so no chart needs a
 script or a library and the page stays one self-contained file. Sizes are
 bounded by design: a bar per province or category, a column per five days
-of certificate expiry, however many endpoints the sweep had.
+of certificate expiry, a point per sweep of the index trend (the model keeps
+the last few), however many endpoints the sweep had.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from orchestrator import scoring
 
 # SPBE index predicate bands (``orchestrator.scoring`` ids), best first: the colour class a bar gets.
 PREDICATE_CLASSES = {
@@ -185,4 +188,89 @@ def expiry_timeline(
         ticks=ticks,
         today_x=x_of(0),
         soon_x=x_of(SOON_DAYS),
+    )
+
+
+# -- index over the last sweeps -------------------------------------------------
+
+TREND_MIN_INDEX = 1.0  # the axis is the whole SPBE scale, so a line's slope is never exaggerated
+TREND_MAX_INDEX = scoring.MAX_INDEX
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    label: str  # what the point is (a date), for its tooltip and the axis
+    index: float | None  # None: the sweep could not measure the scope; no dot, the line breaks
+    x: float
+    y: float | None
+    css_class: str  # the predicate's colour class
+
+
+@dataclass(frozen=True)
+class TrendBand:
+    predicate_id: str
+    css_class: str
+    y: float
+    height: float
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    points: list[TrendPoint]
+    segments: list[str]  # SVG path data "M x y L x y …", one per run of measured sweeps
+    bands: list[TrendBand]  # the predicate bands behind the line, best on top
+    ticks: list[tuple[float, float]]  # (y, index) at 1, 2, 3, 4, 5
+    width: int
+    height: int
+    plot_left: int
+    plot_top: int
+    plot_width: int
+    plot_height: int
+
+
+def trend_line(
+    rows: Iterable[tuple[str, float | None, str | None]], *, plot_width: int = 420, plot_height: int = 120
+) -> TrendChart:
+    """A line over ``(label, index 1..5 or None, predicate id)`` rows, oldest first, on a fixed 1–5 axis."""
+    rows = list(rows)
+    plot_left, plot_top = 34, 10
+
+    def y_of(index: float) -> float:
+        clipped = min(max(index, TREND_MIN_INDEX), TREND_MAX_INDEX)
+        share = (clipped - TREND_MIN_INDEX) / (TREND_MAX_INDEX - TREND_MIN_INDEX)
+        return round(plot_top + plot_height * (1 - share), 1)
+
+    # One sweep sits in the middle; more are spread edge to edge.
+    step = plot_width / (len(rows) - 1) if len(rows) > 1 else 0.0
+    points = []
+    for i, (label, index, predicate_id) in enumerate(rows):
+        x = round(plot_left + (i * step if len(rows) > 1 else plot_width / 2), 1)
+        y = None if index is None else y_of(float(index))
+        points.append(TrendPoint(label, index, x, y, predicate_class(predicate_id)))
+    segments, run = [], []
+    for point in [*points, None]:  # the sentinel closes the last run
+        if point is not None and point.y is not None:
+            run.append(point)
+            continue
+        if run:
+            segments.append(" ".join(f"{'M' if j == 0 else 'L'} {p.x} {p.y}" for j, p in enumerate(run)))
+        run = []
+    bands = []
+    upper = TREND_MAX_INDEX
+    for predicate in scoring.PREDICATES:  # best first, each from its lower bound up to the band above
+        lower = max(predicate.min_index, TREND_MIN_INDEX)
+        top = y_of(upper)
+        bands.append(TrendBand(predicate.id, predicate_class(predicate.id), top, round(y_of(lower) - top, 1)))
+        upper = lower
+    return TrendChart(
+        points=points,
+        segments=segments,
+        bands=bands,
+        ticks=[(y_of(float(i)), float(i)) for i in range(1, 6)],
+        width=plot_left + plot_width + 16,
+        height=plot_top + plot_height + 22,
+        plot_left=plot_left,
+        plot_top=plot_top,
+        plot_width=plot_width,
+        plot_height=plot_height,
     )

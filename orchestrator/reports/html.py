@@ -3,13 +3,17 @@
 ``render(model)`` takes the report model (``reports.build.build_report``, the
 dict the JSON report serialises) and returns a complete HTML document. The
 national view is rendered when ``scope.agency`` is null, the agency view when
-it names an agency.
+it names an agency. The agency view opens with what to fix (``fixes``: the
+change, its effort, what it clears, the index after it); every finding shows
+its reason, a small observed/expected table (``evidence_table``) and its raw
+JSON behind a ``<details>``.
 
 What keeps it safe and small:
 
 - Jinja2 with autoescape on: every string that came from a server (banners,
   reasons, evidence, service names, certificate subjects) is text, never
-  markup. Evidence is shown as JSON inside ``<pre>``.
+  markup. The only markup made from data is ``<code>`` around the backticked
+  names of our own check texts (``code_spans``), around escaped text.
 - A Content-Security-Policy meta tag allows no fetch of any kind and only
   the one inline script whose SHA-256 it names, so even markup that slipped
   through could neither run nor load anything.
@@ -29,13 +33,15 @@ import heapq
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from functools import lru_cache, cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
+from orchestrator import scoring
 from orchestrator.reports import charts
 from orchestrator.reports.i18n import Translator
 
@@ -43,6 +49,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 # How many rows a list shows before it says "N more not shown".
 LIMITS = {
+    "fixes": 50,
+    "fix_endpoints": 8,  # endpoints named in a fix entry; the rest are counted
+    "by_endpoint": 200,
     "attention": 20,
     "agencies": 1000,
     "top_findings": 50,
@@ -53,7 +62,12 @@ LIMITS = {
     "endpoints": 1000,
     "applications": 1000,
 }
-EVIDENCE_MAX_CHARS = 4000
+EVIDENCE_MAX_CHARS = 4000  # the raw JSON of one finding's evidence
+# The readable observed/expected table: rows per side, items per list, characters per cell.
+EVIDENCE_ROWS = 12
+EVIDENCE_LIST_ITEMS = 25
+EVIDENCE_CELL_CHARS = 300
+EVIDENCE_SIDES = (("observed", "evidence.observed"), ("expected", "evidence.expected"))
 
 # Orders as data: most urgent first.
 STATUS_ORDER = ("fail", "error", "warn", "waived", "pass", "skip")
@@ -81,12 +95,15 @@ def render(model: Mapping[str, Any]) -> str:
         "predicate_ids": tuple(charts.PREDICATE_CLASSES),
         "predicate_class": charts.predicate_class,
         "predicate_id": predicate_id,
-        "evidence_parts": evidence_parts,
+        "evidence_table": evidence_table,
+        "evidence_json": evidence_json,
         "json_text": _json_text,
+        "code_spans": code_spans,
         "status_counts": status_counts,
         "rank": _rank,
+        "fix_endpoint_limit": LIMITS["fix_endpoints"],
     }
-    context.update(_common_view(model))
+    context.update(_common_view(model, t))
     if (model.get("scope") or {}).get("agency"):
         context.update(_agency_view(model))
         template = "agency.j2"
@@ -150,25 +167,99 @@ def score_text(score: Mapping[str, Any] | None, t: Translator) -> str:
     return " · ".join(parts)
 
 
-def evidence_parts(evidence: Any) -> list[tuple[str, str]]:
-    """Evidence as ``(label key, text)`` pieces: observed, expected, then the rest.
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One row of a finding's observed/expected table: ``key: text``, or the text alone.
 
-    Text only: the template puts each piece in ``<pre>``, escaped. Long
-    evidence is cut so one chatty server cannot bloat the report.
+    ``side`` is the i18n key of the row head ("evidence.observed") on the
+    first row of a side and None on the rows below it (``span`` rows share
+    the head); ``key`` is a dict's key, None for a plain value.
     """
-    if evidence in (None, {}, [], ""):
-        return []
+
+    side: str | None
+    span: int
+    key: str | None
+    text: str
+
+
+def evidence_table(evidence: Any) -> list[EvidenceRow]:
+    """The evidence's ``observed`` and ``expected`` as readable rows, bounded in size.
+
+    Lists read as comma-separated values, dicts as one ``key: value`` row per
+    key; anything deeper is compact JSON. At most ``EVIDENCE_ROWS`` rows a
+    side and ``EVIDENCE_CELL_CHARS`` characters a cell, with what was left
+    out said; the whole evidence stays in the raw JSON beside the table.
+    """
     if not isinstance(evidence, Mapping):
-        return [("evidence.other", _json_text(evidence))]
-    parts = [
-        (label, _json_text(evidence[key]))
-        for key, label in (("observed", "evidence.observed"), ("expected", "evidence.expected"))
-        if key in evidence
-    ]
-    rest = {k: v for k, v in evidence.items() if k not in ("observed", "expected")}
-    if rest:
-        parts.append(("evidence.other", _json_text(rest)))
-    return parts
+        return []
+    rows: list[EvidenceRow] = []
+    items: list[tuple[str | None, str]]
+    for field, label in EVIDENCE_SIDES:
+        if field not in evidence:
+            continue
+        value = evidence[field]
+        if isinstance(value, Mapping) and value:
+            # An empty key is a real name (gRPC's whole-server health service is ""): show it quoted.
+            items = [(_clip(str(key)) or '""', _cell_text(item)) for key, item in value.items()]
+            if len(items) > EVIDENCE_ROWS:
+                hidden = len(items) - (EVIDENCE_ROWS - 1)
+                items = items[: EVIDENCE_ROWS - 1] + [(None, f"… (+{hidden})")]
+            rows += [
+                EvidenceRow(label if i == 0 else None, len(items), key, text)
+                for i, (key, text) in enumerate(items)
+            ]
+        else:
+            rows.append(EvidenceRow(label, 1, None, _cell_text(value)))
+    return rows
+
+
+def _cell_text(value: Any) -> str:
+    """A value as one line a reader takes in: lists comma-separated, nested data as compact JSON."""
+    if isinstance(value, (list, tuple)):
+        shown = [_scalar_text(item) for item in value[:EVIDENCE_LIST_ITEMS]]
+        if len(value) > EVIDENCE_LIST_ITEMS:
+            shown.append(f"… (+{len(value) - EVIDENCE_LIST_ITEMS})")
+        text = ", ".join(shown) if shown else "—"
+    else:
+        text = _scalar_text(value)
+    return _clip(text)
+
+
+def _clip(text: str) -> str:
+    if len(text) > EVIDENCE_CELL_CHARS:
+        return text[:EVIDENCE_CELL_CHARS] + f"… (+{len(text) - EVIDENCE_CELL_CHARS})"
+    return text
+
+
+def _scalar_text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+def evidence_json(evidence: Any) -> str:
+    """The whole evidence as indented JSON for the raw view; empty when there is none."""
+    if evidence in (None, {}, [], ""):
+        return ""
+    return _json_text(evidence)
+
+
+def code_spans(text: str | None) -> Markup:
+    """Our texts mark configuration lines and names with backticks: those become ``<code>``, the rest text.
+
+    Every piece is escaped; text with an odd number of backticks stays plain.
+    """
+    pieces = str(text or "").split("`")
+    if len(pieces) % 2 == 0:
+        return Markup.escape(text or "")
+    return Markup("").join(
+        Markup("<code>{}</code>").format(piece) if i % 2 else Markup.escape(piece)
+        for i, piece in enumerate(pieces)
+    )
 
 
 def _json_text(value: Any) -> str:
@@ -207,7 +298,7 @@ def _finding_key(finding: Mapping[str, Any]) -> tuple[Any, ...]:
 # -- views ------------------------------------------------------------------
 
 
-def _common_view(model: Mapping[str, Any]) -> dict[str, Any]:
+def _common_view(model: Mapping[str, Any], t: Translator) -> dict[str, Any]:
     certificates = list(model.get("certificates") or [])
     dated = [c for c in certificates if c.get("days_left") is not None]
     # Expiring soon: the soonest first. Expired: the most recently expired first
@@ -236,15 +327,55 @@ def _common_view(model: Mapping[str, Any]) -> dict[str, Any]:
                 key: _capped(changes.get(key) or [], LIMITS["changes"])
                 for key in ("regressions", "fixes", "new_endpoints", "gone_endpoints")
             },
+            "by_endpoint": _capped(
+                changes.get("by_endpoint") or [],
+                LIMITS["by_endpoint"],
+                (changes.get("by_endpoint_counts") or {}).get("endpoints"),
+            ),
         },
         "waivers": None
         if waivers is None
         else {
             key: _capped(waivers.get(key) or [], LIMITS["waivers"])
-            for key in ("applied", "expired", "unmatched")
+            for key in ("expiring", "applied", "expired", "unmatched")
         },
         "partial": sweep.get("state") != "complete",
+        **fixes_view(model.get("fixes") or [], t),
+        **trend_view(model.get("trend") or [], t),
     }
+
+
+def fixes_view(fixes: Iterable[Mapping[str, Any]], t: Translator) -> dict[str, Any]:
+    """The fix list, each entry with the predicate of its cumulative index, and the index after every fix.
+
+    ``cumulative_index_after`` of the last fix is the scope's index once the whole list is done.
+    """
+    entries = [
+        {**fix, "cumulative_predicate": predicate_of(fix.get("cumulative_index_after"), t.lang)}
+        for fix in fixes
+    ]
+    after_all = entries[-1].get("cumulative_index_after") if entries else None
+    return {
+        "fixes": _capped(entries, LIMITS["fixes"]),
+        "after_all": None
+        if after_all is None
+        else {"index": after_all, "predicate": predicate_of(after_all, t.lang)},
+    }
+
+
+def predicate_of(index: float | None, lang: str) -> dict[str, str] | None:
+    """``{id, label}`` of the band an index falls in, as the model gives a score's predicate."""
+    predicate = scoring.predicate_for(index)
+    return None if predicate is None else {"id": predicate.id, "label": predicate.label(lang)}
+
+
+def trend_view(points: Iterable[Mapping[str, Any]], t: Translator) -> dict[str, Any]:
+    """The index trend (``report["trend"]``, oldest first) as a line chart and its rows."""
+    points = list(points)
+    chart = charts.trend_line(
+        (t.date(p.get("started_at")), p.get("index"), predicate_id(p)) for p in points
+    )
+    return {"trend": points, "trend_chart": chart}
 
 
 def serious_by_agency(findings: Iterable[Mapping[str, Any]]) -> Counter:
@@ -333,7 +464,10 @@ def _agency_view(model: Mapping[str, Any]) -> dict[str, Any]:
     applications = sorted(
         model.get("applications") or [], key=lambda a: (*_compliance_key(a), str(a.get("id")))
     )
+    shown = LIMITS["fix_endpoints"]
+    named = {e for fix in model.get("fixes") or [] for e in fix.get("endpoints", [])[:shown]}
     return {
+        "endpoint_urls": {e.get("id"): e.get("url") for e in endpoints if e.get("id") in named},
         "agency": agency,
         "agency_name": model["scope"].get("agency_name") or code,
         "agency_names": {code: model["scope"].get("agency_name") or code},

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-LANGUAGES = ("id", "en")
-DEFAULT_LANGUAGE = "id"
+from probes.model import LANGUAGES
+
+DEFAULT_LANGUAGE = LANGUAGES[0]
 
 MESSAGES: dict[str, dict[str, str]] = {
     # -- page and headings ---------------------------------------------------
@@ -54,6 +55,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "section.applications": {"id": "Aplikasi", "en": "Applications"},
     "section.endpoints": {"id": "Endpoint", "en": "Endpoints"},
     "section.metadata": {"id": "Metadata sweep", "en": "Sweep metadata"},
+    "section.fixes": {"id": "Yang harus diperbaiki", "en": "What to fix first"},
+    "section.trend": {"id": "Indeks dari sweep ke sweep", "en": "Index over the last sweeps"},
     # -- summary cards -------------------------------------------------------
     "score.index": {"id": "Indeks", "en": "Index"},
     "score.compliance": {"id": "Kepatuhan", "en": "Compliance"},
@@ -177,11 +180,79 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col.results": {"id": "Hasil tercakup", "en": "Results covered"},
     "col.unreachable": {"id": "Tak terjangkau", "en": "Unreachable"},
     "col.scope": {"id": "Cakupan", "en": "Scope"},
+    # -- what to fix first --------------------------------------------------
+    "fix.explain": {
+        "id": "Satu entri per perbaikan: perubahan yang harus dibuat, upayanya, pemeriksaan yang diselesaikan"
+        " dan endpoint yang diperbaiki. Urutan: tingkat keparahan, lalu jumlah endpoint yang diperbaiki.",
+        "en": "One entry per fix: the change to make, its effort, the checks it clears and the endpoints it"
+        " fixes. Order: severity, then how many endpoints it fixes.",
+    },
+    "fix.national_explain": {
+        "id": "Perbaikan yang menaikkan predikat instansi terbanyak, dihitung dengan penilaian yang sama"
+        " (termasuk batas).",
+        "en": "The fixes that move the most agencies up a rating, computed with the same scoring (caps"
+        " included).",
+    },
+    "fix.now": {"id": "Indeks sekarang: {index} ({predicate})", "en": "Index now: {index} ({predicate})"},
+    "fix.after": {
+        "id": "Indeks setelah perbaikan: {index} ({predicate})",
+        "en": "Index after this fix: {index} ({predicate})",
+    },
+    "fix.effort": {"id": "Upaya", "en": "Effort"},
+    "fix.after_all": {
+        "id": "Indeks setelah semua perbaikan: {index} ({predicate})",
+        "en": "Index after every fix: {index} ({predicate})",
+    },
+    "fix.cumulative": {
+        "id": "Bersama perbaikan 1–{number}: {index} ({predicate})",
+        "en": "With fixes 1–{number}: {index} ({predicate})",
+    },
+    "fix.no_gain": {
+        "id": "sendiri belum mengubah indeks: temuan lain masih membatasi endpoint yang sama",
+        "en": "on its own it does not change the index: other findings still cap the same endpoints",
+    },
+    "fix.checks": {"id": "Menyelesaikan pemeriksaan", "en": "Clears checks"},
+    "fix.endpoints": {"id": "Memperbaiki endpoint", "en": "Fixes endpoints"},
+    "fix.agencies_up": {
+        "id": "{count} instansi naik predikat",
+        "en": "{count} agencies move up a rating",
+    },
+    "fix.findings": {"id": "{count} temuan terbuka", "en": "{count} open findings"},
+    "fix.more_endpoints": {"id": "dan {count} endpoint lain", "en": "and {count} more endpoints"},
+    "fix.none": {
+        "id": "Tidak ada temuan terbuka yang perlu diperbaiki.",
+        "en": "There is no open finding to fix.",
+    },
+    # How much work a fix is (probes.model.EFFORTS).
+    "effort.config": {"id": "ubah konfigurasi (menit)", "en": "configuration change (minutes)"},
+    "effort.certificate": {
+        "id": "terbitkan atau perbarui sertifikat (jam hingga hari)",
+        "en": "issue or renew a certificate (hours to days)",
+    },
+    "effort.upgrade": {
+        "id": "perbarui atau ganti perangkat lunak server (hari)",
+        "en": "upgrade or replace the server software (days)",
+    },
+    "effort.code": {
+        "id": "ubah kode aplikasi (hari hingga minggu)",
+        "en": "change the application's code (days to weeks)",
+    },
+    # -- trend -----------------------------------------------------------------
+    "trend.chart": {
+        "id": "Diagram garis: indeks pada {count} sweep terakhir dengan inventaris dan profil yang sama.",
+        "en": "Line chart: the index over the last {count} sweeps of the same inventory and profile.",
+    },
+    "trend.none": {
+        "id": "Belum ada sweep lain dengan inventaris dan profil yang sama.",
+        "en": "There is no other sweep of the same inventory and profile yet.",
+    },
+    "col.sweep": {"id": "Sweep", "en": "Sweep"},
+    "col.date": {"id": "Tanggal", "en": "Date"},
     # -- findings and evidence ----------------------------------------------
     "evidence.observed": {"id": "Teramati", "en": "Observed"},
     "evidence.expected": {"id": "Diharapkan", "en": "Expected"},
-    "evidence.other": {"id": "Data lain", "en": "Other data"},
     "evidence.none": {"id": "tanpa bukti", "en": "no evidence"},
+    "evidence.raw": {"id": "Bukti mentah (JSON)", "en": "Raw evidence (JSON)"},
     "waiver.none": {"id": "—", "en": "—"},
     "waiver.applied": {"id": "Diterapkan", "en": "Applied"},
     "waiver.expired_list": {"id": "Kedaluwarsa (tidak lagi berlaku)", "en": "Expired (no longer applied)"},
@@ -190,6 +261,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Matched no result",
     },
     "waiver.nothing": {"id": "Tidak ada pengecualian.", "en": "No waivers."},
+    "waiver.expiring": {"id": "Berakhir dalam 30 hari", "en": "Expiring within 30 days"},
     "endpoint.reachable": {"id": "terjangkau", "en": "reachable"},
     "endpoint.unreachable": {"id": "tak terjangkau", "en": "unreachable"},
     "endpoint.not_probed": {"id": "belum diperiksa", "en": "not checked yet"},
@@ -276,6 +348,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "changes.fixes": {"id": "Perbaikan", "en": "Fixes"},
     "changes.new": {"id": "Endpoint baru", "en": "New endpoints"},
     "changes.gone": {"id": "Endpoint hilang", "en": "Gone endpoints"},
+    "changes.by_endpoint": {"id": "Per endpoint", "en": "Per endpoint"},
+    "changes.by_endpoint_explain": {
+        "id": "Temuan terbuka (gagal atau peringatan) setiap endpoint dibandingkan dengan sweep sebelumnya.",
+        "en": "Each endpoint's open findings (fail or warning) compared with the previous sweep.",
+    },
+    "changes.new_findings": {"id": "Baru", "en": "New"},
+    "changes.fixed": {"id": "Sudah diperbaiki", "en": "Fixed"},
+    "changes.still_open": {"id": "Masih terbuka", "en": "Still open"},
     # -- metadata ------------------------------------------------------------
     "meta.sweep": {"id": "ID sweep", "en": "Sweep id"},
     "meta.inventory": {"id": "Inventaris", "en": "Inventory"},

@@ -1,8 +1,12 @@
 """A short Markdown summary, fit for a CI job summary (``$GITHUB_STEP_SUMMARY``).
 
-Totals, the score, why it is capped, and its predicate, the top findings, the agencies (worst
-first), waivers that expire soon or have expired, and the changes since the
-previous sweep. Bahasa Indonesia by default, English with ``lang="en"``.
+An agency's summary opens with what to fix first (each fix, its effort and the
+agency's index once it is done, alone and with the fixes above it); then the
+totals, the score, why it is capped, and its predicate, the national fix list
+(which fixes move the most agencies up a predicate), the top findings with their
+remediation, the agencies (worst first), waivers that expire soon or have
+expired, and the changes since the previous sweep. Every check text is in the
+report's language: Bahasa Indonesia by default, English with ``lang="en"``.
 Server text is flattened to one line, clipped, and escaped so it can
 neither break a table nor inject markup or HTML.
 """
@@ -14,12 +18,14 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from orchestrator.reports.i18n import Translator
+from orchestrator.reports.model import EXPIRING_DAYS
 from orchestrator.reports.text import one_line
 
 TOP_ROWS = 15
 AGENCY_ROWS = 20
-EXPIRING_DAYS = 30
+FIX_ROWS = 10  # of the national list; an agency's list is shown whole
 REASON_LIMIT = 140
+REMEDIATION_LIMIT = 400
 
 TEXT: dict[str, dict[str, str]] = {
     "id": {
@@ -70,6 +76,17 @@ TEXT: dict[str, dict[str, str]] = {
         "certificates": "Sertifikat yang segera berakhir",
         "subject": "Subjek",
         "scope_note": "Cakupan: hanya instansi {agency}.",
+        "remediation": "Perbaikan",
+        "fix_now": "Indeks sekarang: {index}.",
+        "fix_agency_note": "Indeks setelahnya: indeks instansi bila perbaikan itu saja dikerjakan; "
+        "bersama yang di atasnya: bila perbaikan itu dan semua yang di atasnya dikerjakan.",
+        "fix_national_note": "Diurutkan menurut jumlah instansi yang naik predikat bila perbaikan itu "
+        "dikerjakan di mana-mana, lalu tingkat keparahan.",
+        "effort": "Upaya",
+        "index_after": "Indeks setelahnya",
+        "cumulative": "Bersama yang di atasnya",
+        "agencies_up": "Instansi naik predikat",
+        "more_fixes": "… dan {count} perbaikan lain (lihat laporan JSON atau HTML).",
     },
     "en": {
         "title": "SPBE interoperability compliance report",
@@ -119,6 +136,17 @@ TEXT: dict[str, dict[str, str]] = {
         "certificates": "Certificates expiring soon",
         "subject": "Subject",
         "scope_note": "Scope: agency {agency} only.",
+        "remediation": "Remediation",
+        "fix_now": "Index now: {index}.",
+        "fix_agency_note": "Index after: the agency's index once that fix alone is done; "
+        "with those above: once it and every fix above it are done.",
+        "fix_national_note": "Ordered by how many agencies move up a predicate when the fix is done "
+        "everywhere, then by severity.",
+        "effort": "Effort",
+        "index_after": "Index after",
+        "cumulative": "With those above",
+        "agencies_up": "Agencies moving up",
+        "more_fixes": "… and {count} more fixes (see the JSON or HTML report).",
     },
 }
 
@@ -188,6 +216,7 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
     )
     if scope["agency"]:
         out.write(t["scope_note"].format(agency=code(scope["agency"])) + "\n\n")
+        _write_fixes(report, out, t)  # an agency's summary opens with what to fix
 
     totals = sweep["totals"]
     score = report["score"]
@@ -200,17 +229,19 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
     )
     counts = score["counts"]
     _table(out, [cell(labels["status"][s]) for s in counts], [[str(n) for n in counts.values()]])
+    if not scope["agency"]:
+        _write_fixes(report, out, t)
 
     out.write(f"### {t['top_findings']}\n\n")
     top = report["top_findings"][:TOP_ROWS]
     if top:
         _table(
             out,
-            [t["severity"], t["status"], t["check"], t["endpoint"], t["reason"]],
+            [t["severity"], t["status"], t["check"], t["endpoint"], t["reason"], t["remediation"]],
             [
                 [cell(labels["severity"][f["severity"]]), cell(labels["status"][f["status"]]),
                  f"{code(f['check_id'])} {cell(f['title'], 80)}", cell(f["endpoint"], 80),
-                 cell(f["reason"])]
+                 cell(f["reason"]), cell(f["remediation"], REMEDIATION_LIMIT) or "—"]
                 for f in top
             ],
         )
@@ -238,6 +269,45 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
     _write_waivers(report, out, t)
     _write_certificates(report, out, t)
     _write_changes(report, out, t)
+
+
+def _index_text(index: float | None, predicate: Mapping[str, Any] | None, t: Mapping[str, str]) -> str:
+    if index is None:
+        return t["not_measured"]
+    return f"{index:.2f} ({cell(predicate['label'])})" if predicate else f"{index:.2f}"
+
+
+def _write_fixes(report: Mapping[str, Any], out: TextIO, t: Mapping[str, str]) -> None:
+    """What to fix first: the agency's whole list, or the nation's first ``FIX_ROWS``."""
+    translate = Translator(report["lang"])
+    national = not report["scope"]["agency"]
+    fixes = report["fixes"]
+    out.write(f"### {translate('section.fixes')}\n\n")
+    score = report["score"]
+    out.write(t["fix_now"].format(index=_index_text(score["index"], score["predicate"], t)) + " "
+              + t["fix_national_note" if national else "fix_agency_note"] + "\n\n")
+    if not fixes:
+        out.write(translate("fix.none") + "\n\n")
+        return
+    shown = fixes[:FIX_ROWS] if national else fixes
+    labels = report["labels"]
+    header = ["#", t["remediation"], t["check"], t["severity"], t["effort"], t["endpoints"]]
+    header += [t["agencies_up"], t["index_after"]] if national else [t["index_after"], t["cumulative"]]
+    rows = []
+    for number, fix in enumerate(shown, 1):
+        row = [str(number), cell(fix["remediation"], REMEDIATION_LIMIT),
+               " ".join(code(c["id"]) for c in fix["checks"]),
+               cell(labels["severity"][fix["severity"]]), cell(translate("effort." + fix["effort"])),
+               str(fix["endpoint_count"])]
+        after = _index_text(fix["index_after"], fix["predicate_after"], t)
+        if national:
+            row += [str(fix["agencies_up"]), after]
+        else:
+            row += [after, _index_text(fix["cumulative_index_after"], None, t)]
+        rows.append(row)
+    _table(out, header, rows)
+    if len(fixes) > len(shown):
+        out.write(t["more_fixes"].format(count=len(fixes) - len(shown)) + "\n\n")
 
 
 def _write_waivers(report: Mapping[str, Any], out: TextIO, t: Mapping[str, str]) -> None:

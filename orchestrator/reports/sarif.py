@@ -1,7 +1,8 @@
 """SARIF 2.1.0: one rule per check, one result per finding.
 
 A rule carries the check's title (shortDescription), rationale
-(fullDescription), remediation and references (help), and
+(fullDescription), remediation and references (help), in the report's
+language (``run.language``), and
 ``properties.security-severity`` / ``tags`` as code-scanning tools read
 them. A result's location is the endpoint: ``artifactLocation.uri`` is a
 relative path made of its URL (``artifact_uri``; code scanning refuses
@@ -36,6 +37,11 @@ LEVELS: dict[str, dict[str, str]] = {
     "fail": {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"},
     "warn": {"critical": "warning", "high": "warning", "medium": "warning", "low": "note", "info": "note"},
 }
+# The labels of a rule's help, in the report's language.
+HELP_WORDS: dict[str, dict[str, str]] = {
+    "id": {"remediation": "Perbaikan", "references": "Rujukan"},
+    "en": {"remediation": "Remediation", "references": "References"},
+}
 # GitHub code scanning reads this number: >= 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, < 4 low.
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "info": "0.0"}
 
@@ -49,13 +55,15 @@ def _rule_name(title: str) -> str:
     return "".join(word[:1].upper() + word[1:] for word in words) or "Check"
 
 
-def rule(check: Mapping[str, Any]) -> dict[str, Any]:
+def rule(check: Mapping[str, Any], lang: str = "en") -> dict[str, Any]:
+    """A rule of one check; its texts are in the language ``check_meta`` gave it, the labels in ``lang``."""
+    words = HELP_WORDS[lang]
     references = list(check.get("references") or [])
-    help_lines = [f"Remediation: {check.get('remediation') or '-'}"]
-    markdown = [f"**Remediation.** {check.get('remediation') or '-'}"]
+    help_lines = [f"{words['remediation']}: {check.get('remediation') or '-'}"]
+    markdown = [f"**{words['remediation']}.** {check.get('remediation') or '-'}"]
     if references:
-        help_lines.append("References: " + "; ".join(references))
-        markdown.append("**References.**\n" + "\n".join(f"- {ref}" for ref in references))
+        help_lines.append(f"{words['references']}: " + "; ".join(references))
+        markdown.append(f"**{words['references']}.**\n" + "\n".join(f"- {ref}" for ref in references))
     data: dict[str, Any] = {
         "id": check["id"],
         "name": _rule_name(check["title"]),
@@ -170,10 +178,11 @@ def write_log(
 
 def write(report: Mapping[str, Any], out: TextIO) -> None:
     """A sweep report: a rule per check it holds, a result per finding."""
-    rules = [rule(check) for check in report["checks"]]
+    rules = [rule(check, report["lang"]) for check in report["checks"]]
     sweep = report["sweep"]
     run_head = {
         "tool": tool_driver(report["tool"], rules),
+        "language": report["lang"],  # of the rules' and results' texts (BCP 47)
         "automationDetails": {"id": f"spbe-interop/{sweep['inventory_name']}/{sweep['id']}"},
         "invocations": [
             {"executionSuccessful": sweep["state"] == "complete",

@@ -117,6 +117,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    Migration(
+        4,
+        "reason templates: each result's message (key and values, JSON) beside its English reason",
+        (
+            # NULL for a reason without a template and for every row written before; adding a
+            # nullable column rewrites no row, so upgrading a national store is instant.
+            "ALTER TABLE results ADD COLUMN message TEXT",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -25,6 +25,7 @@ from orchestrator.store.records import (
     UnknownSweep,
     endpoint_columns,
 )
+from probes.messages import Message
 from probes.model import Severity, Status
 
 
@@ -203,7 +204,7 @@ class ResultReader:
         sweep_id = self.resolve(sweep_id)
         sql = (
             "SELECT r.sweep_id, r.check_id, r.status, r.severity, r.reason, r.evidence, r.duration_s,"
-            f" {endpoint_columns('e')}"
+            f" r.message, {endpoint_columns('e')}"
             " FROM results r JOIN endpoints e ON e.sweep_id = r.sweep_id AND e.endpoint_id = r.endpoint_id"
             " WHERE r.sweep_id = ?"
         )
@@ -218,17 +219,24 @@ class ResultReader:
         cursor = self._conn().execute(sql, params)
         return _result_rows(cursor)
 
-    def statuses(self, sweep_id: str) -> Iterator[tuple[str, str, str, str]]:
+    def statuses(self, sweep_id: str, *, agency: str | None = None) -> Iterator[tuple[str, str, str, str]]:
         """``(endpoint_id, check_id, status, severity)`` of every result as plain strings, by endpoint then check.
 
         What scoring needs, without reasons and evidence: about ten times faster
-        than ``results`` on a national sweep.
+        than ``results`` on a national sweep. ``agency``: only its endpoints' results.
         """
         sweep_id = self.resolve(sweep_id)
+        if agency is None:
+            return self._conn().execute(
+                "SELECT endpoint_id, check_id, status, severity FROM results WHERE sweep_id = ?"
+                " ORDER BY endpoint_id, check_id",
+                (sweep_id,),
+            )
         return self._conn().execute(
-            "SELECT endpoint_id, check_id, status, severity FROM results WHERE sweep_id = ?"
-            " ORDER BY endpoint_id, check_id",
-            (sweep_id,),
+            "SELECT r.endpoint_id, r.check_id, r.status, r.severity FROM results r"
+            " JOIN endpoints e ON e.sweep_id = r.sweep_id AND e.endpoint_id = r.endpoint_id"
+            " WHERE r.sweep_id = ? AND e.agency = ? ORDER BY r.endpoint_id, r.check_id",
+            (sweep_id, agency),
         )
 
     def summary(self, sweep_id: str) -> Summary:
@@ -356,7 +364,7 @@ def _sweep_from_row(row: tuple[Any, ...]) -> Sweep:
 
 def _result_rows(cursor: sqlite3.Cursor) -> Iterator[ResultRow]:
     """``ResultRow``s from rows of the result columns followed by the endpoint's metadata columns."""
-    for sweep_id, check_id, status, severity, reason, evidence, duration_s, *meta in cursor:
+    for sweep_id, check_id, status, severity, reason, evidence, duration_s, message, *meta in cursor:
         yield ResultRow(
             *meta,
             sweep_id=sweep_id,
@@ -366,7 +374,18 @@ def _result_rows(cursor: sqlite3.Cursor) -> Iterator[ResultRow]:
             reason=reason,
             evidence=json.loads(evidence),
             duration_s=duration_s,
+            message=message_of(message),
         )
+
+
+def message_of(stored: str | None) -> Message | None:
+    """A result's stored message; None when it has none or it does not parse (the reason stands)."""
+    if stored is None:
+        return None
+    try:
+        return Message.from_dict(json.loads(stored))
+    except ValueError:  # json.JSONDecodeError included
+        return None
 
 
 def status_counts(conn: sqlite3.Connection, sweep_id: str) -> dict[str, int]:
@@ -399,7 +418,7 @@ def _status_changes(conn: sqlite3.Connection, a: str, b: str) -> Iterator[DiffEn
     # Pairs present on both sides with a different status.
     both = conn.execute(
         "SELECT ra.endpoint_id, ra.check_id, ra.status, rb.status, rb.severity, e.agency, e.province,"
-        " rb.reason"
+        " rb.reason, rb.message"
         " FROM results ra"
         " JOIN results rb"
         "   ON rb.sweep_id = ? AND rb.endpoint_id = ra.endpoint_id AND rb.check_id = ra.check_id"
@@ -410,11 +429,12 @@ def _status_changes(conn: sqlite3.Connection, a: str, b: str) -> Iterator[DiffEn
     )
     for row in both:
         yield DiffEntry(
-            row[0], row[1], Status(row[2]), Status(row[3]), Severity(row[4]), row[5], row[6], row[7]
+            row[0], row[1], Status(row[2]), Status(row[3]), Severity(row[4]), row[5], row[6], row[7],
+            message_of(row[8]),
         )
     # Checks run on only one side of an endpoint both sweeps finished.
     one_sided = (
-        "SELECT r.endpoint_id, r.check_id, r.status, r.severity, e.agency, e.province, r.reason"
+        "SELECT r.endpoint_id, r.check_id, r.status, r.severity, e.agency, e.province, r.reason, r.message"
         " FROM results r"
         " JOIN endpoints e ON e.sweep_id = r.sweep_id AND e.endpoint_id = r.endpoint_id"
         " JOIN outcomes o ON o.sweep_id = ? AND o.endpoint_id = r.endpoint_id"
@@ -423,6 +443,10 @@ def _status_changes(conn: sqlite3.Connection, a: str, b: str) -> Iterator[DiffEn
         " ORDER BY r.endpoint_id, r.check_id"
     )
     for row in conn.execute(one_sided, (b, a, b)):  # dropped in b
-        yield DiffEntry(row[0], row[1], Status(row[2]), None, Severity(row[3]), row[4], row[5], row[6])
+        yield DiffEntry(
+            row[0], row[1], Status(row[2]), None, Severity(row[3]), row[4], row[5], row[6], message_of(row[7])
+        )
     for row in conn.execute(one_sided, (a, b, a)):  # added in b
-        yield DiffEntry(row[0], row[1], None, Status(row[2]), Severity(row[3]), row[4], row[5], row[6])
+        yield DiffEntry(
+            row[0], row[1], None, Status(row[2]), Severity(row[3]), row[4], row[5], row[6], message_of(row[7])
+        )

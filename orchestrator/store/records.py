@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from orchestrator.endpoint_meta import META_FIELDS, EndpointMeta
+from probes.messages import Message
 from probes.model import ProbeReport, Severity, Status
 
 # The ``endpoints`` table names its metadata columns after the fields of ``EndpointMeta``, in
@@ -165,7 +166,11 @@ class LiveProgress:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResultRow(EndpointMeta):
-    """One check result, with the metadata of its endpoint (the fields of ``EndpointMeta``) joined in."""
+    """One check result, with the metadata of its endpoint (the fields of ``EndpointMeta``) joined in.
+
+    ``message`` is the reason as a template (``probes.messages``; None when it has none, and for
+    rows stored before templates): ``probes.messages.render_reason(reason, message, lang)``.
+    """
 
     sweep_id: str
     check_id: str
@@ -174,6 +179,7 @@ class ResultRow(EndpointMeta):
     reason: str
     evidence: dict[str, Any]
     duration_s: float
+    message: Message | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +234,7 @@ class DiffEntry:
     agency: str | None
     province: str | None
     reason: str  # the newer side's reason (the older one's if the check was dropped)
+    message: Message | None = None  # that reason as a template (probes.messages), if it has one
 
     def to_dict(self) -> dict[str, Any]:
         return {

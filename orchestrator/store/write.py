@@ -23,6 +23,7 @@ from orchestrator.store.records import (
     endpoint_values,
     iso_utc,
 )
+from probes.messages import Message
 from probes.model import ProbeReport, Severity, Status
 
 
@@ -171,6 +172,7 @@ class SweepWriter:
                         _text(result.reason),
                         _dumps(result.evidence),
                         result.duration_s,
+                        _message_json(result.message),
                     )
                 )
         try:
@@ -184,7 +186,7 @@ class SweepWriter:
                 # OR REPLACE: a report listing the same check twice keeps the last.
                 conn.executemany(
                     "INSERT OR REPLACE INTO results (sweep_id, endpoint_id, check_id, status, severity,"
-                    " reason, evidence, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " reason, evidence, duration_s, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     result_rows,
                 )
                 conn.execute(
@@ -239,6 +241,27 @@ def _dumps(value: Any) -> str:
     # escape, which reads back as the same string.
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_fallback)
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# A result's message as JSON (``Message.to_dict``'s shape): the write path of every result, so
+# one reused encoder, nested messages through ``default``, and the JSON of messages without
+# values (most rows of a sweep: skips, "not served", plain passes) made once per key. ASCII
+# escapes keep a server's lone surrogates storable; they read back as the same text.
+_MESSAGE_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), default=lambda message: {"key": message.key, "params": message.params}
+)
+_BARE_MESSAGES: dict[str, str] = {}
+
+
+def _message_json(message: Message | None) -> str | None:
+    if message is None:
+        return None
+    if message.params:
+        return _MESSAGE_ENCODER.encode(message)
+    cached = _BARE_MESSAGES.get(message.key)
+    if cached is None:
+        cached = _BARE_MESSAGES[message.key] = _MESSAGE_ENCODER.encode(message)
+    return cached
 
 
 def _text(value: str | None) -> str | None:

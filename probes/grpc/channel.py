@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import grpc
 
 from probes.errors import Undetermined
+from probes.messages import Message
 from probes.model import Target
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a response larger than this is a broken server
@@ -118,7 +119,7 @@ def status_answer(what: str, code: grpc.StatusCode, details: str | None) -> Refu
     if answered(code, details):
         return Refusal(code.name, clip(details))
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        raise Undetermined(f"{what}: no answer before the deadline")
+        raise Undetermined(message=Message("grpc.no_answer", {"call": what}))
     raise Undetermined(f"{what}: {code.name}" + (f": {clip(details)}" if details else ""))
 
 

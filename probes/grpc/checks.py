@@ -28,6 +28,7 @@ from probes.grpc.facts import (
     UNKNOWN_SERVICE,
     outcome_text,
 )
+from probes.messages import Message
 from probes.model import Status, Verdict
 
 check = registry.family("grpc")
@@ -38,25 +39,36 @@ STATUS_DOC = "https://github.com/grpc/grpc/blob/master/doc/statuscodes.md"
 IDENTITY_DOC = "protos/spbe/interop/v1/service_info.proto"
 SPBE_REGULATION = "Peraturan Presiden No. 95 Tahun 2018 tentang Sistem Pemerintahan Berbasis Elektronik"
 
-# What a status answer means for each health call: knowledge as data.
+# What a status answer means for each health call (a phrase of probes.messages): knowledge as data.
 HEALTH_REFUSALS = {
-    "UNIMPLEMENTED": "the server has no grpc.health.v1.Health service",
-    "NOT_FOUND": "the service is not registered with the health service",
-    # The server, or a proxy in front of it (nginx's 502 when the backend is
-    # down), says the service cannot take calls: it is not serving.
-    "UNAVAILABLE": "the service is not serving",
+    "UNIMPLEMENTED": "grpc.refusal.no_health",
+    "NOT_FOUND": "grpc.refusal.not_registered",
+    # The server, or a proxy in front of it (nginx's 502 when the backend is down), says
+    # the service cannot take calls: it is not serving.
+    "UNAVAILABLE": "grpc.refusal.not_serving",
+}
+# (services missing, services not SERVING) in a Health.List answer -> its reason's frame.
+LIST_FRAMES = {
+    (True, False): "grpc.list_missing",
+    (False, True): "grpc.list_not_serving",
+    (True, True): "grpc.list_missing_not_serving",
 }
 
 
-def _health_verdict(outcome: dict[str, str], subject: str) -> Verdict:
+def _health_verdict(outcome: dict[str, str], subject: Message) -> Verdict:
     evidence = registry.evidence(outcome_text(outcome), "SERVING")
-    if outcome.get("status") == "SERVING":
-        return Verdict(Status.PASS, f"{subject} is SERVING", evidence)
     if "status" in outcome:
-        return Verdict(Status.FAIL, f"{subject} is {outcome['status']}", evidence)
-    explained = [HEALTH_REFUSALS.get(outcome["code"]), outcome.get("details")]
-    meaning = ": ".join(part for part in explained if part) or "no further detail"
-    return Verdict(Status.FAIL, f"{subject}: answered {outcome['code']} ({meaning})", evidence)
+        status = Status.PASS if outcome["status"] == "SERVING" else Status.FAIL
+        return Verdict.of(status, evidence, "grpc.status_is", subject=subject, status=outcome["status"])
+    refusal, details = HEALTH_REFUSALS.get(outcome["code"]), outcome.get("details")
+    meaning: Message | str
+    if refusal and details:
+        meaning = Message("grpc.refusal_detail", {"refusal": Message(refusal), "detail": details})
+    else:
+        meaning = Message(refusal) if refusal else details or Message("grpc.no_detail")
+    return Verdict.of(
+        Status.FAIL, evidence, "grpc.health_answered", subject=subject, code=outcome["code"], meaning=meaning,
+    )
 
 
 @check(
@@ -73,7 +85,7 @@ def _health_verdict(outcome: dict[str, str], subject: str) -> Verdict:
     facts=(HEALTH_OVERALL,),
 )
 def check_server_health(facts: Facts, params: dict[str, Any]) -> Verdict:
-    return _health_verdict(facts[HEALTH_OVERALL], 'health of the server ("")')
+    return _health_verdict(facts[HEALTH_OVERALL], Message("grpc.subject.server_health"))
 
 
 @check(
@@ -95,12 +107,12 @@ def check_declared_health(facts: Facts, params: dict[str, Any]) -> Verdict:
     failing = {s: t for s, t in observed.items() if t != "SERVING" and "error" not in outcomes[s]}
     undetermined = {s: outcomes[s]["error"] for s in outcomes if "error" in outcomes[s]}
     if failing:
-        listed = ", ".join(f"{service} ({text})" for service, text in failing.items())
-        return Verdict(Status.FAIL, f"not SERVING: {listed}", evidence)
+        listed = [f"{service} ({text})" for service, text in failing.items()]
+        return Verdict.of(Status.FAIL, evidence, "grpc.not_serving", services=listed)
     if undetermined:
         listed = ", ".join(f"{service}: {reason}" for service, reason in undetermined.items())
         return Verdict(Status.ERROR, f"no health answer for {listed}", evidence)
-    return Verdict(Status.PASS, f"all {len(outcomes)} declared services are SERVING", evidence)
+    return Verdict.of(Status.PASS, evidence, "grpc.all_serving", count=len(outcomes))
 
 
 @check(
@@ -116,7 +128,7 @@ def check_declared_health(facts: Facts, params: dict[str, Any]) -> Verdict:
     facts=(HEALTH_WATCH,),
 )
 def check_watch(facts: Facts, params: dict[str, Any]) -> Verdict:
-    return _health_verdict(facts[HEALTH_WATCH], 'first Watch message for ""')
+    return _health_verdict(facts[HEALTH_WATCH], Message("grpc.subject.first_watch"))
 
 
 @check(
@@ -133,24 +145,20 @@ def check_watch(facts: Facts, params: dict[str, Any]) -> Verdict:
 def check_list(facts: Facts, params: dict[str, Any]) -> Verdict:
     answer = facts[HEALTH_LIST]
     if answer.get("code") == "UNIMPLEMENTED":
-        raise NotApplicable("Health.List is not implemented (it is optional)")
+        raise NotApplicable(message=Message("grpc.list_unimplemented"))
     if "code" in answer:
-        return Verdict(
-            Status.FAIL, f"Health.List answered {answer['code']}",
-            registry.evidence(answer, "a list of statuses"),
-        )
+        evidence = registry.evidence(answer, "a list of statuses")
+        return Verdict.of(Status.FAIL, evidence, "grpc.answered", subject="Health.List", code=answer["code"])
     statuses: dict[str, str] = answer["statuses"]
     declared = facts[EXPECTED]["services"]
     missing = [service for service in declared if service not in statuses]
     not_serving = {name: status for name, status in statuses.items() if status != "SERVING"}
     evidence = registry.evidence(statuses, {"SERVING": declared or "every listed service"})
     if missing or not_serving:
-        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
-            [f"not SERVING: {', '.join(f'{n or chr(34) * 2} ({s})' for n, s in not_serving.items())}"]
-            if not_serving else []
-        )
-        return Verdict(Status.FAIL, "Health.List " + "; ".join(parts), evidence)
-    return Verdict(Status.PASS, f"Health.List shows {answer['count']} statuses, all SERVING", evidence)
+        entries = [f"{name or chr(34) * 2} ({status})" for name, status in not_serving.items()]
+        frame = LIST_FRAMES[bool(missing), bool(not_serving)]
+        return Verdict.of(Status.FAIL, evidence, frame, services=missing, entries=entries)
+    return Verdict.of(Status.PASS, evidence, "grpc.list_all_serving", count=answer["count"])
 
 
 @check(
@@ -168,22 +176,19 @@ def check_list(facts: Facts, params: dict[str, Any]) -> Verdict:
 def check_reflection(facts: Facts, params: dict[str, Any]) -> Verdict:
     reflection = facts[REFLECTION]
     if reflection["api"] is None:
-        tried = ", ".join(f"{api}: {answer['code']}" for api, answer in reflection["attempts"].items())
-        return Verdict(
-            Status.FAIL, f"no server reflection ({tried})",
-            registry.evidence(reflection["attempts"], list(REFLECTION_APIS_PREFERRED)),
-        )
-    return Verdict(
-        Status.PASS,
-        f"reflection {reflection['api']} lists {reflection['count']} services",
-        registry.evidence(reflection["api"], services=reflection["services"][:SUMMARY_SERVICES]),
+        tried = [f"{api}: {answer['code']}" for api, answer in reflection["attempts"].items()]
+        evidence = registry.evidence(reflection["attempts"], list(REFLECTION_APIS_PREFERRED))
+        return Verdict.of(Status.FAIL, evidence, "grpc.no_reflection", tried=tried)
+    evidence = registry.evidence(reflection["api"], services=reflection["services"][:SUMMARY_SERVICES])
+    return Verdict.of(
+        Status.PASS, evidence, "grpc.reflection_lists", api=reflection["api"], count=reflection["count"],
     )
 
 
 def _reflection_available(facts: Facts) -> dict[str, Any]:
     reflection = facts[REFLECTION]
     if reflection["api"] is None:
-        raise NotApplicable("the server offers no reflection (see GRPC-REFL-001)")
+        raise NotApplicable(message=Message("grpc.reflection_absent"))
     return reflection
 
 
@@ -207,8 +212,8 @@ def check_reflection_lists_declared(facts: Facts, params: dict[str, Any]) -> Ver
     missing = [service for service in declared if service not in listed]
     evidence = registry.evidence(sorted(listed)[:SUMMARY_SERVICES], declared, missing=missing)
     if missing:
-        return Verdict(Status.FAIL, f"not listed by reflection: {', '.join(missing)}", evidence)
-    return Verdict(Status.PASS, f"all {len(declared)} declared services are listed", evidence)
+        return Verdict.of(Status.FAIL, evidence, "grpc.not_listed", services=missing)
+    return Verdict.of(Status.PASS, evidence, "grpc.all_listed", count=len(declared))
 
 
 @check(
@@ -239,8 +244,8 @@ def check_descriptors(facts: Facts, params: dict[str, Any]) -> Verdict:
     if not services:
         # Reflection answered with an empty list and the inventory declares nothing: a definite
         # answer that leaves nothing to resolve (GRPC-REFL-001 reports the list itself).
-        raise NotApplicable("reflection lists no service and none is declared for this endpoint")
-    return Verdict(Status.PASS, f"descriptors resolved for {len(services)} services", evidence)
+        raise NotApplicable(message=Message("grpc.nothing_to_resolve"))
+    return Verdict.of(Status.PASS, evidence, "grpc.descriptors_resolved", count=len(services))
 
 
 @check(
@@ -258,16 +263,19 @@ def check_reflection_v1(facts: Facts, params: dict[str, Any]) -> Verdict:
     reflection = _reflection_available(facts)
     evidence = registry.evidence(reflection["api"], "v1")
     if reflection["api"] == "v1":
-        return Verdict(Status.PASS, "reflection v1 is served", evidence)
-    return Verdict(Status.WARN, f"only the deprecated reflection {reflection['api']} is served", evidence)
+        return Verdict.of(Status.PASS, evidence, "grpc.reflection_v1")
+    return Verdict.of(Status.WARN, evidence, "grpc.reflection_deprecated", api=reflection["api"])
 
 
-def _unimplemented_verdict(answer: dict[str, str], subject: str) -> Verdict:
+def _unimplemented_verdict(answer: dict[str, str], subject: Message) -> Verdict:
     evidence = registry.evidence(answer["code"], "UNIMPLEMENTED", path=answer["path"])
-    if answer["code"] == "UNIMPLEMENTED":
-        return Verdict(Status.PASS, f"{subject} answered UNIMPLEMENTED", evidence)
-    detail = f" ({answer['details']})" if answer.get("details") else ""
-    return Verdict(Status.FAIL, f"{subject} answered {answer['code']}{detail}", evidence)
+    code = answer["code"]
+    if code == "UNIMPLEMENTED":
+        return Verdict.of(Status.PASS, evidence, "grpc.answered", subject=subject, code=code)
+    if answer.get("details"):
+        said = {"subject": subject, "code": code, "detail": answer["details"]}
+        return Verdict.of(Status.FAIL, evidence, "grpc.answered_detail", **said)
+    return Verdict.of(Status.FAIL, evidence, "grpc.answered", subject=subject, code=code)
 
 
 @check(
@@ -283,7 +291,7 @@ def _unimplemented_verdict(answer: dict[str, str], subject: str) -> Verdict:
     facts=(UNKNOWN_METHOD,),
 )
 def check_unknown_method(facts: Facts, params: dict[str, Any]) -> Verdict:
-    return _unimplemented_verdict(facts[UNKNOWN_METHOD], "an unknown method")
+    return _unimplemented_verdict(facts[UNKNOWN_METHOD], Message("grpc.subject.unknown_method"))
 
 
 @check(
@@ -299,7 +307,7 @@ def check_unknown_method(facts: Facts, params: dict[str, Any]) -> Verdict:
     facts=(UNKNOWN_SERVICE,),
 )
 def check_unknown_service(facts: Facts, params: dict[str, Any]) -> Verdict:
-    return _unimplemented_verdict(facts[UNKNOWN_SERVICE], "an unknown service")
+    return _unimplemented_verdict(facts[UNKNOWN_SERVICE], Message("grpc.subject.unknown_service"))
 
 
 IDENTITY_REQUIRED = ("agency_code", "application_id")
@@ -321,22 +329,19 @@ IDENTITY_EXPECTED = ("service_version", "contact")
 def check_identity_present(facts: Facts, params: dict[str, Any]) -> Verdict:
     identity = facts[IDENTITY]
     if not identity["implemented"]:
-        return Verdict(
-            Status.FAIL, f"ServiceInfo.Describe answered {identity['code']}",
-            registry.evidence(identity["code"], "a DescribeResponse"),
+        evidence = registry.evidence(identity["code"], "a DescribeResponse")
+        return Verdict.of(
+            Status.FAIL, evidence, "grpc.answered", subject="ServiceInfo.Describe", code=identity["code"],
         )
     fields = {name: identity[name] for name in (*IDENTITY_REQUIRED, *IDENTITY_EXPECTED)}
     evidence = registry.evidence(fields, "non-empty " + ", ".join(fields))
     empty_required = [name for name in IDENTITY_REQUIRED if not identity[name].strip()]
     empty_expected = [name for name in IDENTITY_EXPECTED if not identity[name].strip()]
-    if empty_required:
-        return Verdict(Status.FAIL, f"Describe leaves {', '.join(empty_required)} empty", evidence)
-    if empty_expected:
-        return Verdict(Status.WARN, f"Describe leaves {', '.join(empty_expected)} empty", evidence)
-    return Verdict(
-        Status.PASS, f"Describe: agency {identity['agency_code']}, application {identity['application_id']}",
-        evidence,
-    )
+    for status, empty in ((Status.FAIL, empty_required), (Status.WARN, empty_expected)):
+        if empty:
+            return Verdict.of(status, evidence, "grpc.identity_empty", fields=empty)
+    agency, application = identity["agency_code"], identity["application_id"]
+    return Verdict.of(Status.PASS, evidence, "grpc.identity", agency=agency, application=application)
 
 
 def _same(a: str, b: str) -> bool:
@@ -366,18 +371,18 @@ def check_identity_matches(facts: Facts, params: dict[str, Any]) -> Verdict:
         raise MissingExpectation("identity")
     identity = facts[IDENTITY]
     if not identity["implemented"]:
-        return Verdict(
-            Status.FAIL,
-            f"cannot confirm the endpoint's identity: ServiceInfo.Describe answered {identity['code']}",
-            registry.evidence(identity["code"], wanted),
-        )
+        evidence = registry.evidence(identity["code"], wanted)
+        return Verdict.of(Status.FAIL, evidence, "grpc.identity_unconfirmed", code=identity["code"])
     observed = {field: identity[field] for field in wanted}
     evidence = registry.evidence(observed, wanted)
     mismatched = [field for field, value in wanted.items() if not _same(observed[field], value)]
     if mismatched:
-        listed = ", ".join(f"{f} {observed[f]!r} (expected {wanted[f]!r})" for f in mismatched)
-        return Verdict(Status.FAIL, f"misregistered endpoint: {listed}", evidence)
-    return Verdict(Status.PASS, "identity matches the expected agency and application", evidence)
+        fields = [
+            Message("grpc.identity_field", {"field": f, "observed": observed[f], "expected": wanted[f]})
+            for f in mismatched
+        ]
+        return Verdict.of(Status.FAIL, evidence, "grpc.misregistered", fields=fields)
+    return Verdict.of(Status.PASS, evidence, "grpc.identity_matches")
 
 
 @check(
@@ -397,12 +402,12 @@ def check_identity_services(facts: Facts, params: dict[str, Any]) -> Verdict:
         raise MissingExpectation("services")
     identity = facts[IDENTITY]
     if not identity["implemented"]:
-        raise NotApplicable("the endpoint does not implement ServiceInfo (see GRPC-IDEN-001)")
+        raise NotApplicable(message=Message("grpc.no_service_info"))
     missing = [service for service in declared if service not in identity["declared_services"]]
     evidence = registry.evidence(identity["declared_services"], declared, missing=missing)
     if missing:
-        return Verdict(Status.WARN, f"not declared by the endpoint: {', '.join(missing)}", evidence)
-    return Verdict(Status.PASS, "the endpoint declares every expected service", evidence)
+        return Verdict.of(Status.WARN, evidence, "grpc.not_declared", services=missing)
+    return Verdict.of(Status.PASS, evidence, "grpc.declares_all")
 
 
 @check(
@@ -428,9 +433,10 @@ def check_latency(facts: Facts, params: dict[str, Any]) -> Verdict:
         answer=latency["answer"],
     )
     if latency["median_ms"] > threshold:
-        reason = f"median health check round trip {latency['median_ms']:g} ms > {threshold:g} ms"
-        return Verdict(Status.WARN, reason, evidence)
-    return Verdict(Status.PASS, f"median health check round trip {latency['median_ms']:g} ms", evidence)
+        return Verdict.of(
+            Status.WARN, evidence, "grpc.latency_over", median=latency["median_ms"], threshold=threshold,
+        )
+    return Verdict.of(Status.PASS, evidence, "grpc.latency", median=latency["median_ms"])
 
 
 @check(
@@ -449,9 +455,10 @@ def check_transport(facts: Facts, params: dict[str, Any]) -> Verdict:
     transport = facts[TRANSPORT]
     if transport["tls"]:
         evidence = registry.evidence("verified tls", "verified tls")
-        return Verdict(Status.PASS, "gRPC channel established over TLS with a verified certificate", evidence)
+        return Verdict.of(Status.PASS, evidence, "grpc.tls_verified")
     if "failure" in transport:
         evidence = registry.evidence(transport["failure"], "verified tls")
-        return Verdict(Status.FAIL, f"no verified TLS channel: {transport['failure']}", evidence)
+        failure = transport.get("meaning") or transport["failure"]  # its phrase in probes.messages, if known
+        return Verdict.of(Status.FAIL, evidence, "grpc.tls_unverified", failure=failure)
     evidence = registry.evidence("plaintext", "verified tls")
-    return Verdict(Status.FAIL, "the endpoint is reached over plaintext gRPC", evidence)
+    return Verdict.of(Status.FAIL, evidence, "grpc.plaintext")

@@ -23,7 +23,8 @@ from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pb2
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import DecodeError
+from google.protobuf.message import Message as ProtoMessage
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2 as reflection_v1alpha_pb2
 
@@ -48,6 +49,7 @@ from probes.grpc.facts import (
     UNKNOWN_SERVICE,
     outcome_text,
 )
+from probes.messages import Message, render
 from protos.grpc.reflection.v1 import reflection_pb2 as reflection_v1_pb2
 from protos.spbe.interop.v1 import service_info_pb2
 
@@ -71,13 +73,14 @@ REFLECTION_APIS: dict[str, tuple[str, Any]] = {
     "v1alpha": ("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", reflection_v1alpha_pb2),
 }
 
-# How grpcio (BoringSSL) words a failed TLS connection, most specific first.
+# How grpcio (BoringSSL) words a failed TLS connection, most specific first, and what it
+# means (a phrase of probes.messages).
 TLS_FAILURES = (
-    ("certificate has expired", "the server's certificate has expired"),
-    ("Hostname Verification Check failed", "the server's certificate does not match the expected name"),
-    ("CERTIFICATE_VERIFY_FAILED", "the server's certificate does not verify against the CA bundle"),
-    ("WRONG_VERSION_NUMBER", "the server does not speak TLS"),
-    ("Tls handshake failed", "the TLS handshake failed"),
+    ("certificate has expired", "grpc.tls.expired"),
+    ("Hostname Verification Check failed", "grpc.tls.name_mismatch"),
+    ("CERTIFICATE_VERIFY_FAILED", "grpc.tls.unverified"),
+    ("WRONG_VERSION_NUMBER", "grpc.tls.not_tls"),
+    ("Tls handshake failed", "grpc.tls.handshake_failed"),
 )
 CONNECT_FAILURE_PREFIX = "failed to connect to all addresses; last error: "
 
@@ -90,7 +93,7 @@ MAX_RESOLVED_SERVICES = 32  # file_containing_symbol requests per probe
 MAX_DESCRIPTOR_BYTES = 1024 * 1024  # total descriptor bytes read per probe
 
 
-def _parse(message_class: type[Message], data: bytes, what: str) -> Message:
+def _parse(message_class: type[ProtoMessage], data: bytes, what: str) -> ProtoMessage:
     try:
         return message_class.FromString(data)
     except DecodeError as exc:
@@ -106,7 +109,7 @@ async def _connect(channel: grpc.aio.Channel, timeout_s: float) -> None:
                 await channel.wait_for_state_change(state)
                 state = channel.get_state(try_to_connect=True)
     except TimeoutError:
-        raise Undetermined(f"no gRPC (HTTP/2) handshake completed within {timeout_s:g} s") from None
+        raise Undetermined(message=Message("grpc.handshake_timeout", {"seconds": timeout_s})) from None
     if state == grpc.ChannelConnectivity.READY:
         return
     # The channel does not say why it failed; a call that does not wait for
@@ -115,12 +118,13 @@ async def _connect(channel: grpc.aio.Channel, timeout_s: float) -> None:
         await channel.unary_unary(HEALTH_CHECK_PATH)(b"", timeout=timeout_s, wait_for_ready=False)
     except grpc.aio.AioRpcError as exc:
         details = (exc.details() or exc.code().name).removeprefix(CONNECT_FAILURE_PREFIX)
-        raise Undetermined(f"gRPC connection failed: {clip(details)}") from None
-    raise Undetermined("gRPC connection failed")
+        failed = Message("grpc.connection_failed_detail", {"detail": clip(details)})
+        raise Undetermined(message=failed) from None
+    raise Undetermined(message=Message("grpc.connection_failed"))
 
 
 def _tls_failure(reason: str) -> str | None:
-    """What a failed connection says about TLS, when it says anything."""
+    """What a failed connection says about TLS, when it says anything: a key of probes.messages."""
     for marker, meaning in TLS_FAILURES:
         if marker in reason:
             return meaning
@@ -413,9 +417,11 @@ async def gather(ctx: ProbeContext) -> None:
         except Undetermined as exc:
             failure = _tls_failure(str(exc)) if target.uses_tls else None
             if failure:
-                ctx.facts.set(TRANSPORT, {"scheme": target.scheme, "tls": False, "failure": failure})
+                meaning = Message(failure)  # the check's reason; the English text is its evidence
+                transport = {"scheme": target.scheme, "tls": False, "failure": render(meaning, "en")}
+                ctx.facts.set(TRANSPORT, {**transport, "meaning": meaning})
             for name in wanted:
-                ctx.facts.fail(name, str(exc))
+                ctx.facts.fail(name, exc.message or str(exc))
             summary["connection"] = str(exc)
             return
         summary["connection"] = "ready"

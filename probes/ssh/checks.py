@@ -14,6 +14,7 @@ from typing import Any
 from probes import registry
 from probes.errors import NotApplicable, Undetermined
 from probes.facts import Facts
+from probes.messages import Message
 from probes.model import Status, Verdict
 from probes.ssh import auth, policy
 from probes.ssh.facts import AUTH_METHODS, BANNER, HOST_KEYS, KEXINIT, PINS
@@ -22,10 +23,12 @@ from probes.ssh.policy import POLICY, PQ_HYBRID_KEX, STRICT_KEX_MARKER
 
 check = registry.family("ssh")
 
-_POLICY_PARAMS_DOC = (
+# The profile parameters of a check judged against its policy table; ``allowed`` only where a row allows it.
+_VERDICTS_DOC = (
     " Profile parameters: `verdicts` maps an algorithm (or glob) to pass/warn/fail over the "
-    "built-in table; `allowed` (a list, or null) fails anything offered outside it."
+    "built-in table"
 )
+_ALLOWED_DOC = "; `allowed` (a list, or null) fails anything offered outside it"
 
 
 @check(
@@ -46,15 +49,18 @@ def check_protocol_version(facts: Facts, params: dict[str, Any]) -> Verdict:
     version = banner["protocol"]
     evidence = registry.evidence(version, params["accepted"], banner=banner["raw"])
     if version in params["accepted"]:
-        return Verdict(Status.PASS, f"server announces SSH protocol {version}", evidence)
+        return Verdict.of(Status.PASS, evidence, "ssh.banner.accepted", version=version)
     if version in params.get("tolerated", []):
-        return Verdict(Status.WARN, f"server announces protocol {version}: it also accepts SSH-1", evidence)
-    return Verdict(Status.FAIL, f"server announces protocol {version!r}, not 2.0", evidence)
+        return Verdict.of(Status.WARN, evidence, "ssh.banner.tolerated", version=version)
+    return Verdict.of(Status.FAIL, evidence, "ssh.banner.refused", version=version)
 
 
 @dataclass(frozen=True)
 class ListCheck:
-    """A check that judges KEXINIT lists against its ``POLICY`` table; ``what`` names the offenders."""
+    """A check that judges KEXINIT lists against its ``POLICY`` table.
+
+    ``what`` names the offenders: a phrase of ``probes.reasons.CATALOGUE`` (``ssh.what.*``).
+    """
 
     id: str
     what: str
@@ -73,14 +79,15 @@ def _list_meta(row: ListCheck) -> dict[str, Any]:
         params["allowed"] = None
     return dict(
         id=row.id, title=row.title, category=row.category, severity=row.severity,
-        rationale=row.rationale + _POLICY_PARAMS_DOC, remediation=row.remediation, references=row.references,
+        rationale=row.rationale + _VERDICTS_DOC + (_ALLOWED_DOC if row.allowlist else "") + ".",
+        remediation=row.remediation, references=row.references,
         facts=(KEXINIT,), params=params,
     )
 
 
 def _list_verdict(row: ListCheck, facts: Facts, params: dict[str, Any]) -> Verdict:
     """Judge the KEXINIT lists a check reads against its policy table and parameters."""
-    check_id, what = row.id, row.what
+    check_id, what = row.id, Message(row.what)
     kexinit = facts[KEXINIT]
     names = policy.offered(kexinit, POLICY[check_id].lists)
     findings = policy.judge(check_id, names, params)
@@ -93,19 +100,20 @@ def _list_verdict(row: ListCheck, facts: Facts, params: dict[str, Any]) -> Verdi
         expected = {"not_offered": sorted(name for name, verdict in verdicts.items() if verdict != "pass")}
     evidence = registry.evidence(names, expected, findings=[f.to_dict() for f in findings])
     if status == "pass":
-        return Verdict(Status.PASS, f"no {what} offered", evidence)
+        return Verdict.of(Status.PASS, evidence, "ssh.none_offered", what=what)
     flagged = [f.algorithm for f in findings if f.verdict == status]
-    reason = f"{what} offered: {', '.join(flagged)}"
     lesser = [f.algorithm for f in findings if f.verdict != status]
     if lesser:
-        reason += f"; also discouraged: {', '.join(lesser)}"
-    return Verdict(Status(status), reason, evidence)
+        return Verdict.of(
+            Status(status), evidence, "ssh.offered_also", what=what, names=flagged, lesser=lesser,
+        )
+    return Verdict.of(Status(status), evidence, "ssh.offered", what=what, names=flagged)
 
 
 LIST_CHECKS: tuple[ListCheck, ...] = (
     ListCheck(
         "SSH-KEX-001",
-        what="weak key-exchange methods",
+        what="ssh.what.weak_kex",
         title="No weak key-exchange methods offered",
         category="key-exchange",
         severity="high",
@@ -120,7 +128,7 @@ LIST_CHECKS: tuple[ListCheck, ...] = (
     ),
     ListCheck(
         "SSH-KEX-002",
-        what="NIST-curve ECDH methods",
+        what="ssh.what.nist_kex",
         title="Key exchange over NIST P-curves",
         category="key-exchange",
         severity="low",
@@ -133,7 +141,7 @@ LIST_CHECKS: tuple[ListCheck, ...] = (
     ),
     ListCheck(
         "SSH-ENC-001",
-        what="weak ciphers",
+        what="ssh.what.weak_ciphers",
         title="No weak ciphers offered",
         category="encryption",
         severity="high",
@@ -146,7 +154,7 @@ LIST_CHECKS: tuple[ListCheck, ...] = (
     ),
     ListCheck(
         "SSH-MAC-001",
-        what="weak MACs",
+        what="ssh.what.weak_macs",
         title="No weak message authentication codes offered",
         category="integrity",
         severity="medium",
@@ -159,7 +167,7 @@ LIST_CHECKS: tuple[ListCheck, ...] = (
     ),
     ListCheck(
         "SSH-HKEY-004",
-        what="NIST-curve ECDSA host-key algorithms",
+        what="ssh.what.nist_hostkeys",
         title="Host keys over NIST P-curves (ECDSA)",
         category="host-key",
         severity="low",
@@ -175,7 +183,7 @@ LIST_CHECKS: tuple[ListCheck, ...] = (
     ),
     ListCheck(
         "SSH-HKEY-001",
-        what="weak host-key algorithms",
+        what="ssh.what.weak_hostkeys",
         title="No DSA or SHA-1 RSA host-key signatures",
         category="host-key",
         severity="high",
@@ -224,12 +232,12 @@ def check_terrapin(facts: Facts, params: dict[str, Any]) -> Verdict:
         findings=[f.to_dict() for f in findings],
     )
     if strict:
-        return Verdict(Status.PASS, "strict key exchange is offered", evidence)
+        return Verdict.of(Status.PASS, evidence, "ssh.strict_kex")
     if not findings:
-        return Verdict(Status.PASS, "no Terrapin-susceptible cipher or MAC offered", evidence)
+        return Verdict.of(Status.PASS, evidence, "ssh.no_terrapin_exposure")
     status = policy.worst(findings)
-    flagged = ", ".join(f.algorithm for f in findings if f.verdict == status)
-    return Verdict(Status(status), f"no strict key exchange while offering {flagged}", evidence)
+    flagged = [f.algorithm for f in findings if f.verdict == status]
+    return Verdict.of(Status(status), evidence, "ssh.terrapin_exposed", names=flagged)
 
 
 @check(
@@ -240,8 +248,8 @@ def check_terrapin(facts: Facts, params: dict[str, Any]) -> Verdict:
     rationale="Traffic recorded today can be decrypted once a large quantum computer exists; hybrid "
     "methods (sntrup761x25519, mlkem768x25519) keep the classical guarantee and add a post-quantum one. "
     "Parameters: `hybrid_methods` (names that count) and `verdict_if_absent` (warn or fail).",
-    remediation="Upgrade to OpenSSH 9.0+ (sntrup761x25519-sha512) or 9.9+ (mlkem768x25519-sha256) and "
-    "list the hybrid first in `KexAlgorithms`.",
+    remediation="Upgrade to OpenSSH 9.0+ (sntrup761x25519-sha512@openssh.com) or 9.9+ "
+    "(mlkem768x25519-sha256) and list the hybrid first in `KexAlgorithms`.",
     references=(policy.RFC9142, "draft-ietf-sshm-mlkem-hybrid-kex", "draft-josefsson-ntruprime-ssh"),
     facts=(KEXINIT,),
     params={"hybrid_methods": list(PQ_HYBRID_KEX), "verdict_if_absent": "warn"},
@@ -251,9 +259,9 @@ def check_pq_hybrid(facts: Facts, params: dict[str, Any]) -> Verdict:
     present = [name for name in kex if name in params["hybrid_methods"]]
     evidence = registry.evidence(present, {"any_of": params["hybrid_methods"]})
     if present:
-        return Verdict(Status.PASS, f"hybrid key exchange offered: {', '.join(present)}", evidence)
+        return Verdict.of(Status.PASS, evidence, "ssh.hybrid_offered", names=present)
     status = Status(params["verdict_if_absent"])
-    return Verdict(status, "no post-quantum hybrid key exchange offered", evidence)
+    return Verdict.of(status, evidence, "ssh.hybrid_absent")
 
 
 def _keys_of(facts: Facts, blob_types: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -279,19 +287,19 @@ def check_rsa_size(facts: Facts, params: dict[str, Any]) -> Verdict:
     keys, failed = _keys_of(facts, {"ssh-rsa", "ssh-rsa-cert-v01@openssh.com"})
     if failed:
         first = failed[0]
-        raise Undetermined(f"RSA host key ({first['algorithms'][0]}) could not be read: {first['error']}")
+        said = {"algorithm": first["algorithms"][0], "error": first["error"]}
+        raise Undetermined(message=Message("ssh.rsa_key_unreadable", said))
     if not keys:
-        raise NotApplicable("no RSA host key offered")
+        raise NotApplicable(message=Message("ssh.no_rsa_key"))
     bits = min(key["bits"] for key in keys)
     evidence = registry.evidence(
         [{"bits": k["bits"], "fingerprint": k["fingerprint"]} for k in keys],
         {"min_bits": params["warn_below_bits"]},
     )
-    if bits < params["fail_below_bits"]:
-        return Verdict(Status.FAIL, f"{bits}-bit RSA host key (below {params['fail_below_bits']})", evidence)
-    if bits < params["warn_below_bits"]:
-        return Verdict(Status.WARN, f"{bits}-bit RSA host key (below {params['warn_below_bits']})", evidence)
-    return Verdict(Status.PASS, f"{bits}-bit RSA host key", evidence)
+    for status, limit in ((Status.FAIL, params["fail_below_bits"]), (Status.WARN, params["warn_below_bits"])):
+        if bits < limit:
+            return Verdict.of(status, evidence, "ssh.rsa_bits_below", bits=bits, limit=limit)
+    return Verdict.of(Status.PASS, evidence, "ssh.rsa_bits", bits=bits)
 
 
 @check(
@@ -322,17 +330,18 @@ def check_pins(facts: Facts, params: dict[str, Any]) -> Verdict:
         unpinned=unpinned,
     )
     if keys and not pinned:
-        reason = f"no offered host key matches a pin (server offers {', '.join(unpinned)})"
-        return Verdict(Status.FAIL, reason, evidence)
+        return Verdict.of(Status.FAIL, evidence, "ssh.pins_mismatch", fingerprints=unpinned)
     if failed:
         first = failed[0]
-        raise Undetermined(f"host key for {first['algorithms'][0]} could not be read: {first['error']}")
+        said = {"algorithm": first["algorithms"][0], "error": first["error"]}
+        raise Undetermined(message=Message("ssh.host_key_unreadable", said))
     if not keys:
-        raise Undetermined("the server offered no host key")
+        raise Undetermined(message=Message("ssh.no_host_key"))
     if unpinned:
-        return Verdict(Status(params["unpinned_extra_keys"]),
-                       f"pinned key present, but unpinned keys offered too: {', '.join(unpinned)}", evidence)
-    return Verdict(Status.PASS, f"all {len(keys)} host keys match the pins", evidence)
+        return Verdict.of(
+            Status(params["unpinned_extra_keys"]), evidence, "ssh.pins_extra", fingerprints=unpinned,
+        )
+    return Verdict.of(Status.PASS, evidence, "ssh.pins_match", count=len(keys))
 
 
 @check(
@@ -358,5 +367,7 @@ def check_auth_methods(facts: Facts, params: dict[str, Any]) -> Verdict:
     forbidden = [m for m in methods if m in params["forbidden_methods"]]
     evidence = registry.evidence(methods, {"none_of": params["forbidden_methods"]})
     if forbidden:
-        return Verdict(Status.FAIL, f"server offers {', '.join(forbidden)} authentication", evidence)
-    return Verdict(Status.PASS, f"server offers only {', '.join(methods) or 'no methods'}", evidence)
+        return Verdict.of(Status.FAIL, evidence, "ssh.auth_forbidden", methods=forbidden)
+    if not methods:
+        return Verdict.of(Status.PASS, evidence, "ssh.auth_nothing")
+    return Verdict.of(Status.PASS, evidence, "ssh.auth_only", methods=methods)

@@ -7,6 +7,7 @@ from typing import Any
 from probes import registry
 from probes.errors import NotApplicable, Undetermined
 from probes.facts import Facts
+from probes.messages import Message
 from probes.model import Status, Verdict
 from probes.tls.certificate import key_strength
 from probes.tls.facts import ALPN, CHAIN, HOSTNAME, LEAF, LEGACY_VERSIONS, NEGOTIATED
@@ -21,6 +22,13 @@ FORWARD_SECRET_PREFIXES = ("ECDHE-", "DHE-")
 AEAD_MARKERS = ("GCM", "CHACHA20", "CCM")
 
 WEAK_SIGNATURE_HASHES = frozenset({"md2", "md4", "md5", "sha1"})
+
+# (forward secret, AEAD) of a TLS 1.2 suite that is not both -> what its reason says it lacks.
+SUITE_LACKS = {
+    (True, False): "tls.suite_lacks_aead",
+    (False, True): "tls.suite_lacks_fs",
+    (False, False): "tls.suite_lacks_both",
+}
 
 _NIST_52 = "NIST SP 800-52 Rev. 2, Guidelines for TLS Implementations (2019)"
 _RFC_8996 = "RFC 8996: Deprecating TLS 1.0 and TLS 1.1"
@@ -54,12 +62,11 @@ def tls_version_modern(facts: Facts, params: dict[str, Any]) -> Verdict:
     expected = "TLS 1.2 or TLS 1.3"
     if value["version"] in MODERN_VERSIONS:
         evidence = registry.evidence(value["version"], expected)
-        return Verdict(Status.PASS, f"negotiated {value['version']}", evidence)
-    return Verdict(
-        Status.FAIL,
-        value.get("failure") or f"negotiated {value['version']}",
-        registry.evidence(value["version"], expected, failure=value.get("failure")),
-    )
+        return Verdict.of(Status.PASS, evidence, "tls.negotiated", name=value["version"])
+    evidence = registry.evidence(value["version"], expected, failure=value.get("failure"))
+    if value.get("failure"):
+        return Verdict(Status.FAIL, value["failure"], evidence)
+    return Verdict.of(Status.FAIL, evidence, "tls.negotiated", name=value["version"])
 
 
 # A row of the legacy-version table: (fact, (check id, label, version)), as in ``LEGACY_VERSIONS``.
@@ -85,16 +92,11 @@ def _legacy_verdict(row: LegacyRow, facts: Facts, params: dict[str, Any]) -> Ver
     fact, (_, label, _) = row
     value = facts[fact]
     if value["accepted"]:
-        return Verdict(
-            Status.FAIL,
-            f"the server accepted a {label} handshake ({value.get('cipher')})",
-            registry.evidence(f"{label} accepted", "refused", cipher=value.get("cipher")),
-        )
-    return Verdict(
-        Status.PASS,
-        f"the server refused {label}",
-        registry.evidence("refused", "refused", detail=value.get("detail")),
-    )
+        cipher = value.get("cipher")
+        evidence = registry.evidence(f"{label} accepted", "refused", cipher=cipher)
+        return Verdict.of(Status.FAIL, evidence, "tls.legacy_accepted", label=label, cipher=cipher)
+    evidence = registry.evidence("refused", "refused", detail=value.get("detail"))
+    return Verdict.of(Status.PASS, evidence, "tls.legacy_refused", label=label)
 
 
 registry.table(LEGACY_VERSIONS.items(), check=check, meta=_legacy_meta, evaluate=_legacy_verdict)
@@ -116,12 +118,12 @@ def tls13_supported(facts: Facts, params: dict[str, Any]) -> Verdict:
     if value["version"] is None and value.get("refused_by_server"):
         # The server refused, in TLS, a client that offered TLS 1.3: it does not support it.
         evidence = registry.evidence(None, "TLSv1.3", failure=value["failure"])
-        return Verdict(Status.WARN, f"a client offering TLS 1.3 was refused ({value['failure']})", evidence)
+        return Verdict.of(Status.WARN, evidence, "tls.tls13_refused", failure=value["failure"])
     version = _negotiated(facts)["version"]
     evidence = registry.evidence(version, "TLSv1.3")
     if version == "TLSv1.3":
-        return Verdict(Status.PASS, "negotiated TLS 1.3", evidence)
-    return Verdict(Status.WARN, f"a client offering TLS 1.3 got {version}", evidence)
+        return Verdict.of(Status.PASS, evidence, "tls.negotiated", name="TLS 1.3")
+    return Verdict.of(Status.WARN, evidence, "tls.tls13_got", version=version)
 
 
 @check(
@@ -138,19 +140,19 @@ def tls13_supported(facts: Facts, params: dict[str, Any]) -> Verdict:
 def tls_cipher_strong(facts: Facts, params: dict[str, Any]) -> Verdict:
     value = facts[NEGOTIATED]
     if value["version"] is None and value.get("refused_by_server"):
-        raise NotApplicable("the server refused every TLS 1.2+ handshake: no suite to judge (see TLS-PROTO-001)")
+        raise NotApplicable(message=Message("tls.no_suite"))
     value = _negotiated(facts)
     cipher = value.get("cipher") or ""
     expected = "ECDHE/DHE key exchange with an AEAD mode"
     if value["version"] == "TLSv1.3":
-        return Verdict(Status.PASS, f"TLS 1.3 suite {cipher}", registry.evidence(cipher, expected))
+        return Verdict.of(Status.PASS, registry.evidence(cipher, expected), "tls.suite13", cipher=cipher)
     forward_secret = cipher.startswith(FORWARD_SECRET_PREFIXES)
     aead = any(marker in cipher for marker in AEAD_MARKERS)
     evidence = registry.evidence(cipher, expected, forward_secrecy=forward_secret, aead=aead)
     if forward_secret and aead:
-        return Verdict(Status.PASS, f"negotiated {cipher}", evidence)
-    missing = [name for name, ok in (("forward secrecy", forward_secret), ("an AEAD mode", aead)) if not ok]
-    return Verdict(Status.WARN, f"negotiated {cipher}, which lacks {' and '.join(missing)}", evidence)
+        return Verdict.of(Status.PASS, evidence, "tls.negotiated", name=cipher)
+    lacking = SUITE_LACKS[forward_secret, aead]
+    return Verdict.of(Status.WARN, evidence, lacking, cipher=cipher)
 
 
 @check(
@@ -168,10 +170,10 @@ def alpn_h2(facts: Facts, params: dict[str, Any]) -> Verdict:
     value = facts[ALPN]
     evidence = registry.evidence(value["selected"], "h2", offered=value["offered"])
     if value["selected"] == "h2":
-        return Verdict(Status.PASS, "the server selected h2", evidence)
+        return Verdict.of(Status.PASS, evidence, "tls.alpn_selected", protocol="h2")
     if value["selected"] is None:
-        return Verdict(Status.FAIL, "the server selected no ALPN protocol", evidence)
-    return Verdict(Status.FAIL, f"the server selected {value['selected']!r}", evidence)
+        return Verdict.of(Status.FAIL, evidence, "tls.alpn_none")
+    return Verdict.of(Status.FAIL, evidence, "tls.alpn_selected_other", protocol=value["selected"])
 
 
 @check(
@@ -190,17 +192,12 @@ def chain_valid(facts: Facts, params: dict[str, Any]) -> Verdict:
     value = facts[CHAIN]
     expected = f"a chain to a CA in {value['trust']}"
     if value["valid"]:
-        return Verdict(Status.PASS, "the chain verifies", registry.evidence("valid", expected))
-    return Verdict(
-        Status.FAIL,
-        f"the chain does not verify: {value['reason']} ({value['verify_message']})",
-        registry.evidence(
-            value["reason"],
-            expected,
-            verify_code=value["verify_code"],
-            verify_message=value["verify_message"],
-        ),
+        return Verdict.of(Status.PASS, registry.evidence("valid", expected), "tls.chain_ok")
+    evidence = registry.evidence(
+        value["reason"], expected, verify_code=value["verify_code"], verify_message=value["verify_message"]
     )
+    said = {"reason": value["reason"], "detail": value["verify_message"]}
+    return Verdict.of(Status.FAIL, evidence, "tls.chain_bad", **said)
 
 
 @check(
@@ -220,11 +217,13 @@ def hostname_matches(facts: Facts, params: dict[str, Any]) -> Verdict:
     observed = {"dns_names": value["dns_names"], "ip_addresses": value["ip_addresses"]}
     if value["matched_by"]:
         evidence = registry.evidence(observed, value["name"], matched_by=value["matched_by"])
-        return Verdict(Status.PASS, f"{value['name']} matches {value['matched_by']}", evidence)
+        return Verdict.of(
+            Status.PASS, evidence, "tls.name_matches", name=value["name"], matched_by=value["matched_by"],
+        )
     evidence = registry.evidence(
         observed, value["name"], matched_by=value["matched_by"], reason="hostname mismatch"
     )
-    return Verdict(Status.FAIL, f"hostname mismatch: no subjectAltName covers {value['name']}", evidence)
+    return Verdict.of(Status.FAIL, evidence, "tls.name_mismatch", name=value["name"])
 
 
 @check(
@@ -246,10 +245,10 @@ def not_expired(facts: Facts, params: dict[str, Any]) -> Verdict:
         days_remaining=leaf["days_remaining"],
     )
     if leaf["not_yet_valid"]:
-        return Verdict(Status.FAIL, f"not valid before {leaf['not_before']}", evidence)
+        return Verdict.of(Status.FAIL, evidence, "tls.not_yet_valid", date=leaf["not_before"])
     if leaf["days_remaining"] <= 0:
-        return Verdict(Status.FAIL, f"expired on {leaf['not_after']}", evidence)
-    return Verdict(Status.PASS, f"valid until {leaf['not_after']}", evidence)
+        return Verdict.of(Status.FAIL, evidence, "tls.expired", date=leaf["not_after"])
+    return Verdict.of(Status.PASS, evidence, "tls.valid_until", date=leaf["not_after"])
 
 
 @check(
@@ -269,8 +268,8 @@ def not_expiring_soon(facts: Facts, params: dict[str, Any]) -> Verdict:
     days = leaf["days_remaining"]
     evidence = registry.evidence(days, f">= {warn_days} days", not_after=leaf["not_after"])
     if days < warn_days:
-        return Verdict(Status.WARN, f"{days:g} days of validity left (threshold {warn_days})", evidence)
-    return Verdict(Status.PASS, f"{days:g} days of validity left", evidence)
+        return Verdict.of(Status.WARN, evidence, "tls.days_left_below", days=days, threshold=warn_days)
+    return Verdict.of(Status.PASS, evidence, "tls.days_left", days=days)
 
 
 @check(
@@ -288,11 +287,10 @@ def signature_hash_strong(facts: Facts, params: dict[str, Any]) -> Verdict:
     leaf = facts[LEAF]
     digest = leaf["signature_hash"]
     evidence = registry.evidence(leaf["signature_algorithm"], "SHA-256 or stronger", hash=digest)
-    if digest in WEAK_SIGNATURE_HASHES:
-        return Verdict(Status.FAIL, f"signed with {leaf['signature_algorithm']}", evidence)
     if digest == "unknown":
-        raise Undetermined(f"unrecognised signature algorithm {leaf['signature_oid']}")
-    return Verdict(Status.PASS, f"signed with {leaf['signature_algorithm']}", evidence)
+        raise Undetermined(message=Message("tls.signature_unknown", {"oid": leaf["signature_oid"]}))
+    status = Status.FAIL if digest in WEAK_SIGNATURE_HASHES else Status.PASS
+    return Verdict.of(status, evidence, "tls.signed_with", algorithm=leaf["signature_algorithm"])
 
 
 @check(
@@ -320,9 +318,6 @@ def key_strong(facts: Facts, params: dict[str, Any]) -> Verdict:
         security_bits=strength,
     )
     if strength is None:
-        return Verdict(Status.WARN, f"unrecognised key {described}: strength unknown", evidence)
-    if strength < min_bits:
-        return Verdict(Status.FAIL, f"{described} gives {strength} bits of security", evidence)
-    if strength < warn_below:
-        return Verdict(Status.WARN, f"{described} gives {strength} bits of security", evidence)
-    return Verdict(Status.PASS, f"{described} gives {strength} bits of security", evidence)
+        return Verdict.of(Status.WARN, evidence, "tls.key_unknown", key=described)
+    status = Status.FAIL if strength < min_bits else Status.WARN if strength < warn_below else Status.PASS
+    return Verdict.of(status, evidence, "tls.key_strength", key=described, bits=strength)

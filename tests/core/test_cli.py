@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli import app
+from orchestrator.cli.checks_reference import DOC_FILES
 from orchestrator.testbed.process import free_port
 from tests.schemas import validated
 
@@ -159,9 +161,10 @@ def test_profiles_and_checks_commands():
     assert "SSH-KEX-001" in interop("checks", "list").output
 
 
-def test_checks_doc_is_fresh():
-    committed = (Path(__file__).resolve().parents[2] / "docs" / "checks.md").read_text()
-    assert interop("checks", "docs").output == committed, "run: make docs"
+@pytest.mark.parametrize("lang", sorted(DOC_FILES))
+def test_checks_doc_is_fresh(lang):
+    committed = (Path(__file__).resolve().parents[2] / DOC_FILES[lang]).read_text()
+    assert interop("checks", "docs", "--lang", lang).output == committed, "run: make docs"
 
 
 def test_an_encrypted_key_without_its_passphrase_is_not_a_usage_error(tmp_path):

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.store import Recording, Store, SweepState
 from probes import registry
+from probes.messages import render
 from probes.model import CheckResult, ProbeReport, Status, Target
 from probes.runner import applicable, default_selection
 from probes.ssh.hostkeys import sha256_fingerprint
@@ -65,7 +66,7 @@ def report(
     for check_id, severity in checks_for(url).items():
         family = registry.get_check(check_id).protocol
         if family in skipped_families:
-            status, reason = Status.SKIP, skipped_families[family]
+            status, reason = Status.SKIP, render(skipped_families[family], "en")
         elif unreachable is not None:
             status, reason = Status.ERROR, f"target unreachable: {unreachable}"
         elif check_id in statuses:

@@ -1,6 +1,7 @@
 """Scale check of the reports (not part of the test suite): a national sweep, every format.
 
     python -m tests.reports.scale generate DIR   # synthetic national inventory + one sweep in DIR/results.db
+    python -m tests.reports.scale again DIR SEED # one more sweep of it, a week later (trend, changes)
     python -m tests.reports.scale measure DIR    # time and peak RSS of each format, each in a fresh process
 
 The sweep is written straight into a Store (no probes run): every endpoint of
@@ -17,12 +18,14 @@ import resource
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.inventory import load_inventory
 from orchestrator.inventory.synthetic import write_generated
 from orchestrator.store import Recording, Store, SweepState
+from orchestrator.testbed.pki import TestCA
 from probes import registry
 from probes.model import CheckResult, ProbeReport, Status
 
@@ -76,10 +79,16 @@ def _report(url: str, scheme: str, checks: list[str], rng: random.Random) -> Pro
 
 def generate(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "testbed-ca.pem").write_text("placeholder: validation only checks that the file exists\n")
+    # The inventory names this CA file; validation reads it as a PEM bundle.
+    (directory / "testbed-ca.pem").write_bytes(TestCA(directory / "ca").ca_pem)
+    write_generated(directory / "national.yaml", 1, grpcs_share=0.3)
+    record_sweep(directory, seed=7)
+
+
+def record_sweep(directory: Path, seed: int) -> None:
+    """One more synthetic sweep of the inventory in DIR (other statuses per seed), a week after the last."""
     inventory_path = directory / "national.yaml"
     started = time.monotonic()
-    write_generated(inventory_path, 1, grpcs_share=0.3)
     inventory = load_inventory(inventory_path)
     refs = list(inventory.endpoints())
     records = [
@@ -87,11 +96,14 @@ def generate(directory: Path) -> None:
         for r in refs
     ]
     checks = _family_checks()
-    rng = random.Random(7)
+    rng = random.Random(seed)
     with Store(directory / "results.db") as store:
+        last = store.list_sweeps(1)
+        started_at = last[0].started_at + timedelta(days=7) if last else datetime.now(timezone.utc)
         sweep_id = store.create_sweep(
             inventory_path=str(inventory_path), inventory_hash=inventory.content_hash, inventory_name="national",
             profile="spbe-baseline", profile_hash="sha256:scale", engine="synthetic", endpoints=records, options={},
+            started_at=started_at,
         )
         batch = []
         for ref in refs:
@@ -128,6 +140,8 @@ def main(argv: list[str]) -> None:
     command, directory = argv[0], Path(argv[1])
     if command == "generate":
         generate(directory)
+    elif command == "again":
+        record_sweep(directory, seed=int(argv[2]))
     elif command == "one":
         measure_one(directory, argv[2])
     elif command == "measure":

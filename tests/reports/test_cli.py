@@ -13,6 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from orchestrator.cli.report import report_app
+from probes import registry
 from tests.reports.support import Built
 
 app = typer.Typer()
@@ -85,3 +86,15 @@ def test_missing_store_exits_2(tmp_path: Path) -> None:
     result = invoke("latest", "--store", str(tmp_path / "none.db"))
     assert result.exit_code == 2 and "no results store" in result.output
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("fmt", ["sarif", "csv", "json"])
+def test_lang_reaches_sarif_csv_and_json(built: Built, fmt: str, lang: str) -> None:
+    result = invoke(built.current, "--store", str(built.store_path), "-f", fmt, "--lang", lang)
+    assert result.exit_code == 0, result.output
+    other = {"id": "en", "en": "id"}[lang]
+    for check_id in ("SSH-KEX-001", "TLS-PROTO-002"):
+        wanted, unwanted = registry.check_text(check_id, lang), registry.check_text(check_id, other)
+        assert wanted.title in result.stdout and wanted.remediation in result.stdout
+        assert unwanted.title not in result.stdout and unwanted.remediation not in result.stdout

@@ -42,7 +42,7 @@ def test_json_report_validates_and_round_trips(report) -> None:
     errors = [f"{list(e.path)}: {e.message}" for e in VALIDATOR.iter_errors(document)]
     assert errors == []
     assert document == json.loads(json.dumps(report, default=list))
-    assert document["schema_version"] == "1.1"  # 1.1: scores carry weight and cap (issue 7)
+    assert document["schema_version"] == "1.2"  # 1.1: scores carry weight and cap (issue 7); 1.2: fixes, trend (issue 10)
     # The machine-readable cap: every capped endpoint names its worst open fail and its band.
     capped = [e["score"] for e in document["endpoints"] if e["score"]["cap"]]
     assert capped and all(s["index"] == s["cap"]["max_index"] < s["cap"]["uncapped_index"] for s in capped)
@@ -83,7 +83,9 @@ def test_junit_structure_and_counts(report) -> None:
 
 
 def test_junit_waived_is_skipped_with_the_waiver(store: Store, built: Built, waivers_file) -> None:
-    report = build_report(store, built.current, waivers=load_waivers(waivers_file, as_of=date(2025, 6, 1)))
+    # English: test case names carry the check title in the report's language (issue 10).
+    report = build_report(store, built.current, lang="en",
+                          waivers=load_waivers(waivers_file, as_of=date(2025, 6, 1)))
     root = ET.fromstring(render(report, "junit"))
     suite = root.find("testsuite[@name='ssh://127.0.0.1:2273']")
     case = suite.find("testcase[@name='SSH-KEX-001 No weak key-exchange methods offered']")

@@ -76,7 +76,7 @@ def test_markdown_neither_breaks_tables_nor_injects_markup(store: Store, built: 
     assert not any(c in text for c in RAW_CONTROLS)
     rows = [line for line in text.splitlines() if "server said" in line]
     assert rows
-    header_cells = 5
+    header_cells = 6  # severity, status, check, endpoint, reason, remediation (issue 10)
     for line in rows:
         assert line.replace("\\|", "").count("|") == header_cells + 1
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orchestrator.reports.whatif import WhatIf, group_index, index_if_fixed
 from orchestrator.scoring import PREDICATES, Score, Tally, aggregate
 
 # Derandomized and bounded: part of `make test`, a few seconds, the same examples on every run.
@@ -207,3 +208,33 @@ def test_the_counterexample_hypothesis_found_for_a_status_dependent_weight() -> 
         old, new = group_scores(fleet)[application], group_scores(after)[application]
         assert endpoint_score(b).index == endpoint_score(after[1][1]).index == 1.79
         assert old.index == new.index == round((10 * 1.0 + 30 * 1.79) / 40, 2) == 1.59
+
+
+@PROPERTIES
+@given(results_strategy, st.data())
+def test_index_if_fixed_is_the_index_of_the_fixed_results(results: Results, data: st.DataObject) -> None:
+    # The fix list's what-if: the endpoint re-scored with the fixed fail/warn results passing.
+    open_checks = sorted(c for c, (status, _) in results.items() if status in ("fail", "warn"))
+    fixed = set(data.draw(st.lists(st.sampled_from(open_checks), unique=True))) if open_checks else set()
+    after = {c: ("pass", severity) if c in fixed else (status, severity) for c, (status, severity) in results.items()}
+    still_failing = [(severity, c) for c, (status, severity) in results.items() if status == "fail" and c not in fixed]
+    index = index_if_fixed(endpoint_score(results), [results[c] for c in sorted(fixed)], still_failing)
+    assert index == endpoint_score(after).index
+    if endpoint_score(results).index is not None:
+        assert index >= endpoint_score(results).index  # fixing never lowers
+
+
+@PROPERTIES
+@given(fleets, st.data())
+def test_what_if_index_is_the_group_tally_index(fleet: list, data: st.DataObject) -> None:
+    scores = [endpoint_score(results) for _, results in fleet]
+    group = WhatIf((s.weight, s.index) for s in scores)
+    assert group.index() == aggregate(scores).index == group_index((s.weight, s.index) for s in scores)
+    # Some measured endpoints re-scored: the same float as a GroupTally over the new scores.
+    measured = [p for p, s in enumerate(scores) if s.index is not None]
+    if not measured:
+        return
+    chosen = data.draw(st.lists(st.sampled_from(measured), unique=True))
+    replacements = {p: endpoint_score({c: ("pass", sev) for c, (_, sev) in fleet[p][1].items()}) for p in chosen}
+    changed = [replacements.get(p, s) for p, s in enumerate(scores)]
+    assert group.index({p: s.index for p, s in replacements.items()}) == aggregate(changed).index

@@ -9,8 +9,11 @@ from types import SimpleNamespace
 import pytest
 
 from orchestrator.inventory.yaml_nodes import ConfigError
+from orchestrator.reports.build import build_report
+from orchestrator.store import Store
 from orchestrator.waivers import load_waivers
 from probes.model import Status
+from tests.reports.support import Built
 
 AS_OF = date(2025, 6, 1)
 
@@ -176,3 +179,15 @@ def test_duplicate_keys_and_unreadable_files_are_refused(tmp_path: Path) -> None
     (tmp_path / "latin1.yaml").write_bytes(b"waivers: []\n# Dinas Komunikasi \xe9\n")
     with pytest.raises(ConfigError, match=r"latin1\.yaml:2: \(file\): not UTF-8 text"):
         load_waivers(tmp_path / "latin1.yaml", as_of=AS_OF)
+
+
+def test_waivers_expiring_within_30_days_are_listed_apart(waivers_file: Path, store: Store, built: Built) -> None:
+    # W-BDG-KEX (applied) ends 2099-12-31; the others have expired by then or match nothing.
+    soon = build_report(store, built.current, waivers=load_waivers(waivers_file, as_of=date(2099, 12, 1)))
+    assert [(w["id"], w["days_left"], w["approver"]) for w in soon["waivers"]["expiring"]] == [
+        ("W-BDG-KEX", 30, "Kepala Diskominfo Kota Bandung")]
+    later = build_report(store, built.current, waivers=load_waivers(waivers_file, as_of=date(2099, 11, 30)))
+    assert later["waivers"]["expiring"] == []  # 31 days left
+    # Every waived finding names who approved it and until when.
+    waived = [f for f in soon["findings"] if f["status"] == "waived"]
+    assert waived and all(f["waiver"]["approver"] and f["waiver"]["expires"] == "2099-12-31" for f in waived)

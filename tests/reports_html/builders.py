@@ -86,6 +86,12 @@ WAIVERS = textwrap.dedent(
         justification: 'Vendor appliance {payload}'
         approver: Kepala Diskominfo
         expires: 2027-03-31
+      - id: W-2026-014
+        check: TLS-ALPN-001
+        agency: "32.73"
+        justification: Gateway upgrade scheduled
+        approver: Sekretaris Diskominfo
+        expires: 2026-11-20
       - id: W-2025-009
         check: TLS-CERT-003
         agency: "32.73"

@@ -4,7 +4,8 @@ No websocket and no extra package: Chromium reads commands from fd 3 and
 writes replies and events to fd 4, each message JSON ending in a NUL byte.
 One browser serves a whole test session; each page is a fresh tab whose
 console messages, exceptions, log entries (CSP violations among them) and
-network requests are recorded.
+network requests are recorded. ``print_to_pdf`` runs Chromium's own
+``--print-to-pdf`` in a browser of its own.
 """
 
 from __future__ import annotations
@@ -266,3 +267,46 @@ class Browser:
         os.close(self._to_child)
         os.close(self._from_child)
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+PRINT_TIMEOUT_S = 90.0
+
+
+def print_to_pdf(page: Path, pdf: Path) -> Path:
+    """Chromium's own ``--headless --print-to-pdf`` of a local file, as a user's "Save as PDF" would print it.
+
+    A separate short-lived browser with its own profile, in its own process
+    group, killed by that group's id if it outlives its deadline.
+    """
+    profile = tempfile.mkdtemp(prefix="spbe-chromium-pdf-")
+    stderr_path = Path(profile) / "stderr.log"
+    try:
+        with open(stderr_path, "wb") as stderr:
+            process = subprocess.Popen(
+                [
+                    CHROMIUM,
+                    *FLAGS,
+                    f"--user-data-dir={profile}",
+                    "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}",
+                    page.as_uri(),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
+            try:
+                process.wait(timeout=PRINT_TIMEOUT_S)
+            finally:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)  # the process and whatever it left behind
+                except ProcessLookupError:
+                    pass
+                process.wait(timeout=10)
+        if process.returncode != 0 or not pdf.exists():
+            log = stderr_path.read_text(errors="replace")[-2000:]
+            raise DevToolsError(f"--print-to-pdf exited {process.returncode}: {log}")
+        return pdf
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)

@@ -1,8 +1,9 @@
-"""Fixtures for the HTML report tests: real report models from a real store, one Chromium."""
+"""Fixtures for the HTML report tests: real report models from a real store, one Chromium, and DOM queries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from orchestrator.reports.html import render
 from orchestrator.reports.build import build_report
 from orchestrator.store import Store
 from tests.reports_html import builders
-from tests.reports_html.chromium import Browser
+from tests.reports_html.chromium import Browser, Page
 
 AGENCY = "32.73"  # the agency whose servers send hostile text
 
@@ -56,3 +57,43 @@ def browser() -> Iterator[Browser]:
         yield chromium
     finally:
         chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[[Path], Page]]:
+    """Opens a file in a fresh tab, so one test's clicks never change what another sees; closes it after."""
+    opened: list[Page] = []
+
+    def open_(path: Path) -> Page:
+        page = browser.open(path.as_uri())
+        opened.append(page)
+        return page
+
+    yield open_
+    for page in opened:
+        page.close()
+
+
+def texts(page: Page, selector: str) -> list[str]:
+    return page.evaluate(
+        f"Array.from(document.querySelectorAll({json.dumps(selector)})).map(e => e.textContent.trim())"
+    )
+
+
+def column(page: Page, table: str, index: int, *, text: bool = False) -> list[str]:
+    """The visible rows' values in one column: a cell's data-sort (what sorting uses), else its text.
+
+    Only the table's own rows: a finding's evidence table nested in a cell is not a row of it.
+    """
+    value = "c.textContent.trim()" if text else "c.getAttribute('data-sort') ?? c.textContent.trim()"
+    return page.evaluate(
+        f"Array.from(document.querySelectorAll('#{table} > tbody > tr')).filter(r => !r.hidden)"
+        f".map(r => {{ const c = r.cells[{index}]; return {value}; }})"
+    )
+
+
+def row_attribute(page: Page, table: str, attribute: str) -> list[str]:
+    return page.evaluate(
+        f"Array.from(document.querySelectorAll('#{table} > tbody > tr')).filter(r => !r.hidden)"
+        f".map(r => r.getAttribute({json.dumps(attribute)}))"
+    )

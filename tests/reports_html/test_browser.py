@@ -7,19 +7,19 @@ one test never change what another sees.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from orchestrator.reports.i18n import MESSAGES, Translator
 from tests.reports_html.builders import PAYLOAD
-from tests.reports_html.chromium import Browser, Page
-from tests.reports_html.conftest import AGENCY, build
+from tests.reports_html.chromium import Page
+from tests.reports_html.conftest import AGENCY, build, column, row_attribute, texts
 
 SECTIONS = {
     "national": (
         "section.summary",
+        "section.fixes",
+        "section.trend",
         "section.provinces",
         "section.categories",
         "section.attention",
@@ -32,53 +32,19 @@ SECTIONS = {
         "section.metadata",
     ),
     "agency": (
+        "section.fixes",
         "section.summary",
+        "section.trend",
+        "section.changes",
         "section.findings",
         "section.applications",
         "section.endpoints",
         "section.certificates",
-        "section.changes",
         "section.waivers",
         "section.metadata",
     ),
 }
 VIEWS = [(view, lang) for view in ("national", "agency") for lang in ("id", "en")]
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator:
-    opened: list[Page] = []
-
-    def open_(path: Path) -> Page:
-        page = browser.open(path.as_uri())
-        opened.append(page)
-        return page
-
-    yield open_
-    for page in opened:
-        page.close()
-
-
-def texts(page: Page, selector: str) -> list[str]:
-    return page.evaluate(
-        f"Array.from(document.querySelectorAll({json.dumps(selector)})).map(e => e.textContent.trim())"
-    )
-
-
-def column(page: Page, table: str, index: int, *, text: bool = False) -> list[str]:
-    """The visible rows' values in one column: a cell's data-sort (what sorting uses), else its text."""
-    value = "c.textContent.trim()" if text else "c.getAttribute('data-sort') ?? c.textContent.trim()"
-    return page.evaluate(
-        f"Array.from(document.querySelectorAll('#{table} tbody tr')).filter(r => !r.hidden)"
-        f".map(r => {{ const c = r.cells[{index}]; return {value}; }})"
-    )
-
-
-def row_attribute(page: Page, table: str, attribute: str) -> list[str]:
-    return page.evaluate(
-        f"Array.from(document.querySelectorAll('#{table} tbody tr')).filter(r => !r.hidden)"
-        f".map(r => r.getAttribute({json.dumps(attribute)}))"
-    )
 
 
 def click_header(page: Page, table: str, label: str) -> None:
@@ -141,6 +107,8 @@ def test_national_view_content(open_page, reports, small):
     # Waivers: applied and expired, with who approved them.
     waivers = page.evaluate("document.getElementById('waivers').textContent")
     assert "W-2026-001" in waivers and "W-2025-009" in waivers and "Kepala Diskominfo" in waivers
+    # Expiring within 30 days: listed on their own too.
+    assert column(page, "waivers-expiring", 0) == ["W-2026-014"]
     # The national page lists no individual findings beyond the top ones.
     assert page.evaluate("document.getElementById('findings-table')") is None
 
@@ -153,13 +121,19 @@ def test_agency_view_lists_every_finding_with_evidence_remediation_and_waiver(op
     assert sorted(row_attribute(page, "findings-table", "data-status")) == sorted(
         f["status"] for f in findings
     )
-    first = page.evaluate("document.querySelector('#findings-table tbody tr').textContent")
+    first = page.evaluate("document.querySelector('#findings-table > tbody > tr').textContent")
     assert "Observed" in first and "Expected" in first and "Renew the certificate" in first
+    # Each waived finding: which waiver, who approved it, until when.
     waived = page.evaluate(
-        "document.querySelector('#findings-table tr[data-status=waived]').cells[6].textContent"
+        "Array.from(document.querySelectorAll('#findings-table > tbody > tr[data-status=waived]'))"
+        ".map(r => r.cells[6].textContent)"
     )
-    assert "W-2026-001" in waived and "Kepala Diskominfo" in waived and "31 Mar 2027" in waived
-    assert "Vendor appliance " + PAYLOAD in waived
+    assert len(waived) == 2
+    vendor = next(cell for cell in waived if "W-2026-001" in cell)
+    assert "Kepala Diskominfo" in vendor and "31 Mar 2027" in vendor
+    assert "Vendor appliance " + PAYLOAD in vendor
+    gateway = next(cell for cell in waived if "W-2026-014" in cell)
+    assert "Sekretaris Diskominfo" in gateway and "20 Nov 2026" in gateway
     assert len(column(page, "endpoints-table", 0)) == len(model["endpoints"]) == 3
 
 

@@ -14,10 +14,10 @@ from orchestrator.reports import html
 from orchestrator.reports.i18n import LANGUAGES, MESSAGES, Translator, normalise_language
 from orchestrator.scoring import PREDICATES
 from probes import registry
-from probes.model import Severity, Status
+from probes.model import EFFORTS, Severity, Status
 
 # Keys built at run time from data values: ``t.optional(prefix, value)``.
-DYNAMIC_PREFIXES = ("status.", "severity.", "predicate.", "category.", "level.", "state.")
+DYNAMIC_PREFIXES = ("status.", "severity.", "predicate.", "category.", "level.", "state.", "effort.")
 KEY_LITERAL = re.compile(r"""["']([a-z_]+\.[a-z_]+)["']""")
 
 
@@ -65,6 +65,8 @@ def test_the_vocabularies_of_the_data_are_all_translated():
         assert f"level.{level}" in MESSAGES
     for state in ("running", "interrupted", "complete", "failed"):
         assert f"state.{state}" in MESSAGES
+    for effort in EFFORTS:
+        assert f"effort.{effort}" in MESSAGES
 
 
 def test_an_unknown_key_is_an_error_not_a_blank():

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from collections import Counter
 from html.parser import HTMLParser
 
 import pytest
+from markupsafe import escape
 
+from orchestrator import scoring
 from orchestrator.reports import charts
+from orchestrator.reports import html as html_report
 from orchestrator.reports.html import render
 from orchestrator.reports.i18n import MESSAGES
 from tests.reports_html.builders import PAYLOAD
@@ -101,13 +105,22 @@ def test_a_sweep_that_is_not_complete_says_so(small):
 
 
 def test_evidence_that_is_huge_is_cut(small):
+    """The readable table and the raw JSON are both bounded, each saying how much it left out."""
     model = build(small, agency=AGENCY, lang="en")
     findings = list(model["findings"])
-    findings[0] = {**findings[0], "evidence": {"observed": "A" * 50_000, "expected": "B"}}
+    evidence = {"observed": "A" * 50_000, "expected": ["B"] * 100}
+    findings[0] = {**findings[0], "evidence": evidence}
     model["findings"] = findings
     page = render(model)
-    assert "A" * 4000 in page and "A" * 4001 not in page
-    assert "… (+46000)" in page
+    cell = html_report.EVIDENCE_CELL_CHARS
+    assert "A" * cell + f"… (+{50_000 - cell})" in page  # the table cell
+    # A list: comma-separated, cut.
+    assert ", ".join(["B"] * html_report.EVIDENCE_LIST_ITEMS) + ", … (+75)" in page
+    raw = json.dumps(evidence, ensure_ascii=False, indent=2)
+    kept = raw[: html_report.EVIDENCE_MAX_CHARS]
+    # The raw JSON, escaped.
+    assert escape(kept + f"\n… (+{len(raw) - html_report.EVIDENCE_MAX_CHARS})") in page
+    assert "A" * (kept.count("A") + 1) not in page
 
 
 # -- chart geometry ----------------------------------------------------------
@@ -151,3 +164,71 @@ def test_bar_widths_follow_the_value_and_none_is_no_bar():
 def test_a_model_rendered_twice_is_the_same_page(small):
     model = build(small, agency=AGENCY, lang="id")
     assert render(model) == render(build(small, agency=AGENCY, lang="id"))
+
+
+def test_trend_line_sits_on_the_whole_scale_and_breaks_where_a_sweep_measured_nothing():
+    chart = charts.trend_line(
+        [
+            ("a", 1.0, "kurang"),
+            ("b", 5.0, "memuaskan"),
+            ("c", None, None),
+            ("d", 3.0, "baik"),
+            ("e", 3.5, None),
+        ]
+    )
+    top, bottom = chart.plot_top, chart.plot_top + chart.plot_height
+    ys = [point.y for point in chart.points]
+    assert ys[0] == bottom and ys[1] == top and ys[2] is None and ys[3] == (top + bottom) / 2
+    xs = [point.x for point in chart.points]
+    assert xs == sorted(xs) and xs[0] == chart.plot_left and xs[-1] == chart.plot_left + chart.plot_width
+    assert len(chart.segments) == 2  # a-b, then d-e: no line through the unmeasured sweep
+    assert chart.segments[0].startswith("M ") and " L " in chart.segments[1]
+    assert [p.css_class for p in chart.points] == ["p-kurang", "p-memuaskan", "p-none", "p-baik", "p-none"]
+    # The predicate bands tile the plot, best on top, split at 4.2, 3.5, 2.6 and 1.8.
+    assert [band.predicate_id for band in chart.bands] == [p.id for p in scoring.PREDICATES]
+    assert chart.bands[0].y == top and round(sum(band.height for band in chart.bands), 1) == chart.plot_height
+    bottoms = [round(band.y + band.height, 1) for band in chart.bands[:-1]]
+    assert bottoms == [band.y for band in chart.bands[1:]]
+    single = charts.trend_line([("only", 2.5, "cukup")])
+    assert single.points[0].x == single.plot_left + single.plot_width / 2
+
+
+def test_evidence_table_reads_lists_as_values_and_dicts_as_rows_within_bounds():
+    table = html_report.evidence_table(
+        {
+            "observed": ["curve25519-sha256", "diffie-hellman-group1-sha1"],
+            "expected": {"not_offered": ["a", "b"], "min": 2},
+            "findings": [{"x": 1}],
+        }
+    )
+    assert [(r.side, r.span, r.key, r.text) for r in table] == [
+        ("evidence.observed", 1, None, "curve25519-sha256, diffie-hellman-group1-sha1"),
+        ("evidence.expected", 2, "not_offered", "a, b"),
+        (None, 2, "min", "2"),
+    ]
+    # Scalars, nesting, empties.
+    table = html_report.evidence_table(
+        {"observed": {"ok": True, "none": None, "deep": {"a": [1]}}, "expected": []}
+    )
+    assert [(r.key, r.text) for r in table] == [
+        ("ok", "true"),
+        ("none", "—"),
+        ("deep", '{"a": [1]}'),
+        (None, "—"),
+    ]
+    assert html_report.evidence_table("just text") == html_report.evidence_table(None) == []
+    assert html_report.evidence_table({"detail": 1}) == []  # nothing observed or expected: only the raw JSON
+    # A big dict: at most EVIDENCE_ROWS rows, the last one saying how many keys are left out.
+    many = html_report.evidence_table({"observed": {f"k{i:02d}": i for i in range(40)}})
+    assert len(many) == html_report.EVIDENCE_ROWS and (many[-1].key, many[-1].text) == (None, "… (+29)")
+    assert all(row.span == html_report.EVIDENCE_ROWS for row in many)
+
+
+def test_check_texts_mark_backticked_names_as_code_and_escape_everything_else():
+    code_spans = html_report.code_spans
+    assert code_spans("Set `KexAlgorithms <x>` & reload") == (
+        "Set <code>KexAlgorithms &lt;x&gt;</code> &amp; reload"
+    )
+    assert code_spans("a `b` c `d`") == "a <code>b</code> c <code>d</code>"
+    assert code_spans("odd ` <b>") == "odd ` &lt;b&gt;"  # unbalanced: all text
+    assert code_spans(None) == ""

@@ -7,6 +7,7 @@ endpoints the same way. Both still render cleanly in Chromium.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,9 @@ def national(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _rows(page: str, table_id: str) -> int:
+    """The table's own rows (a finding's evidence table inside a cell is not one of them)."""
     body = page.split(f'id="{table_id}"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return body.count("<tr")
+    return re.sub(r'<table class="evidence">.*?</table>', "", body, flags=re.DOTALL).count("<tr")
 
 
 def test_national_page_aggregates_and_caps(national):
@@ -75,7 +77,7 @@ def test_largest_agency_page_caps_findings_and_endpoints(national):
     t = Translator("en")
     assert t("list.more", count=t.number(total - LIMITS["findings"])) in page
     assert t("list.more", count=t.number(len(model["endpoints"]) - LIMITS["endpoints"])) in page
-    assert len(page) < 3_500_000
+    assert len(page) < 3_500_000, len(page)
     # The rows kept are the most urgent: no warning is shown while a failure is left out.
     statuses = [f["status"] for f in model["findings"]]
     assert statuses.count("fail") > LIMITS["findings"]

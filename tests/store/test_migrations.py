@@ -104,3 +104,42 @@ def test_a_failing_migration_leaves_the_previous_version(store_path, monkeypatch
     assert _versions(store_path) == [m.version for m in MIGRATIONS]
     with sqlite3.connect(store_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
+
+
+
+def test_a_version_3_database_gains_result_messages_and_its_rows_read_back_without_one(store_path):
+    from probes.messages import Message
+    from probes.model import CheckResult, ProbeReport, Severity, Status
+
+    store_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(store_path, isolation_level=None)
+    assert migrate(conn, target=3) == 3
+    # A result written by the version-3 program: no message column yet.
+    conn.execute(
+        "INSERT INTO sweeps (id, inventory_path, inventory_hash, inventory_name, profile, profile_hash,"
+        " engine, started_at, state, total_endpoints) VALUES ('20261201-010000-abcd', 'inv.yaml', 'sha256:1',"
+        " 'national', 'baseline', 'sha256:2', 'ray', '2026-12-01T01:00:00.000+00:00', 'complete', 1)"
+    )
+    conn.execute(
+        "INSERT INTO endpoints (sweep_id, endpoint_id, seq, url, protocol) VALUES"
+        " ('20261201-010000-abcd', 'ssh://old:22', 0, 'ssh://old:22', 'ssh')"
+    )
+    conn.execute(
+        "INSERT INTO results (sweep_id, endpoint_id, check_id, status, severity, reason) VALUES"
+        " ('20261201-010000-abcd', 'ssh://old:22', 'SSH-ENC-001', 'fail', 'high',"
+        " 'weak ciphers offered: 3des-cbc')"
+    )
+    conn.close()
+
+    with Store(store_path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        (old,) = store.results("20261201")
+        assert (old.reason, old.message) == ("weak ciphers offered: 3des-cbc", None)
+        # New rows carry their message.
+        ep = endpoint(1)
+        new = new_sweep(store, [ep])
+        message = Message("ssh.offered", {"what": Message("ssh.what.weak_ciphers"), "names": ["3des-cbc"]})
+        result = CheckResult("SSH-ENC-001", Status.FAIL, Severity.HIGH, old.reason, message=message)
+        store.record(new, ep.endpoint_id, ProbeReport(ep.url, [result], 0.1))
+        assert [row.message for row in store.results(new)] == [message]
+    assert _versions(store_path) == [m.version for m in MIGRATIONS]

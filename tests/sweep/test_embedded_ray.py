@@ -150,6 +150,15 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
     assert local.state is embedded.state is SweepState.COMPLETE
     ray_results = statuses(store_path, embedded.sweep_id)
     assert ray_results == statuses(store_path, local.sweep_id)
+    # Reason templates travel from Ray's workers as from the local engine (values like latencies vary).
+    with Store(store_path) as store:
+        keys = {
+            sweep_id: {(r.endpoint_id, r.check_id): r.message and r.message.key
+                       for r in store.results(sweep_id)}
+            for sweep_id in (local.sweep_id, embedded.sweep_id)
+        }
+    assert keys[embedded.sweep_id] == keys[local.sweep_id]
+    assert keys[embedded.sweep_id][mixed_servers["not-serving"][0], "GRPC-HLTH-001"] == "grpc.status_is"
     assert ray_results == direct_statuses(urls, profile)
     for url in mixed_servers["conformant"] + mixed_servers["slow"]:
         assert ray_results[(url, "GRPC-HLTH-001")] is Status.PASS

@@ -9,11 +9,13 @@ from probes.errors import NotApplicable
 from probes.facts import Facts
 from probes.grpc.facts import INTEROP_SERVED
 from probes.grpc.interop.cases import CASES, SPEC, Case, case_params
+from probes.messages import Message, render
 from probes.model import Status, Verdict
 
 check = registry.family("grpc")
 
-NOT_SERVED = "grpc.testing.TestService not served"
+NOT_SERVED_MESSAGE = Message("interop.not_served")
+NOT_SERVED = render(NOT_SERVED_MESSAGE, "en")
 
 
 def judge(expected: dict[str, Any], observed: dict[str, Any]) -> Verdict:
@@ -21,7 +23,7 @@ def judge(expected: dict[str, Any], observed: dict[str, Any]) -> Verdict:
     mismatched = [key for key, value in expected.items() if observed.get(key) != value]
     if not mismatched:
         evidence = registry.evidence(observed, expected)
-        return Verdict(Status.PASS, "the server answered as the interop case requires", evidence)
+        return Verdict.of(Status.PASS, evidence, "interop.passed")
     reason = "; ".join(
         f"{key}: observed {observed.get(key)!r}, expected {expected[key]!r}" for key in mismatched
     )
@@ -33,10 +35,10 @@ def not_served(params: dict[str, Any]) -> Verdict:
     if params.get("required", False):
         return Verdict(
             Status.FAIL,
-            NOT_SERVED,
-            registry.evidence("EmptyCall answered UNIMPLEMENTED", "grpc.testing.TestService served"),
+            evidence=registry.evidence("EmptyCall answered UNIMPLEMENTED", "grpc.testing.TestService served"),
+            message=NOT_SERVED_MESSAGE,
         )
-    raise NotApplicable(NOT_SERVED)
+    raise NotApplicable(message=NOT_SERVED_MESSAGE)
 
 
 def evaluate(case: Case, facts: Facts, params: dict[str, Any]) -> Verdict:

@@ -8,6 +8,7 @@ from typing import Any
 from probes import registry
 from probes.errors import Undetermined
 from probes.facts import Facts
+from probes.messages import Message
 from probes.model import Severity, Status, Verdict
 from probes.ssh.authenticated.parsers import parse_duration
 from probes.ssh.facts import CLOCK, SSHD_CONFIG
@@ -21,8 +22,9 @@ class MustEqual:
 
     value: str
 
-    def judge(self, observed: str, params: dict[str, Any]) -> tuple[bool, Any, Any, str]:
-        return observed == self.value, observed, self.value, ""
+    def judge(self, observed: str, params: dict[str, Any]) -> tuple[bool, Any, Any, bool]:
+        """(ok, observed, expected, whether the observed value means unlimited)."""
+        return observed == self.value, observed, self.value, False
 
 
 @dataclass(frozen=True)
@@ -33,13 +35,13 @@ class AtMost:
     seconds: bool = False
     zero_is_unlimited: bool = False
 
-    def judge(self, observed: str, params: dict[str, Any]) -> tuple[bool, Any, Any, str]:
+    def judge(self, observed: str, params: dict[str, Any]) -> tuple[bool, Any, Any, bool]:
         limit = params[self.param]
         value = parse_duration(observed) if self.seconds else int(observed)
         unit = " s" if self.seconds else ""
         if self.zero_is_unlimited and value == 0:
-            return False, value, f"<= {limit}{unit}", " (0 means unlimited)"
-        return 0 <= value <= limit, value, f"<= {limit}{unit}", ""
+            return False, value, f"<= {limit}{unit}", True
+        return 0 <= value <= limit, value, f"<= {limit}{unit}", False
 
 
 @dataclass(frozen=True)
@@ -147,18 +149,22 @@ def _config_verdict(rule: ConfigRule, facts: Facts, params: dict[str, Any]) -> V
     keyword = rule.setting.lower()
     gathered = facts[SSHD_CONFIG]
     values = gathered["settings"].get(keyword)
+    said = {"source": gathered["source"], "keyword": keyword}
     if not values:
-        raise Undetermined(f"{gathered['source']} did not report {keyword}")
+        raise Undetermined(message=Message("ssh.setting_unreported", said))
     try:
-        ok, observed, expected, note = rule.requirement.judge(values[0], params)
+        ok, observed, expected, unlimited = rule.requirement.judge(values[0], params)
     except ValueError:
-        raise Undetermined(f"{gathered['source']} reported an unreadable {keyword}") from None
+        raise Undetermined(message=Message("ssh.setting_unreadable", said)) from None
     evidence = registry.evidence(
         observed, expected, setting=rule.setting, source=gathered["source"], scope=_SCOPE_NOTE
     )
     if ok:
-        return Verdict(Status.PASS, f"{rule.setting} is {observed}", evidence)
-    return Verdict(Status.FAIL, f"{rule.setting} is {observed}{note}, expected {expected}", evidence)
+        return Verdict.of(Status.PASS, evidence, "ssh.setting_ok", setting=rule.setting, observed=observed)
+    frame = "ssh.setting_unlimited" if unlimited else "ssh.setting_bad"
+    return Verdict.of(
+        Status.FAIL, evidence, frame, setting=rule.setting, observed=observed, expected=expected,
+    )
 
 
 registry.table(CONFIG_RULES, check=check, meta=_config_meta, evaluate=_config_verdict)
@@ -190,12 +196,12 @@ def check_clock_offset(facts: Facts, params: dict[str, Any]) -> Verdict:
     evidence = registry.evidence(
         offset, f"|offset| <= {limit:g} s", uncertainty_s=uncertainty, synchronized=clock["synchronized"]
     )
+    off_limit = Message("ssh.clock_off_limit", {"offset": offset, "limit": limit})
     if abs(offset) - uncertainty > limit:
-        return Verdict(Status.FAIL, f"clock is off by {offset:+.3f} s (limit {limit:g} s)", evidence)
+        return Verdict(Status.FAIL, evidence=evidence, message=off_limit)
     if uncertainty > limit:
-        raise Undetermined(
-            f"round trip too slow to measure the offset within {limit:g} s (uncertainty {uncertainty:.3f} s)"
-        )
+        said = {"limit": limit, "uncertainty": uncertainty}
+        raise Undetermined(message=Message("ssh.clock_unmeasurable", said))
     if abs(offset) <= limit:
-        return Verdict(Status.PASS, f"clock is off by {offset:+.3f} s", evidence)
-    return Verdict(Status.FAIL, f"clock is off by {offset:+.3f} s (limit {limit:g} s)", evidence)
+        return Verdict.of(Status.PASS, evidence, "ssh.clock_offset", offset=offset)
+    return Verdict(Status.FAIL, evidence=evidence, message=off_limit)
