@@ -12,21 +12,29 @@
    HTML report of one agency (Kota Bandung) in Bahasa Indonesia and in
    English: it opens with what to fix and the index after each fix.
 5. ``interop serve`` exposes ``/metrics``; the demo reads it once.
-6. Everything started is stopped by process id.
+6. The service with access control: an operator and an agency token
+   (``interop tokens add``, the file in ``.interop/demo``); with the agency's
+   token it fetches that agency's report and its slice of ``/metrics``, and
+   shows another agency's report refused (403).
+7. Everything started is stopped by process id.
 
 Every step runs the real command line, so what is printed is what a user sees.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.inventory import load_inventory
 from orchestrator.inventory.synthetic import INTEROP_SERVICE
@@ -91,6 +99,75 @@ def show_metrics(store: Path) -> None:
     print("(interop serve stopped)")
 
 
+def add_token(role: str, tokens: Path) -> str:
+    """``interop tokens add``: the token it prints once (shown here shortened)."""
+    print(f"\n$ interop tokens add --role {role} --tokens {tokens}", flush=True)
+    done = subprocess.run([*INTEROP, "tokens", "add", "--role", role, "--tokens", str(tokens)],
+                          stdin=subprocess.DEVNULL, env=ENV, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        print(done.stderr, end="", flush=True)
+    token = done.stdout.strip()
+    print(f"{token[:10]}… (printed once; {tokens} keeps only its SHA-256)", flush=True)
+    return token
+
+
+def fetch(base: str, path: str, token: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def show_service(store: Path, other_agency: str) -> None:
+    """The service with an operator and an agency token: what the agency gets, and what it is refused."""
+    tokens = WORKDIR / "tokens.yaml"
+    tokens.unlink(missing_ok=True)  # a fresh file each run: tokens of earlier runs are gone
+    operator_token = add_token("operator", tokens)
+    agency_token = add_token(f"agency:{DEMO_AGENCY}", tokens)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    print(f"\n$ interop serve --store {store} --tokens {tokens} --listen 127.0.0.1:{port}", flush=True)
+    with open(WORKDIR / "serve.log", "w") as log:
+        server = subprocess.Popen([*INTEROP, "serve", "--store", str(store), "--tokens", str(tokens),
+                                   "--listen", f"127.0.0.1:{port}"],
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=ENV)
+    try:
+        wait_for_port("127.0.0.1", port, 30, server)
+        path = f"/reports/latest/agency/{DEMO_AGENCY}.json"
+        status, body = fetch(base, path, agency_token)
+        report = json.loads(body) if status == 200 else {}
+        score = report.get("score", {})
+        print(f"GET {path} (agency token): {status}, {report.get('scope', {}).get('agency_name')}: "
+              f"index {score.get('index')} ({(score.get('predicate') or {}).get('label')}), "
+              f"{len(report.get('endpoints', []))} endpoints")
+        path = f"/reports/latest/agency/{DEMO_AGENCY}.html"
+        status, body = fetch(base, path, agency_token)
+        print(f"GET {path} (agency token): {status}, {len(body) // 1024} KiB of HTML")
+        status, body = fetch(base, "/metrics", agency_token)
+        samples = [sample for family in text_string_to_metric_families(body.decode()) for sample in family.samples]
+        agencies = sorted({sample.labels["agency"] for sample in samples if "agency" in sample.labels})
+        print(f"GET /metrics (agency token): {status}, {len(samples)} series, agency labels: {agencies}")
+        for sample in samples:
+            if sample.name == "interop_agency_spbe_index":
+                print(f"  interop_agency_spbe_index{{agency=\"{sample.labels['agency']}\"}} {sample.value}")
+        for path in (f"/reports/latest/agency/{other_agency}.html", "/reports/latest/national.html"):
+            status, _ = fetch(base, path, agency_token)
+            print(f"GET {path} (agency token): {status}{' refused' if status == 403 else ''}")
+        status, body = fetch(base, "/status", operator_token)
+        sweeps = json.loads(body)["sweeps"] if status == 200 else []
+        print(f"GET /status (operator token): {status}, {len(sweeps)} sweeps in the store")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            code = server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            code = server.wait()
+    print(f"(interop serve stopped, exit {code}; its log: {WORKDIR / 'serve.log'})")
+
+
 def main() -> int:
     WORKDIR.mkdir(parents=True, exist_ok=True)
     inventory = load_inventory(INVENTORY)
@@ -123,13 +200,18 @@ def main() -> int:
     heading("Metrics")
     show_metrics(STORE)
 
+    other_agency = next(e.agency for e in inventory.endpoints() if e.agency != DEMO_AGENCY)
     heading("Where things are")
     print(f"results store   {STORE}  (interop sweep list / show / diff --store {STORE})")
     print(f"HTML report     {WORKDIR / 'report.html'}")
     print(f"agency report   {', '.join(str(agency_report(lang)) for lang in LANGUAGES)}  (what to fix first)")
     print(f"JSON, JUnit     {WORKDIR / 'report.json'}, {WORKDIR / 'report.junit.xml'}")
     print(f"metrics         interop serve --store {STORE}  → http://127.0.0.1:9477/metrics")
+    print(f"service         interop serve --store {STORE} --tokens {WORKDIR / 'tokens.yaml'}  → /reports/, /metrics")
     print("All demo servers stopped.")
+
+    heading("The service: an agency reads its own report and metrics with its token")
+    show_service(STORE, other_agency)
     return 0
 
 

@@ -10,7 +10,9 @@ Interruptions: SIGINT or SIGTERM cancels outstanding work, keeps every
 result already received and marks the sweep ``interrupted`` (exit 130). A
 driver killed outright leaves its sweep ``running`` with partial results;
 ``resume`` finishes it. A per-sweep lock file (``flock``, released by the
-kernel when the process dies) stops two drivers working on one sweep.
+kernel when the process dies) stops two drivers working on one sweep, and
+the store's lock (``orchestrator.store.lock``) two drivers, or a driver and a
+compaction, working on one store: a busy store exits 2 with nothing probed.
 
 Progress goes to the ``SweepObserver`` the caller passes (the terminal's is
 ``orchestrator.cli.progress.SweepProgress``); by default nothing is reported.
@@ -47,13 +49,19 @@ from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.metrics.live import LiveObserver
 from orchestrator.profiles import BUILTIN_DIR, DEFAULT_PROFILE, Profile, load_profile
 from orchestrator.store import Recording, Store, StoreError, SweepState
+from orchestrator.store.lock import StoreLock
 
 DEFAULT_STORE = Path(".interop/results.db")
 EXIT_OK, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: the store is busy (SweepStoreBusy), nothing probed; try again later
 
 
 class SweepConfigError(Exception):
     """Nothing was probed: the inventory, profile, options or cluster do not allow this sweep."""
+
+
+class SweepStoreBusy(SweepConfigError):
+    """Nothing was probed: another sweep driver or a compaction holds the store's lock."""
 
 
 @dataclass
@@ -136,6 +144,18 @@ class SweepLock:
             finally:
                 os.close(self._fd)
                 self._fd = None
+
+
+def _lock_store(store_path: Path) -> StoreLock:
+    """The store's lock, or ``SweepConfigError`` when another driver or a compaction holds it."""
+    lock = StoreLock(store_path)
+    try:
+        lock.acquire()
+    except StoreError as exc:  # StoreBusy
+        raise SweepStoreBusy(str(exc)) from None
+    except OSError as exc:
+        raise SweepConfigError(f"cannot lock results store {store_path}: {exc}") from None
+    return lock
 
 
 def profile_reference(profile: Profile) -> str:
@@ -333,7 +353,12 @@ def run_sweep(
     if len(inventory) == 0:
         raise SweepConfigError(f"{inventory_path}: the inventory lists no endpoints")
     endpoints = _plan_endpoints(inventory.refs, engine, ignore_vantage)
-    eng = _start_engine(engine, ray_address, num_cpus, endpoints, observer)
+    store_lock = _lock_store(store_path)
+    try:
+        eng = _start_engine(engine, ray_address, num_cpus, endpoints, observer)
+    except BaseException:
+        store_lock.release()
+        raise
     store = lock = None
     try:
         store = Store(store_path)
@@ -364,6 +389,7 @@ def run_sweep(
             lock.release()
         if store is not None:
             store.close()
+        store_lock.release()
 
 
 def resume_sweep(
@@ -390,12 +416,13 @@ def resume_sweep(
         store = Store(store_path, create=False)
     except StoreError as exc:
         raise SweepConfigError(str(exc)) from None
-    lock = eng = None
+    lock = eng = store_lock = None
     try:
         try:
             sweep = store.get_sweep(sweep_id)
         except StoreError as exc:
             raise SweepConfigError(str(exc)) from None
+        store_lock = _lock_store(store_path)
         lock = SweepLock(store_path, sweep.id)
         lock.acquire()
         recorded_engine, _, recorded_address = sweep.engine.partition("@")
@@ -449,5 +476,7 @@ def resume_sweep(
             eng.close()
         if lock is not None:
             lock.release()
+        if store_lock is not None:
+            store_lock.release()
         store.close()
 

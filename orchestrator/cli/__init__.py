@@ -24,8 +24,10 @@ from orchestrator.cli.inventory import inventory_app
 from orchestrator.cli.profiles import profiles_app
 from orchestrator.cli.report import report_app
 from orchestrator.cli.serve import serve_app
+from orchestrator.cli.store import store_app
 from orchestrator.cli.sweep import sweep_app
 from orchestrator.cli.testbed import testbed_app
+from orchestrator.cli.tokens import tokens_app
 
 app = typer.Typer(
     help="Conformance tests for the interoperability of SPBE government servers (SSH, TLS, gRPC).",
@@ -56,6 +58,6 @@ def main(
 
 
 # In the order `interop --help` lists them: the single commands, then the groups.
-COMMANDS = (check_app, gate_app, report_app, serve_app, profiles_app, checks_app, inventory_app, sweep_app, testbed_app)
+COMMANDS = (check_app, gate_app, report_app, serve_app, profiles_app, checks_app, inventory_app, store_app, sweep_app, testbed_app, tokens_app)
 for command in COMMANDS:
     app.add_typer(command)

@@ -26,7 +26,6 @@ from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.reports import FORMATS, writer
 from orchestrator.reports.build import build_report
 from orchestrator.reports.model import ReportError
-from orchestrator.store import Store, SweepState, UnknownSweep
 from orchestrator.sweep import DEFAULT_STORE
 from orchestrator.waivers import load_waivers
 
@@ -35,17 +34,6 @@ from orchestrator.waivers import load_waivers
 ReportFormat = enum.Enum("ReportFormat", {name: name for name in FORMATS}, type=str)
 
 report_app = typer.Typer()
-
-
-def resolve_sweep(store: Store, sweep: str) -> str:
-    """An id, a unique prefix, or ``latest``."""
-    if sweep != "latest":
-        return store.get_sweep(sweep).id
-    sweeps = store.list_sweeps(None)
-    if not sweeps:
-        raise UnknownSweep(f"no sweeps in {store.path}")
-    complete = [s for s in sweeps if s.state is SweepState.COMPLETE]
-    return (complete or sweeps)[0].id
 
 
 @report_app.command("report")
@@ -80,7 +68,7 @@ def report(
     except ImportError as exc:
         raise usage_error(f"the {format.value} report is not available: {exc}") from None
     with opened_store(store) as opened:
-        sweep_id = resolve_sweep(opened, sweep)
+        sweep_id = opened.find_sweep(sweep).id
         try:
             model = build_report(opened, sweep_id, agency=agency, lang=lang.value, waivers=loaded)
         except ReportError as exc:

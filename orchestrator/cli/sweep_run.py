@@ -3,7 +3,9 @@
 ``sweep_run_app`` holds both commands; ``orchestrator.cli.sweep`` adds them to
 the ``sweep`` group. Exit codes: 0 the sweep is complete; 1 it ended
 incomplete (a shard was given up: resume it later); 2 usage or configuration
-error, nothing probed; 130 interrupted (Ctrl-C / SIGTERM), resume it.
+error, nothing probed; 75 the store is busy (another sweep driver or a
+compaction holds its lock), nothing probed, try again later; 130 interrupted
+(Ctrl-C / SIGTERM), resume it.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from orchestrator.profiles import DEFAULT_PROFILE
 from orchestrator.store import Store, StoreError
 from orchestrator.sweep import (
     DEFAULT_STORE,
+    EXIT_BUSY,
     EXIT_INTERRUPTED,
     SweepConfigError,
     SweepOutcome,
+    SweepStoreBusy,
     resume_sweep,
     run_sweep,
 )
@@ -163,6 +167,11 @@ def _interrupted_early() -> typer.Exit:
     return typer.Exit(EXIT_INTERRUPTED)
 
 
+def _busy(exc: SweepStoreBusy) -> typer.Exit:
+    stderr.print(Text(f"busy: {exc}", style="bold yellow"), soft_wrap=True)
+    return typer.Exit(EXIT_BUSY)
+
+
 def _finish(
     outcome: SweepOutcome,
     summary: bool | None,
@@ -250,6 +259,8 @@ def run(
             num_cpus=num_cpus,
             observer=SweepProgress(stderr, progress_interval),
         )
+    except SweepStoreBusy as exc:
+        raise _busy(exc) from None
     except SweepConfigError as exc:
         raise usage_error(str(exc)) from None
     except KeyboardInterrupt:
@@ -307,6 +318,8 @@ def resume(
             num_cpus=num_cpus,
             observer=SweepProgress(stderr, progress_interval),
         )
+    except SweepStoreBusy as exc:
+        raise _busy(exc) from None
     except SweepConfigError as exc:
         raise usage_error(str(exc)) from None
     except KeyboardInterrupt:

@@ -48,17 +48,21 @@ class Family:
     fanout: int = 1
     summary: bool = False  # part of push_summary / write_textfile
     schemes: frozenset[str] | None = None  # endpoint families: only for these URL schemes
+    # Shown to an agency token (metrics.agency_view) for the inventories it is in, although it has no
+    # agency label: it names no agency and counts nothing of any (when the sweep ran, whether the store
+    # answers). Families with an agency label are shown filtered to the agency; the rest never.
+    agency_shared: bool = False
 
 
 FAMILIES: tuple[Family, ...] = (
     # -- the latest complete sweep of each inventory
     Family("interop_sweep_info", "gauge", INV + ("sweep", "profile", "engine", "state"), "inventory",
            "The sweep whose results the interop_sweep_*, national, province, agency and endpoint metrics "
-           "show (always 1).", summary=True),
+           "show (always 1).", summary=True, agency_shared=True),
     Family("interop_sweep_start_timestamp_seconds", "gauge", INV, "inventory",
-           "When the sweep started (Unix time).", summary=True),
+           "When the sweep started (Unix time).", summary=True, agency_shared=True),
     Family("interop_sweep_end_timestamp_seconds", "gauge", INV, "inventory",
-           "When the sweep ended (Unix time).", summary=True),
+           "When the sweep ended (Unix time).", summary=True, agency_shared=True),
     Family("interop_sweep_duration_seconds", "gauge", INV, "inventory",
            "Wall time of the sweep.", summary=True),
     Family("interop_sweep_endpoints", "gauge", INV, "inventory",
@@ -71,7 +75,7 @@ FAMILIES: tuple[Family, ...] = (
            "Time each endpoint's probe took in the sweep.", fanout=HISTOGRAM_SERIES, summary=True),
     Family("interop_sweep_latest_state", "gauge", INV + ("state",), "inventory",
            "State of the newest sweep of the inventory, complete or not (1 for its state, 0 for the "
-           "others).", fanout=len(SWEEP_STATES)),
+           "others).", fanout=len(SWEEP_STATES), agency_shared=True),
     Family("interop_check_failures", "gauge", INV + ("check", "severity"), "check",
            "Endpoints failing the check in the sweep (waived failures excluded).", summary=True),
     # -- scores (orchestrator.scoring: severity-weighted; an error lowers confidence only; each
@@ -163,7 +167,7 @@ FAMILIES: tuple[Family, ...] = (
            "Time each recorded probe of the running sweep took.", fanout=HISTOGRAM_SERIES),
     # -- the exporter itself
     Family("interop_store_up", "gauge", (), "exporter",
-           "1 if the results store could be read on this scrape."),
+           "1 if the results store could be read on this scrape.", agency_shared=True),
     Family("interop_exporter_errors", "counter", (), "exporter",
            "Store reads, snapshot builds or waivers reloads that failed since start."),
     Family("interop_exporter_snapshot_build_seconds", "gauge", INV, "inventory",

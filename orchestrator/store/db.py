@@ -77,6 +77,9 @@ class Database:
         if self.read_only:
             conn.execute("PRAGMA query_only = ON")
         else:
+            # Before WAL: takes effect only in a new, empty database (an older store switches at its
+            # first compaction, orchestrator.store.compact), and lets compaction give space back.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if self._wal:
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode.lower() != "wal":

@@ -126,6 +126,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE results ADD COLUMN message TEXT",
         ),
     ),
+    Migration(
+        5,
+        "retention: when a sweep was compacted to its statuses (orchestrator.store.compact)",
+        (
+            # NULL: the sweep is kept in full. Set in the transaction that compacts the sweep.
+            "ALTER TABLE sweeps ADD COLUMN compacted_at TEXT",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -28,6 +28,8 @@ from orchestrator.store.records import (
 from probes.messages import Message
 from probes.model import Severity, Status
 
+LATEST = "latest"  # the sweep reference meaning "the newest complete sweep"
+
 
 class SweepReader:
     """Sweeps as a whole: id lookup, listings, what is left to probe, progress and the driver's heartbeat.
@@ -61,6 +63,17 @@ class SweepReader:
         conn = self._conn()
         row = conn.execute(f"SELECT {_SWEEP_COLUMNS} FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
         return _sweep_from_row(row)
+
+    def find_sweep(self, reference: str) -> Sweep:
+        """An id, a unique prefix, or ``latest`` (the newest complete sweep, else the newest of any state):
+        what ``interop report`` and the service's ``/reports/{sweep}/`` accept."""
+        if reference != LATEST:
+            return self.get_sweep(reference)
+        sweeps = self.list_sweeps(None)
+        if not sweeps:
+            raise UnknownSweep(f"no sweeps in {self.path}")
+        complete = [sweep for sweep in sweeps if sweep.state is SweepState.COMPLETE]
+        return (complete or sweeps)[0]
 
     def list_sweeps(self, limit: int | None = 20, *, inventory_name: str | None = None) -> list[Sweep]:
         """Most recent sweeps first (by start time to the millisecond, then id)."""
@@ -156,6 +169,14 @@ class ResultReader:
             f"SELECT {endpoint_columns()} FROM endpoints WHERE sweep_id = ? ORDER BY seq", (sweep_id,)
         )
         return (EndpointMeta(*row) for row in cursor)
+
+    def has_agency(self, sweep_id: str, agency: str) -> bool:
+        """Whether the sweep has an endpoint of ``agency`` (one index lookup: the service's index page)."""
+        sweep_id = self.resolve(sweep_id)
+        row = self._conn().execute(
+            "SELECT 1 FROM endpoints WHERE sweep_id = ? AND agency = ? LIMIT 1", (sweep_id, agency)
+        ).fetchone()
+        return row is not None
 
     def outcomes(self, sweep_id: str) -> Iterator[Outcome]:
         """Every recorded outcome, by endpoint id."""

@@ -25,6 +25,8 @@ RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      "reports are written by the CLI and served by the service alike"),
     ("orchestrator.metrics", ("orchestrator.cli", "rich", "typer"),
      "metrics are exported by the CLI and served by the service alike"),
+    ("orchestrator.service", ("orchestrator.cli", "rich", "typer"),
+     "the service is started by the CLI and by tests alike; its scheduler runs sweeps as CLI child processes"),
     ("orchestrator.gate", ("orchestrator.cli", "orchestrator.store", "orchestrator.metrics", "orchestrator.sweep",
                            "ray", "rich", "typer", "prometheus_client"),
      "a gate runs in a CI job, from the CLI or the pytest plugin: in-process, no Ray, no store, no terminal"),
