@@ -21,7 +21,6 @@ Progress goes to the ``SweepObserver`` the caller passes (the terminal's is
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import shlex
 import signal
@@ -49,7 +48,7 @@ from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.metrics.live import LiveObserver
 from orchestrator.profiles import BUILTIN_DIR, DEFAULT_PROFILE, Profile, load_profile
 from orchestrator.store import Recording, Store, StoreError, SweepState
-from orchestrator.store.lock import StoreLock
+from orchestrator.store.lock import LockHeld, StoreLock, flock_with_pid
 
 DEFAULT_STORE = Path(".interop/results.db")
 EXIT_OK, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 130
@@ -126,16 +125,13 @@ class SweepLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
-            os.close(fd)
-            raise SweepConfigError(f"sweep {self.path.name.split('.')[-2]} is being run by process {holder}")
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
+            self._fd = flock_with_pid(self.path)
+        except LockHeld as held:
+            holder = held.holder or "another process"
+            raise SweepConfigError(
+                f"sweep {self.path.name.split('.')[-2]} is being run by process {holder}"
+            ) from None
 
     def release(self) -> None:
         if self._fd is not None:

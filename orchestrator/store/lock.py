@@ -36,6 +36,31 @@ def lock_path(store_path: str | os.PathLike[str]) -> Path:
     return Path(f"{store_path}.lock")
 
 
+class LockHeld(Exception):
+    """``flock_with_pid`` found the file locked; ``holder`` is what the holder wrote (its process id)."""
+
+    def __init__(self, holder: str):
+        super().__init__(holder)
+        self.holder = holder
+
+
+def flock_with_pid(path: Path) -> int:
+    """Lock ``path`` exclusively now (never waits) and write this process id into it; the open descriptor.
+
+    ``LockHeld`` when another open file holds it. Closing the descriptor releases the lock.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        raise LockHeld(holder) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
 class StoreLock:
     """``<store>.lock``, held exclusively while a sweep is driven or the store compacted."""
 
@@ -47,16 +72,10 @@ class StoreLock:
     def acquire(self) -> None:
         """Take the lock now or raise ``StoreBusy`` naming the holder; never waits."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "(unknown)"
-            os.close(fd)
-            raise StoreBusy(self.store_path, holder) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
+            self._fd = flock_with_pid(self.path)
+        except LockHeld as held:
+            raise StoreBusy(self.store_path, held.holder or "(unknown)") from None
 
     def release(self) -> None:
         if self._fd is not None:

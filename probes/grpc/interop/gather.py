@@ -76,9 +76,8 @@ async def gather(ctx: ProbeContext) -> None:
         return
     channel = open_channel(ctx.target)
     try:
-        stubs = test_pb2_grpc.TestServiceStub(channel), test_pb2_grpc.UnimplementedServiceStub(channel)
-
         def session(case: Case) -> Session:
+            stubs = test_pb2_grpc.TestServiceStub(channel), test_pb2_grpc.UnimplementedServiceStub(channel)
             return Session(*stubs, params=settings_for(case, ctx))
 
         empty = CASES_BY_NAME["empty_unary"]
@@ -104,5 +103,10 @@ async def gather(ctx: ProbeContext) -> None:
                 observed = await run_case(case, session(case))
                 ctx.facts.set(case.fact, observed, time.perf_counter() - started)
                 outcomes[case.name] = status_codes(observed)
+            if not ctx.facts.has(case.fact):
+                # The case got no answer: its connection may be dying under grpcio's feet, and a call
+                # started now could ride it down. The cases after it get a connection of their own.
+                await channel.close()
+                channel = open_channel(ctx.target)
     finally:
         await channel.close()
