@@ -145,6 +145,12 @@ def predicate_for(index: float | None) -> Predicate | None:
     raise AssertionError("the last band has no lower bound")
 
 
+def predicate_dict(index: float | None, lang: str) -> dict[str, str] | None:
+    """``{id, label}`` of the band an index falls in (None when not measured), as a score's ``predicate``."""
+    predicate = predicate_for(index)
+    return None if predicate is None else {"id": predicate.id, "label": predicate.label(lang)}
+
+
 class Scorable(Protocol):
     status: Any
     severity: Any

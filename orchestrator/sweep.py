@@ -12,7 +12,8 @@ driver killed outright leaves its sweep ``running`` with partial results;
 ``resume`` finishes it. A per-sweep lock file (``flock``, released by the
 kernel when the process dies) stops two drivers working on one sweep, and
 the store's lock (``orchestrator.store.lock``) two drivers, or a driver and a
-compaction, working on one store: a busy store exits 2 with nothing probed.
+compaction, working on one store: a busy store raises ``SweepStoreBusy``
+(exit 75, ``EXIT_BUSY``) with nothing probed.
 
 Progress goes to the ``SweepObserver`` the caller passes (the terminal's is
 ``orchestrator.cli.progress.SweepProgress``); by default nothing is reported.
@@ -143,7 +144,7 @@ class SweepLock:
 
 
 def _lock_store(store_path: Path) -> StoreLock:
-    """The store's lock, or ``SweepConfigError`` when another driver or a compaction holds it."""
+    """The store's lock; ``SweepStoreBusy`` when another driver or a compaction holds it."""
     lock = StoreLock(store_path)
     try:
         lock.acquire()

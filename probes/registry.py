@@ -154,7 +154,8 @@ def evidence(observed: Any, expected: Any = _UNSTATED, **more: Any) -> dict[str,
 
 
 def load() -> None:
-    """Import every family's check modules and look up its gatherers, in the order of ``FAMILIES``."""
+    """Import every family's check modules, look up its gatherers and read its texts and efforts,
+    in the order of ``FAMILIES``."""
     global _loaded
     if not _loaded:
         _loaded = True

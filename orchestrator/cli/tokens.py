@@ -20,7 +20,15 @@ from rich.text import Text
 
 from orchestrator.cli.common import stderr, stdout, usage_error
 from orchestrator.inventory.yaml_nodes import ConfigError
-from orchestrator.service.access import ROLES, TOKENS_ENV, add_token, load_tokens, parse_role, revoke_token
+from orchestrator.service.access import (
+    NOTE_MAX_CHARS,
+    ROLES,
+    TOKENS_ENV,
+    add_token,
+    load_tokens,
+    parse_role,
+    revoke_token,
+)
 
 tokens_app = typer.Typer(name="tokens", help="Bearer tokens of interop serve: add, list, revoke.",
                          no_args_is_help=True)
@@ -54,8 +62,8 @@ def add(
         parsed = parse_role(role)
     except ValueError as exc:
         raise usage_error(str(exc)) from None
-    if note is not None and len(note) > 200:
-        raise usage_error("--note: at most 200 characters")
+    if note is not None and len(note) > NOTE_MAX_CHARS:
+        raise usage_error(f"--note: at most {NOTE_MAX_CHARS} characters")
     if tokens.exists():
         _entries(tokens)  # a broken file is reported, never overwritten
     try:
@@ -77,11 +85,12 @@ def list_tokens(
     if as_json:
         print(json.dumps(shown, indent=2, ensure_ascii=False))
         return
+    columns = ("id", "role", "created", "note")
     table = Table(header_style="bold")
-    for column in ("id", "role", "created", "note"):
+    for column in columns:
         table.add_column(column)
     for row in shown:
-        table.add_row(*(Text(row[column] or "") for column in ("id", "role", "created", "note")))
+        table.add_row(*(Text(row[column] or "") for column in columns))
     stdout.print(table)
 
 

@@ -29,19 +29,15 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "reports" / "schema"
 SCHEMA_FILES = {CHECK_SCHEMA: SCHEMA_DIR / "check-v1.schema.json", GATE_SCHEMA: SCHEMA_DIR / "gate-v1.schema.json"}
 
 
-def _original(outcome: TargetOutcome, result: CheckResult) -> CheckResult:
-    waived = outcome.waived.get(result.check_id)
-    return result if waived is None else dataclasses.replace(result, status=waived.original_status)
-
-
 def findings_of(outcome: TargetOutcome) -> Iterator[dict[str, Any]]:
     """Every result of one target as a finding-shaped dict (``orchestrator.reports.model.finding_dict``)."""
     checks = registry.checks()
     meta = outcome.planned.meta
     for result in outcome.report.results:
         waived = outcome.waived.get(result.check_id)
+        original = result if waived is None else dataclasses.replace(result, status=waived.original_status)
         yield finding_dict(
-            meta, _original(outcome, result), result.status, waived and waived.waiver, checks.get(result.check_id)
+            meta, original, result.status, waived and waived.waiver, checks.get(result.check_id)
         )
 
 

@@ -95,7 +95,8 @@ def command_line_targets(
     urls: Sequence[str], options: TargetOptions, source: str = COMMAND_LINE
 ) -> list[GateTarget]:
     """Targets for ``urls`` with the options that concern each one's scheme."""
-    schemes = [parse_url(url)[0] for url in urls]
+    parsed = [parse_url(url) for url in urls]  # (scheme, host, port)
+    schemes = [scheme for scheme, _, _ in parsed]
     if options.ca is not None:
         check_ca_bundle(options.ca)
     credentials = _credentials(options)
@@ -104,11 +105,10 @@ def command_line_targets(
             wanted = " and ".join(f"{scheme}://" for scheme in sorted(SCHEME_OPTIONS[option]))
             raise TargetError(f"{option} applies to {wanted} targets only; none was given")
     targets = []
-    for url, scheme in zip(urls, schemes):
+    for url, (scheme, host, port) in zip(urls, parsed):
         concerns = {option for option, wanted in SCHEME_OPTIONS.items() if scheme in wanted}
         pins = list(options.pins) if "--pin" in concerns else []
         if options.known_hosts is not None and "--known-hosts" in concerns:
-            _, host, port = parse_url(url)
             known = pins_for(options.known_hosts, host, port)
             if not known:
                 # Pinning was asked for and cannot happen: a silent skip would be a false green.

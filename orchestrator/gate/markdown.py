@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from orchestrator.gate.document import findings_of
-from orchestrator.gate.run import GateRun
-from orchestrator.outcome import EXIT_CODES, EXIT_OK
+from orchestrator.gate.run import GateRun, TargetOutcome
+from orchestrator.outcome import EXIT_CODES, EXIT_OK, status_counts
 from orchestrator.reports.markdown import cell
 from probes.model import Severity, Status
 
@@ -55,6 +55,13 @@ def _findings_section(out: TextIO, title: str, rows: list[dict[str, Any]], *, fi
         out.write("\n")
 
 
+def _target_row(outcome: TargetOutcome, fail_on: Severity) -> tuple[Any, ...]:
+    code = outcome.exit_code(fail_on)
+    counts = status_counts(outcome.report.results)
+    verdict = f"{EXIT_CODES[code][0]} (exit {code})"
+    return (outcome.report.target, verdict, *(counts[status.value] for status in COUNTED))
+
+
 def write_markdown(run: GateRun, out: TextIO) -> None:
     code = run.exit_code
     fail_on = run.fail_on
@@ -67,12 +74,7 @@ def write_markdown(run: GateRun, out: TextIO) -> None:
     _table(
         out,
         ("Target", "Verdict", *(status.value for status in COUNTED)),
-        (
-            (outcome.report.target,
-             f"{EXIT_CODES[outcome.exit_code(fail_on)][0]} (exit {outcome.exit_code(fail_on)})",
-             *(sum(1 for r in outcome.report.results if r.status is status) for status in COUNTED))
-            for outcome in run.outcomes
-        ),
+        (_target_row(outcome, fail_on) for outcome in run.outcomes),
     )
     unreachable = [o.report for o in run.outcomes if o.report.unreachable]
     if unreachable:

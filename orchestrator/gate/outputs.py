@@ -29,6 +29,8 @@ from orchestrator.reports import junit, sarif
 from orchestrator.reports.model import FINDING_STATUSES, OWNER_FIELDS, TOOL_NAME, check_meta
 from probes import registry
 
+FINDING_VALUES = frozenset(status.value for status in FINDING_STATUSES)  # as findings_of spells a status
+
 
 def write_junit(run: GateRun, out: TextIO) -> None:
     started = run.started_at.isoformat(timespec="seconds")
@@ -75,7 +77,7 @@ def write_sarif(run: GateRun, out: TextIO) -> None:
         finding
         for outcome in run.outcomes
         for finding in findings_of(outcome)
-        if finding["status"] in {status.value for status in FINDING_STATUSES}
+        if finding["status"] in FINDING_VALUES
     )
     sarif.write_log(run_head, rules, findings, out)
 

@@ -201,12 +201,12 @@ def properties(target: str, result: dict[str, Any]) -> list[tuple[str, str]]:
     return [(name, value) for name, value in shown.items() if value]
 
 
-def headline(item: InteropCheck, result: dict[str, Any]) -> str:
+def headline(result: dict[str, Any]) -> str:
     return f"{result['check_id']} {result['title']} ({result['severity']}) {result['status']}: {result['reason']}"
 
 
 def _details(item: InteropCheck, result: dict[str, Any]) -> str:
-    lines = [headline(item, result), f"target: {item.parent.planned.url}"]
+    lines = [headline(result), f"target: {item.parent.planned.url}"]
     if result["remediation"]:
         lines.append(f"remediation: {result['remediation']}")
     if result["evidence"]:
@@ -220,7 +220,7 @@ def _passed(item: InteropCheck, result: dict[str, Any]) -> None:
 
 def _warned(item: InteropCheck, result: dict[str, Any]) -> None:
     # Located at "interop" rather than at this line; without a registry no repeat is ever suppressed.
-    warnings.warn_explicit(f"{item.parent.planned.url} {headline(item, result)}", InteropWarning, NODE_ROOT, 0)
+    warnings.warn_explicit(f"{item.parent.planned.url} {headline(result)}", InteropWarning, NODE_ROOT, 0)
 
 
 def _judged(item: InteropCheck, result: dict[str, Any]) -> None:

@@ -25,8 +25,8 @@ from orchestrator import tool_version
 from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.inventory.regions import provinces as province_table
 from orchestrator.inventory.yaml_nodes import names_from_inventory
-from orchestrator.reports.changes import changes_since_previous
-from orchestrator.reports.fixes import OPEN_STATUSES, OpenFinding, fix_list
+from orchestrator.reports.changes import OPEN_STATUSES, changes_since_previous
+from orchestrator.reports.fixes import OpenFinding, fix_list
 from orchestrator.reports.model import (
     FINDING_STATUSES,
     LABELS,

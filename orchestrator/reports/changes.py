@@ -18,7 +18,8 @@ from probes.messages import render_reason
 from probes.model import Status
 
 CHANGES_LIMIT = 5_000  # entries per list of the changes section (counts are always complete)
-# "Open": what a reader has to act on. "Fixed" needs a status known to be good now (an error is not).
+# "Open": what a reader has to act on (and what the fix list clears). "Fixed" needs a status known to
+# be good now (an error is not).
 OPEN_STATUSES = frozenset({Status.FAIL.value, Status.WARN.value})
 GOOD_STATUSES = frozenset({Status.PASS.value, Status.SKIP.value})
 

@@ -27,12 +27,10 @@ from typing import Any, Protocol
 
 from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.reports.whatif import WhatIf, index_if_fixed
-from orchestrator.scoring import CAPPING_STATUS, SEVERITY_RANK, Score, predicate_for, round2
+from orchestrator.scoring import CAPPING_STATUS, SEVERITY_RANK, Score, predicate_dict, predicate_for, round2
 from probes import registry
-from probes.model import EFFORTS, Check, Status
+from probes.model import EFFORTS, Check
 
-# Statuses a fix clears: what is open after waivers.
-OPEN_STATUSES = frozenset({Status.FAIL.value, Status.WARN.value})
 FIX_ENDPOINTS_LIMIT = 1_000  # endpoint ids listed per fix (endpoint_count is always complete)
 _EFFORT_RANK = {effort: rank for rank, effort in enumerate(EFFORTS)}
 _SEVERITY_BY_RANK = {rank: severity for severity, rank in SEVERITY_RANK.items()}
@@ -166,7 +164,6 @@ def _level(index: float | None) -> int:
 def _entry(fix: _Fix, endpoints: Sequence[ScopedEndpoint], index_after: float | None,
            scope_index: float | None, agencies_up: int | None, lang: str) -> dict[str, Any]:
     checks = sorted(fix.checks)
-    predicate = predicate_for(index_after)
     endpoint_ids = sorted(endpoints[p].meta.endpoint_id for p in fix.positions)
     return {
         "id": fix.id,
@@ -178,7 +175,7 @@ def _entry(fix: _Fix, endpoints: Sequence[ScopedEndpoint], index_after: float | 
         "endpoint_count": len(endpoint_ids),
         "findings": fix.findings,
         "index_after": index_after,
-        "predicate_after": None if predicate is None else {"id": predicate.id, "label": predicate.label(lang)},
+        "predicate_after": predicate_dict(index_after, lang),
         "index_gain": None if index_after is None or scope_index is None else round2(index_after - scope_index),
         "agencies_up": agencies_up,
         "cumulative_index_after": None,  # set once the list is in order

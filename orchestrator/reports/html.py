@@ -351,7 +351,7 @@ def fixes_view(fixes: Iterable[Mapping[str, Any]], t: Translator) -> dict[str, A
     ``cumulative_index_after`` of the last fix is the scope's index once the whole list is done.
     """
     entries = [
-        {**fix, "cumulative_predicate": predicate_of(fix.get("cumulative_index_after"), t.lang)}
+        {**fix, "cumulative_predicate": scoring.predicate_dict(fix.get("cumulative_index_after"), t.lang)}
         for fix in fixes
     ]
     after_all = entries[-1].get("cumulative_index_after") if entries else None
@@ -359,14 +359,8 @@ def fixes_view(fixes: Iterable[Mapping[str, Any]], t: Translator) -> dict[str, A
         "fixes": _capped(entries, LIMITS["fixes"]),
         "after_all": None
         if after_all is None
-        else {"index": after_all, "predicate": predicate_of(after_all, t.lang)},
+        else {"index": after_all, "predicate": scoring.predicate_dict(after_all, t.lang)},
     }
-
-
-def predicate_of(index: float | None, lang: str) -> dict[str, str] | None:
-    """``{id, label}`` of the band an index falls in, as the model gives a score's predicate."""
-    predicate = scoring.predicate_for(index)
-    return None if predicate is None else {"id": predicate.id, "label": predicate.label(lang)}
 
 
 def trend_view(points: Iterable[Mapping[str, Any]], t: Translator) -> dict[str, Any]:

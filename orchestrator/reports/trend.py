@@ -18,7 +18,7 @@ from typing import Any
 
 from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.reports.whatif import group_index
-from orchestrator.scoring import CAPPING_STATUS, Score, Tally, predicate_for
+from orchestrator.scoring import CAPPING_STATUS, Score, Tally, predicate_dict
 from orchestrator.store import Store, Sweep, SweepState
 from orchestrator.waivers import WAIVABLE, WaiverRow, Waivers
 from probes.model import Status
@@ -72,10 +72,9 @@ def _endpoint_ratings(store: Store, sweep: Sweep, metas: dict[str, EndpointMeta]
 
 
 def _point(sweep: Sweep, index: float | None, lang: str) -> dict[str, Any]:
-    predicate = predicate_for(index)
     return {
         "sweep": sweep.id,
         "started_at": sweep.started_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
         "index": index,
-        "predicate": None if predicate is None else {"id": predicate.id, "label": predicate.label(lang)},
+        "predicate": predicate_dict(index, lang),
     }

@@ -47,6 +47,7 @@ from orchestrator.inventory.yaml_nodes import ConfigError, Problem, load_yaml, p
 TOKENS_ENV = "INTEROP_TOKENS"  # names the tokens file when --tokens is not given
 TOKEN_BYTES = 32
 TOKEN_PREFIX = "spbe_"  # lets secret scanners and people recognise a leaked token
+NOTE_MAX_CHARS = 200
 OPERATOR = "operator"
 AGENCY = "agency"
 # The roles a token may have, as written, and what each may see (the service's routes enforce it).
@@ -102,7 +103,7 @@ class TokenEntry(BaseModel):
     role: str
     sha256: str
     created: str
-    note: Annotated[str, StringConstraints(max_length=200)] | None = None
+    note: Annotated[str, StringConstraints(max_length=NOTE_MAX_CHARS)] | None = None
 
     @pydantic.field_validator("id", mode="before")
     @classmethod

@@ -56,6 +56,7 @@ from orchestrator.service.scheduler_metrics import (
 )
 from orchestrator.store import Store, StoreError, StoreNotFound, Sweep, SweepState
 from orchestrator.store.lock import StoreLock
+from orchestrator.sweep import EXIT_BUSY
 
 __all__ = ["Schedule", "Scheduler", "parse_schedule"]
 
@@ -67,6 +68,7 @@ POLL_S = 0.5  # how often a running child is looked at
 MAX_NAP_S = 30.0  # longest single wait for the next run (the thread re-checks the time after each)
 READER_JOIN_S = 5.0
 TAIL_LINES = 20
+
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -342,7 +344,7 @@ class Scheduler:
             code = child.finish()
             with self._lock:
                 self._child = None
-        if code == 75:
+        if code == EXIT_BUSY:
             self._skip(kind, child.last_error())
         log.info("%s ended with exit %d", kind, code)
         return code, child

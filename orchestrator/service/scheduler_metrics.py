@@ -17,17 +17,20 @@ from prometheus_client.registry import Collector
 
 from orchestrator.metrics.families import SWEEP_STATES, Family
 from orchestrator.metrics.labels import label
+from orchestrator.outcome import EXIT_USAGE
+from orchestrator.sweep import EXIT_BUSY, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK
 
 # What one sweep child (run or resume) came to, by its exit code (orchestrator.cli.sweep_run);
 # a negative code (killed by a signal) is "killed", any other "crashed". "skipped": the store was busy.
 EXIT_OUTCOMES: dict[int, str] = {
-    0: "complete", 1: "incomplete", 2: "refused", 75: "skipped", 130: "interrupted",
+    EXIT_OK: "complete", EXIT_INCOMPLETE: "incomplete", EXIT_USAGE: "refused", EXIT_BUSY: "skipped",
+    EXIT_INTERRUPTED: "interrupted",
 }
 OUTCOMES: tuple[str, ...] = (
     "complete", "incomplete", "interrupted", "refused", "skipped", "killed", "crashed",
 )
 # And a compaction child (orchestrator.cli.store): any other exit is "failed".
-COMPACTION_EXITS: dict[int, str] = {0: "done", 75: "skipped"}
+COMPACTION_EXITS: dict[int, str] = {EXIT_OK: "done", EXIT_BUSY: "skipped"}
 COMPACTION_OUTCOMES: tuple[str, ...] = ("done", "skipped", "failed")
 
 INV = ("inventory",)

@@ -28,7 +28,7 @@ from orchestrator.store.records import (
 from probes.messages import Message
 from probes.model import Severity, Status
 
-LATEST = "latest"  # the sweep reference meaning "the newest complete sweep"
+LATEST = "latest"  # the sweep reference meaning "the newest complete sweep, else the newest"
 
 
 class SweepReader:
@@ -69,11 +69,13 @@ class SweepReader:
         what ``interop report`` and the service's ``/reports/{sweep}/`` accept."""
         if reference != LATEST:
             return self.get_sweep(reference)
-        sweeps = self.list_sweeps(None)
-        if not sweeps:
+        row = self._conn().execute(
+            f"SELECT {_SWEEP_COLUMNS} FROM sweeps"
+            " ORDER BY state = 'complete' DESC, started_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
             raise UnknownSweep(f"no sweeps in {self.path}")
-        complete = [sweep for sweep in sweeps if sweep.state is SweepState.COMPLETE]
-        return (complete or sweeps)[0]
+        return _sweep_from_row(row)
 
     def list_sweeps(self, limit: int | None = 20, *, inventory_name: str | None = None) -> list[Sweep]:
         """Most recent sweeps first (by start time to the millisecond, then id)."""
