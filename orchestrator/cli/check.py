@@ -35,10 +35,11 @@ from orchestrator.cli.gate_options import (
     read_waivers,
     refusing_bad_input,
     requested_outputs,
+    target_options,
 )
 from orchestrator.cli.render import print_json, print_table
 from orchestrator.gate.document import check_document
-from orchestrator.gate.inputs import TargetOptions, command_line_targets, require_checks
+from orchestrator.gate.inputs import command_line_targets, require_checks
 from orchestrator.gate.run import GateRun, run_gate
 from orchestrator.outcome import DEFAULT_FAIL_ON
 from orchestrator.profiles import DEFAULT_PROFILE, load_profile
@@ -80,17 +81,10 @@ def check(
 ) -> None:
     with refusing_bad_input():
         selected = narrowed(load_profile(profile), only, deadline)
-        options = TargetOptions(
-            services=tuple(service or ()),
-            pins=tuple(pin or ()),
-            ca=ca,
-            server_name=server_name,
-            known_hosts=known_hosts,
-            agency=agency,
-            application=application,
-            user=user,
-            key=key,
-            password_env=password_env,
+        options = target_options(
+            service=service, pin=pin, ca=ca, server_name=server_name, known_hosts=known_hosts,
+            agency=agency, application=application,
+            user=user, key=key, password_env=password_env,
         )
         targets = command_line_targets([url], options)
         require_checks(selected, targets)

@@ -41,10 +41,11 @@ from orchestrator.cli.gate_options import (
     read_waivers,
     refusing_bad_input,
     requested_outputs,
+    target_options,
 )
 from orchestrator.cli.render import STATUS_STYLES, print_table
 from orchestrator.expectations import GATE_COMMAND_LINE
-from orchestrator.gate.inputs import TargetOptions, command_line_targets, inventory_targets, require_checks, unique
+from orchestrator.gate.inputs import command_line_targets, inventory_targets, require_checks, unique
 from orchestrator.gate.run import DEFAULT_CONCURRENCY, GateRun, run_gate
 from orchestrator.inventory.target_list import read_target_list
 from orchestrator.inventory.targets import TargetError
@@ -106,15 +107,9 @@ def gate(
         if (application or agency) and inventory is None:
             raise TargetError("--application and --agency choose endpoints of an --inventory; give one")
         named = list(urls or []) + (read_target_list(targets_file) if targets_file else [])
-        options = TargetOptions(
-            services=tuple(service or ()),
-            pins=tuple(pin or ()),
-            ca=ca,
-            server_name=server_name,
-            known_hosts=known_hosts,
-            user=user,
-            key=key,
-            password_env=password_env,
+        options = target_options(
+            service=service, pin=pin, ca=ca, server_name=server_name, known_hosts=known_hosts,
+            user=user, key=key, password_env=password_env,
         )
         planned = command_line_targets(named, options, GATE_COMMAND_LINE) if named else []
         if options.given() and not named:

@@ -18,7 +18,7 @@ import typer
 from rich.text import Text
 
 from orchestrator.cli.common import stderr, usage_error
-from orchestrator.gate.inputs import BAD_INPUT
+from orchestrator.gate.inputs import BAD_INPUT, TargetOptions
 from orchestrator.gate.outputs import OUTPUTS, check_writable, write_outputs
 from orchestrator.gate.run import GateRun
 from orchestrator.outcome import EXIT_CODES
@@ -76,6 +76,11 @@ JunitOption = Annotated[Optional[Path], output_option("junit")]
 SarifOption = Annotated[Optional[Path], output_option("sarif")]
 MarkdownOption = Annotated[Optional[Path], output_option("md")]
 JsonFileOption = Annotated[Optional[Path], output_option("json")]
+
+
+def target_options(*, service: list[str] | None, pin: list[str] | None, **given: object) -> TargetOptions:
+    """The options that describe command-line targets, as ``check`` and ``gate`` both take them."""
+    return TargetOptions(services=tuple(service or ()), pins=tuple(pin or ()), **given)
 
 
 @contextmanager

@@ -34,7 +34,6 @@ def wait_for_status(client: httpx.Client, token: str, done, what: str, timeout_s
 
 @pytest.fixture(scope="module")
 def scheduled(fleet, tokens, tmp_path_factory):
-    pytest.importorskip("orchestrator.service.scheduler")
     workdir = tmp_path_factory.mktemp("scheduled")
     port = free_port()
     argv = serve_argv(workdir / "results.db", port, "--tokens", str(tokens.path), "--inventory", str(fleet.inventory),

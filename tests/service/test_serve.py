@@ -37,7 +37,6 @@ def test_usage_errors_exit_2_before_serving(fleet, tokens, tmp_path):
 
 
 def test_a_bad_schedule_is_exit_2(fleet):
-    pytest.importorskip("orchestrator.service.scheduler")
     for args, expected in ((("--every", "soon"), "--every"), (("--cron", "61 * * * *"), "--cron")):
         done = serve("--store", str(fleet.store), "--inventory", str(fleet.inventory), *args)
         assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr, done.stderr
