@@ -24,6 +24,7 @@ import logging
 import signal
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -39,6 +40,7 @@ from orchestrator.store import StoreError, StoreNotFound
 from orchestrator.sweep import DEFAULT_STORE
 from orchestrator.waivers import load_waivers
 
+STOP_POLL_S = 0.2  # how soon a signal is noticed
 DEFAULT_LISTEN = "127.0.0.1:9477"
 SCHEDULER_STOP_S = 60.0  # a running sweep child gets SIGTERM and this long to record what it has
 
@@ -194,8 +196,11 @@ def serve(
         raise usage_error(f"cannot listen on {listen}: {exc}") from None
 
     # Before the server answers anything: a SIGTERM right after the first request must stop it cleanly.
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # A plain list, not a threading.Event: the handler runs in the main thread, which may be inside
+    # Event.wait holding the event's lock; Event.set there would wait for that lock forever.
+    stop: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         code = _serve_until(stop, sock, store_path, tokens, token_count, waivers, build_wait, scheduler, listen)
     finally:
@@ -205,7 +210,7 @@ def serve(
         raise typer.Exit(code)
 
 
-def _serve_until(stop: threading.Event, sock, store_path: Path, tokens: Path | None, token_count: int | None,
+def _serve_until(stop: list[int], sock, store_path: Path, tokens: Path | None, token_count: int | None,
                  waivers: Path | None, build_wait: float, scheduler: Any, listen: str) -> int:
     from orchestrator.service.app import ServiceConfig, create_app
     from orchestrator.service.server import BackgroundServer
@@ -236,7 +241,8 @@ def _serve_until(stop: threading.Event, sock, store_path: Path, tokens: Path | N
             status = scheduler.status()
             stderr.print(Text(f"sweeps of {status['inventory']} scheduled: {status['schedule']['text']}"),
                          soft_wrap=True)
-        while not stop.wait(1.0):
+        while not stop:
+            time.sleep(STOP_POLL_S)
             if not server.alive():
                 stderr.print(Text(f"the HTTP server stopped: {server.error}", style="bold red"), soft_wrap=True)
                 return 1
