@@ -8,7 +8,8 @@ export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
 # Real servers and tools the tests and the demo use, from Debian. policy-rc.d
 # keeps apt from starting any of them as a system service (bound to 0.0.0.0).
-DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2 sqlite3 util-linux chromium poppler-utils fonts-dejavu-core prometheus prometheus-pushgateway nginx-light golang-go golang-google-grpc-dev dpkg-dev
+# prometheus-blackbox-exporter is a peer bench/peers.py compares against (its smoke test).
+DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2 sqlite3 util-linux chromium poppler-utils fonts-dejavu-core prometheus prometheus-pushgateway nginx-light golang-go golang-google-grpc-dev dpkg-dev prometheus-blackbox-exporter
 
 .PHONY: help system venv demo test docs clean
 

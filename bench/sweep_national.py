@@ -9,6 +9,7 @@ testbed, checks that no process it or the sweep started is left, and prints
 one JSON line of results.
 
     .venv/bin/python bench/sweep_national.py --full                          # 32,919 endpoints, Ray
+    .venv/bin/python bench/sweep_national.py --slice 5000 --grpcs-share 0    # without TLS, as before
     .venv/bin/python bench/sweep_national.py --slice 5000 --engine local
     .venv/bin/python bench/sweep_national.py --inventory examples/demo-inventory.yaml
     .venv/bin/python bench/sweep_national.py --slice 3000 --latency-ms 200 --per-host 8 --alone 3
@@ -46,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 from bench import _measure as measure  # noqa: E402
-from orchestrator.inventory.synthetic import write_generated  # noqa: E402
+from orchestrator.inventory.synthetic import GRPCS_SHARE, write_generated  # noqa: E402
 from orchestrator.testbed.fleet import Fleet, start_fleet  # noqa: E402
 
 
@@ -55,10 +56,11 @@ def prepare_inventory(args: argparse.Namespace, workdir: Path) -> tuple[Path, st
     if args.inventory:
         return Path(args.inventory).resolve(), str(args.inventory)
     path = workdir / "inventory.yaml"
-    options = {} if args.full else {"slice_endpoints": args.slice}
+    options = {"grpcs_share": args.grpcs_share} if args.full else {"slice_endpoints": args.slice,
+                                                                    "grpcs_share": args.grpcs_share}
     write_generated(path, args.seed, **options)
-    what = f"interop inventory generate --seed {args.seed}" + ("" if args.full else f" --slice {args.slice}")
-    return path, what
+    with open(path, encoding="utf-8") as header:
+        return path, header.readline().split(": ", 1)[1].strip()  # the command the file's header names
 
 
 def sweep_command(args: argparse.Namespace, inventory: Path, store: Path) -> list[str]:
@@ -76,6 +78,18 @@ def sweep_command(args: argparse.Namespace, inventory: Path, store: Path) -> lis
 
 # -- one probe at a time -------------------------------------------------------------
 
+# TLS problems after which the gRPC client cannot connect: the gRPC checks end early (error).
+GRPC_REFUSED = frozenset({"expired", "self-signed", "wrong-name"})
+
+
+def endpoint_kind(ref) -> str:
+    """``measure.endpoint_kind`` with the TLS side: ``…/grpcs``, ``…/grpcs-refused`` (see GRPC_REFUSED)."""
+    from orchestrator.testbed.fleet_plan import tls_problem_of
+
+    if ref.scheme != "grpcs":
+        return measure.endpoint_kind(ref)
+    return measure.endpoint_kind(ref) + ("/grpcs-refused" if tls_problem_of(ref) in GRPC_REFUSED else "/grpcs")
+
 
 def probe_alone(fleet: Fleet, profile_name: str, per_class: int) -> dict[str, dict]:
     """Wall, client CPU and server CPU of single probes, per kind of endpoint (``measure.endpoint_kind``)."""
@@ -86,7 +100,7 @@ def probe_alone(fleet: Fleet, profile_name: str, per_class: int) -> dict[str, di
     servers = [p.pid for p in fleet.processes]
     classes: dict[str, list] = defaultdict(list)
     for ref in fleet.endpoints():
-        classes[measure.endpoint_kind(ref)].append(ref)
+        classes[endpoint_kind(ref)].append(ref)
 
     async def one_class(refs) -> dict:
         walls = []
@@ -121,7 +135,7 @@ def ideal(alone: dict[str, dict], fleet: Fleet, concurrency: int, per_host: int)
     mean = sum(c["endpoints"] * c["wall_s_mean"] for c in alone.values()) / total
     host_work: Counter = Counter()
     for ref in fleet.endpoints():
-        host_work[ref.host] += alone[measure.endpoint_kind(ref)]["wall_s_mean"]
+        host_work[ref.host] += alone[endpoint_kind(ref)]["wall_s_mean"]
     return {
         "mean_probe_s": round(mean, 3),
         "ideal_endpoints_per_s": round(concurrency / mean, 2),
@@ -137,6 +151,10 @@ def ideal(alone: dict[str, dict], fleet: Fleet, concurrency: int, per_host: int)
 def run_sweep_process(command: list[str], workdir: Path, fleet: Fleet, timeout_s: float,
                       interval_s: float) -> dict:
     servers = [p.pid for p in fleet.processes]
+    kinds: dict[str, list[int]] = defaultdict(list)
+    for server in fleet.processes:
+        kinds[server.kind].append(server.pid)
+    kind_before = {kind: measure.own_and_reaped_cpu_s(pids) for kind, pids in kinds.items()}
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1"}
     stdout_path, stderr_path = workdir / "sweep.stdout", workdir / "sweep.stderr"
     testbed_before = measure.own_and_reaped_cpu_s(servers)
@@ -164,6 +182,8 @@ def run_sweep_process(command: list[str], workdir: Path, fleet: Fleet, timeout_s
     sampler.stop()
     sampler.sample()  # processes that outlived the driver, if any
     testbed_cpu = measure.own_and_reaped_cpu_s(servers) - testbed_before
+    testbed_by_kind = {kind: round(measure.own_and_reaped_cpu_s(pids) - kind_before[kind], 1)
+                       for kind, pids in kinds.items()}
     busy = measure.machine_busy_s() - busy_before
     bench_cpu = time.process_time() - bench_before
     tree_cpu = sampler.tree_cpu_s()
@@ -181,6 +201,7 @@ def run_sweep_process(command: list[str], workdir: Path, fleet: Fleet, timeout_s
         "sweep_cpu_by_process": tree_cpu,
         "sweep_rusage_cpu_s": round(rusage.ru_utime + rusage.ru_stime, 1),
         "testbed_cpu_s": round(testbed_cpu, 1),
+        "testbed_cpu_s_by_kind": testbed_by_kind,
         "bench_cpu_s": round(bench_cpu, 1),
         "other_cpu_s": round(max(0.0, busy - sweep_cpu - testbed_cpu - bench_cpu), 1),
         "machine_busy_cpu_s": round(busy, 1),
@@ -245,6 +266,8 @@ def main() -> None:
     what.add_argument("--slice", type=int, default=1000, help="a slice of about N endpoints (default 1000)")
     what.add_argument("--inventory", help="an inventory file the testbed can serve")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--grpcs-share", type=float, default=GRPCS_SHARE,
+                        help=f"share of gRPC endpoints on grpcs:// (default {GRPCS_SHARE}, the generator's)")
     parser.add_argument("--profile", default="spbe-baseline")
     parser.add_argument("--engine", choices=("ray", "local"), default="ray")
     parser.add_argument("--concurrency", type=int, help="default: the engine's (256)")

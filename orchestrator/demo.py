@@ -36,7 +36,6 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from orchestrator.inventory import load_inventory
 from orchestrator.inventory.synthetic import INTEROP_SERVICE
 from orchestrator.testbed.fleet import start_fleet
 from orchestrator.testbed.fleet_plan import FleetError
@@ -170,11 +169,13 @@ def show_service(store: Path, other_agency: str) -> None:
 
 def main() -> int:
     WORKDIR.mkdir(parents=True, exist_ok=True)
-    inventory = load_inventory(INVENTORY)
-    heading(f"Testbed: {len(inventory)} endpoints of {INVENTORY.name} as real servers on 127.0.0.0/8")
+    heading(f"Testbed: the endpoints of {INVENTORY.name} as real servers on 127.0.0.0/8")
     started = time.monotonic()
-    with start_fleet(inventory, WORKDIR / "testbed") as fleet:
-        print(f"{len(fleet.processes)} server processes up in {time.monotonic() - started:.1f} s")
+    # The fleet first: it writes the test CA that the grpcs:// endpoints' ca_file names, then validates.
+    with start_fleet(INVENTORY, WORKDIR / "testbed") as fleet:
+        inventory = fleet.inventory
+        print(f"{len(inventory)} endpoints, {len(fleet.processes)} server processes up in "
+              f"{time.monotonic() - started:.1f} s")
 
         heading("One server at a time: interop check (what a CI gate runs)")
         ssh = first_endpoint(inventory, "ssh", "default")

@@ -154,17 +154,15 @@ def evidence(observed: Any, expected: Any = _UNSTATED, **more: Any) -> dict[str,
 
 
 def load() -> None:
-    """Import every family's check modules, look up its gatherers and read its texts and efforts,
-    in the order of ``FAMILIES``."""
+    """Import every family's check modules and read its texts and efforts, in the order of
+    ``FAMILIES``. Gatherers are imported by ``gatherers`` when a probe of their family first runs:
+    a gRPC-only sweep never loads the SSH and TLS gathering code (and its cryptography)."""
     global _loaded
     if not _loaded:
         _loaded = True
         for name, described in FAMILIES.items():
             for module in described.checks:
                 importlib.import_module(module)
-            for reference in described.gatherers:
-                module, _, function = reference.partition(":")
-                _GATHERERS.setdefault(name, []).append(getattr(importlib.import_module(module), function))
             catalogue = importlib.import_module(described.texts)
             for language, texts in catalogue.TEXTS.items():
                 _TEXTS.setdefault(language, {}).update(texts)
@@ -190,8 +188,13 @@ def evaluator(check_id: str) -> Evaluator:
 
 
 def gatherers(family: str) -> list[Gatherer]:
-    load()
-    return list(_GATHERERS.get(family, []))
+    if family not in _GATHERERS:
+        found = []
+        for reference in FAMILIES[family].gatherers:
+            module, _, function = reference.partition(":")
+            found.append(getattr(importlib.import_module(module), function))
+        _GATHERERS[family] = found
+    return list(_GATHERERS[family])
 
 
 def check_text(check_id: str, language: str) -> CheckText:

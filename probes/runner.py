@@ -46,12 +46,11 @@ def default_selection() -> dict[str, CheckSettings]:
 def applicable(target: Target, selection: dict[str, CheckSettings]) -> dict[str, CheckSettings]:
     """The part of a selection that concerns this target's scheme."""
     scheme = registry.SCHEMES[target.scheme]
-    families, skipped = scheme.families, scheme.skips
-    all_checks = registry.checks()
+    concerned = {*scheme.families, *scheme.skips}
     return {
         check_id: settings
         for check_id, settings in selection.items()
-        if all_checks[check_id].protocol in families or all_checks[check_id].protocol in skipped
+        if registry.get_check(check_id).protocol in concerned
     }
 
 
@@ -60,8 +59,9 @@ async def run_probe(
     selection: dict[str, CheckSettings] | None = None,
     options: ProbeOptions = ProbeOptions(),
 ) -> ProbeReport:
-    all_checks = registry.checks()
     selected = applicable(target, default_selection() if selection is None else selection)
+    # Only the selected checks' descriptions: this runs for every probe of a sweep.
+    all_checks = {check_id: registry.get_check(check_id) for check_id in selected}
     scheme = registry.SCHEMES[target.scheme]
     skipped_families = scheme.skips
     params = {check_id: settings.params for check_id, settings in selected.items()}

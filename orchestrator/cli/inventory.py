@@ -253,8 +253,9 @@ def generate(
         typer.Option("--slice", help="Keep about this many endpoints, across all 38 provinces.", min=1),
     ] = None,
     grpcs_share: Annotated[
-        float, typer.Option(help="Share of gRPC endpoints that are grpcs:// (they need --ca-file).", min=0, max=1)
-    ] = 0.0,
+        float, typer.Option(help="Share of gRPC endpoints that are grpcs:// (they need --ca-file); "
+                                 "0 for plaintext only.", min=0, max=1)
+    ] = synthetic.GRPCS_SHARE,
     ca_file: Annotated[
         str, typer.Option(help="CA bundle the grpcs:// endpoints name, relative to the inventory.")
     ] = "testbed-ca.pem",

@@ -22,7 +22,11 @@ node started with ``--resources '{"vantage:X": 1}'``.
 
 The worker runs the shard coroutine in a thread with its own event loop and
 hands batches to the generator through a queue, so probing never pauses
-while a batch is serialised.
+while a batch is serialised. A batch travels as ``pickle`` bytes made in the
+worker: Ray would serialise it with cloudpickle, whose per-object Python
+hook costs ~0.5 ms per endpoint against ~0.1 ms for the C pickler (measured
+on batches of 32 real reports, py-spy put it at 3.5 % of a shard worker);
+every class in a batch is importable by name, which is all pickle needs.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ os.environ.setdefault("RAY_worker_niceness", "0")
 
 import asyncio  # noqa: E402
 import logging  # noqa: E402
+import pickle  # noqa: E402
 import queue  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
@@ -99,8 +104,8 @@ class _Failed:
 
 
 @ray.remote(num_returns="streaming", max_retries=0)
-def probe_shard(shard: Shard, job: ProbeJob, max_items: int, interval_s: float) -> Iterator[Batch]:
-    """Ray task: run one shard, yield its batches as they fill up."""
+def probe_shard(shard: Shard, job: ProbeJob, max_items: int, interval_s: float) -> Iterator[bytes]:
+    """Ray task: run one shard, yield its batches (pickled, see the module doc) as they fill up."""
     node_id = ray.get_runtime_context().get_node_id()
     pid = os.getpid()
     worker = f"{node_id}:{pid}"
@@ -140,7 +145,7 @@ def probe_shard(shard: Shard, job: ProbeJob, max_items: int, interval_s: float) 
                 raise RuntimeError(
                     f"shard {shard.key} failed: {type(item.exc).__name__}: {item.exc}"
                 ) from item.exc
-            yield item
+            yield pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         # Cancelled or closed early: stop the probes, let asyncio.run clean up.
         started.wait(timeout=5)
@@ -303,7 +308,7 @@ class RayEngine(Engine):
             started = False
             while (ref := await self._next(generator, shard, started)) is not None:
                 started = True
-                yield await ref
+                yield pickle.loads(await ref)  # our own worker's batch (module doc)
             finished = True
         except ray.exceptions.RayError as exc:
             finished = True  # nothing left to cancel

@@ -1,7 +1,7 @@
 """The validated inventory: ``Inventory`` and the ``EndpointRef`` of each endpoint.
 
-``load_inventory`` reads and validates a file, ``load_endpoint_set`` does it in
-a child interpreter and keeps what a sweep needs, ``dump_inventory`` writes one.
+``load_inventory`` reads and validates a file, ``load_endpoint_set`` does it
+(in a child interpreter when the file is large) and keeps what a sweep needs, ``dump_inventory`` writes one.
 """
 
 from __future__ import annotations
@@ -243,6 +243,21 @@ class EndpointSet:
         return {ref.endpoint_id: ref for ref in self.refs}
 
 
+# ~3,000 endpoints of YAML: in process, ~30 MB at most (see ``load_endpoint_set``).
+IN_PROCESS_MAX_BYTES = 1 << 20
+
+
+def _size(path: str | os.PathLike) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0  # missing or unreadable: load_inventory says which, with the file's name
+
+
+def _endpoint_set(inventory: Inventory) -> EndpointSet:
+    return EndpointSet(inventory.content_hash, inventory.scope, tuple(inventory.endpoints()))
+
+
 def load_endpoint_set(path: str | os.PathLike) -> EndpointSet:
     """``load_inventory`` in a child process, keeping only the ``EndpointSet``.
 
@@ -252,8 +267,13 @@ def load_endpoint_set(path: str | os.PathLike) -> EndpointSet:
     only (national inventory: ~30 MB instead of ~350 MB), and what the child
     used goes back to the system when it exits. A fresh interpreter, not a
     fork: the caller may be running gRPC threads, which do not survive a fork.
+    A file under ``IN_PROCESS_MAX_BYTES`` is read in this process instead:
+    its peak is a few tens of MB, and the child's interpreter start and
+    imports (~0.15 s) would be most of a small sweep's fixed cost.
     Raises ``InventoryError``.
     """
+    if _size(path) <= IN_PROCESS_MAX_BYTES:
+        return _endpoint_set(load_inventory(path))
     child = subprocess.run(
         [
             sys.executable,
@@ -279,10 +299,7 @@ def load_endpoint_set(path: str | os.PathLike) -> EndpointSet:
 def _endpoint_set_to_stdout() -> None:
     """The child of ``load_endpoint_set``: validate ``sys.argv[1]``, pickle the answer to stdout."""
     try:
-        inventory = load_inventory(sys.argv[1])
-        answer: tuple[str, Any] = (
-            "ok", EndpointSet(inventory.content_hash, inventory.scope, tuple(inventory.endpoints()))
-        )
+        answer: tuple[str, Any] = ("ok", _endpoint_set(load_inventory(sys.argv[1])))
     except InventoryError as exc:
         answer = ("invalid", exc.problems)
     sys.stdout.buffer.write(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))

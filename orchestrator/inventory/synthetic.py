@@ -25,11 +25,27 @@ a sweep's per-host politeness limit would otherwise serialise it): gRPC from
 client ports, and above 1024.
 
 Each endpoint carries a ``testbed=<behaviour>`` tag drawn from the tables
-below, which the testbed reads to start the matching server. grpcs:// is off
-by default (a loopback testbed has no certificates until it makes them); with
-``grpcs_share`` that share of gRPC endpoints is grpcs:// with
-``server_name: <agency>.testbed.localhost`` and ``ca_file`` naming the CA the
-testbed writes next to the inventory (validation requires it to exist).
+below, which the testbed reads to start the matching server.
+
+TLS is the norm: ``GRPCS_SHARE`` (80 %) of gRPC endpoints are grpcs:// by
+default, with ``server_name: <agency>.testbed.localhost`` and ``ca_file``
+naming the CA the testbed writes next to the inventory (validation requires
+it to exist). Why 80 %: Peraturan BSSN 4/2021 Pasal 33(2) asks for "SSL atau
+TLS versi terkini" on intranet access paths and SPLP, the national gateway,
+is reached over HTTPS, so an agency's services are expected to be encrypted;
+no published count says how many still are not. The remaining fifth stands
+for internal links that never got there (an assumption, stated as such).
+
+A grpcs endpoint with a certificate or protocol problem carries a second tag,
+``testbed-tls=<problem>`` (``TLS_PROBLEMS``: expired, expiring within 30
+days, wrong name, self-signed, weak RSA-1024 key, TLS 1.0 still accepted),
+at low rates that are assumptions too: no survey of agency certificates is
+published. Roughly: certificates renewed by hand once a year spend ~8 % of
+their life in the last 30 days, half of them automated -> 4 % expiring; 2 %
+forgotten past expiry; 3 % self-signed internal services; 2 % issued for
+another name; 1 % old RSA-1024 keys; 5 % terminators still accepting
+TLS 1.0 (old appliances and defaults). The rest carry no second tag: a valid
+certificate from the testbed's CA.
 
 Same seed and options -> byte-identical YAML. A slice (``slice_endpoints``)
 keeps the first applications of every agency in proportion to its size, so it
@@ -81,6 +97,22 @@ GRPC_BEHAVIOURS = (
     ("slow", 8),
 )
 SSH_BEHAVIOURS = (("default", 45), ("hardened", 20), ("legacy", 15), ("password", 12), ("dropbear", 8))
+
+# TLS of the gRPC endpoints (see the module docstring for the why of each number).
+GRPCS_SHARE = 0.8
+TLS_TAG = "testbed-tls"
+VALID_TLS = "valid"  # no tag: a valid certificate, TLS 1.2 and 1.3 only
+# (problem, weight per 1,000 grpcs endpoints); the testbed maps each to a
+# certificate or terminator (orchestrator/testbed/fleet_plan.py TLS_PROBLEMS).
+TLS_PROBLEMS = (
+    (VALID_TLS, 830),
+    ("expired", 20),
+    ("expiring", 40),
+    ("wrong-name", 20),
+    ("self-signed", 30),
+    ("weak-key", 10),
+    ("tls1.0", 50),
+)
 
 # Island groups by the first digit of the province code (Kemendagri numbers
 # provinces west to east), used as vantages when asked for.
@@ -290,8 +322,9 @@ def _populate(
 ) -> None:
     # Separate streams, so turning grpcs on does not reshuffle topics and behaviours.
     rng, tls_rng = random.Random(f"{seed}/applications"), random.Random(f"{seed}/tls")
-    splp_rng = random.Random(f"{seed}/splp")
+    splp_rng, problem_rng = random.Random(f"{seed}/splp"), random.Random(f"{seed}/tls-problems")
     grpc_behaviour, ssh_behaviour = _Picker(GRPC_BEHAVIOURS), _Picker(SSH_BEHAVIOURS)
+    tls_problem = _Picker(TLS_PROBLEMS)
     next_host = 0
     for agency, count in zip(agencies, counts):
         vantage = REGION_VANTAGES[agency.province[0]] if vantages and agency.level != "pusat" else None
@@ -318,6 +351,9 @@ def _populate(
                 grpc["vantage"] = vantage
             grpc["tags"] = [f"testbed={grpc_behaviour(rng)}"]
             if tls:
+                problem = tls_problem(problem_rng)
+                if problem != VALID_TLS:
+                    grpc["tags"].append(f"{TLS_TAG}={problem}")
                 grpc["server_name"] = f"{agency.slug}.testbed.localhost"
                 grpc["ca_file"] = ca_file
             grpc_used += 1
@@ -367,7 +403,7 @@ def generate(
     seed: int,
     applications: int = NATIONAL_APPLICATIONS,
     slice_endpoints: int | None = None,
-    grpcs_share: float = 0.0,
+    grpcs_share: float = GRPCS_SHARE,
     ca_file: str = "testbed-ca.pem",
     vantages: bool = False,
 ) -> dict[str, Any]:
@@ -409,14 +445,16 @@ def write_generated(path: str | os.PathLike, seed: int, **options: Any) -> dict[
     endpoints = sum(len(app["endpoints"]) for app in document["applications"])
     defaults = inspect.signature(generate).parameters
     flags = [f"--seed {seed}"]
+    # The share always: the header's command then writes this file whatever the CLI's default.
+    options.setdefault("grpcs_share", defaults["grpcs_share"].default)
     for name, value in options.items():
-        if value != defaults[name].default:
+        if value != defaults[name].default or name == "grpcs_share":
             flags.append(OPTION_FLAGS[name] if value is True else f"{OPTION_FLAGS[name]} {value}")
     header = (
         f"Synthetic SPBE inventory: interop inventory generate {' '.join(flags)}\n"
         f"{len(document['agencies'])} agencies, {len(document['applications'])} applications, "
-        f"{endpoints} endpoints, all on loopback.\nEach endpoint's testbed=<behaviour> tag tells the "
-        "testbed which server to start."
+        f"{endpoints} endpoints, all on loopback.\nEach endpoint's testbed=<behaviour> tag (and a grpcs "
+        f"endpoint's {TLS_TAG}=<problem>) tells the testbed which server to start."
     )
     dump_inventory(document, path, header=header)
     return document

@@ -8,9 +8,12 @@ Which process serves which endpoint, and how, is planned in ``fleet_plan.py``;
 this module starts that plan and stops it.
 
 grpcs endpoints: a ``TestCA`` in ``workdir/tls`` issues one certificate per
-server name (the agency's ``<agency>.testbed.localhost``) and its PEM is
+server name (the agency's ``<agency>.testbed.localhost``) and TLS problem
+(``fleet_plan.TLS_PROBLEMS``: expired, self-signed, ...) and its PEM is
 written to every ``ca_file`` the inventory names, so pass the inventory as a
-path when those files do not exist yet (validation requires them).
+path when those files do not exist yet (validation requires them). Endpoints
+tagged ``testbed-tls=tls1.0`` are served through one nginx per namespace
+(``nginx.legacy_terminator_config``).
 
 SSH host keys are made once per type in ``key_dir`` and shared. SSH has no
 injected latency. The fleet's sshd runs without re-exec
@@ -27,6 +30,7 @@ With ``use_netns=True`` every host gets a network namespace of its own (see
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import json
 import os
@@ -47,14 +51,17 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from orchestrator.inventory import EndpointRef, Inventory, load_inventory
-from orchestrator.testbed import netns, sshd
+from orchestrator.testbed import netns, nginx, sshd
 from orchestrator.testbed.fleet_plan import (
     GRPC_LISTENERS_PER_PROCESS,
+    TLS_PROBLEMS,
+    WRONG_NAME,
     FleetError,
     FleetPlan,
     SshFlavour,
     certificate_key,
     check_endpoints,
+    grpc_address,
     grpc_specs,
     plan_fleet,
 )
@@ -116,20 +123,30 @@ def publish_ca(ca: TestCA, ca_files: Iterable[Path]) -> None:
             path.write_bytes(ca.ca_pem)
 
 
-def issue_certificates(ca: TestCA, endpoints: Iterable[EndpointRef]) -> dict[str, Issued]:
-    """One certificate per server name, naming it and the addresses it is served on."""
-    hosts: dict[str, set[str]] = defaultdict(set)
+def issue_certificates(ca: TestCA, endpoints: Iterable[EndpointRef]) -> dict[tuple[str, str], Issued]:
+    """One certificate per server name and TLS problem, naming it and the addresses it is served on."""
+    hosts: dict[tuple[str, str], set[str]] = defaultdict(set)
     for ref in endpoints:
         if ref.scheme == "grpcs":
             hosts[certificate_key(ref)].add(ref.host)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     issued = {}
-    for name, addresses in hosts.items():
+    for (name, problem_name), addresses in hosts.items():
+        problem = TLS_PROBLEMS[problem_name]
         try:
             ipaddress.ip_address(name)
             dns: tuple[str, ...] = ()
         except ValueError:
             dns = (name,)
-        issued[name] = ca.issue(name, dns_names=dns, ip_addresses=sorted(addresses))
+        ips = sorted(addresses)
+        if problem.wrong_name:
+            dns, ips = (WRONG_NAME,), []
+        issued[(name, problem_name)] = ca.issue(
+            name if problem_name == "valid" else f"{name}.{problem_name}", dns_names=dns, ip_addresses=ips,
+            not_before=now + dt.timedelta(days=problem.not_before_days),
+            not_after=now + dt.timedelta(days=problem.not_after_days),
+            key=problem.key, self_signed=problem.self_signed,
+        )
     return issued
 
 
@@ -410,7 +427,7 @@ def start_fleet(
 
 
 def _processes(plan: FleetPlan, workdir: Path, key_dir: Path, latency_s: float,
-               certificates: dict[str, Issued]) -> list[FleetProcess]:
+               certificates: dict[tuple[str, str], Issued]) -> list[FleetProcess]:
     """What to run for the plan; writes the spec and config files."""
     logs, configs = workdir / "logs", workdir / "config"
     logs.mkdir(exist_ok=True)
@@ -421,9 +438,20 @@ def _processes(plan: FleetPlan, workdir: Path, key_dir: Path, latency_s: float,
         spec_file = configs / f"{group.name}.json"
         spec_file.write_text(_json_specs(specs))
         command = [sys.executable, "-m", "orchestrator.testbed.grpc_server", str(spec_file)]
-        addresses = tuple((r.host, r.port) for r in group.endpoints)
+        addresses = tuple(grpc_address(r) for r in group.endpoints)
         processes.append(FleetProcess(group.name, "grpc", command, group.namespace, addresses,
                                       logs / f"{group.name}.log"))
+    for terminator in plan.terminators:
+        prefix = workdir / terminator.name
+        prefix.mkdir(exist_ok=True)
+        routes = [nginx.Route((r.host, r.port), grpc_address(r), certificates[certificate_key(r)])
+                  for r in terminator.endpoints]
+        config = configs / f"{terminator.name}.conf"
+        config.write_text(nginx.legacy_terminator_config(prefix, routes))
+        command = [nginx.NGINX, "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(config)]
+        addresses = tuple((r.host, r.port) for r in terminator.endpoints)
+        processes.append(FleetProcess(terminator.name, "nginx", command, terminator.namespace, addresses,
+                                      logs / f"{terminator.name}.log"))
     keys = make_host_keys(key_dir, {g.flavour for g in plan.ssh}) if plan.ssh else {}
     for group in plan.ssh:
         flavour = group.flavour

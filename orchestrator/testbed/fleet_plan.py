@@ -16,6 +16,14 @@ answers with the agency and application of the endpoint the client dialled
 served, healthy and reflected. ``grpc.testing.TestService`` (the interop
 cases' surface) is served only where declared.
 
+grpcs: a ``testbed-tls=<problem>`` tag (``TLS_PROBLEMS``) picks the
+certificate an endpoint gets (expired, expiring, wrong name, self-signed,
+RSA-1024), or, for ``tls1.0``, puts nginx in front: grpcio's BoringSSL
+server cannot accept TLS 1.0, Debian's OpenSSL 3 can at ``@SECLEVEL=0``. The
+gRPC listener then serves plaintext on ``port + LEGACY_BACKEND_OFFSET`` of
+the same host, and nginx terminates TLS 1.0-1.3 on the endpoint's address
+with ``grpc_pass`` to it, as an old terminator in front of an application.
+
 SSH: OpenSSH listens on at most 16 sockets per sshd (``MAX_LISTEN_SOCKS``; a
 17th ``ListenAddress`` is fatal) and Dropbear on at most 10 ``-p`` (an 11th
 is silently ignored), so endpoints are grouped per behaviour into as many
@@ -69,6 +77,36 @@ SSH_BEHAVIOURS: dict[str, SshFlavour] = {
 }
 KNOWN_BEHAVIOURS = {"grpc": GRPC_BEHAVIOURS, "ssh": SSH_BEHAVIOURS}
 
+TLS_TAG = "testbed-tls"
+VALID_TLS = "valid"
+LEGACY_BACKEND_OFFSET = 10_000  # 20000-20024 -> 30000-30024: still below the ephemeral range
+
+
+@dataclass(frozen=True)
+class TlsProblem:
+    """The certificate a grpcs endpoint gets, and whether an old terminator (nginx) serves its TLS."""
+
+    not_before_days: int = -1
+    not_after_days: int = 90
+    wrong_name: bool = False
+    self_signed: bool = False
+    key: str = "ec256"  # a pki.KEY_FACTORIES name; BoringSSL serves RSA-1024 without complaint
+    legacy_terminator: bool = False
+
+
+# testbed-tls=<problem> -> how the testbed makes it; the verdict each one
+# must produce is asserted in tests/testbed/test_tls_problems.py.
+TLS_PROBLEMS: dict[str, TlsProblem] = {
+    VALID_TLS: TlsProblem(),
+    "expired": TlsProblem(not_before_days=-400, not_after_days=-5),
+    "expiring": TlsProblem(not_after_days=12),  # TLS-CERT-004 warns under 30 days
+    "wrong-name": TlsProblem(wrong_name=True),
+    "self-signed": TlsProblem(self_signed=True),
+    "weak-key": TlsProblem(key="rsa1024"),
+    "tls1.0": TlsProblem(legacy_terminator=True),
+}
+WRONG_NAME = "aplikasi-lain.testbed.localhost"  # what a wrong-name certificate names instead
+
 
 class FleetError(RuntimeError):
     """The testbed cannot serve this inventory, or cannot start or clean up its servers."""
@@ -78,9 +116,31 @@ def behaviour_of(ref: EndpointRef) -> str:
     return ref.tag_value(TAG) or DEFAULT_BEHAVIOUR[ref.protocol]
 
 
+def tls_problem_of(ref: EndpointRef) -> str:
+    return ref.tag_value(TLS_TAG) or VALID_TLS
+
+
+def behind_terminator(ref: EndpointRef) -> bool:
+    return ref.scheme == "grpcs" and TLS_PROBLEMS[tls_problem_of(ref)].legacy_terminator
+
+
+def grpc_address(ref: EndpointRef) -> tuple[str, int]:
+    """Where the gRPC server listens for ``ref``: its own address, or the terminator's backend."""
+    return (ref.host, ref.port + LEGACY_BACKEND_OFFSET) if behind_terminator(ref) else (ref.host, ref.port)
+
+
 @dataclass(frozen=True)
 class GrpcGroup:
     """The gRPC endpoints one server process serves."""
+
+    name: str
+    namespace: str | None
+    endpoints: tuple[EndpointRef, ...]
+
+
+@dataclass(frozen=True)
+class TerminatorGroup:
+    """The grpcs endpoints one nginx terminates TLS for (``grpc_address`` is each one's backend)."""
 
     name: str
     namespace: str | None
@@ -105,13 +165,15 @@ class SshGroup:
 class FleetPlan:
     grpc: tuple[GrpcGroup, ...]
     ssh: tuple[SshGroup, ...]
+    terminators: tuple[TerminatorGroup, ...] = ()
 
     def behaviours(self) -> dict[str, dict[str, int]]:
         """Endpoints per protocol and behaviour."""
         counts: dict[str, dict[str, int]] = {"grpc": {}, "ssh": {}}
         for group in self.grpc:
             for ref in group.endpoints:
-                key = behaviour_of(ref) + (" (grpcs)" if ref.scheme == "grpcs" else "")
+                tls = f" (grpcs, {tls_problem_of(ref)})" if ref.scheme == "grpcs" else ""
+                key = behaviour_of(ref) + tls
                 counts["grpc"][key] = counts["grpc"].get(key, 0) + 1
         for group in self.ssh:
             counts["ssh"][group.behaviour] = counts["ssh"].get(group.behaviour, 0) + len(group.addresses)
@@ -130,6 +192,12 @@ def check_endpoints(endpoints: Iterable[EndpointRef], use_netns: bool) -> None:
         if behaviour not in KNOWN_BEHAVIOURS[ref.protocol]:
             known = ", ".join(KNOWN_BEHAVIOURS[ref.protocol])
             problems.append(f"{ref.url}: unknown {ref.protocol} behaviour {behaviour!r} (known: {known})")
+        tls_problem = ref.tag_value(TLS_TAG)
+        if tls_problem is not None and (ref.scheme != "grpcs" or tls_problem not in TLS_PROBLEMS):
+            known = ", ".join(TLS_PROBLEMS)
+            problems.append(f"{ref.url}: {TLS_TAG}={tls_problem} needs a grpcs endpoint and one of: {known}")
+        elif tls_problem is not None and behind_terminator(ref) and ref.port + LEGACY_BACKEND_OFFSET > 65_535:
+            problems.append(f"{ref.url}: no backend port {ref.port} + {LEGACY_BACKEND_OFFSET} for the terminator")
         try:
             address = ipaddress.ip_address(ref.host)
         except ValueError:
@@ -161,10 +229,13 @@ def plan_fleet(
             grpc_by_ns[namespace].append(ref)
         else:
             ssh_by_ns[(namespace, behaviour_of(ref))].append((ref.host, ref.port))
-    grpc_groups = []
+    grpc_groups, terminators = [], []
     for namespace, refs in grpc_by_ns.items():
         for chunk in _chunks(refs, grpc_per_process):
             grpc_groups.append(GrpcGroup(f"grpc-{len(grpc_groups)}", namespace, tuple(chunk)))
+        legacy = tuple(ref for ref in refs if behind_terminator(ref))
+        if legacy:  # one nginx per namespace serves them all: a few listeners each are cheap
+            terminators.append(TerminatorGroup(f"nginx-{len(terminators)}", namespace, legacy))
     ssh_groups = []
     for (namespace, behaviour), addresses in ssh_by_ns.items():
         flavour = SSH_BEHAVIOURS[behaviour]
@@ -173,12 +244,12 @@ def plan_fleet(
             kind = "sshd" if flavour.server == "openssh" else "dropbear"
             name = f"{kind}-{len(ssh_groups)}-{behaviour}"
             ssh_groups.append(SshGroup(name, behaviour, namespace, tuple(chunk)))
-    return FleetPlan(tuple(grpc_groups), tuple(ssh_groups))
+    return FleetPlan(tuple(grpc_groups), tuple(ssh_groups), tuple(terminators))
 
 
-def certificate_key(ref: EndpointRef) -> str:
-    """Endpoints sharing a server name share a certificate."""
-    return ref.server_name or ref.host
+def certificate_key(ref: EndpointRef) -> tuple[str, str]:
+    """Endpoints sharing a server name and a TLS problem share a certificate."""
+    return ref.server_name or ref.host, tls_problem_of(ref)
 
 
 def grpc_specs(group: GrpcGroup, latency_s: float, certificates: dict[str, Issued]) -> list[GrpcServerSpec]:
@@ -191,9 +262,9 @@ def grpc_specs(group: GrpcGroup, latency_s: float, certificates: dict[str, Issue
     """
     by_kind: dict[tuple[str, bool], list[Listener]] = defaultdict(list)
     for ref in group.endpoints:
-        tls = certificates[certificate_key(ref)] if ref.scheme == "grpcs" else None
-        listener = Listener(ref.host, ref.port, identity=(ref.agency, ref.application), services=ref.services,
-                            tls=tls)
+        tls = certificates[certificate_key(ref)] if ref.scheme == "grpcs" and not behind_terminator(ref) else None
+        host, port = grpc_address(ref)
+        listener = Listener(host, port, identity=(ref.agency, ref.application), services=ref.services, tls=tls)
         by_kind[behaviour_of(ref), TEST_SERVICE in ref.services].append(listener)
     specs = []
     for (behaviour, test_service), listeners in by_kind.items():

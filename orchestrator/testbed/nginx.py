@@ -6,6 +6,10 @@ is down, nginx answers every call itself: HTTP 502, or — with the error page
 many deployments add — a gRPC status UNAVAILABLE. Both are answers a gate
 must call a failure of the service, not an error of the probe.
 
+``legacy_terminator_config`` is the fleet's use (``fleet.py``): an old TLS
+terminator that still accepts TLS 1.0 and 1.1 (Debian's OpenSSL 3 offers
+them only at ``@SECLEVEL=0``), in front of the testbed's gRPC listeners.
+
 One nginx process serves every listener of a ``GrpcProxy``. It runs in the
 foreground with a single process (``daemon off``, ``master_process off``),
 with its configuration, pid file, logs and temporary files all in its own
@@ -92,16 +96,59 @@ def _server_block(listener: Listener, backend_port: int) -> str:
 
 
 def config_text(workdir: Path, listeners: list[Listener], backend_port: int) -> str:
-    temp = {kind: workdir / f"{kind}_temp" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
     servers = "".join(_server_block(listener, backend_port) for listener in listeners)
+    return _config(workdir, servers)
+
+
+# What the legacy terminator accepts: every version Debian's OpenSSL still has, every cipher.
+LEGACY_PROTOCOLS = "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"
+LEGACY_CIPHERS = "ALL:@SECLEVEL=0"
+
+
+@dataclass(frozen=True)
+class Route:
+    """TLS on ``listen`` terminated with ``tls``, calls passed to the plaintext gRPC ``backend``."""
+
+    listen: tuple[str, int]
+    backend: tuple[str, int]
+    tls: Issued
+
+
+def legacy_terminator_config(workdir: Path, routes: list[Route]) -> str:
+    """One nginx terminating TLS 1.0-1.3 for every route (no access log: a sweep sends thousands of calls).
+
+    ``keepalive`` upstreams: without them nginx opens a backend connection per call.
+    """
+    blocks = []
+    for n, route in enumerate(routes):
+        (host, port), (backend_host, backend_port) = route.listen, route.backend
+        blocks.append(f"""
+  upstream backend_{n} {{ server {backend_host}:{backend_port}; keepalive 2; }}
+  server {{
+    listen {host}:{port} ssl http2;
+    ssl_certificate {route.tls.cert_path};
+    ssl_certificate_key {route.tls.key_path};
+    ssl_protocols {LEGACY_PROTOCOLS};
+    ssl_ciphers {LEGACY_CIPHERS};
+    location / {{ grpc_pass grpc://backend_{n}; }}
+  }}
+""")
+    return _config(workdir, "".join(blocks), log_level="warn", access_log="off",
+                   connections=4096)
+
+
+def _config(workdir: Path, servers: str, log_level: str = "info", access_log: str | None = None,
+            connections: int = 256) -> str:
+    temp = {kind: workdir / f"{kind}_temp" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
     return f"""daemon off;
 master_process off;
 worker_processes 1;
+worker_rlimit_nofile {4 * connections};
 pid {workdir / "nginx.pid"};
-error_log {workdir / "error.log"} info;
-events {{ worker_connections 256; }}
+error_log {workdir / "error.log"} {log_level};
+events {{ worker_connections {connections}; }}
 http {{
-  access_log {workdir / "access.log"};
+  access_log {access_log or workdir / "access.log"};
   client_body_temp_path {temp["client_body"]};
   proxy_temp_path {temp["proxy"]};
   fastcgi_temp_path {temp["fastcgi"]};

@@ -2,8 +2,8 @@
 
 ``TestCA(workdir)`` makes a root (EC P-256, written to ``workdir/ca.pem``);
 ``issue(name, ...)`` makes a server certificate with the SANs, validity, key
-type and signature hash a test needs, and writes ``<name>.pem`` and
-``<name>.key`` next to it.
+type and signature hash a test needs (``self_signed=True``: signed by its own
+key, not the CA), and writes ``<name>.pem`` and ``<name>.key`` next to it.
 
 ``cryptography`` 50 refuses SHA-1 (and MD5) for signatures, so a ``sha1``
 certificate is built with ``cryptography`` as a self-signed template and then
@@ -128,6 +128,7 @@ class TestCA:
         not_after: dt.datetime | None = None,
         key: str = "ec256",
         hash: str = "sha256",  # noqa: A002 - the interface's name
+        self_signed: bool = False,
     ) -> Issued:
         """A server certificate for ``name`` (also its CN and file stem)."""
         if key not in KEY_FACTORIES:
@@ -175,7 +176,13 @@ class TestCA:
         key_path = self.workdir / f"{name}.key"
         key_pem = _key_pem(leaf_key)
         _write_private(key_path, key_pem)
-        if hash in CRYPTOGRAPHY_HASHES:
+        if self_signed:
+            if hash not in CRYPTOGRAPHY_HASHES:
+                raise ValueError("a self-signed certificate is signed with sha256, sha384 or sha512")
+            cert = builder.issuer_name(subject).sign(leaf_key, CRYPTOGRAPHY_HASHES[hash]())
+            cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+            cert_path.write_bytes(cert_pem)
+        elif hash in CRYPTOGRAPHY_HASHES:
             cert = (
                 builder.issuer_name(self.name)
                 .add_extension(

@@ -1,8 +1,10 @@
 """gRPC endpoint gatherer: health, reflection, UNIMPLEMENTED behaviour, SPBE identity, latency.
 
-One channel per target (``probes.grpc.channel.open_channel``). A raw TCP
-connection first tells "nothing listening" (``Unreachable``) from "something
-listening that is not gRPC" (per-fact errors with gRPC's own reason). Every
+One channel per target (``probes.grpc.channel.open_channel``), and only the
+calls the selected checks need. When the channel cannot connect, a raw TCP
+connection tells "nothing listening" (``Unreachable``) from "something
+listening that is not gRPC" (per-fact errors with gRPC's own reason); a
+channel that connects needs no such second connection. Every
 call goes out as raw bytes and is parsed here, so a garbled answer becomes a
 ``WireError`` rather than a client-library failure, and every call has a
 deadline. A server that answers with a status (``UNIMPLEMENTED``,
@@ -148,15 +150,18 @@ async def _health_check(channel: grpc.aio.Channel, service: str, timeout_s: floa
 
 
 async def _overall_health_and_latency(ctx: ProbeContext, channel: grpc.aio.Channel) -> None:
-    """Check("") a few times in a row: its answer and its round-trip time."""
-    async with ctx.facts.collecting(HEALTH_OVERALL, LATENCY):
+    """Check(""): its answer, and when the latency is wanted its round-trip time over a few calls."""
+    timed = ctx.wants(LATENCY)
+    async with ctx.facts.collecting(HEALTH_OVERALL, *([LATENCY] if timed else [])):
         samples_ms: list[float] = []
         outcome: dict[str, str] = {}
-        for _ in range(LATENCY_SAMPLES):
+        for _ in range(LATENCY_SAMPLES if timed else 1):
             started = time.perf_counter()
             outcome = await _health_check(channel, "", ctx.read_timeout_s)
             samples_ms.append(round((time.perf_counter() - started) * 1000, 3))
         ctx.facts.set(HEALTH_OVERALL, outcome)
+        if not timed:
+            return
         ctx.facts.set(
             LATENCY,
             {
@@ -349,6 +354,27 @@ async def _identity(ctx: ProbeContext, channel: grpc.aio.Channel) -> None:
         )
 
 
+def _known_once_listening(ctx: ProbeContext, declared: tuple[str, ...]) -> dict[str, Any]:
+    """The facts known without a gRPC answer, once something listens; the target's gRPC summary."""
+    target = ctx.target
+    ctx.facts.set(
+        EXPECTED, {"services": list(declared), "agency": target.agency, "application": target.application}
+    )
+    if not target.uses_tls:
+        ctx.facts.set(TRANSPORT, {"scheme": target.scheme, "tls": False})
+    if not declared:
+        # Known before any gRPC answer: a failed connection does not make it undetermined.
+        ctx.facts.missing_expectation(HEALTH_SERVICES, "services")
+    return ctx.facts.summary.setdefault("grpc", {})
+
+
+async def _confirm_listening(ctx: ProbeContext) -> None:
+    """The channel did not connect: nothing listening is ``Unreachable`` (raised); anything
+    listening is the gRPC layer's business, and the caller reports its reason."""
+    _, writer = await net.open_connection(ctx.target.host, ctx.target.port, ctx.connect_timeout_s)
+    net.close(writer)
+
+
 def _summarise(facts: Facts) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     if facts.has(HEALTH_OVERALL):
@@ -388,24 +414,12 @@ async def gather(ctx: ProbeContext) -> None:
     if not wanted:
         return  # only the interop gatherer's facts are wanted
     target = ctx.target
-    # Nothing listening is Unreachable; anything listening is the gRPC layer's business.
-    _, writer = await net.open_connection(target.host, target.port, ctx.connect_timeout_s)
-    net.close(writer)
-
     declared = tuple(target.services[:MAX_DECLARED_SERVICES])
-    ctx.facts.set(
-        EXPECTED, {"services": list(declared), "agency": target.agency, "application": target.application}
-    )
-    summary = ctx.facts.summary.setdefault("grpc", {})
-    if not target.uses_tls:
-        ctx.facts.set(TRANSPORT, {"scheme": target.scheme, "tls": False})
-    if not declared:
-        # Known before any connection: a failed one does not make it undetermined.
-        ctx.facts.missing_expectation(HEALTH_SERVICES, "services")
-
     try:
         channel = open_channel(target)
     except OSError as exc:
+        await _confirm_listening(ctx)
+        summary = _known_once_listening(ctx, declared)
         reason = f"cannot read CA bundle {target.ca_file}: {describe_error(exc)}"
         for name in wanted:
             ctx.facts.fail(name, reason)
@@ -415,6 +429,8 @@ async def gather(ctx: ProbeContext) -> None:
         try:
             await _connect(channel, ctx.connect_timeout_s)
         except Undetermined as exc:
+            await _confirm_listening(ctx)
+            summary = _known_once_listening(ctx, declared)
             failure = _tls_failure(str(exc)) if target.uses_tls else None
             if failure:
                 meaning = Message(failure)  # the check's reason; the English text is its evidence
@@ -424,6 +440,7 @@ async def gather(ctx: ProbeContext) -> None:
                 ctx.facts.fail(name, exc.message or str(exc))
             summary["connection"] = str(exc)
             return
+        summary = _known_once_listening(ctx, declared)
         summary["connection"] = "ready"
         if target.uses_tls:
             ctx.facts.set(TRANSPORT, {"scheme": target.scheme, "tls": True})
@@ -450,5 +467,6 @@ async def gather(ctx: ProbeContext) -> None:
             phases.append(_identity(ctx, channel))
         await asyncio.gather(*phases)
     finally:
-        summary.update(_summarise(ctx.facts))
+        if "grpc" in ctx.facts.summary:  # not when the target turned out unreachable
+            ctx.facts.summary["grpc"].update(_summarise(ctx.facts))
         await channel.close()

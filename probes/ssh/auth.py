@@ -1,7 +1,9 @@
 """Which user-authentication methods a server offers, learnt without credentials.
 
 RFC 4252 §5.2: a "none" request is answered with USERAUTH_FAILURE listing
-the methods that may continue. paramiko does the encrypted part; it runs
+the methods that may continue. Most servers are asked on the probe's first
+connection (``probes.ssh.sealed``); for the others paramiko does the
+encrypted part, imported on first use (a tenth of a second). It runs
 in a worker thread on a socket we opened with timeouts, and every paramiko
 wait is bounded by the same timeout, so the thread ends shortly after the
 probe's deadline even when the probe itself was cancelled.
@@ -12,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-
-import paramiko
 
 from probes.errors import ProbeError
 
@@ -32,6 +32,8 @@ logging.getLogger(LOG_CHANNEL).addHandler(logging.NullHandler())
 def offered_methods_blocking(
     host: str, port: int, username: str, connect_timeout_s: float, timeout_s: float
 ) -> list[str]:
+    import paramiko  # noqa: PLC0415 - see the module's docstring
+
     sock = socket.create_connection((host, port), timeout=connect_timeout_s)
     sock.settimeout(timeout_s)
     transport = paramiko.Transport(sock)

@@ -4,11 +4,17 @@ Connections, in order:
 
 1. identification lines and the server's KEXINIT (our own wire code); the
    same connection then runs a key exchange far enough to read the host
-   key of the server's first host-key type;
+   key of the server's first host-key type and, where the server offers
+   curve25519 and chacha20-poly1305 (``sealed.can_continue``: every
+   maintained OpenSSH, Dropbear and TinySSH), finishes it and asks for
+   "none" authentication to learn the offered methods;
 2. one more connection per further host-key type (RSA, ECDSA, DSA …), each
    offering only that type, concurrently;
-3. a paramiko connection that asks for "none" authentication to learn the
-   offered methods, concurrently with 2.
+3. only for a server 1 cannot finish with: a paramiko connection that asks
+   for "none" authentication, concurrently with 2.
+
+So a server with N host-key types sees N connections, the fewest that show
+every key: a connection's key exchange shows one.
 
 Facts: ``ssh.banner``, ``ssh.kexinit``, ``ssh.host_keys``,
 ``ssh.auth_methods`` and ``ssh.pins`` (the inventory's expected host-key
@@ -20,12 +26,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from probes.errors import describe_error
+from probes.errors import Unreachable, describe_error
 from probes.facts import ProbeContext
-from probes.ssh import auth, policy, wire
+from probes.ssh import auth, policy, sealed, wire
 from probes.ssh.facts import AUTH_METHODS, BANNER, HOST_KEYS, KEXINIT, PINS
 from probes.ssh.hostkeys import blob_type_of, normalise_pin
-from probes.ssh.transport import ClearSession
+from probes.ssh.transport import ClearSession, PhaseTimeout
 
 OWN_FACTS = (BANNER, KEXINIT, HOST_KEYS, AUTH_METHODS, PINS)
 MAX_PARALLEL_KEY_FETCHES = 4
@@ -54,12 +60,14 @@ async def gather(ctx: ProbeContext) -> None:
             summary.update(_kexinit_summary(kexinit))
         if not facts.has(KEXINIT):
             return  # the reason is recorded on every fact; nothing else can work
+        # Asking on the first connection needs its key exchange, which fetching the first key runs.
+        on_first = ctx.wants(AUTH_METHODS) and ctx.wants(HOST_KEYS) and sealed.can_continue(kexinit)
         tasks = []
         if ctx.wants(HOST_KEYS):
-            tasks.append(_gather_host_keys(ctx, session, kexinit, summary))
+            tasks.append(_gather_host_keys(ctx, session, kexinit, summary, auth_on_first=on_first))
         else:
             session.close()
-        if ctx.wants(AUTH_METHODS):
+        if ctx.wants(AUTH_METHODS) and not on_first:
             tasks.append(_gather_auth_methods(ctx, summary))
         await asyncio.gather(*tasks)
     finally:
@@ -67,7 +75,7 @@ async def gather(ctx: ProbeContext) -> None:
 
 
 async def _gather_host_keys(
-    ctx: ProbeContext, first: ClearSession, kexinit: wire.KexInit, summary: dict[str, Any]
+    ctx: ProbeContext, first: ClearSession, kexinit: wire.KexInit, summary: dict[str, Any], auth_on_first: bool
 ) -> None:
     # Algorithms that share a key blob type (ssh-rsa, rsa-sha2-256, rsa-sha2-512)
     # show the same key: one key exchange per blob type is enough.
@@ -80,18 +88,21 @@ async def _gather_host_keys(
         entry: dict[str, Any] = {"algorithms": algorithms_of_type}
         try:
             async with limit:
-                if index == 0:
+                if index == 0 and auth_on_first:
+                    key = await first.fetch_host_key_and_continue(kexinit, algorithms_of_type[0])
+                elif index == 0:
                     key = await first.fetch_host_key(kexinit, algorithms_of_type[0])
                 else:
                     async with await _open_again(ctx) as session:
-                        await session.read_identification()
-                        server_kexinit = await session.read_kexinit()
-                        key = await session.fetch_host_key(server_kexinit, algorithms_of_type[0])
+                        key = await session.fetch_host_key_at_once(kexinit, algorithms_of_type[0])
             entry.update(key.to_dict())
         except Exception as exc:  # noqa: BLE001 - one key's failure is recorded, the others go on
             entry["error"] = describe_error(exc)
-        finally:
-            if index == 0:
+        if index == 0:
+            try:
+                if auth_on_first:
+                    await _auth_methods_on_first(ctx, first, summary, key_failed="error" in entry)
+            finally:
                 first.close()
         return entry
 
@@ -101,17 +112,42 @@ async def _gather_host_keys(
         summary["host_keys"] = list(entries)
 
 
+async def _auth_methods_on_first(
+    ctx: ProbeContext, first: ClearSession, summary: dict[str, Any], key_failed: bool
+) -> None:
+    """Ask on the first connection; where that fails short of a timeout, ask through paramiko as before."""
+    async with ctx.facts.collecting(AUTH_METHODS):
+        try:
+            if key_failed:
+                raise sealed.NotContinued("the key exchange of the first connection failed")
+            methods = await first.auth_methods(_username(ctx))
+        except (PhaseTimeout, Unreachable):
+            raise
+        except Exception:  # noqa: BLE001 - a server our encrypted phase does not suit: paramiko's turn
+            first.close()
+            methods = await _paramiko_methods(ctx)
+        ctx.facts.set(AUTH_METHODS, methods)
+        summary["auth_methods"] = methods
+
+
 async def _open_again(ctx: ProbeContext) -> ClearSession:
     target = ctx.target
     return await ClearSession.open(target.host, target.port, ctx.connect_timeout_s, ctx.read_timeout_s)
 
 
+def _username(ctx: ProbeContext) -> str:
+    return ctx.params.get("SSH-AUTH-001", {}).get("username") or auth.DEFAULT_USERNAME
+
+
+async def _paramiko_methods(ctx: ProbeContext) -> list[str]:
+    return await auth.offered_methods(
+        ctx.target.host, ctx.target.port, _username(ctx), ctx.connect_timeout_s, ctx.read_timeout_s
+    )
+
+
 async def _gather_auth_methods(ctx: ProbeContext, summary: dict[str, Any]) -> None:
-    username = ctx.params.get("SSH-AUTH-001", {}).get("username") or auth.DEFAULT_USERNAME
     async with ctx.facts.collecting(AUTH_METHODS):
-        methods = await auth.offered_methods(
-            ctx.target.host, ctx.target.port, username, ctx.connect_timeout_s, ctx.read_timeout_s
-        )
+        methods = await _paramiko_methods(ctx)
         ctx.facts.set(AUTH_METHODS, methods)
         summary["auth_methods"] = methods
 

@@ -34,6 +34,7 @@ Extension markers that travel in the key-exchange list
 from __future__ import annotations
 
 import fnmatch
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,7 +249,23 @@ def _offered_any(names: list[str], globs: tuple[str, ...]) -> bool:
 
 
 def judge(check_id: str, names: list[str], params: dict[str, Any]) -> list[Finding]:
-    """Findings (verdict warn or fail) for the offered ``names`` under a check's policy and params."""
+    """Findings (verdict warn or fail) for the offered ``names`` under a check's policy and params.
+
+    A sweep meets the same few configurations again and again: each is judged once (globs are slow to match).
+    """
+    verdicts, allowed = params.get("verdicts") or {}, params.get("allowed")
+    key = (tuple(verdicts.items()), None if allowed is None else tuple(allowed))
+    return list(_judge(check_id, tuple(names), key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _judge(check_id: str, names: tuple[str, ...],
+           params_key: tuple[tuple[tuple[str, str], ...], tuple[str, ...] | None]) -> tuple[Finding, ...]:
+    verdicts, allowed = params_key
+    return tuple(_judge_uncached(check_id, list(names), {"verdicts": dict(verdicts), "allowed": allowed}))
+
+
+def _judge_uncached(check_id: str, names: list[str], params: dict[str, Any]) -> list[Finding]:
     rules = POLICY[check_id].rules
     sources = _verdict_sources(check_id, params)
     allowed = params.get("allowed")

@@ -10,11 +10,15 @@ connections with Python's ``ssl`` (driven through memory BIOs, see
    cipher, ALPN, leaf;
 2. if the chain did not verify, the same handshake without verification,
    to read the certificate anyway;
-3. one handshake per legacy version (TLS 1.0, 1.1), capped at that version
-   with every cipher OpenSSL has at security level 0, so a server that
-   still accepts it can say so. When the local OpenSSL cannot even send
-   such a ClientHello, the fact fails with "could not test" (status
-   ``error``), never ``pass``.
+3. one handshake offering the legacy versions (TLS 1.0 to 1.1) with every
+   cipher OpenSSL has at security level 0, so a server that still accepts
+   one can say so; refused, it settles both. A version accepted, the
+   others are asked alone, capped at that version. When the local OpenSSL
+   cannot even send such a ClientHello, the fact fails with "could not
+   test" (status ``error``), never ``pass``.
+
+Client contexts are shared between probes (``handshake.client_context``):
+building one costs more than the handshake.
 
 The host name is matched here against the certificate's SANs, not inside
 OpenSSL, so a bad chain and a wrong name are reported apart.
@@ -31,7 +35,7 @@ from probes.errors import ProbeError, Unreachable, describe_error
 from probes.facts import ProbeContext
 from probes.tls.certificate import clip, describe_certificate, match_hostname
 from probes.tls.facts import ALPN, CHAIN, HOSTNAME, LEAF, LEGACY_VERSIONS, NEGOTIATED
-from probes.tls.handshake import Handshake, LocalLimitation, client_context, handshake
+from probes.tls.handshake import Handshake, LocalLimitation, client_context, handshake, offers_hello
 
 MODERN_FACTS = (NEGOTIATED, ALPN, CHAIN, LEAF, HOSTNAME)
 
@@ -42,6 +46,8 @@ OFFERED_ALPN = ("h2", "http/1.1")
 # protocol version can be put to the server at all.
 LEGACY_CIPHERS = "ALL:@SECLEVEL=0"
 ALL_FACTS = MODERN_FACTS + tuple(LEGACY_VERSIONS)
+# What ``SSLObject.version()`` calls each legacy version.
+VERSION_NAMES = {ssl.TLSVersion.TLSv1: "TLSv1", ssl.TLSVersion.TLSv1_1: "TLSv1.1"}
 
 # OpenSSL X509_V_ERR_* codes -> the short reason an operator acts on.
 VERIFY_REASONS = {
@@ -182,6 +188,50 @@ class _Gathering:
             }
         )
 
+    async def legacy_versions(self, facts: list[str]) -> None:
+        alone = await self.legacy_together(facts) if len(facts) > 1 else facts
+        await asyncio.gather(*(self.legacy(fact) for fact in alone))
+
+    async def legacy_together(self, facts: list[str]) -> list[str]:
+        """Offer every legacy version in one ClientHello; returns the facts still to ask alone.
+
+        A server answers a ClientHello with the highest version it supports up
+        to the client's (RFC 5246 Appendix E.1), so one refused handshake
+        offering TLS 1.0 to 1.1 says both are refused: one connection instead
+        of two for the servers that are as they should be. A version accepted
+        is recorded and the others asked alone. Only when the local OpenSSL can
+        offer each version by itself: otherwise a refusal would not cover the
+        version it left out.
+        """
+        versions = [LEGACY_VERSIONS[fact][2] for fact in facts]
+        try:
+            each = [client_context(verify=False, version=v, ciphers=LEGACY_CIPHERS) for v in versions]
+            if not all(offers_hello(context) for context in each):
+                return facts
+            context = client_context(verify=False, version=min(versions), up_to=max(versions),
+                                     ciphers=LEGACY_CIPHERS)
+        except (ValueError, ssl.SSLError):
+            return facts
+        offered = " to ".join(LEGACY_VERSIONS[fact][1] for fact in (facts[0], facts[-1]))
+        async with self.facts.collecting(*facts):
+            try:
+                result = await self.attempt(context)
+            except LocalLimitation:
+                return facts
+            except (ConnectionResetError, BrokenPipeError):
+                for fact in facts:
+                    self.record_legacy(fact, False, f"connection reset by the server (offered {offered})")
+                return []
+            if not result.completed:
+                for fact in facts:
+                    self.record_legacy(fact, False, f"{describe_error(result.error)} (offered {offered})")
+                return []
+            accepted = [fact for fact in facts if VERSION_NAMES[LEGACY_VERSIONS[fact][2]] == result.version]
+            for fact in accepted:
+                self.record_legacy(fact, True, result=result)
+            return [fact for fact in facts if fact not in accepted]
+        return []  # the handshake failed (timeout, cap): every fact has that reason
+
     async def legacy(self, fact: str) -> None:
         _, label, version = LEGACY_VERSIONS[fact]
         async with self.facts.collecting(fact):
@@ -193,14 +243,20 @@ class _Gathering:
                 return
             except (ConnectionResetError, BrokenPipeError):
                 # Our ClientHello went out; dropping the connection is a refusal.
-                self.facts.set(fact, {"accepted": False, "detail": "connection reset by the server"})
+                self.record_legacy(fact, False, "connection reset by the server")
                 return
-            if result.completed:
-                value = {"accepted": True, "version": result.version, "cipher": result.cipher}
-            else:
-                value = {"accepted": False, "detail": describe_error(result.error)}
-            self.facts.set(fact, value)
-            self.summary.setdefault("legacy", {})[label] = "accepted" if result.completed else "refused"
+            detail = None if result.completed else describe_error(result.error)
+            self.record_legacy(fact, result.completed, detail, result)
+
+    def record_legacy(self, fact: str, accepted: bool, detail: str | None = None,
+                      result: Handshake | None = None) -> None:
+        if accepted and result is not None:
+            value = {"accepted": True, "version": result.version, "cipher": result.cipher}
+        else:
+            value = {"accepted": False, "detail": detail}
+        self.facts.set(fact, value)
+        label = LEGACY_VERSIONS[fact][1]
+        self.summary.setdefault("legacy", {})[label] = "accepted" if accepted else "refused"
 
 
 async def gather_tls(ctx: ProbeContext) -> None:
@@ -215,6 +271,7 @@ async def gather_tls(ctx: ProbeContext) -> None:
             if ctx.wants(*MODERN_FACTS):
                 await gathering.modern()
             legacy = [fact for fact in LEGACY_VERSIONS if ctx.wants(fact)]
-            await asyncio.gather(*(gathering.legacy(fact) for fact in legacy))
+            if legacy:
+                await gathering.legacy_versions(legacy)
     finally:
         ctx.facts.summary.setdefault("tls", {}).update(gathering.summary)

@@ -10,6 +10,8 @@ answer from the server).
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import ssl
 import warnings
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from probes.errors import WireError
 HANDSHAKE_MAX_BYTES = 256 * 1024  # OpenSSL itself refuses certificate lists over 100 KiB
 READ_CHUNK = 16 * 1024
 _HANDSHAKE_RECORD = 0x16  # TLS record content type of a ClientHello
+SHARED_CONTEXTS = 64  # distinct client settings kept (per CA file: a probe uses 2 to 4)
 
 
 class LocalLimitation(Exception):
@@ -45,15 +48,42 @@ def client_context(
     cafile: str | None = None,
     alpn: tuple[str, ...] = (),
     version: ssl.TLSVersion | None = None,
+    up_to: ssl.TLSVersion | None = None,
     ciphers: str | None = None,
 ) -> ssl.SSLContext:
     """A client context: Python's defaults (TLS 1.2+, security level 2) unless told otherwise.
 
+    ``version`` alone offers that version only; with ``up_to``, every version
+    from ``version`` to ``up_to``.
+
     Host names are never checked here: the probe matches the SAN itself so a
     chain failure and a name mismatch are reported apart.
+
+    Contexts are shared: building one (and loading its trust store) costs more
+    CPU than the handshake it serves, and a sweep asks for the same few over
+    and over. A CA file is known by its path and its stat, so a file rewritten
+    in place is loaded again.
     """
+    bundle = (cafile, _file_stamp(cafile)) if verify and cafile else None
+    return _shared_context(verify, bundle, tuple(alpn), version, up_to or version, ciphers)
+
+
+def _file_stamp(path: str) -> tuple[int, int, int]:
+    stat = os.stat(path)  # OSError for a missing file, as loading it would raise
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=SHARED_CONTEXTS)
+def _shared_context(
+    verify: bool,
+    bundle: tuple[str, tuple[int, int, int]] | None,
+    alpn: tuple[str, ...],
+    lowest: ssl.TLSVersion | None,
+    highest: ssl.TLSVersion | None,
+    ciphers: str | None,
+) -> ssl.SSLContext:
     if verify:
-        context = ssl.create_default_context(cafile=cafile)
+        context = ssl.create_default_context(cafile=bundle[0] if bundle else None)
         context.check_hostname = False
     else:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -63,14 +93,33 @@ def client_context(
         context.set_ciphers(ciphers)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TLSv1/TLSv1_1 on purpose
-        if version is not None:
-            context.minimum_version = version
-            context.maximum_version = version
+        if lowest is not None:
+            context.minimum_version = lowest
+            context.maximum_version = highest
         else:
             context.minimum_version = ssl.TLSVersion.TLSv1_2
     if alpn:
         context.set_alpn_protocols(list(alpn))
     return context
+
+
+@functools.lru_cache(maxsize=SHARED_CONTEXTS)
+def offers_hello(context: ssl.SSLContext) -> bool:
+    """Whether the local OpenSSL builds a ClientHello with this (shared) context at all; no network.
+
+    A context whose versions or ciphers the local build cannot offer fails
+    before anything is sent, or sends nothing.
+    """
+    outgoing = ssl.MemoryBIO()
+    tls = context.wrap_bio(ssl.MemoryBIO(), outgoing, server_side=False, server_hostname="localhost")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        data = outgoing.read()
+        return bool(data) and data[0] == _HANDSHAKE_RECORD
+    except ssl.SSLError:
+        return False
+    return False
 
 
 async def handshake(

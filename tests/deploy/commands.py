@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 import typer.main
 
 from orchestrator.cli import app
@@ -20,8 +21,10 @@ def interop_params(arguments: list[str]) -> dict[str, Any]:
     name = "interop"
     while hasattr(command, "commands"):
         name, *arguments = arguments
-        assert name in command.commands, f"interop has no command {name!r}"
-        command = command.commands[name]
+        # get_command, not .commands: the top-level group imports a command's module when it is looked up.
+        found = command.get_command(click.Context(command), name)
+        assert found is not None, f"interop has no command {name!r}"
+        command = found
     with command.make_context(name, arguments) as context:
         return context.params
 

@@ -42,6 +42,7 @@ def national() -> dict:
 def national_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("national") / "national.yaml"
     synthetic.write_generated(path, 7)
+    write_ca_bundle(path.parent / "testbed-ca.pem")  # what the testbed writes for the grpcs endpoints
     return path
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.inventory import inventory_app
 from orchestrator.inventory import load_inventory
-from tests.inventory.conftest import TINY, marked_line
+from tests.inventory.conftest import TINY, marked_line, write_ca_bundle
 
 runner = CliRunner()
 
@@ -134,7 +134,12 @@ def test_generate_slice_then_validate(tmp_path):
     out = tmp_path / "demo.yaml"
     result = invoke("generate", "--seed", "3", "--slice", "300", "--out", out)
     assert result.exit_code == 0, result.output
+    # TLS is the default: the grpcs:// endpoints name the CA a testbed writes; until then nothing validates.
+    assert "note: the grpcs:// endpoints name testbed-ca.pem" in result.stdout
+    assert invoke("validate", out).exit_code == 2
+    write_ca_bundle(tmp_path / "testbed-ca.pem")
     inventory = load_inventory(out)
+    assert sum(ref.scheme == "grpcs" for ref in inventory.endpoints()) > 0.5 * len(inventory)
     assert result.stdout.startswith(
         f"wrote {out}: {len(inventory.agencies)} agencies, {len(inventory.applications)} applications, "
         f"{len(inventory)} endpoints in "

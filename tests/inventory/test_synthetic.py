@@ -56,7 +56,7 @@ def test_regions_carry_real_kemendagri_codes_and_names(national):
 def test_every_application_has_one_grpc_endpoint_and_a_fifth_also_ssh(national):
     for app in national["applications"]:
         schemes = [ep["url"].split("://")[0] for ep in app["endpoints"]]
-        assert schemes in (["grpc"], ["grpc", "ssh"])
+        assert schemes in (["grpc"], ["grpc", "ssh"], ["grpcs"], ["grpcs", "ssh"])
     ssh = sum(len(app["endpoints"]) == 2 for app in national["applications"])
     assert 0.18 <= ssh / len(national["applications"]) <= 0.22
 
@@ -117,8 +117,7 @@ def test_applications_are_spread_over_hosts_of_their_agency(national):
 def test_behaviour_tags_follow_the_tables(national):
     grpc, ssh = Counter(), Counter()
     for ep in _endpoints(national):
-        (tag,) = ep["tags"]
-        name, behaviour = tag.split("=")
+        name, behaviour = ep["tags"][0].split("=")
         assert name == "testbed"
         (ssh if ep["url"].startswith("ssh://") else grpc)[behaviour] += 1
     assert set(grpc) == {b for b, _ in synthetic.GRPC_BEHAVIOURS}
@@ -140,7 +139,8 @@ def test_same_seed_writes_identical_bytes(tmp_path):
     synthetic.write_generated(second, 11, slice_endpoints=300, vantages=True)
     assert first.read_bytes() == second.read_bytes()
     assert first.read_text().startswith(
-        "# Synthetic SPBE inventory: interop inventory generate --seed 11 --slice 300 --vantages\n"
+        "# Synthetic SPBE inventory: interop inventory generate --seed 11 --slice 300 --vantages "
+        "--grpcs-share 0.8\n"
     )
 
 
@@ -177,7 +177,8 @@ def test_committed_demo_inventory_is_what_the_generator_writes(tmp_path):
     fresh = tmp_path / "demo.yaml"
     synthetic.write_generated(fresh, 1, slice_endpoints=1000)
     assert demo.read_bytes() == fresh.read_bytes()
-    inventory = load_inventory(demo)
+    write_ca_bundle(tmp_path / "testbed-ca.pem")  # the testbed writes it next to the inventory
+    inventory = load_inventory(fresh)
     assert 900 <= len(inventory) <= 1100
 
 
@@ -194,8 +195,9 @@ def test_grpcs_endpoints_name_server_and_ca(tmp_path):
     assert 0.1 < len(tls) / len(document["applications"]) < 0.4
     assert all(ep["ca_file"] == "testbed-ca.pem" and ep["server_name"].endswith(".testbed.localhost") for ep in tls)
     # Same topics and behaviours as without TLS: only the scheme changed.
-    plain = synthetic.generate(4, slice_endpoints=200)
+    plain = synthetic.generate(4, slice_endpoints=200, grpcs_share=0.0)
     assert [a["name"] for a in plain["applications"]] == [a["name"] for a in document["applications"]]
+    assert not any(ep["url"].startswith("grpcs://") for ep in _endpoints(plain))
     with pytest.raises(InventoryError) as caught:
         load_inventory(path)
     assert {p.message.split(":")[0] for p in caught.value.problems} == {"CA file not found"}
@@ -205,6 +207,23 @@ def test_grpcs_endpoints_name_server_and_ca(tmp_path):
     assert {"not a CA bundle" in p.message for p in caught.value.problems} == {True}
     write_ca_bundle(tmp_path / "testbed-ca.pem")
     assert sum(ref.scheme == "grpcs" for ref in load_inventory(path).endpoints()) == len(tls)
+
+
+def test_tls_is_the_norm_with_problems_at_their_rates(national):
+    grpc = [ep for ep in _endpoints(national) if not ep["url"].startswith("ssh://")]
+    tls = [ep for ep in grpc if ep["url"].startswith("grpcs://")]
+    assert abs(len(tls) / len(grpc) - synthetic.GRPCS_SHARE) < 0.01
+    problems = Counter(tag.split("=", 1)[1] for ep in _endpoints(national) for tag in ep["tags"]
+                       if tag.startswith(synthetic.TLS_TAG + "="))
+    assert all(tag.startswith("testbed=") for ep in _endpoints(national) if ep not in tls for tag in ep["tags"])
+    weights = dict(synthetic.TLS_PROBLEMS)
+    assert set(problems) == set(weights) - {synthetic.VALID_TLS}
+    for problem, count in problems.items():  # each within 20 % of its weight (hundreds of draws each)
+        expected = len(tls) * weights[problem] / sum(weights.values())
+        assert abs(count - expected) < 0.2 * expected, problem
+    # Turning the share up or down does not reshuffle anything else.
+    fewer = synthetic.generate(7, grpcs_share=0.5)
+    assert [a["name"] for a in fewer["applications"]] == [a["name"] for a in national["applications"]]
 
 
 def test_vantages_by_island_group():

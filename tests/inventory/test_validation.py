@@ -14,6 +14,7 @@ from orchestrator.inventory import (
     load_endpoint_set,
     load_inventory,
 )
+from orchestrator.inventory import model
 from orchestrator.inventory.yaml_nodes import ConfigError, Problem
 from probes.model import Credentials, Target
 from tests.inventory.conftest import TINY, marked_line, write_ca_bundle, write_private_key
@@ -535,7 +536,13 @@ applications:
     assert all(isinstance(p, Problem) for p in caught.value.problems)
 
 
-def test_endpoint_set_loaded_in_a_child_is_what_the_inventory_holds():
+# -1: every file is "large" and read in a child; the default reads the tiny ones in process.
+LOADERS = pytest.mark.parametrize("in_process_max", [-1, model.IN_PROCESS_MAX_BYTES], ids=["child", "in-process"])
+
+
+@LOADERS
+def test_endpoint_set_is_what_the_inventory_holds(monkeypatch, in_process_max):
+    monkeypatch.setattr(model, "IN_PROCESS_MAX_BYTES", in_process_max)
     inventory = load_inventory(TINY)
 
     loaded = load_endpoint_set(TINY)
@@ -547,16 +554,18 @@ def test_endpoint_set_loaded_in_a_child_is_what_the_inventory_holds():
     assert len(loaded) == len(inventory)
 
 
-def test_endpoint_set_of_a_bad_inventory_raises_every_problem_from_the_child(write):
+@LOADERS
+def test_endpoint_set_of_a_bad_inventory_raises_every_problem(write, monkeypatch, in_process_max):
+    monkeypatch.setattr(model, "IN_PROCESS_MAX_BYTES", in_process_max)
     path = write(HEAD + "applications:\n  - id: app-1\n    name: 7\n    agency: NOWHERE\n    endpoints: []\n")
     with pytest.raises(InventoryError) as direct:
         load_inventory(path)
 
-    with pytest.raises(InventoryError) as via_child:
+    with pytest.raises(InventoryError) as loaded:
         load_endpoint_set(path)
 
-    assert via_child.value.problems == direct.value.problems
-    assert [(p.line, p.field) for p in via_child.value.problems][:2] == [(11, "applications[0].name"),
+    assert loaded.value.problems == direct.value.problems
+    assert [(p.line, p.field) for p in loaded.value.problems][:2] == [(11, "applications[0].name"),
                                                                          (12, "applications[0].agency")]
 
 

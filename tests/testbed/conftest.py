@@ -4,7 +4,9 @@ The slice (seed 8, about 40 endpoints, a fifth of the gRPC endpoints on
 grpcs) holds every gRPC and SSH behaviour the generator draws, grpcs among
 them; ``test_slice_covers_every_behaviour`` says so before anything relies
 on it. Its hosts are moved off the generator's address plan (``off_plan``).
-SSH host keys are made once per session in one directory.
+SSH host keys are made once per session in one directory. Its grpcs
+endpoints all get valid certificates (``testbed-tls`` tags dropped): the
+TLS problems have a test of their own (``test_tls_problems.py``).
 """
 
 from __future__ import annotations
@@ -47,11 +49,18 @@ def off_plan(document: dict) -> dict:
     return document
 
 
+def without_tls_problems(document: dict) -> dict:
+    for app in document["applications"]:
+        for ep in app["endpoints"]:
+            ep["tags"] = [tag for tag in ep["tags"] if not tag.startswith(synthetic.TLS_TAG + "=")]
+    return document
+
+
 @pytest.fixture(scope="session")
 def slice_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("slice") / "inventory.yaml"
     document = synthetic.generate(SLICE_SEED, slice_endpoints=SLICE_ENDPOINTS, grpcs_share=SLICE_GRPCS_SHARE)
-    dump_inventory(off_plan(document), path)
+    dump_inventory(off_plan(without_tls_problems(document)), path)
     return path
 
 

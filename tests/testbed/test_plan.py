@@ -11,9 +11,13 @@ from orchestrator.testbed import netns, sshd
 from orchestrator.testbed.fleet import document_ca_files
 from orchestrator.testbed.fleet_plan import (
     GRPC_BEHAVIOURS,
+    LEGACY_BACKEND_OFFSET,
     SSH_BEHAVIOURS,
+    TLS_TAG,
     FleetError,
+    certificate_key,
     check_endpoints,
+    grpc_address,
     grpc_specs,
     plan_fleet,
 )
@@ -143,3 +147,24 @@ applications:
         tmp_path / "testbed-ca.pem", Path("/etc/ssl/private ca.pem"), tmp_path / "sub" / "ca.pem"]
     inventory.write_text(inventory.read_text().replace("grpcs://", "grpc://"))
     assert document_ca_files(inventory) == []
+
+
+def test_tls_problem_tags_are_checked_and_tls10_goes_behind_nginx():
+    def tls_ref(port: int, problem: str | None, scheme: str = "grpcs") -> EndpointRef:
+        tags = ("testbed=conformant",) + ((f"{TLS_TAG}={problem}",) if problem else ())
+        url = f"{scheme}://127.1.0.1:{port}"
+        return EndpointRef(url, url, scheme, "127.1.0.1", port, "32.73", "kota", "32", "sikd", None, tags, (),
+                           server_name="a.testbed.localhost")
+
+    with pytest.raises(FleetError, match="testbed-tls=tls9"):
+        check_endpoints([tls_ref(20000, "tls9")], use_netns=False)
+    with pytest.raises(FleetError, match="needs a grpcs endpoint"):
+        check_endpoints([tls_ref(20000, "expired", scheme="grpc")], use_netns=False)
+    refs = [tls_ref(20000, None), tls_ref(20001, "tls1.0"), tls_ref(20002, "expired")]
+    check_endpoints(refs, use_netns=False)
+    plan = plan_fleet(refs)
+    (terminator,) = plan.terminators
+    assert [r.port for r in terminator.endpoints] == [20001]
+    assert [grpc_address(r) for r in refs] == [("127.1.0.1", 20000), ("127.1.0.1", 20001 + LEGACY_BACKEND_OFFSET),
+                                               ("127.1.0.1", 20002)]
+    assert {certificate_key(r) for r in refs} == {("a.testbed.localhost", p) for p in ("valid", "tls1.0", "expired")}

@@ -8,7 +8,7 @@ from probes import registry
 from probes.model import CheckResult, ProbeReport
 from probes.runner import CheckSettings, ProbeOptions
 from probes.tls import gather as tls_probe
-from probes.tls.handshake import client_context
+from probes.tls.handshake import client_context, offers_hello
 
 # Generous: the suite shares 2 cores with others; only the silent test waits out a timeout.
 OPTIONS = ProbeOptions(deadline_s=20.0, connect_timeout_s=3.0, read_timeout_s=3.0)
@@ -51,15 +51,6 @@ def local_openssl_offers(version: ssl.TLSVersion) -> bool:
         context = client_context(verify=False, version=version, ciphers=tls_probe.LEGACY_CIPHERS)
     except (ValueError, ssl.SSLError):
         return False
-    outgoing = ssl.MemoryBIO()
-    tls = context.wrap_bio(ssl.MemoryBIO(), outgoing, server_side=False, server_hostname="localhost")
-    try:
-        tls.do_handshake()
-    except ssl.SSLWantReadError:
-        data = outgoing.read()
-        return bool(data) and data[0] == 0x16
-    except ssl.SSLError:
-        return False
-    return False
+    return offers_hello(context)
 
 

@@ -19,13 +19,15 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import paramiko
 
 from probes.errors import ProbeError, describe_error
 from probes.model import Credentials
 from probes.ssh.authenticated.parsers import ClockSample, parse_epoch
+
+if TYPE_CHECKING:  # paramiko is imported where a session starts: a sweep without credentials never loads it
+    import paramiko
 
 PIN_MISMATCH = "host key does not match pin"
 
@@ -197,6 +199,8 @@ class AuthenticatedSession:
             return self._scrub(f"{name}: {describe_error(exc)}")
 
     def _connect(self) -> paramiko.Transport:
+        import paramiko
+
         try:
             sock = socket.create_connection(self._address, timeout=self._connect_timeout_s)
         except OSError as exc:
@@ -220,6 +224,8 @@ class AuthenticatedSession:
         return transport
 
     def _authenticate(self, transport: paramiko.Transport) -> None:
+        import paramiko
+
         credentials = self._credentials
         key = self._load_key() if credentials.key_path else None
         password = self._secret_from_env(credentials.password_env) if credentials.password_env else None
@@ -237,6 +243,8 @@ class AuthenticatedSession:
             raise SessionError(f"authentication as {credentials.username} failed")
 
     def _load_key(self) -> paramiko.PKey:
+        import paramiko
+
         path = self._credentials.key_path
         passphrase_env = self._credentials.passphrase_env
         passphrase = self._secret_from_env(passphrase_env) if passphrase_env else None
