@@ -374,6 +374,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "no verified TLS channel: {failure}",
         "id": "tidak ada kanal TLS terverifikasi: {failure}",
     },
+    "grpc.tls_refused": {
+        "en": "not assessed: the TLS connection failed: {failure} ({detail}); see the TLS checks",
+        "id": "tidak dapat dinilai: koneksi TLS gagal: {failure} ({detail}); lihat pemeriksaan TLS",
+    },
     # What grpcio's words for a failed TLS connection mean (probes.grpc.gather.TLS_FAILURES).
     "grpc.tls.expired": {
         "en": "the server's certificate has expired",

@@ -133,6 +133,19 @@ def _tls_failure(reason: str) -> str | None:
     return None
 
 
+def tls_refused(meaning: Message, reason: str) -> Message:
+    """Why a gRPC fact could not be gathered over a TLS connection that failed: what it means, then
+    grpcio's own words (the part after its generic prefix)."""
+    detail = reason.partition(CONNECT_FAILURE_PREFIX)[2] or reason
+    return Message("grpc.tls_refused", {"failure": meaning, "detail": clip(detail)})
+
+
+def tls_refusal(reason: str, uses_tls: bool) -> Message | None:
+    """``tls_refused`` when grpcio's ``reason`` for a failed call is a failed TLS connection."""
+    failure = _tls_failure(reason) if uses_tls else None
+    return tls_refused(Message(failure), reason) if failure else None
+
+
 # -- phases ------------------------------------------------------------------
 
 
@@ -432,12 +445,14 @@ async def gather(ctx: ProbeContext) -> None:
             await _confirm_listening(ctx)
             summary = _known_once_listening(ctx, declared)
             failure = _tls_failure(str(exc)) if target.uses_tls else None
+            reason = exc.message or str(exc)
             if failure:
                 meaning = Message(failure)  # the check's reason; the English text is its evidence
                 transport = {"scheme": target.scheme, "tls": False, "failure": render(meaning, "en")}
                 ctx.facts.set(TRANSPORT, {**transport, "meaning": meaning})
+                reason = tls_refused(meaning, str(exc))  # what it means first, then grpcio's words
             for name in wanted:
-                ctx.facts.fail(name, exc.message or str(exc))
+                ctx.facts.fail(name, reason)
             summary["connection"] = str(exc)
             return
         summary = _known_once_listening(ctx, declared)

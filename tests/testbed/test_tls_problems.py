@@ -20,7 +20,8 @@ import pytest
 from orchestrator.inventory import EndpointRef, dump_inventory, synthetic
 from orchestrator.testbed.fleet import Fleet, start_fleet
 from orchestrator.testbed.fleet_plan import TLS_PROBLEMS, tls_problem_of
-from tests.testbed.conftest import off_plan, probe_all, statuses
+from probes.messages import render
+from tests.testbed.conftest import off_plan, probe_all, result, statuses
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,6 +85,26 @@ def test_each_problem_yields_its_verdict(tls_fleet):
     # The terminator passes gRPC through: health answers behind nginx as behind grpcio.
     assert statuses(reports["tls1.0"])["GRPC-HLTH-001"] == "pass"
     assert statuses(reports["weak-key"])["TLS-CERT-001"] == "fail"  # RSA-1024 is below OpenSSL level 2
+
+
+# Problems a verifying client refuses the connection for, and how the reason says so. (grpcio's
+# BoringSSL takes an RSA-1024 leaf: behind weak-key the gRPC checks are assessed.)
+REFUSED = {"expired": "has expired", "self-signed": "does not verify", "wrong-name": "does not match"}
+# (grpcio's words follow in parentheses: CERTIFICATE_VERIFY_FAILED, Hostname Verification Check failed ...)
+
+
+def test_behind_a_refused_certificate_grpc_checks_are_errors_that_name_the_certificate(tls_fleet):
+    refs = by_problem(tls_fleet)
+    checks = ["GRPC-HLTH-001", "GRPC-INTR-001"]
+    reports = dict(zip(REFUSED, probe_all([refs[problem].to_target() for problem in REFUSED], checks)))
+    for problem, words in REFUSED.items():
+        for check in checks:
+            found = result(reports[problem], check)
+            assert found.status.value == "error", (problem, check, found.reason)  # not assessed, never pass
+            assert found.reason.startswith("not assessed: the TLS connection failed: the server's certificate")
+            assert words in found.reason, (problem, found.reason)
+            assert "see the TLS checks" in found.reason, found.reason
+            assert render(found.message, "id").startswith("tidak dapat dinilai: koneksi TLS gagal: sertifikat server")
 
 
 def test_a_sweep_stores_the_same_verdicts(tls_fleet, tmp_path):

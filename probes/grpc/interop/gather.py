@@ -12,6 +12,7 @@ from probes.errors import Undetermined
 from probes.facts import ProbeContext
 from probes.grpc.channel import answered, open_channel
 from probes.grpc.facts import INTEROP_SERVED
+from probes.grpc.gather import tls_refusal
 from probes.grpc.interop.cases import CASES, CASES_BY_NAME, Case, Session, case_params
 from probes.net import close, open_connection
 from protos.grpc.testing import test_pb2_grpc
@@ -89,8 +90,11 @@ async def gather(ctx: ProbeContext) -> None:
         async with ctx.facts.collecting(INTEROP_SERVED, *(case.fact for case in cases)):
             try:
                 first = await run_case(empty, session(empty))
-            except Undetermined:
+            except Undetermined as exc:
                 await confirm_reachable(ctx)
+                refusal = tls_refusal(str(exc), ctx.target.uses_tls)
+                if refusal is not None:
+                    raise Undetermined(message=refusal) from None
                 raise
             served = first["code"] != "UNIMPLEMENTED"
             ctx.facts.set(INTEROP_SERVED, served)
