@@ -32,10 +32,10 @@ from orchestrator.testbed.grpc_go import (
     LIBRARY_PACKAGE,
     SYSTEM_GOPATH,
     BuildError,
-    _locked,
-    _run,
+    build_lock,
     go_version,
     installed_version,
+    run_step,
 )
 from orchestrator.testbed.pki import Issued
 from orchestrator.testbed.process import ServerProcess, free_port, launch, wait_for_port
@@ -57,7 +57,7 @@ def _stamp() -> str:
 def build(directory: Path = DEFAULT_DIR, log=None) -> Path:
     """The server binary, built into ``directory/bin`` unless it is there from this source already."""
     say = log or (lambda message: None)
-    with _locked(directory):
+    with build_lock(directory):
         wanted = _stamp()
         binary, stamp = directory / "bin" / PACKAGE, directory / "bin" / STAMP
         if os.access(binary, os.X_OK) and stamp.is_file() and stamp.read_text().strip() == wanted:
@@ -74,7 +74,7 @@ def build(directory: Path = DEFAULT_DIR, log=None) -> Path:
         env = {**os.environ, "GO111MODULE": "off", "GOPATH": f"{SYSTEM_GOPATH}:{work / 'gopath'}",
                "GOCACHE": str(directory / "gocache"), "GOFLAGS": "", "CGO_ENABLED": "0"}
         say("go health fleet server: go build …")
-        _run(["go", "build", "-o", str(staging / PACKAGE), PACKAGE], "go build", BUILD_TIMEOUT_S, env=env, cwd=work)
+        run_step(["go", "build", "-o", str(staging / PACKAGE), PACKAGE], "go build", BUILD_TIMEOUT_S, env=env, cwd=work)
         (staging / STAMP).write_text(wanted + "\n")
         shutil.rmtree(directory / "bin", ignore_errors=True)
         staging.rename(directory / "bin")

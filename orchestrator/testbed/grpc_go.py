@@ -148,7 +148,8 @@ def debian_mirror(sources: Path = APT_SOURCES, codename: str | None = None) -> M
 # -- steps --------------------------------------------------------------------------
 
 
-def _run(argv: list[str], step: str, timeout_s: float, **kwargs) -> str:
+def run_step(argv: list[str], step: str, timeout_s: float, **kwargs) -> str:
+    """One step of a build (also go_health's): its stdout, or ``BuildError`` naming the step."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
                               stdin=subprocess.DEVNULL, **kwargs)
@@ -164,13 +165,13 @@ def _run(argv: list[str], step: str, timeout_s: float, **kwargs) -> str:
 
 def installed_version(package: str) -> str:
     try:
-        return _run(["dpkg-query", "-W", "-f=${Version}", package], f"{package} version", 30).strip()
+        return run_step(["dpkg-query", "-W", "-f=${Version}", package], f"{package} version", 30).strip()
     except BuildError as exc:
         raise BuildError(f"{package} is not installed (make system installs it)\n{exc}") from None
 
 
 def go_version() -> str:
-    return _run(["go", "version"], "go version", 60).strip()
+    return run_step(["go", "version"], "go version", 60).strip()
 
 
 class PrivateApt:
@@ -196,7 +197,7 @@ class PrivateApt:
 
     def run(self, *args: str, cwd: Path) -> str:
         argv = ["apt-get", "-q", *self.options(), *args]
-        return _run(argv, f"apt-get {args[0]}", APT_TIMEOUT_S, cwd=cwd,
+        return run_step(argv, f"apt-get {args[0]}", APT_TIMEOUT_S, cwd=cwd,
                     env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"})
 
 
@@ -208,7 +209,7 @@ def _fetch_interop_sources(apt: PrivateApt, version: str, work: Path, gopath: Pa
     if dsc is None:
         raise BuildError(f"apt-get source left no {SOURCE_PACKAGE} .dsc in {downloads}")
     tree = work / "tree"
-    _run(["dpkg-source", "-x", str(dsc), str(tree)], "dpkg-source -x", 300)
+    run_step(["dpkg-source", "-x", str(dsc), str(tree)], "dpkg-source -x", 300)
     if not (tree / "interop" / "server").is_dir():
         raise BuildError(f"{dsc.name} has no interop/server directory")
     target = gopath / INTEROP_DIR
@@ -225,7 +226,7 @@ def _fetch_protobuf(apt: PrivateApt, work: Path, root: Path) -> list[str]:
     if len(debs) != len(PROTOBUF_PACKAGES):
         raise BuildError(f"apt-get download left {[d.name for d in debs]} for {PROTOBUF_PACKAGES}")
     for deb in debs:
-        _run(["dpkg-deb", "-x", str(deb), str(root)], f"dpkg-deb -x {deb.name}", 120)
+        run_step(["dpkg-deb", "-x", str(deb), str(root)], f"dpkg-deb -x {deb.name}", 120)
     return [deb.stem for deb in debs]
 
 
@@ -239,7 +240,7 @@ def _go_build(gopaths: Iterable[Path], work: Path, out: Path) -> None:
         "CGO_ENABLED": "0",  # static binaries, no C compiler needed
     }
     out.mkdir(parents=True)
-    _run(["go", "build", "-o", f"{out}/", *PROGRAMS.values()], "go build", BUILD_TIMEOUT_S, env=env, cwd=work)
+    run_step(["go", "build", "-o", f"{out}/", *PROGRAMS.values()], "go build", BUILD_TIMEOUT_S, env=env, cwd=work)
 
 
 def _stamp(library: str, go: str) -> str:
@@ -256,7 +257,7 @@ def peers_in(directory: Path) -> Peers | None:
 
 
 @contextmanager
-def _locked(directory: Path) -> Iterator[None]:
+def build_lock(directory: Path) -> Iterator[None]:
     """One build at a time per directory (parallel test workers may all ask for it)."""
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / ".lock", "w") as lock:
@@ -267,7 +268,7 @@ def _locked(directory: Path) -> Iterator[None]:
 def build(directory: Path = DEFAULT_DIR, log=None) -> Peers:
     """Build the peers into ``directory/bin`` unless they are there already; return them."""
     say = log or (lambda message: None)
-    with _locked(directory):
+    with build_lock(directory):
         library = installed_version(LIBRARY_PACKAGE)
         wanted = _stamp(library, go_version())
         ready = peers_in(directory)
