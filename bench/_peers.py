@@ -133,6 +133,29 @@ def run_timed(argv: Sequence[str], *, tool_cpu: Callable[[], float] = lambda: 0.
                returncode=process.returncode, output=text)
 
 
+PYTHON = ROOT / ".venv" / "bin" / "python"
+SWEEP_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "INTEROP_PROGRESS_INTERVAL": "0"}
+SWEEP_OK = (0, 1)  # 1: findings (the testbeds serve non-conformant servers on purpose)
+
+
+def sweep_argv(inventory: Path, profile: str | Path, store: Path, concurrency: int, *more: str) -> list[str]:
+    """Our side, as an operator runs it: ``interop sweep run --engine local`` printing JSON."""
+    return [str(PYTHON), "-m", "orchestrator.cli", "sweep", "run", "--inventory", str(inventory),
+            "--profile", str(profile), "--engine", "local", "--store", str(store),
+            "--concurrency", str(concurrency), "--json", *more]
+
+
+def run_sweep(argv: Sequence[str], store: Path, *, server_cpu: Callable[[], float]) -> Run:
+    """One timed run of ``argv`` (a ``sweep_argv``) into a fresh ``store``."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    return run_timed(argv, server_cpu=server_cpu, env={**os.environ, **SWEEP_ENV}, ok_codes=SWEEP_OK)
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
 def processes_cpu(pids: Sequence[int]) -> Callable[[], float]:
     """CPU of running processes (servers, a daemon), including the per-connection children they reaped."""
     return lambda: measure.own_and_reaped_cpu_s(list(pids))

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import signal
 import sqlite3
@@ -55,7 +54,6 @@ DRIVER_TIMEOUT_S = 600.0
 EXPORTER = "/usr/bin/prometheus-blackbox-exporter"
 FIRST_OCTET = {"plaintext": 160, "tls": 170}  # 127.<octet>.x.1: the two fleets never share an address
 SCHEME = {"plaintext": "grpc", "tls": "grpcs"}
-PYTHON = ROOT / ".venv" / "bin" / "python"
 
 
 # -- the servers -------------------------------------------------------------------------
@@ -111,9 +109,7 @@ include: ["{HEALTH_CHECK}"]
 
 
 def sweep_argv(inventory: Path, profile: str, store: Path) -> list[str]:
-    return [str(PYTHON), "-m", "orchestrator.cli", "sweep", "run", "--inventory", str(inventory),
-            "--profile", profile, "--engine", "local", "--store", str(store),
-            "--concurrency", str(CONCURRENCY), "--json", "--progress-interval", "0"]
+    return peers.sweep_argv(inventory, profile, store, CONCURRENCY)
 
 
 def our_verdicts(store: Path) -> dict[str, str]:
@@ -130,10 +126,7 @@ def ours_runner(argv_for: Callable[[Path], list[str]], store: Path, fleet: Calla
     """One sweep from a fresh store; the sweep's own probing time (its ``elapsed_s``: after start-up,
     inventory and store set-up) goes to ``probing_s``."""
     def run() -> peers.Run:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{store}{suffix}").unlink(missing_ok=True)
-        result = peers.run_timed(argv_for(store), server_cpu=fleet,
-                                 env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+        result = peers.run_sweep(argv_for(store), store, server_cpu=fleet)
         probing_s.append(float(re.search(r'"elapsed_s": ([0-9.]+)', result.output).group(1)))
         return result
     return run
@@ -207,7 +200,7 @@ def peer_runner(exporter: Exporter, module: str, targets: Path, out: Path, fleet
                 exporter_cpu_s: list[float]) -> Callable[[], peers.Run]:
     """One driven pass. Its CPU is the driver's (Prometheus' part, which an operator pays for as well)
     and the exporter's; the exporter's alone also goes to ``exporter_cpu_s``."""
-    argv = [str(PYTHON), str(Path(__file__).resolve()), "drive", "--exporter", exporter.address,
+    argv = [str(peers.PYTHON), str(Path(__file__).resolve()), "drive", "--exporter", exporter.address,
             "--module", module, "--targets", str(targets), "--out", str(out), "--concurrency", str(CONCURRENCY)]
     exporter_cpu = peers.processes_cpu([exporter.process.pid])
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -51,7 +50,6 @@ SMOKE_SCALE = 5
 CONCURRENCY = 32
 PORT = 2222
 SSH_AUDIT = "ssh-audit==3.9.0"
-PYTHON = ROOT / ".venv" / "bin" / "python"
 
 # Endpoint kind -> share of the endpoints. OpenSSH's defaults dominate, as on agencies' servers.
 MIX: dict[str, float] = {"default": 0.4, "hardened": 0.2, "legacy": 0.2, "dropbear": 0.12, "tinyssh": 0.08}
@@ -168,9 +166,7 @@ class Commands:
         self.targets.write_text("".join(f"{e.host}:{e.port}\n" for e in self.testbed.endpoints))
 
     def ours_argv(self, store: Path) -> list[str]:
-        return [str(PYTHON), "-m", "orchestrator.cli", "sweep", "run", "--inventory", str(self.inventory),
-                "--profile", str(self.profile), "--engine", "local", "--store", str(store),
-                "--concurrency", str(CONCURRENCY), "--json"]
+        return peers.sweep_argv(self.inventory, self.profile, store, CONCURRENCY)
 
     def peer_argv(self) -> list[str]:
         return [str(self.peer_bin / "ssh-audit"), "-T", str(self.targets), "--skip-rate-test", "-j",
@@ -179,10 +175,7 @@ class Commands:
     def ours(self) -> peers.Run:
         self.runs += 1
         store = self.workdir / f"store-{self.runs}.db"
-        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", INTEROP_PROGRESS_INTERVAL="0")
-        # Exit 1: findings (the legacy servers fail); anything else is a broken run.
-        run = peers.run_timed(self.ours_argv(store), server_cpu=peers.processes_cpu(self.testbed.pids), env=env,
-                              ok_codes=(0, 1))
+        run = peers.run_sweep(self.ours_argv(store), store, server_cpu=peers.processes_cpu(self.testbed.pids))
         self.last_store = store
         return run
 
@@ -287,7 +280,6 @@ def agreement(testbed: Testbed, peer_output: str, store_path: Path) -> Agreement
     reports = peer_reports(peer_output)
     ours = our_fails(store_path, [e.url for e in testbed.endpoints])
     fingerprints = asyncio.run(our_fingerprints(testbed.endpoints))
-    per_kind: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)  # kind -> rows
     kind_fails: dict[str, tuple[dict, dict]] = {}
     kind_offered: dict[str, tuple[str, ...]] = {}  # ciphers and MACs each kind offers (Terrapin rows need them)
     unexplained: list[str] = []
@@ -382,7 +374,7 @@ def compare_on(count: int, options: peers.Options, peer_bin: Path, judge: bool) 
                    peers.Target("connections per server, peer / ours", ratio["connections"], "> 1",
                                 None if options.smoke or ratio["connections"] is None else ratio["connections"] > 1)]
     notes = [f"Concurrency {CONCURRENCY} on both sides (our `--concurrency`, ssh-audit's `--threads`). CPU is the "
-             f"tools'; the servers' is its own column (ratio {fmt_ratio(ratio['server_cpu_s'])}). Connections per "
+             f"tools'; the servers' is its own column (ratio {peers.fmt_ratio(ratio['server_cpu_s'])}). Connections per "
              f"server: ours {per_server['ours']:.1f}, ssh-audit {per_server['peer']:.1f}. Mix: " + ", ".join(
                  f"{n} {KIND_LABELS[k]}" for k, n in Counter(e.kind for e in endpoints).items()) + "."]
     comparison = peers.Comparison(
@@ -390,10 +382,6 @@ def compare_on(count: int, options: peers.Options, peer_bin: Path, judge: bool) 
         peer=" ".join(["ssh-audit", *commands.peer_argv()[1:]]), endpoints=count, result=result,
         targets=targets, notes=notes)
     return comparison, agreed
-
-
-def fmt_ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}x"
 
 
 def run(options: peers.Options) -> peers.Section:

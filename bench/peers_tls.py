@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
 import sys
 from dataclasses import dataclass, field
@@ -53,7 +52,6 @@ ENDPOINTS, SMOKE_ENDPOINTS = 200, 8
 OWN_HOST_OCTET = 212  # see _own_address
 CONCURRENCY = 10  # sslyze's fixed number of servers scanned at once
 WALL_TARGET = 5.0
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
 # sslyze scan command -> the protocol version it tests (the JSON's key is the command's name).
 VERSION_COMMANDS = {
@@ -154,22 +152,14 @@ class Setup:
         return self.workdir / "sslyze.json"
 
     def ours_argv(self) -> list[str]:
-        return [PYTHON, "-m", "orchestrator.cli", "sweep", "run", "--inventory", str(self.inventory),
-                "--profile", str(self.profile), "--engine", "local", "--store", str(self.store),
-                "--concurrency", str(CONCURRENCY), "--per-host", str(CONCURRENCY), "--json",
-                "--progress-interval", "0"]
+        return peers.sweep_argv(self.inventory, self.profile, self.store, CONCURRENCY, "--per-host", str(CONCURRENCY))
 
     def peer_argv(self) -> list[str]:
         return [str(self.sslyze), "--targets_in", str(self.targets), "--json_out", str(self.sslyze_json),
                 *SSLYZE_FLAGS, "--certinfo_ca_file", str(self.ca_file)]
 
     def run_ours(self) -> peers.Run:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.store}{suffix}").unlink(missing_ok=True)
-        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
-        # 1: findings (the testbed serves certificate problems on purpose).
-        return peers.run_timed(self.ours_argv(), server_cpu=peers.processes_cpu(self.server_pids), env=env,
-                               ok_codes=(0, 1))
+        return peers.run_sweep(self.ours_argv(), self.store, server_cpu=peers.processes_cpu(self.server_pids))
 
     def run_peer(self) -> peers.Run:
         self.sslyze_json.unlink(missing_ok=True)
@@ -414,7 +404,7 @@ def compare_one(options: peers.Options, endpoints: int, sslyze_bin: Path) -> tup
         peer=f"sslyze {' '.join(SSLYZE_FLAGS)} --certinfo_ca_file CA --targets_in FILE --json_out FILE",
         targets=[peers.ratio_target("wall ratio (throughput)", ratio["wall_s"], WALL_TARGET, options.smoke)],
         notes=[
-            f"CPU ratio (sslyze / ours, the tools alone): {_ratio(ratio['cpu_s'])}; the servers' CPU: ours "
+            f"CPU ratio (sslyze / ours, the tools alone): {peers.fmt_ratio(ratio['cpu_s'])}; the servers' CPU: ours "
             f"{result['ours']['server_cpu_s']:.2f} s, sslyze {result['peer']['server_cpu_s']:.2f} s.",
             f"Concurrency: sslyze's command line has no setting for it; it scans 10 servers at once with up to "
             f"5 connections to each. Ours: {CONCURRENCY} endpoints at once (--per-host {CONCURRENCY}, since 25 "
@@ -431,10 +421,6 @@ def compare_one(options: peers.Options, endpoints: int, sslyze_bin: Path) -> tup
     facts = {"sslyze": sslyze_version(sslyze_bin), "endpoints": endpoints,
              "problems": {tag: sum(1 for t in tags.values() if t == tag) for tag in sorted(set(tags.values()))}}
     return comparison, agreement, facts
-
-
-def _ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}×"
 
 
 def run(options: peers.Options) -> peers.Section:

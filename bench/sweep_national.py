@@ -78,17 +78,15 @@ def sweep_command(args: argparse.Namespace, inventory: Path, store: Path) -> lis
 
 # -- one probe at a time -------------------------------------------------------------
 
-# TLS problems after which the gRPC client cannot connect: the gRPC checks end early (error).
-GRPC_REFUSED = frozenset({"expired", "self-signed", "wrong-name"})
-
-
 def endpoint_kind(ref) -> str:
-    """``measure.endpoint_kind`` with the TLS side: ``…/grpcs``, ``…/grpcs-refused`` (see GRPC_REFUSED)."""
-    from orchestrator.testbed.fleet_plan import tls_problem_of
+    """``measure.endpoint_kind`` with the TLS side: ``…/grpcs``, or ``…/grpcs-refused`` where the gRPC
+    client refuses the certificate and the gRPC checks end early (``TlsProblem.grpc_refused``)."""
+    from orchestrator.testbed.fleet_plan import TLS_PROBLEMS, tls_problem_of
 
     if ref.scheme != "grpcs":
         return measure.endpoint_kind(ref)
-    return measure.endpoint_kind(ref) + ("/grpcs-refused" if tls_problem_of(ref) in GRPC_REFUSED else "/grpcs")
+    refused = TLS_PROBLEMS[tls_problem_of(ref)].grpc_refused
+    return measure.endpoint_kind(ref) + ("/grpcs-refused" if refused else "/grpcs")
 
 
 def probe_alone(fleet: Fleet, profile_name: str, per_class: int) -> dict[str, dict]:

@@ -92,16 +92,17 @@ class TlsProblem:
     self_signed: bool = False
     key: str = "ec256"  # a pki.KEY_FACTORIES name; BoringSSL serves RSA-1024 without complaint
     legacy_terminator: bool = False
+    grpc_refused: bool = False  # grpcio's verifying client refuses the connection: the gRPC checks end as errors
 
 
 # testbed-tls=<problem> -> how the testbed makes it; the verdict each one
 # must produce is asserted in tests/testbed/test_tls_problems.py.
 TLS_PROBLEMS: dict[str, TlsProblem] = {
     VALID_TLS: TlsProblem(),
-    "expired": TlsProblem(not_before_days=-400, not_after_days=-5),
+    "expired": TlsProblem(not_before_days=-400, not_after_days=-5, grpc_refused=True),
     "expiring": TlsProblem(not_after_days=12),  # TLS-CERT-004 warns under 30 days
-    "wrong-name": TlsProblem(wrong_name=True),
-    "self-signed": TlsProblem(self_signed=True),
+    "wrong-name": TlsProblem(wrong_name=True, grpc_refused=True),
+    "self-signed": TlsProblem(self_signed=True, grpc_refused=True),
     "weak-key": TlsProblem(key="rsa1024"),
     "tls1.0": TlsProblem(legacy_terminator=True),
 }

@@ -381,8 +381,8 @@ def _known_once_listening(ctx: ProbeContext, declared: tuple[str, ...]) -> dict[
     return ctx.facts.summary.setdefault("grpc", {})
 
 
-async def _confirm_listening(ctx: ProbeContext) -> None:
-    """The channel did not connect: nothing listening is ``Unreachable`` (raised); anything
+async def confirm_listening(ctx: ProbeContext) -> None:
+    """A channel or call got no answer: nothing listening is ``Unreachable`` (raised); anything
     listening is the gRPC layer's business, and the caller reports its reason."""
     _, writer = await net.open_connection(ctx.target.host, ctx.target.port, ctx.connect_timeout_s)
     net.close(writer)
@@ -431,7 +431,7 @@ async def gather(ctx: ProbeContext) -> None:
     try:
         channel = open_channel(target)
     except OSError as exc:
-        await _confirm_listening(ctx)
+        await confirm_listening(ctx)
         summary = _known_once_listening(ctx, declared)
         reason = f"cannot read CA bundle {target.ca_file}: {describe_error(exc)}"
         for name in wanted:
@@ -442,7 +442,7 @@ async def gather(ctx: ProbeContext) -> None:
         try:
             await _connect(channel, ctx.connect_timeout_s)
         except Undetermined as exc:
-            await _confirm_listening(ctx)
+            await confirm_listening(ctx)
             summary = _known_once_listening(ctx, declared)
             failure = _tls_failure(str(exc)) if target.uses_tls else None
             reason = exc.message or str(exc)

@@ -87,13 +87,14 @@ def test_each_problem_yields_its_verdict(tls_fleet):
     assert statuses(reports["weak-key"])["TLS-CERT-001"] == "fail"  # RSA-1024 is below OpenSSL level 2
 
 
-# Problems a verifying client refuses the connection for, and how the reason says so. (grpcio's
-# BoringSSL takes an RSA-1024 leaf: behind weak-key the gRPC checks are assessed.)
+# Problems grpcio's verifying client refuses the connection for (``TlsProblem.grpc_refused``), and how
+# the reason says so; grpcio's own words follow in parentheses. (BoringSSL takes an RSA-1024 leaf:
+# behind weak-key the gRPC checks are assessed.)
 REFUSED = {"expired": "has expired", "self-signed": "does not verify", "wrong-name": "does not match"}
-# (grpcio's words follow in parentheses: CERTIFICATE_VERIFY_FAILED, Hostname Verification Check failed ...)
 
 
 def test_behind_a_refused_certificate_grpc_checks_are_errors_that_name_the_certificate(tls_fleet):
+    assert set(REFUSED) == {name for name, problem in TLS_PROBLEMS.items() if problem.grpc_refused}
     refs = by_problem(tls_fleet)
     checks = ["GRPC-HLTH-001", "GRPC-INTR-001"]
     reports = dict(zip(REFUSED, probe_all([refs[problem].to_target() for problem in REFUSED], checks)))

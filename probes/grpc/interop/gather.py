@@ -12,9 +12,8 @@ from probes.errors import Undetermined
 from probes.facts import ProbeContext
 from probes.grpc.channel import answered, open_channel
 from probes.grpc.facts import INTEROP_SERVED
-from probes.grpc.gather import tls_refusal
+from probes.grpc.gather import confirm_listening, tls_refusal
 from probes.grpc.interop.cases import CASES, CASES_BY_NAME, Case, Session, case_params
-from probes.net import close, open_connection
 from protos.grpc.testing import test_pb2_grpc
 
 
@@ -70,12 +69,6 @@ async def run_case(case: Case, session: Session) -> dict[str, Any]:
     return observed
 
 
-async def confirm_reachable(ctx: ProbeContext) -> None:
-    """EmptyCall got no answer: tell an unreachable target (raises) from a gRPC-level failure."""
-    _, writer = await open_connection(ctx.target.host, ctx.target.port, ctx.connect_timeout_s)
-    close(writer)
-
-
 async def gather(ctx: ProbeContext) -> None:
     cases = [case for case in CASES if ctx.wants(case.fact)]
     if not cases and not ctx.wants(INTEROP_SERVED):
@@ -91,7 +84,7 @@ async def gather(ctx: ProbeContext) -> None:
             try:
                 first = await run_case(empty, session(empty))
             except Undetermined as exc:
-                await confirm_reachable(ctx)
+                await confirm_listening(ctx)
                 refusal = tls_refusal(str(exc), ctx.target.uses_tls)
                 if refusal is not None:
                     raise Undetermined(message=refusal) from None
