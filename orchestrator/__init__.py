@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 
 def tool_version() -> str:
     """The installed version of spbe-interop, as the CLI and every report print it."""
+    # Imported here: importlib.metadata costs ~20 ms, and most commands (a sweep) never print it.
+    from importlib import metadata
+
     try:
         return metadata.version("spbe-interop")
     except metadata.PackageNotFoundError:

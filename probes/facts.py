@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Protocol, TypeVar, cast
 
 from probes.errors import MissingExpectation, NotApplicable, Undetermined, Unreachable, explain_error
 from probes.messages import Message, render
@@ -108,6 +108,13 @@ def _raised(kind: type[Undetermined] | type[NotApplicable], reason: Reason) -> U
     return kind(message=reason) if isinstance(reason, Message) else kind(reason)
 
 
+class Closable(Protocol):
+    async def close(self) -> Any: ...
+
+
+Resource = TypeVar("Resource", bound=Closable)
+
+
 @dataclass
 class ProbeContext:
     """What a gatherer gets: the target, where to put facts, what is wanted.
@@ -123,6 +130,25 @@ class ProbeContext:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 5.0
+    # What the family's gatherers share within this probe (the gRPC channel: one connection, not one
+    # per gatherer), closed by the runner when the family is done.
+    _shared: dict[str, Closable] = field(default_factory=dict, repr=False)
 
     def wants(self, *names: str) -> bool:
         return any(name in self.wanted for name in names)
+
+    def shared(self, name: str, open_: Callable[[], Resource]) -> Resource:
+        """The probe's ``name``, opened by the first gatherer that asks for it."""
+        if name not in self._shared:
+            self._shared[name] = open_()
+        return cast(Resource, self._shared[name])  # open_ made it
+
+    async def release(self, name: str) -> None:
+        """Close ``name`` now (a connection that went bad); the next ``shared`` opens a fresh one."""
+        resource = self._shared.pop(name, None)
+        if resource is not None:
+            await resource.close()
+
+    async def close(self) -> None:
+        for name in list(self._shared):
+            await self.release(name)

@@ -89,15 +89,18 @@ async def run_probe(
                     connect_timeout_s=options.connect_timeout_s,
                     read_timeout_s=options.read_timeout_s,
                 )
-                for gather in registry.gatherers(family):
-                    try:
-                        await gather(context)
-                    except Unreachable:
-                        raise  # the whole target, not one gatherer's facts
-                    except Exception as exc:  # noqa: BLE001 - one gatherer's failure must not stop the others
-                        if failure is None:
-                            failure = Message("probe.failed", {"error": explain_error(exc)})
-                            facts.missing_reason = failure
+                try:
+                    for gather in registry.gatherers(family):
+                        try:
+                            await gather(context)
+                        except Unreachable:
+                            raise  # the whole target, not one gatherer's facts
+                        except Exception as exc:  # noqa: BLE001 - one gatherer's failure must not stop the others
+                            if failure is None:
+                                failure = Message("probe.failed", {"error": explain_error(exc)})
+                                facts.missing_reason = failure
+                finally:
+                    await context.close()
     except Unreachable as exc:
         unreachable = str(exc)
         facts.missing_reason = Message("probe.unreachable", {"error": exc.message or unreachable})

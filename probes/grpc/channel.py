@@ -1,8 +1,11 @@
-"""One grpc.aio channel per target, never shared with another probe, and what its calls' statuses mean.
+"""One grpc.aio channel per probe, never shared with another probe, and what its calls' statuses mean.
 
 grpcio shares one TCP connection between channels to the same address
 unless ``grpc.use_local_subchannel_pool`` is set; a probe must own its
-connection so per-host limits and timings mean what they say.
+connection so per-host limits and timings mean what they say. Within a
+probe the gRPC gatherer and the interop gatherer share it
+(``probe_channel``): one connection and one TLS handshake per target, where
+two cost the server and the sweep twice.
 
 A call that ends with a status has either been answered (by the server, or
 a proxy in front of it) or lost (our deadline, a dropped connection):
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 import grpc
 
 from probes.errors import Undetermined
+from probes.facts import ProbeContext
 from probes.messages import Message
 from probes.model import Target
 
@@ -89,6 +93,17 @@ def open_channel(target: Target) -> grpc.aio.Channel:
             root = bundle.read(1024 * 1024)
     credentials = grpc.ssl_channel_credentials(root_certificates=root)
     return grpc.aio.secure_channel(address, credentials, options=channel_options(target))
+
+
+CHANNEL = "grpc.channel"  # the probe's channel, under this name in ``ProbeContext.shared``
+
+
+def probe_channel(ctx: ProbeContext) -> grpc.aio.Channel:
+    """The probe's channel to its target: opened by the first gatherer that asks; the runner closes it.
+
+    Raises ``OSError`` when the CA bundle cannot be read.
+    """
+    return ctx.shared(CHANNEL, lambda: open_channel(ctx.target))
 
 
 def clip(text: str) -> str:

@@ -33,7 +33,7 @@ from grpc_reflection.v1alpha import reflection_pb2 as reflection_v1alpha_pb2
 from probes import net
 from probes.errors import Undetermined, WireError, describe_error
 from probes.facts import Facts, ProbeContext
-from probes.grpc.channel import Refusal, clip, open_channel, refusal, status_answer, unary
+from probes.grpc.channel import Refusal, clip, probe_channel, refusal, status_answer, unary
 from probes.grpc.facts import (
     DESCRIPTORS,
     EXPECTED,
@@ -429,7 +429,7 @@ async def gather(ctx: ProbeContext) -> None:
     target = ctx.target
     declared = tuple(target.services[:MAX_DECLARED_SERVICES])
     try:
-        channel = open_channel(target)
+        channel = probe_channel(ctx)
     except OSError as exc:
         await confirm_listening(ctx)
         summary = _known_once_listening(ctx, declared)
@@ -484,4 +484,3 @@ async def gather(ctx: ProbeContext) -> None:
     finally:
         if "grpc" in ctx.facts.summary:  # not when the target turned out unreachable
             ctx.facts.summary["grpc"].update(_summarise(ctx.facts))
-        await channel.close()

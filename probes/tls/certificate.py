@@ -1,4 +1,4 @@
-"""What a server certificate says, as plain JSON-safe data, and the tables to judge it.
+"""What a server certificate says, as plain JSON-safe data (the key-strength table is ``strength``).
 
 Pure functions over DER bytes: no network. Every string taken from the
 certificate is server-supplied data, so it is truncated and lists are capped
@@ -17,23 +17,6 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 MAX_TEXT_CHARS = 512
 MAX_NAMES = 100
 
-# Security strength in bits of RSA/DSA moduli (NIST SP 800-57 Part 1 Rev. 5,
-# Table 2): the largest row not above the key size applies.
-FINITE_FIELD_STRENGTH = ((15360, 256), (7680, 192), (3072, 128), (2048, 112), (1024, 80), (0, 0))
-
-# Named curves: security strength is half the group order size.
-CURVE_STRENGTH = {
-    "secp192r1": 96,
-    "secp224r1": 112,
-    "secp256r1": 128,
-    "secp384r1": 192,
-    "secp521r1": 256,
-    "brainpoolP256r1": 128,
-    "brainpoolP384r1": 192,
-    "brainpoolP512r1": 256,
-}
-EDWARDS_STRENGTH = {"Ed25519": 128, "Ed448": 224}
-
 # Signature algorithms whose hash cryptography may not name (or not parse):
 # by OID, so MD2/MD4/MD5/SHA-1 signatures are recognised whatever the library supports.
 SIGNATURE_HASH_BY_OID = {
@@ -49,15 +32,6 @@ SIGNATURE_HASH_BY_OID = {
 
 def clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-def key_strength(key_type: str, key_bits: int | None, curve: str | None) -> int | None:
-    """Security strength in bits, or None when the key type/curve is unknown."""
-    if key_type in ("RSA", "DSA") and key_bits is not None:
-        return next(strength for size, strength in FINITE_FIELD_STRENGTH if key_bits >= size)
-    if key_type == "EC":
-        return CURVE_STRENGTH.get(curve or "")
-    return EDWARDS_STRENGTH.get(key_type)
 
 
 def _public_key_facts(cert: x509.Certificate) -> dict[str, Any]:

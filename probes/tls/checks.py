@@ -9,8 +9,8 @@ from probes.errors import NotApplicable, Undetermined
 from probes.facts import Facts
 from probes.messages import Message
 from probes.model import Status, Verdict
-from probes.tls.certificate import key_strength
 from probes.tls.facts import ALPN, CHAIN, HOSTNAME, LEAF, LEGACY_VERSIONS, NEGOTIATED
+from probes.tls.strength import key_strength
 
 check = registry.family("tls")
 

@@ -41,6 +41,7 @@ class ServerThread:
         self.thread.start()
         self.servers: list[grpc.aio.Server] = []
         self.tcp_servers: list[asyncio.Server] = []
+        self.relayed: dict[int, int] = {}  # relay port -> connections it accepted
 
     def _run(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
@@ -87,10 +88,11 @@ class ServerThread:
 
         return self._run(start())
 
-    def start_cutting_relay(self, target_port: int, cut_after_bytes: int) -> int:
+    def start_cutting_relay(self, target_port: int, cut_after_bytes: int | None = None) -> int:
         """A TCP relay to ``target_port`` that resets the first connection whose client has sent
         more than ``cut_after_bytes``: a connection lost mid-call, as a middlebox or a crash loses it.
-        Later connections are relayed whole."""
+        Later connections (all of them when ``cut_after_bytes`` is None) are relayed whole; the
+        connections it accepted are counted in ``relayed[port]``."""
         cut = asyncio.Event()
 
         async def pump(reader, writer, counted: bool, both: tuple) -> None:
@@ -98,7 +100,7 @@ class ServerThread:
             try:
                 while data := await reader.read(65536):
                     sent += len(data)
-                    if counted and not cut.is_set() and sent > cut_after_bytes:
+                    if counted and cut_after_bytes is not None and not cut.is_set() and sent > cut_after_bytes:
                         cut.set()
                         for side in both:  # SO_LINGER 0: close with a TCP reset
                             side.transport.get_extra_info("socket").setsockopt(
@@ -113,6 +115,8 @@ class ServerThread:
                 writer.close()
 
         async def handle(client_reader, client_writer) -> None:
+            port = client_writer.get_extra_info("sockname")[1]
+            self.relayed[port] = self.relayed.get(port, 0) + 1
             server_reader, server_writer = await asyncio.open_connection(HOST, target_port)
             both = (client_writer, server_writer)
             await asyncio.gather(pump(client_reader, server_writer, True, both),

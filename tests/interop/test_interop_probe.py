@@ -10,8 +10,9 @@ import pytest
 from orchestrator.testbed import interop_server
 from probes.grpc.interop.cases import CASES, CASES_BY_NAME, MAX_STREAM_RESPONSES
 from probes.grpc.interop.checks import NOT_SERVED
+from probes import registry
 from probes.model import ProbeReport, Status
-from probes.runner import run_probe
+from probes.runner import CheckSettings, run_probe
 from protos.grpc.testing import messages_pb2, test_pb2_grpc
 from tests.interop.conftest import grpc_target, interop_selection, run_interop_server
 
@@ -262,3 +263,20 @@ def test_a_connection_lost_mid_case_is_an_error_not_a_fail(grpc_servers):
     assert statuses(report) == expected
     lost = next(r for r in report.results if r.check_id == "GRPC-INTR-002")
     assert lost.reason.startswith("large_unary: no answer: UNAVAILABLE: "), lost.reason
+    assert grpc_servers.relayed[relay] == 2  # the one that was cut, then the fresh one
+
+
+def test_the_grpc_and_interop_checks_share_one_connection(grpc_servers):
+    # Every gRPC check of the registry, the endpoint's and the interop cases': one probe, one
+    # connection (and for grpcs one TLS handshake), not one per gatherer.
+    relay = grpc_servers.start_cutting_relay(grpc_servers.start())
+    every_grpc_check = {
+        check_id: CheckSettings(meta.severity, dict(meta.params))
+        for check_id, meta in registry.checks().items() if meta.protocol == "grpc"
+    }
+
+    report = asyncio.run(run_probe(grpc_target(relay), every_grpc_check))
+
+    assert {r.check_id for r in report.results} >= set(ALL_IDS) | {"GRPC-HLTH-001"}
+    assert all(statuses(report)[check_id] == Status.PASS for check_id in ALL_IDS)
+    assert grpc_servers.relayed[relay] == 1

@@ -8,7 +8,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from probes.tls.certificate import describe_certificate, key_strength, match_hostname
+from probes.tls.certificate import describe_certificate, match_hostname
+from probes.tls.strength import key_strength
 
 DNS = ["api.example.go.id", "*.layanan.example.go.id", "*.id"]
 IPS = ["10.1.2.3", "2001:db8::1"]

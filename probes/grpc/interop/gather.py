@@ -10,7 +10,7 @@ import grpc
 
 from probes.errors import Undetermined
 from probes.facts import ProbeContext
-from probes.grpc.channel import answered, open_channel
+from probes.grpc.channel import CHANNEL, answered, probe_channel
 from probes.grpc.facts import INTEROP_SERVED
 from probes.grpc.gather import confirm_listening, tls_refusal
 from probes.grpc.interop.cases import CASES, CASES_BY_NAME, Case, Session, case_params
@@ -73,48 +73,45 @@ async def gather(ctx: ProbeContext) -> None:
     cases = [case for case in CASES if ctx.wants(case.fact)]
     if not cases and not ctx.wants(INTEROP_SERVED):
         return
-    channel = open_channel(ctx.target)
-    try:
-        def session(case: Case) -> Session:
-            stubs = test_pb2_grpc.TestServiceStub(channel), test_pb2_grpc.UnimplementedServiceStub(channel)
-            return Session(*stubs, params=settings_for(case, ctx))
 
-        empty = CASES_BY_NAME["empty_unary"]
-        async with ctx.facts.collecting(INTEROP_SERVED, *(case.fact for case in cases)):
-            try:
-                first = await run_case(empty, session(empty))
-            except Undetermined as exc:
-                await confirm_listening(ctx)
-                refusal = tls_refusal(str(exc), ctx.target.uses_tls)
-                if refusal is not None:
-                    raise Undetermined(message=refusal) from None
-                raise
-            served = first["code"] != "UNIMPLEMENTED"
-            ctx.facts.set(INTEROP_SERVED, served)
-            ctx.facts.summary["grpc_interop"] = {"test_service_served": served, "cases": {}}
-        if not ctx.facts.has(INTEROP_SERVED) or not served:
-            return
-        ctx.facts.set(empty.fact, first)
-        outcomes = ctx.facts.summary["grpc_interop"]["cases"]
-        outcomes[empty.name] = status_codes(first)
+    def session(case: Case) -> Session:
+        channel = probe_channel(ctx)  # the gRPC gatherer's connection, when it made one
+        stubs = test_pb2_grpc.TestServiceStub(channel), test_pb2_grpc.UnimplementedServiceStub(channel)
+        return Session(*stubs, params=settings_for(case, ctx))
 
-        async def answered_case(case: Case) -> bool:
-            async with ctx.facts.collecting(case.fact):
-                started = time.perf_counter()
-                observed = await run_case(case, session(case))
-                ctx.facts.set(case.fact, observed, time.perf_counter() - started)
-                outcomes[case.name] = status_codes(observed)
-            return ctx.facts.has(case.fact)
+    empty = CASES_BY_NAME["empty_unary"]
+    async with ctx.facts.collecting(INTEROP_SERVED, *(case.fact for case in cases)):
+        try:
+            first = await run_case(empty, session(empty))
+        except Undetermined as exc:
+            await confirm_listening(ctx)
+            refusal = tls_refusal(str(exc), ctx.target.uses_tls)
+            if refusal is not None:
+                raise Undetermined(message=refusal) from None
+            raise
+        served = first["code"] != "UNIMPLEMENTED"
+        ctx.facts.set(INTEROP_SERVED, served)
+        ctx.facts.summary["grpc_interop"] = {"test_service_served": served, "cases": {}}
+    if not ctx.facts.has(INTEROP_SERVED) or not served:
+        return
+    ctx.facts.set(empty.fact, first)
+    outcomes = ctx.facts.summary["grpc_interop"]["cases"]
+    outcomes[empty.name] = status_codes(first)
 
-        for case in cases:
-            if case is empty or case.name in WAITING:
-                continue
-            if not await answered_case(case):
-                # The case got no answer: its connection may be dying under grpcio's feet, and a call
-                # started now could ride it down. The cases after it get a connection of their own.
-                await channel.close()
-                channel = open_channel(ctx.target)
-        # Each on its own stream of the channel: their waits overlap instead of adding up.
-        await asyncio.gather(*(answered_case(case) for case in cases if case.name in WAITING))
-    finally:
-        await channel.close()
+    async def answered_case(case: Case) -> bool:
+        async with ctx.facts.collecting(case.fact):
+            started = time.perf_counter()
+            observed = await run_case(case, session(case))
+            ctx.facts.set(case.fact, observed, time.perf_counter() - started)
+            outcomes[case.name] = status_codes(observed)
+        return ctx.facts.has(case.fact)
+
+    for case in cases:
+        if case is empty or case.name in WAITING:
+            continue
+        if not await answered_case(case):
+            # The case got no answer: its connection may be dying under grpcio's feet, and a call
+            # started now could ride it down. The cases after it get a connection of their own.
+            await ctx.release(CHANNEL)
+    # Each on its own stream of the channel: their waits overlap instead of adding up.
+    await asyncio.gather(*(answered_case(case) for case in cases if case.name in WAITING))
