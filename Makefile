@@ -11,10 +11,11 @@ export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 # prometheus-blackbox-exporter is a peer bench/peers.py compares against (its smoke test).
 DEBIAN_PACKAGES := openssh-server openssh-client dropbear-bin tinysshd systemd openssl iproute2 sqlite3 util-linux chromium poppler-utils fonts-dejavu-core prometheus prometheus-pushgateway nginx-light golang-go golang-google-grpc-dev dpkg-dev prometheus-blackbox-exporter
 
-.PHONY: help system venv demo test docs clean
+.PHONY: help system venv demo lint test docs clean
 
 help:
 	@echo "make demo   - start local servers and check them end to end"
+	@echo "make lint   - ruff (lint and format check) and mypy; make test runs it first"
 	@echo "make test   - run the test suite against real local servers"
 	@echo "make docs   - regenerate docs/checks.md and docs/checks.id.md from the check registry"
 
@@ -49,11 +50,19 @@ demo: system venv
 grpc-go: system venv
 	$(PY) -m orchestrator.testbed.grpc_go build
 
+# The linter, the formatter's check and the type checker, at pyproject's pinned versions
+# (.pre-commit-config.yaml runs the same commands). Needs no Debian package, only the venv.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy --strict probes
+	$(VENV)/bin/mypy
+
 # Multi-node Ray test clusters fork Ray's processes from the pytest process. After a
 # session of in-process gRPC and embedded Ray, such a fork was once seen to abort
 # Ray's children (Ray's gRPC: "Other threads are currently calling into gRPC"), so
 # those tests run in a fresh pytest process of their own.
-test: system venv grpc-go
+test: lint system venv grpc-go
 	@mkdir -p /run/sshd
 	$(PY) -m pytest $(PYTEST_ARGS) -m "not ray_cluster" || [ $$? -eq 5 ]  # 5: PYTEST_ARGS selected none of them
 	$(PY) -m pytest $(PYTEST_ARGS) -m ray_cluster || [ $$? -eq 5 ]

@@ -96,7 +96,7 @@ def pss_bytes(pid: int) -> int:
 def machine_busy_s() -> float:
     """CPU seconds spent not idle, all cores, since boot."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, idle, iowait, irq, softirq, steal = fields[:8]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
     return (user + nice + system + irq + softirq + steal) / TICK
 
 
@@ -147,7 +147,7 @@ class TreeSampler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def start(self) -> "TreeSampler":
+    def start(self) -> TreeSampler:
         self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
         self._thread.start()
         return self

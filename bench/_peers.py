@@ -103,8 +103,8 @@ class Run:
 
 
 def run_timed(argv: Sequence[str], *, tool_cpu: Callable[[], float] = lambda: 0.0,
-              server_cpu: Callable[[], float] = lambda: 0.0, env: dict[str, str] | None = None, timeout_s: float = RUN_TIMEOUT_S,
-              ok_codes: Sequence[int] = (0,)) -> Run:
+              server_cpu: Callable[[], float] = lambda: 0.0, env: dict[str, str] | None = None,
+              timeout_s: float = RUN_TIMEOUT_S, ok_codes: Sequence[int] = (0,)) -> Run:
     """Run ``argv`` to its end and measure it; a code outside ``ok_codes`` raises with its output.
 
     ``os.wait4`` gives the child's CPU including every descendant it reaped,

@@ -67,8 +67,8 @@ def fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
 
 
 def ratio_table(sections: list[peers.Section]) -> str:
-    lines = ["| Comparison | Endpoints | Ours: wall / CPU / RSS | Peer: wall / CPU / RSS | Wall ×  | CPU × | "
-             "RSS × | Connections per server (ours / peer) | Server CPU (ours / peer) |",
+    lines = [("| Comparison | Endpoints | Ours: wall / CPU / RSS | Peer: wall / CPU / RSS | Wall ×  | CPU × | "
+             "RSS × | Connections per server (ours / peer) | Server CPU (ours / peer) |"),
              "|---|---|---|---|---|---|---|---|---|"]
     for section in sections:
         for comparison in section.comparisons:
@@ -97,9 +97,9 @@ def target_table(sections: list[peers.Section]) -> str:
 
 def markdown(sections: list[peers.Section], header: dict) -> str:
     parts = [f"Command: `{header['command']}`  \nMachine: {header['machine']}  \nDate: {header['date']}",
-             "Ratios are peer / ours, the median of the pair-by-pair ratios: above 1, spbe-interop is faster, "
+             ("Ratios are peer / ours, the median of the pair-by-pair ratios: above 1, spbe-interop is faster, "
              "uses less CPU or memory. CPU is the tool's (its processes, and blackbox_exporter's daemon); the "
-             "servers' CPU is its own column.", ratio_table(sections), target_table(sections)]
+             "servers' CPU is its own column."), ratio_table(sections), target_table(sections)]
     for section in sections:
         for comparison in section.comparisons:
             parts.append(f"**{comparison.label}.** Ours: `{comparison.ours}`. Peer: `{comparison.peer}`.")

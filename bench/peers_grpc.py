@@ -118,7 +118,7 @@ def our_verdicts(store: Path) -> dict[str, str]:
         rows = db.execute(
             "SELECT e.url, r.status FROM results r JOIN endpoints e USING (sweep_id, endpoint_id) "
             "WHERE r.check_id = ?", (HEALTH_CHECK,)).fetchall()
-    return {url: status for url, status in rows}
+    return dict(rows)
 
 
 def ours_runner(argv_for: Callable[[Path], list[str]], store: Path, fleet: Callable[[], float],
@@ -301,7 +301,9 @@ def agreement_of(label: str, endpoints: list[tuple[str, int]], transport: str, o
         elif not we_pass and not they_pass:
             both_failed += 1
         else:
-            (only_ours if we_pass else only_peer).append(f"{target} (ours {ours.get(url)}, blackbox {peer.get(target)})")
+            (only_ours if we_pass else only_peer).append(
+                f"{target} (ours {ours.get(url)}, blackbox {peer.get(target)})"
+            )
     return Agreement(label, len(endpoints), both_ok, both_failed, only_ours, only_peer)
 
 
@@ -373,20 +375,21 @@ def health_comparison(options: peers.Options, fleets: Fleets, exporter: Exporter
     wall_ours, wall_peer = result["ours"]["wall_s"], result["peer"]["wall_s"]
     exporter_s = statistics.median(exporter_cpu)
     notes = [
-        f"Whole runs: ours {count / wall_ours:.0f} probes/s, blackbox {count / wall_peer:.0f} probes/s; CPU per "
+        (f"Whole runs: ours {count / wall_ours:.0f} probes/s, blackbox {count / wall_peer:.0f} probes/s; CPU per "
         f"probe: ours {per_probe_ms(result['ours']['cpu_s'], count)} (the sweep command), blackbox "
         f"{per_probe_ms(result['peer']['cpu_s'], count)} = exporter {per_probe_ms(exporter_s, count)} + "
         f"driver {per_probe_ms(result['peer']['cpu_s'] - exporter_s, count)} (the driver does what Prometheus "
-        f"would: one HTTP request per probe). The peer's RSS is the exporter's peak since it started.",
-        f"Once running (N endpoints minus a run of one): ours {steady['ours']['probes_per_s'] or 0:.0f} "
+        f"would: one HTTP request per probe). The peer's RSS is the exporter's peak since it started."),
+        (f"Once running (N endpoints minus a run of one): ours {steady['ours']['probes_per_s'] or 0:.0f} "
         f"probes/s and {steady['ours']['cpu_ms_per_probe']:.2f} ms CPU per probe, blackbox "
         f"{steady['peer']['probes_per_s'] or 0:.0f} probes/s and {steady['peer']['cpu_ms_per_probe']:.2f} ms; "
         f"what a run costs once: ours {steady['ours']['fixed_wall_s']:.2f} s / "
         f"{steady['ours']['fixed_cpu_s']:.2f} CPU-s (interpreter, imports, inventory, store), blackbox "
         f"{steady['peer']['fixed_wall_s']:.2f} s / {steady['peer']['fixed_cpu_s']:.2f} CPU-s (its exporter "
-        f"is a daemon, already running).",
-        f"grpc-go server CPU per probe: ours {per_probe_ms(result['ours']['server_cpu_s'], count)}, blackbox "
-        f"{per_probe_ms(result['peer']['server_cpu_s'], count)}; our sweep's own probing phase (its elapsed_s): {count / statistics.median(probing):.0f} probes/s.",
+        f"is a daemon, already running)."),
+        (f"grpc-go server CPU per probe: ours {per_probe_ms(result['ours']['server_cpu_s'], count)}, blackbox "
+        f"{per_probe_ms(result['peer']['server_cpu_s'], count)}; our sweep's own probing phase (its elapsed_s): "
+        f"{count / statistics.median(probing):.0f} probes/s."),
     ]
     ratio = result["peer_over_ours"]
     targets_ = [peers.ratio_target("throughput ratio, whole runs", ratio["wall_s"], 1.0, options.smoke),
@@ -417,10 +420,10 @@ def baseline_comparison(options: peers.Options, fleets: Fleets, exporter: Export
         label=f"gRPC full baseline (for scale), {count} endpoints",
         ours=f"interop sweep run --profile spbe-baseline --engine local --concurrency {CONCURRENCY}",
         peer="blackbox_exporter /probe?module=grpc_plaintext (health only)", endpoints=count, result=result,
-        notes=[f"For scale, not a target: the baseline asks every gRPC check of the profile (health of each "
+        notes=[(f"For scale, not a target: the baseline asks every gRPC check of the profile (health of each "
                f"service, Watch, List, reflection, descriptors, UNIMPLEMENTED behaviour, identity, latency), "
                f"blackbox one Health/Check. Ours {count / result['ours']['wall_s']:.0f} endpoints/s, "
-               f"{per_probe_ms(result['ours']['cpu_s'], count)} CPU per endpoint."])
+               f"{per_probe_ms(result['ours']['cpu_s'], count)} CPU per endpoint.")])
 
 
 def agreement_markdown(agreements: list[Agreement]) -> str:

@@ -181,7 +181,9 @@ class Commands:
 
     def peer(self) -> peers.Run:
         # ssh-audit exits 3 when a target has failures; an output that is not JSON fails in agreement().
-        run = peers.run_timed(self.peer_argv(), server_cpu=peers.processes_cpu(self.testbed.pids), ok_codes=(0, 1, 2, 3))
+        run = peers.run_timed(
+            self.peer_argv(), server_cpu=peers.processes_cpu(self.testbed.pids), ok_codes=(0, 1, 2, 3)
+        )
         self.last_peer_json = run.output
         (self.workdir / "ssh-audit.out").write_text(run.output)
         return run
@@ -307,16 +309,18 @@ def agreement(testbed: Testbed, peer_output: str, store_path: Path) -> Agreement
             problems.append(f"{address} ({endpoint.kind}): fails differ from the other {endpoint.kind} endpoints")
         same_keys = peer_fingerprints(report) == fingerprints[endpoint.url]
         if not same_keys:
-            fingerprint_problems.append(f"{address} ({endpoint.kind}): ssh-audit "
-                                        f"{sorted(peer_fingerprints(report))} vs ours {sorted(fingerprints[endpoint.url])}")
+            fingerprint_problems.append(
+                f"{address} ({endpoint.kind}): ssh-audit "
+                f"{sorted(peer_fingerprints(report))} vs ours {sorted(fingerprints[endpoint.url])}"
+            )
         unexplained += problems
         if not problems and same_keys:
             if theirs == mine:
                 identical += 1
             else:
                 explained_only += 1
-    lines = ["**SSH agreement with ssh-audit 3.9.0** (algorithms each side *fails*; key-size notes left out, "
-             "SSH-HKEY-002 judges sizes).", "",
+    lines = [("**SSH agreement with ssh-audit 3.9.0** (algorithms each side *fails*; key-size notes left out, "
+             "SSH-HKEY-002 judges sizes)."), "",
              "| Endpoint kind | Endpoints | Category | ssh-audit fails | our policy fails | Difference explained |",
              "|---|---|---|---|---|---|"]
     counts = Counter(e.kind for e in testbed.endpoints)
@@ -335,10 +339,10 @@ def agreement(testbed: Testbed, peer_output: str, store_path: Path) -> Agreement
                          f"| {_names(mine[category])} | {explained or 'same'} |")
     lines += [""] + [f"({number}) {reason}" for reason, number in reasons.items()]
     total = len(testbed.endpoints)
-    lines += ["", f"Endpoints agreeing: {identical + explained_only} of {total} ({identical} with identical "
+    lines += ["", (f"Endpoints agreeing: {identical + explained_only} of {total} ({identical} with identical "
               f"fails, {explained_only} where every difference is a deliberate policy difference with its reason "
               "in `probes/ssh/vs_ssh_audit.py`, rendered in docs/checks.md). Host-key fingerprints identical on "
-              f"{total - len(fingerprint_problems)} of {total} endpoints."]
+              f"{total - len(fingerprint_problems)} of {total} endpoints.")]
     for problem in unexplained + fingerprint_problems:
         lines.append(f"- **Unexplained:** {problem}")
     ok = not unexplained and not fingerprint_problems
@@ -374,7 +378,8 @@ def compare_on(count: int, options: peers.Options, peer_bin: Path, judge: bool) 
                    peers.Target("connections per server, peer / ours", ratio["connections"], "> 1",
                                 None if options.smoke or ratio["connections"] is None else ratio["connections"] > 1)]
     notes = [f"Concurrency {CONCURRENCY} on both sides (our `--concurrency`, ssh-audit's `--threads`). CPU is the "
-             f"tools'; the servers' is its own column (ratio {peers.fmt_ratio(ratio['server_cpu_s'])}). Connections per "
+             f"tools'; the servers' is its own column (ratio {peers.fmt_ratio(ratio['server_cpu_s'])}). "
+             "Connections per "
              f"server: ours {per_server['ours']:.1f}, ssh-audit {per_server['peer']:.1f}. Mix: " + ", ".join(
                  f"{n} {KIND_LABELS[k]}" for k, n in Counter(e.kind for e in endpoints).items()) + "."]
     comparison = peers.Comparison(

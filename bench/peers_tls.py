@@ -349,8 +349,8 @@ def agreement_markdown(agreement: Agreement, ours: dict[tuple[str, int], Observe
         said = (_clip(ours[example].why) or "–", _clip(sslyze[example].why) or "–") if example else ("–", "–")
         lines.append(f"| {tag} | {len(addresses)} | {valid} | {said[0]} | {said[1]} |")
     lines += ["", "Not asked by us: " + "; ".join(f"{FACT_TITLES[k]}: {v}" for k, v in NOT_ASKED.items()) + ".",
-              "ALPN is not compared: sslyze does not report it (ours selected `h2` on "
-              f"{sum(o.alpn == 'h2' for o in ours.values())} of {len(ours)} endpoints).",
+              ("ALPN is not compared: sslyze does not report it (ours selected `h2` on "
+              f"{sum(o.alpn == 'h2' for o in ours.values())} of {len(ours)} endpoints)."),
               "SSL 2.0/3.0 are not compared: we have no check for them (see the notes)."]
     if agreement.differences:
         lines += ["", "Differences:", "", *agreement.differences[:40]]
@@ -378,7 +378,8 @@ def prepare(workdir: Path, endpoints: int, fleet: Fleet, sslyze_bin: Path) -> Se
 
 
 def sslyze_version(sslyze_bin: Path) -> str:
-    return peers.subprocess.run([str(sslyze_bin / "python"), "-c", "from importlib.metadata import version; print(version('sslyze'))"],
+    command = "from importlib.metadata import version; print(version('sslyze'))"
+    return peers.subprocess.run([str(sslyze_bin / "python"), "-c", command],
                                 capture_output=True, text=True, check=True).stdout.strip()
 
 
@@ -404,19 +405,20 @@ def compare_one(options: peers.Options, endpoints: int, sslyze_bin: Path) -> tup
         peer=f"sslyze {' '.join(SSLYZE_FLAGS)} --certinfo_ca_file CA --targets_in FILE --json_out FILE",
         targets=[peers.ratio_target("wall ratio (throughput)", ratio["wall_s"], WALL_TARGET, options.smoke)],
         notes=[
-            f"CPU ratio (sslyze / ours, the tools alone): {peers.fmt_ratio(ratio['cpu_s'])}; the servers' CPU: ours "
-            f"{result['ours']['server_cpu_s']:.2f} s, sslyze {result['peer']['server_cpu_s']:.2f} s.",
-            f"Concurrency: sslyze's command line has no setting for it; it scans 10 servers at once with up to "
+            (f"CPU ratio (sslyze / ours, the tools alone): {peers.fmt_ratio(ratio['cpu_s'])}; "
+            f"the servers' CPU: ours {result['ours']['server_cpu_s']:.2f} s, "
+            f"sslyze {result['peer']['server_cpu_s']:.2f} s."),
+            (f"Concurrency: sslyze's command line has no setting for it; it scans 10 servers at once with up to "
             f"5 connections to each. Ours: {CONCURRENCY} endpoints at once (--per-host {CONCURRENCY}, since 25 "
             "testbed endpoints share an address where sslyze limits per address and port), one connection at a "
             "time per endpoint: the verifying handshake (and an unverified one where the chain fails, to read "
             "the certificate), then one offering TLS 1.0 to 1.1 (and one more where a legacy version is "
-            "accepted).",
-            "Scan commands: the protocol versions our checks judge (TLS 1.0-1.3) and --certinfo; "
+            "accepted)."),
+            ("Scan commands: the protocol versions our checks judge (TLS 1.0-1.3) and --certinfo; "
             "--mozilla_config disable. SSL 2.0/3.0 are left out: we have no check for them (Python's OpenSSL "
             "cannot send such a ClientHello), so sslyze would be timed for work we do not do. sslyze "
             "enumerates every cipher suite of each version (one connection per suite): that is how it "
-            "answers \"version accepted\"; we make one handshake per version we judge.",
+            "answers \"version accepted\"; we make one handshake per version we judge."),
         ])
     facts = {"sslyze": sslyze_version(sslyze_bin), "endpoints": endpoints,
              "problems": {tag: sum(1 for t in tags.values() if t == tag) for tag in sorted(set(tags.values()))}}

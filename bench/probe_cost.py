@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import _measure as measure  # noqa: E402
-from orchestrator.profiles import load_profile  # noqa: E402
 from orchestrator.inventory.synthetic import write_generated  # noqa: E402
+from orchestrator.profiles import load_profile  # noqa: E402
 from orchestrator.testbed.fleet import start_fleet  # noqa: E402
 from probes.runner import run_probe  # noqa: E402
 

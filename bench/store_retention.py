@@ -24,6 +24,7 @@ reported with the number of sweeps it covers. Sweeps use the local engine
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sqlite3
@@ -62,7 +63,7 @@ def history_view(path: Path) -> dict:
         sweeps = [s.id for s in reversed(store.list_sweeps(None))]
         report = build_report(store, sweeps[-1], lang="en")
         diffs = []
-        for a, b in zip(sweeps, sweeps[1:]):
+        for a, b in itertools.pairwise(sweeps):
             diff = store.diff(a, b)
             diffs.append([len(diff.regressions), len(diff.fixes), len(diff.changed)])
         return {

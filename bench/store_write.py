@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestrator.endpoint_meta import EndpointMeta  # noqa: E402
-from orchestrator.store import Recording, Store  # noqa: E402
-from probes.model import CheckResult, ProbeReport, Severity, Status  # noqa: E402
+from orchestrator.endpoint_meta import EndpointMeta
+from orchestrator.store import Recording, Store
+from probes.model import CheckResult, ProbeReport, Severity, Status
 
 PROVINCES = ("Aceh", "Sumatera Utara", "Jawa Barat", "Jawa Timur", "Bali", "Papua", "DKI Jakarta")
 STATUS_WEIGHTS = ((Status.PASS, 70), (Status.FAIL, 10), (Status.WARN, 8), (Status.ERROR, 4), (Status.SKIP, 8))

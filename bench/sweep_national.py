@@ -109,7 +109,7 @@ def probe_alone(fleet: Fleet, profile_name: str, per_class: int) -> dict[str, di
             report = await run_probe(ref.to_target(), profile.selection, profile.options)
             walls.append(time.perf_counter() - started)
             client += time.process_time() - cpu_before
-            time.sleep(0.05)  # let the server reap its per-connection children before reading
+            time.sleep(0.05)  # noqa: ASYNC251 - nothing else runs on this loop; let the server reap its per-connection children before reading
             server += measure.own_and_reaped_cpu_s(servers) - server_before
             if report.unreachable:
                 raise RuntimeError(f"{ref.url} unreachable in the alone measurement: {report.unreachable}")

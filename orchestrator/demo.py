@@ -36,6 +36,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from orchestrator.inventory import EndpointRef, Inventory
 from orchestrator.inventory.synthetic import INTEROP_SERVICE
 from orchestrator.testbed.fleet import start_fleet
 from orchestrator.testbed.fleet_plan import FleetError
@@ -66,7 +67,9 @@ def agency_report(lang: str) -> Path:
     return WORKDIR / f"agency-{DEMO_AGENCY}.{lang}.html"
 
 
-def first_endpoint(inventory, scheme: str, behaviour: str, service: str | None = None):
+def first_endpoint(
+    inventory: Inventory, scheme: str, behaviour: str, service: str | None = None
+) -> EndpointRef:
     """The first endpoint of ``scheme`` with testbed ``behaviour`` (declaring ``service``, if given)."""
     for e in inventory.endpoints():
         declares = service is None or service in e.services

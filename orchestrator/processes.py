@@ -6,6 +6,7 @@ pid) and the Ray engine (cleaning up a failed embedded start). Linux only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable
@@ -64,10 +65,8 @@ def descendants(*roots: int) -> set[int]:
 def signal_each(pids: Iterable[int], sig: int) -> None:
     """Send ``sig`` to each of ``pids``; one already gone is no error."""
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def reap(pids: set[int], wait_s: float) -> None:

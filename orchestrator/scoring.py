@@ -234,7 +234,7 @@ class Score:
         index: float | None,
         weight: float = 0.0,
         cap: Cap | None = None,
-    ) -> "Score":
+    ) -> Score:
         compliance = earned / possible if possible > 0 else None
         if possible + error_weight > 0:
             confidence = possible / (possible + error_weight)
@@ -287,7 +287,7 @@ def _determined(counts: dict[str, int]) -> bool:
     return any(counts.get(status, 0) for status in EARNED_SHARE)
 
 
-def _add_sums(total: "Tally | GroupTally", part: "Tally | GroupTally | Score") -> None:
+def _add_sums(total: Tally | GroupTally, part: Tally | GroupTally | Score) -> None:
     """Add ``part``'s earned, possible and error weight and its status counts to ``total``."""
     total.earned += part.earned
     total.possible += part.possible
@@ -355,7 +355,7 @@ class Tally:
             self.worst = (SEVERITY_RANK[severity], severity, check_id)
 
     @classmethod
-    def of(cls, endpoint: Score) -> "Tally":
+    def of(cls, endpoint: Score) -> Tally:
         """A tally holding an endpoint score's sums and counts, with no open fail noted.
 
         For "what if" scores: ``resolve`` what a fix clears, note each fail
@@ -381,7 +381,7 @@ class Tally:
         self.counts[Status.PASS.value] += count
         self.earned += (1.0 - EARNED_SHARE[status]) * count * SEVERITY_WEIGHTS[severity]
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         """Add another part of the same results (the same endpoint, the same check)."""
         _add_sums(self, other)
         self.weight += other.weight
@@ -392,7 +392,7 @@ class Tally:
         """These results rated as one endpoint: the index capped by the worst open fail."""
         uncapped = index_for(self.earned / self.possible) if self.possible > 0 else None
         index, cap = self._capped(uncapped), None
-        if index != uncapped:
+        if index != uncapped and uncapped is not None and self.worst is not None:  # capped: both are set
             _, severity, check_id = self.worst
             cap = Cap(_one_reason(check_id, severity), 1, uncapped, PREDICATES_BY_ID[CAPS[severity]], index)
         return Score.build(self.earned, self.possible, self.error_weight, dict(self.counts), index,
@@ -435,18 +435,20 @@ class GroupTally:
     def add(self, endpoint: Score) -> None:
         """Add one endpoint's score (``Tally.score()``)."""
         _add_sums(self, endpoint)
-        if endpoint.index is None:
+        index = endpoint.index
+        if index is None:
             return  # not measured: it lowers the group's confidence, not its index
         self.weight += endpoint.weight
-        self.weighted_index += endpoint.weight * endpoint.index
-        self.weighted_uncapped += endpoint.weight * endpoint.uncapped_index
+        self.weighted_index += endpoint.weight * index
+        uncapped = index if endpoint.cap is None else endpoint.cap.uncapped_index
+        self.weighted_uncapped += endpoint.weight * uncapped
         if endpoint.cap is not None:
             self.capped += endpoint.cap.endpoints
             for reason in endpoint.cap.reasons:
                 key = (reason.check_id, reason.severity)
                 self.reasons[key] = self.reasons.get(key, 0) + reason.endpoints
 
-    def merge(self, other: "GroupTally") -> None:
+    def merge(self, other: GroupTally) -> None:
         """Add a disjoint group of endpoints."""
         _add_sums(self, other)
         self.weight += other.weight

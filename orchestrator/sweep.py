@@ -27,7 +27,7 @@ import shlex
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,11 +40,11 @@ from orchestrator.engine import (
     engine_names,
     make_engine,
 )
-from orchestrator.engine.driver import DriveStats, QuietObserver, SweepObserver, drive
+from orchestrator.engine.driver import DriveStats, Observer, QuietObserver, Sink, SweepObserver, drive
 from orchestrator.engine.limits import Limits
-from orchestrator.engine.plan import PlannedEndpoint, make_plan, planned_endpoint
+from orchestrator.engine.plan import Plan, PlannedEndpoint, make_plan, planned_endpoint
 from orchestrator.engine.shard import Finished, ProbeJob
-from orchestrator.inventory import EndpointSet, InventoryError, load_endpoint_set
+from orchestrator.inventory import EndpointRef, EndpointSet, InventoryError, load_endpoint_set
 from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.metrics.live import LiveObserver
 from orchestrator.profiles import BUILTIN_DIR, DEFAULT_PROFILE, Profile, load_profile
@@ -184,7 +184,9 @@ def _load_inventory(path: Path) -> EndpointSet:
         raise SweepConfigError(str(exc)) from None
 
 
-def _plan_endpoints(refs, engine_name: str, ignore_vantage: bool) -> list[PlannedEndpoint]:
+def _plan_endpoints(
+    refs: Iterable[EndpointRef], engine_name: str, ignore_vantage: bool
+) -> list[PlannedEndpoint]:
     refs = list(refs)
     if not ENGINES[engine_name].cluster and not ignore_vantage:
         vantages = sorted({ref.vantage for ref in refs if ref.vantage})
@@ -239,7 +241,7 @@ def _start_engine(
 
 
 async def _drive_until_signal(
-    engine, plan, job, sink, progress, max_resubmits
+    engine: Engine, plan: Plan, job: ProbeJob, sink: Sink, progress: Observer | None, max_resubmits: int
 ) -> tuple[DriveStats | None, bool]:
     """Run the drive; SIGINT/SIGTERM cancel it. Returns (stats or None, interrupted)."""
     loop = asyncio.get_running_loop()

@@ -26,7 +26,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
@@ -117,9 +117,7 @@ class Waiver:
         if entry.application is not None and entry.application != application:
             return False
         pattern = self.endpoint_pattern
-        if pattern is not None and not any(pattern.fullmatch(endpoint) for endpoint in endpoints):
-            return False
-        return True
+        return pattern is None or any(pattern.fullmatch(endpoint) for endpoint in endpoints)
 
     def to_dict(self, as_of: date | None = None) -> dict[str, Any]:
         entry = self.entry
@@ -176,7 +174,7 @@ class Waivers:
 
     def __init__(self, waivers: list[Waiver], *, source: str | None = None, as_of: date | None = None):
         self.source = source
-        self.as_of = as_of or datetime.now(timezone.utc).date()
+        self.as_of = as_of or datetime.now(UTC).date()
         self.all = list(waivers)
         self.active = [w for w in waivers if w.expires >= self.as_of]
         self.expired = [w for w in waivers if w.expires < self.as_of]
@@ -249,7 +247,9 @@ class Waivers:
         def visible(waiver: Waiver, count: int) -> bool:
             return agency is None or waiver.entry.agency == agency or count > 0
 
-        applied, expired, unmatched = [], [], []
+        applied: list[dict[str, Any]] = []
+        expired: list[dict[str, Any]] = []
+        unmatched: list[dict[str, Any]] = []
         for waiver in self.active:
             count = self.applied_counts[waiver.id]
             if visible(waiver, count):

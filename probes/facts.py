@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from probes.errors import MissingExpectation, NotApplicable, Undetermined, Unreachable, explain_error
 from probes.messages import Message, render
@@ -22,6 +22,7 @@ from probes.model import Target
 
 # A reason as a gatherer records it: plain text, or a template with its values (``probes.messages``).
 Reason = str | Message
+Raised = TypeVar("Raised", Undetermined, NotApplicable)
 
 
 class Facts:
@@ -104,7 +105,7 @@ class Facts:
         return None
 
 
-def _raised(kind: type[Undetermined] | type[NotApplicable], reason: Reason) -> Undetermined | NotApplicable:
+def _raised(kind: type[Raised], reason: Reason) -> Raised:
     return kind(message=reason) if isinstance(reason, Message) else kind(reason)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from probes.errors import Unreachable, explain_error
 from probes.messages import Message
@@ -31,7 +32,5 @@ async def open_connection(
 
 
 def close(writer: asyncio.StreamWriter) -> None:
-    try:
+    with contextlib.suppress(Exception):  # closing a broken transport must not raise
         writer.close()
-    except Exception:  # noqa: BLE001 - closing a broken transport must not raise
-        pass

@@ -160,7 +160,7 @@ def load() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        for name, described in FAMILIES.items():
+        for described in FAMILIES.values():
             for module in described.checks:
                 importlib.import_module(module)
             catalogue = importlib.import_module(described.texts)

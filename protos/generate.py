@@ -58,7 +58,11 @@ def main(argv: list[str]) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(Path(tmp))
-        stale = [str(p) for p in fresh if not (ROOT / p).exists() or not filecmp.cmp(Path(tmp) / p, ROOT / p, shallow=False)]
+        stale = [
+            str(p)
+            for p in fresh
+            if not (ROOT / p).exists() or not filecmp.cmp(Path(tmp) / p, ROOT / p, shallow=False)
+        ]
         committed = generated_files(ROOT)
         extra = [str(p) for p in committed if p not in fresh]
     for path in stale:

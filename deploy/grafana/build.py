@@ -133,7 +133,7 @@ def table(title: str, targets: list[dict], columns: dict[str, str], *, hide: tup
     column is "Value", or "Value #A", "Value #B" ... with several queries)."""
     merge = [{"id": "merge", "options": {}}] if len(targets) > 1 else []
     organize = {"id": "organize", "options": {
-        "excludeByName": {name: True for name in HIDDEN_COLUMNS + hide}, "renameByName": columns}}
+        "excludeByName": dict.fromkeys(HIDDEN_COLUMNS + hide, True), "renameByName": columns}}
     options = {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}}
     tables = [{**t, "format": "table", "instant": True, "range": False} for t in targets]
     return panel("table", title, tables, transformations=merge + [organize], options=options, **kw)
@@ -173,7 +173,8 @@ def layout(items: list[dict]) -> list[dict]:
 
 def bands() -> list[tuple[object, float | None]]:
     """(predicate, the lower bound of the band above it or None), best band first."""
-    return list(zip(PREDICATES, (None, *(p.min_index for p in PREDICATES))))
+    # The bounds are shifted by one and one longer: the worst predicate's own minimum bounds no band.
+    return list(zip(PREDICATES, (None, *(p.min_index for p in PREDICATES)), strict=False))
 
 
 def index_thresholds() -> list[dict]:

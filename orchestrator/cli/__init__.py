@@ -9,19 +9,18 @@ command runs (``LazyCommands``): start-up is part of every short sweep.
 
 from __future__ import annotations
 
-# First, before any command module imports grpc: its C-core logs stay off the terminal.
-import orchestrator.grpc_logs  # noqa: F401  (sets GRPC_VERBOSITY on import)
-
 import atexit
 import gc
 import importlib
 from typing import Annotated
 
-import click
 import typer
+from typer import _click  # typer vendors click: its groups take these classes, not the click package's
 from typer.core import TyperGroup
 from typer.main import TyperInfo, get_group_from_info
 
+# First, before any command module imports grpc: its C-core logs stay off the terminal.
+import orchestrator.grpc_logs  # noqa: F401  (sets GRPC_VERBOSITY on import)
 from orchestrator import tool_version
 from orchestrator.cli.common import UNFOLDED_WIDTH, on_terminal
 
@@ -65,12 +64,12 @@ class LazyCommands(TyperGroup):
             if word not in self.commands:
                 self._load(word)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         if cmd_name not in self.commands:
             self._load(cmd_name) if cmd_name in COMMANDS else self._load_all()
         return self.commands.get(cmd_name)
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: _click.Context) -> list[str]:
         self._load_all()
         return [word for word in COMMANDS if word in self.commands]
 

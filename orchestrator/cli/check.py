@@ -6,7 +6,7 @@ A gate of one target: the same inputs, run, files and exit code as ``interop gat
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -67,10 +67,10 @@ def check(
     known_hosts: KnownHostsOption = None,
     pin: PinOption = None,
     agency: Annotated[
-        Optional[str], typer.Option(help="Agency code the endpoint must identify as (e.g. 32.73).")
+        str | None, typer.Option(help="Agency code the endpoint must identify as (e.g. 32.73).")
     ] = None,
     application: Annotated[
-        Optional[str], typer.Option(help="Application id the endpoint must identify as.")
+        str | None, typer.Option(help="Application id the endpoint must identify as.")
     ] = None,
     user: UserOption = None,
     key: KeyOption = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -19,7 +19,7 @@ checks_app = typer.Typer(
 
 @checks_app.command("list")
 def checks_list(
-    lang: Annotated[Lang, typer.Option(help="Language of the titles.")] = Lang.id,
+    lang: Annotated[Lang, typer.Option(help="Language of the titles.")] = Lang("id"),
 ) -> None:
     """List every registered check."""
     table = Table(header_style="bold")
@@ -34,9 +34,9 @@ def checks_list(
 @checks_app.command("docs")
 def checks_docs(
     out: Annotated[
-        Optional[Path], typer.Option(help="Write to this file instead of standard output.")
+        Path | None, typer.Option(help="Write to this file instead of standard output.")
     ] = None,
-    lang: Annotated[Lang, typer.Option(help="Language of the check texts.")] = Lang.en,
+    lang: Annotated[Lang, typer.Option(help="Language of the check texts.")] = Lang("en"),
 ) -> None:
     """Generate the check reference (docs/checks.md, docs/checks.id.md) from the registry."""
     # Imported here: the generator loads every profile and the ssh-audit tables, which no other command needs.

@@ -1,4 +1,7 @@
-"""The check reference (docs/checks.md, docs/checks.id.md), generated from the registry and profiles so it cannot drift."""
+"""The check reference (docs/checks.md, docs/checks.id.md).
+
+Generated from the registry and profiles, so it cannot drift.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +18,10 @@ def ssh_audit_differences() -> list[str]:
         "",
         "### Differences from ssh-audit",
         "",
-        f"ssh-audit {vs_ssh_audit.SSH_AUDIT_VERSION} grades these algorithms unlike our policy tables, on "
+        (f"ssh-audit {vs_ssh_audit.SSH_AUDIT_VERSION} grades these algorithms unlike our policy tables, on "
         f"purpose ({vs_ssh_audit.MEASURED}). Every other algorithm those servers offer, and every name in "
         "our tables, it grades as we do (key sizes are SSH-HKEY-002's). Our side is computed from the "
-        "checks' `verdicts` tables with their default parameters.",
+        "checks' `verdicts` tables with their default parameters."),
         "",
         "| algorithms | ssh-audit | ours | why |",
         "|---|---|---|---|",

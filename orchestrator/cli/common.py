@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.text import Text
 
 from orchestrator.outcome import EXIT_USAGE
-from probes.model import LANGUAGES
 from orchestrator.store import AmbiguousSweep, Store, StoreError, StoreNotFound, UnknownSweep
+from probes.model import LANGUAGES
 
 # Off a terminal (a CI log, a pipe, a file) Rich would fold at 80 columns, and a
 # FILE:LINE: or a command cut in two cannot be copied back: there lines are
@@ -45,7 +45,7 @@ stdout = make_console()
 stderr = make_console(stderr=True)
 
 # The languages of reports and check texts, as a CLI choice (Bahasa Indonesia first: the default).
-Lang = enum.Enum("Lang", {code: code for code in LANGUAGES}, type=str)
+Lang = enum.Enum("Lang", {code: code for code in LANGUAGES}, type=str)  # type: ignore[misc]  # members from a map
 
 # Its default is ``orchestrator.sweep.DEFAULT_STORE``, where a sweep writes unless told otherwise.
 StoreOption = Annotated[

@@ -10,7 +10,7 @@ written from the same results.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.text import Text
@@ -66,18 +66,18 @@ GATE_HELP = (
 @gate_app.command(help=GATE_HELP)
 def gate(
     urls: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(metavar="[TARGET]...", help="ssh://HOST[:PORT], grpc://HOST:PORT or grpcs://HOST:PORT"),
     ] = None,
     targets_file: Annotated[
-        Optional[Path], typer.Option("--targets", help="A file of target URLs, one per line (# comments).")
+        Path | None, typer.Option("--targets", help="A file of target URLs, one per line (# comments).")
     ] = None,
-    inventory: Annotated[Optional[Path], typer.Option(help="Inventory YAML whose endpoints to probe.")] = None,
+    inventory: Annotated[Path | None, typer.Option(help="Inventory YAML whose endpoints to probe.")] = None,
     application: Annotated[
-        Optional[list[str]], typer.Option(help="With --inventory: this application's endpoints (repeatable).")
+        list[str] | None, typer.Option(help="With --inventory: this application's endpoints (repeatable).")
     ] = None,
     agency: Annotated[
-        Optional[list[str]], typer.Option(help="With --inventory: this agency's endpoints (repeatable).")
+        list[str] | None, typer.Option(help="With --inventory: this agency's endpoints (repeatable).")
     ] = None,
     profile: ProfileOption = DEFAULT_PROFILE,
     fail_on: FailOnOption = DEFAULT_FAIL_ON,

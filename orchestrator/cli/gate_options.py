@@ -12,7 +12,7 @@ import fnmatch
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.text import Text
@@ -39,30 +39,30 @@ FailOnOption = Annotated[
     ),
 ]
 WaiversOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(help="Waivers file (YAML): waived findings do not fail; an expired waiver waives nothing."),
 ]
 ServiceOption = Annotated[
-    Optional[list[str]], typer.Option(help="A gRPC service the endpoint must serve (repeatable).")
+    list[str] | None, typer.Option(help="A gRPC service the endpoint must serve (repeatable).")
 ]
-CaOption = Annotated[Optional[Path], typer.Option(help="CA bundle (PEM) that must verify a grpcs:// server.")]
-ServerNameOption = Annotated[Optional[str], typer.Option(help="TLS server name to verify (default: the host).")]
+CaOption = Annotated[Path | None, typer.Option(help="CA bundle (PEM) that must verify a grpcs:// server.")]
+ServerNameOption = Annotated[str | None, typer.Option(help="TLS server name to verify (default: the host).")]
 KnownHostsOption = Annotated[
-    Optional[Path], typer.Option(help="known_hosts file: its keys for the host are the pinned host keys.")
+    Path | None, typer.Option(help="known_hosts file: its keys for the host are the pinned host keys.")
 ]
 PinOption = Annotated[
-    Optional[list[str]], typer.Option(help="Pinned SSH host-key fingerprint SHA256:... (repeatable).")
+    list[str] | None, typer.Option(help="Pinned SSH host-key fingerprint SHA256:... (repeatable).")
 ]
-UserOption = Annotated[Optional[str], typer.Option(help="SSH user for the optional authenticated checks.")]
-KeyOption = Annotated[Optional[Path], typer.Option(help="Private key file for --user.")]
+UserOption = Annotated[str | None, typer.Option(help="SSH user for the optional authenticated checks.")]
+KeyOption = Annotated[Path | None, typer.Option(help="Private key file for --user.")]
 PasswordEnvOption = Annotated[
-    Optional[str], typer.Option(help="Name of the environment variable holding the password for --user.")
+    str | None, typer.Option(help="Name of the environment variable holding the password for --user.")
 ]
 OnlyOption = Annotated[
-    Optional[list[str]], typer.Option(help="Run only checks whose id matches this pattern, e.g. 'SSH-KEX-*'.")
+    list[str] | None, typer.Option(help="Run only checks whose id matches this pattern, e.g. 'SSH-KEX-*'.")
 ]
 DeadlineOption = Annotated[
-    Optional[float], typer.Option(help="Seconds the whole probe of one target may take.", min=0.1, max=600)
+    float | None, typer.Option(help="Seconds the whole probe of one target may take.", min=0.1, max=600)
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="List skipped checks one per row.")]
 
@@ -72,15 +72,31 @@ def output_option(name: str) -> object:
     return typer.Option(output.option, help=output.help, dir_okay=False)
 
 
-JunitOption = Annotated[Optional[Path], output_option("junit")]
-SarifOption = Annotated[Optional[Path], output_option("sarif")]
-MarkdownOption = Annotated[Optional[Path], output_option("md")]
-JsonFileOption = Annotated[Optional[Path], output_option("json")]
+JunitOption = Annotated[Path | None, output_option("junit")]
+SarifOption = Annotated[Path | None, output_option("sarif")]
+MarkdownOption = Annotated[Path | None, output_option("md")]
+JsonFileOption = Annotated[Path | None, output_option("json")]
 
 
-def target_options(*, service: list[str] | None, pin: list[str] | None, **given: object) -> TargetOptions:
+def target_options(
+    *,
+    service: list[str] | None,
+    pin: list[str] | None,
+    ca: Path | None = None,
+    server_name: str | None = None,
+    known_hosts: Path | None = None,
+    agency: str | None = None,
+    application: str | None = None,
+    user: str | None = None,
+    key: Path | None = None,
+    password_env: str | None = None,
+) -> TargetOptions:
     """The options that describe command-line targets, as ``check`` and ``gate`` both take them."""
-    return TargetOptions(services=tuple(service or ()), pins=tuple(pin or ()), **given)
+    return TargetOptions(
+        services=tuple(service or ()), pins=tuple(pin or ()), ca=ca, server_name=server_name,
+        known_hosts=known_hosts, agency=agency, application=application, user=user, key=key,
+        password_env=password_env,
+    )
 
 
 @contextmanager
@@ -106,7 +122,9 @@ def read_waivers(path: Path | None) -> Waivers | None:
     return None if path is None else load_waivers(path)
 
 
-def requested_outputs(junit: Path | None, sarif: Path | None, md: Path | None, json_file: Path | None) -> dict[str, Path]:
+def requested_outputs(
+    junit: Path | None, sarif: Path | None, md: Path | None, json_file: Path | None
+) -> dict[str, Path]:
     paths = {"junit": junit, "sarif": sarif, "md": md, "json": json_file}
     chosen = {name: path for name, path in paths.items() if path is not None}
     check_writable(chosen)

@@ -10,18 +10,19 @@ import ipaddress
 import json
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
 from orchestrator.cli.common import stdout, usage_error
-from orchestrator.inventory import Inventory, InventoryError, Scope, load_inventory, synthetic
+from orchestrator.inventory import EndpointRef, Inventory, InventoryError, Scope, load_inventory, synthetic
 from orchestrator.inventory.csv import export_csv, import_csv
 from orchestrator.inventory.regions import LEVELS, provinces
-from orchestrator.inventory.schema import SCHEMES
+from orchestrator.inventory.schema import SCHEMES, Agency
 
 inventory_app = typer.Typer(
     name="inventory",
@@ -46,10 +47,10 @@ def _load(path: Path) -> Inventory:
         count = len(exc.problems)
         raise usage_error(
             f"{count} problem{'s' if count != 1 else ''} in {path}: nothing runs on an invalid inventory"
-        )
+        ) from None
 
 
-def _endpoint_counts(refs) -> dict[str, int]:
+def _endpoint_counts(refs: Iterable[EndpointRef]) -> dict[str, int]:
     counts = Counter(ref.scheme for ref in refs)
     return {scheme: counts.get(scheme, 0) for scheme in SCHEMES}
 
@@ -64,7 +65,7 @@ def inventory_stats(inventory: Inventory, top: int = 10) -> dict[str, Any]:
         refs_by_level[ref.agency_level].append(ref)
         refs_by_province[ref.province].append(ref)
 
-    def group(key_of) -> dict[str, dict[str, Any]]:
+    def group(key_of: Callable[[Agency], str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = defaultdict(lambda: {"agencies": 0, "applications": 0})
         for agency in inventory.agencies:
             out[key_of(agency)]["agencies"] += 1
@@ -168,7 +169,7 @@ def stats(
         stdout.print(largest)
 
 
-def _check_networks(values: Optional[list[str]]) -> Optional[list[str]]:
+def _check_networks(values: list[str] | None) -> list[str] | None:
     for value in values or []:
         try:
             ipaddress.ip_network(value)
@@ -177,7 +178,7 @@ def _check_networks(values: Optional[list[str]]) -> Optional[list[str]]:
     return values
 
 
-def _check_domains(values: Optional[list[str]]) -> Optional[list[str]]:
+def _check_domains(values: list[str] | None) -> list[str] | None:
     for value in values or []:
         try:
             Scope(domains=[value])
@@ -191,11 +192,11 @@ def import_(
     csv_file: Annotated[Path, typer.Argument(help="CSV file, one row per endpoint.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Inventory YAML to write.", show_default=False)],
     network: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(help="Scope: a network (CIDR) endpoints may be in (repeatable).", callback=_check_networks),
     ] = None,
     domain: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(help="Scope: a DNS suffix host names may end in (repeatable).", callback=_check_domains),
     ] = None,
 ) -> None:
@@ -218,9 +219,9 @@ def import_(
     except InventoryError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
-        raise usage_error(f"{len(exc.problems)} problem(s) in {csv_file}: {out} was not written")
+        raise usage_error(f"{len(exc.problems)} problem(s) in {csv_file}: {out} was not written") from None
     except OSError as exc:
-        raise _cannot_write(out, exc)
+        raise _cannot_write(out, exc) from exc
     typer.echo(
         f"wrote {out}: {len(inventory.agencies):,} agencies, {len(inventory.applications):,} applications, "
         f"{len(inventory):,} endpoints"
@@ -237,7 +238,7 @@ def export(
     try:
         rows = export_csv(inventory, out)
     except OSError as exc:
-        raise _cannot_write(out, exc)
+        raise _cannot_write(out, exc) from exc
     typer.echo(f"wrote {out}: {rows:,} rows")
 
 
@@ -249,7 +250,7 @@ def generate(
         int, typer.Option(help="National number of applications.", min=1, max=500_000)
     ] = synthetic.NATIONAL_APPLICATIONS,
     slice_: Annotated[
-        Optional[int],
+        int | None,
         typer.Option("--slice", help="Keep about this many endpoints, across all 38 provinces.", min=1),
     ] = None,
     grpcs_share: Annotated[
@@ -280,7 +281,7 @@ def generate(
             vantages=vantages,
         )
     except OSError as exc:
-        raise _cannot_write(out, exc)
+        raise _cannot_write(out, exc) from exc
     endpoints = sum(len(app["endpoints"]) for app in document["applications"])
     typer.echo(
         f"wrote {out}: {len(document['agencies']):,} agencies, {len(document['applications']):,} applications, "

@@ -25,6 +25,7 @@ from rich.progress import (
     ProgressColumn,
     SpinnerColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -88,7 +89,7 @@ class SweepProgress:
         self._lock = threading.Lock()
         self._spinner: Spinner | None = None
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None  # set with _progress
         self._started = 0.0
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -171,7 +172,7 @@ class SweepProgress:
                         self.errors += 1
             self.done += len(items)
             self.probed += len(items)
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.update(self._task, advance=len(items), counts=self._counts())
 
     def note(self, message: str) -> None:

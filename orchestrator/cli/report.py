@@ -16,8 +16,9 @@ import enum
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, TextIO
 
 import typer
 
@@ -29,9 +30,9 @@ from orchestrator.reports.model import ReportError
 from orchestrator.sweep import DEFAULT_STORE
 from orchestrator.waivers import load_waivers
 
-
 # Choices built from their maps: a format or language added there appears here.
-ReportFormat = enum.Enum("ReportFormat", {name: name for name in FORMATS}, type=str)
+ReportFormat = enum.Enum("ReportFormat", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]  # from a map
+JSON_FORMAT = ReportFormat("json")  # the default
 
 report_app = typer.Typer()
 
@@ -41,18 +42,18 @@ def report(
     sweep: Annotated[str, typer.Argument(help="Sweep id, a unique prefix, or `latest`.", show_default=False)],
     format: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = ReportFormat.json,
+    ] = JSON_FORMAT,
     agency: Annotated[
-        Optional[str], typer.Option(help="Only this agency (its code); nothing of any other agency is shown.")
+        str | None, typer.Option(help="Only this agency (its code); nothing of any other agency is shown.")
     ] = None,
     lang: Annotated[
         Lang, typer.Option(help="Language of human-facing text: id (Bahasa Indonesia) or en.")
-    ] = Lang.id,
+    ] = Lang("id"),
     out: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+        Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
     ] = None,
     waivers: Annotated[
-        Optional[Path], typer.Option("--waivers", help="Waivers file (YAML) applied to fail/warn results.")
+        Path | None, typer.Option("--waivers", help="Waivers file (YAML) applied to fail/warn results.")
     ] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
@@ -81,7 +82,7 @@ def report(
     typer.echo(f"{format.value} report of sweep {sweep_id} written to {out}", err=True)
 
 
-def _write_file(path: Path, produce) -> None:
+def _write_file(path: Path, produce: Callable[[TextIO], object]) -> None:
     """Write through a temporary file in the same directory, then rename: no half-written report."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,11 +22,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
+import socket
 import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -106,6 +107,7 @@ def _scheduler(store_path: Path, inventory: Path | None, profile: str | None, ev
         schedule = parse_schedule(every, cron)
     except ValueError as exc:
         raise usage_error(str(exc)) from None
+    assert schedule is not None  # --every or --cron was given
     profile = profile or DEFAULT_PROFILE
     try:
         load_endpoint_set(inventory)
@@ -124,35 +126,39 @@ def serve(
                      "Other than loopback only with --tokens: the metrics name every endpoint."),
     ] = DEFAULT_LISTEN,
     tokens: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--tokens", envvar=TOKENS_ENV, show_default=False,
                      help="Tokens file (interop tokens add): every route but /healthz and /readyz then "
                      "needs a bearer token; an agency token sees its own agency only."),
     ] = None,
     waivers: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--waivers", show_default=False,
                      help="Waivers YAML applied to metrics and reports (reloaded when it changes and daily)."),
     ] = None,
     inventory: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--inventory", "-i", show_default=False, help="Inventory to sweep on the schedule."),
     ] = None,
     profile: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--profile", "-p", show_default=False,
                      help="Profile of the scheduled sweeps (default spbe-baseline)."),
     ] = None,
     every: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--every", show_default=False, help="Sweep at this interval, e.g. 6h, 30m, 1d."),
     ] = None,
     cron: Annotated[
-        Optional[str],
-        typer.Option("--cron", show_default=False, help='Sweep on this cron schedule, in UTC unless it starts with CRON_TZ=ZONE, e.g. "0 */6 * * *".'),
+        str | None,
+        typer.Option(
+            "--cron",
+            show_default=False,
+            help='Sweep on this cron schedule, in UTC unless it starts with CRON_TZ=ZONE, e.g. "0 */6 * * *".',
+        ),
     ] = None,
     keep: Annotated[
-        Optional[int],
+        int | None,
         typer.Option("--keep", min=1, show_default=False,
                      help="Keep the last N sweeps in full after each scheduled sweep; older ones are "
                      "compacted to per-endpoint, per-check summaries (interop store compact)."),
@@ -210,8 +216,9 @@ def serve(
         raise typer.Exit(code)
 
 
-def _serve_until(stop: list[int], sock, store_path: Path, tokens: Path | None, token_count: int | None,
-                 waivers: Path | None, build_wait: float, scheduler: Any, listen: str) -> int:
+def _serve_until(stop: list[int], sock: socket.socket, store_path: Path, tokens: Path | None,
+                 token_count: int | None, waivers: Path | None, build_wait: float, scheduler: Any,
+                 listen: str) -> int:
     from orchestrator.service.app import ServiceConfig, create_app
     from orchestrator.service.server import BackgroundServer
 

@@ -25,7 +25,6 @@ from orchestrator.store.compact import DEFAULT_KEEP, Compaction, compact_store
 from orchestrator.store.lock import StoreBusy
 from orchestrator.sweep import DEFAULT_STORE, EXIT_BUSY
 
-
 store_app = typer.Typer(
     name="store",
     help="Upkeep of the results store: retention (compact).",

@@ -10,10 +10,11 @@ compaction holds its lock), nothing probed, try again later; 130 interrupted
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.text import Text
@@ -40,7 +41,7 @@ from orchestrator.sweep import (
 sweep_run_app = typer.Typer()
 
 # Choices and help built from the one map of engines.
-EngineName = enum.Enum("EngineName", {name: name for name in ENGINES}, type=str)
+EngineName = enum.Enum("EngineName", {name: name for name in ENGINES}, type=str)  # type: ignore[misc]  # from a map
 EngineOption = Annotated[
     EngineName | None,
     typer.Option(
@@ -132,7 +133,7 @@ SweepIdArgument = Annotated[
     str, typer.Argument(help="Sweep id, or a unique prefix of one.", show_default=False)
 ]
 PushGatewayOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--push-gateway",
         help="At the end, push the sweep's summary metrics to this Pushgateway URL "
@@ -141,7 +142,7 @@ PushGatewayOption = Annotated[
     ),
 ]
 TextfileOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--textfile",
         help="At the end, write the sweep's summary metrics to this node_exporter textfile (*.prom), atomically.",
@@ -150,15 +151,17 @@ TextfileOption = Annotated[
 ]
 
 
-def _limits(base: Limits, concurrency, per_host, agency_rate, jitter, retries) -> Limits:
-    changes = {
-        "concurrency": concurrency,
-        "per_host": per_host,
-        "agency_rate": agency_rate,
-        "jitter_s": jitter,
-        "retries": retries,
-    }
-    return Limits(**{**base.to_dict(), **{k: v for k, v in changes.items() if v is not None}})
+def _limits(base: Limits, concurrency: int | None, per_host: int | None, agency_rate: float | None,
+            jitter: float | None, retries: int | None) -> Limits:
+    """``base`` with the options given (None: as ``base`` has it)."""
+    return dataclasses.replace(
+        base,
+        concurrency=base.concurrency if concurrency is None else concurrency,
+        per_host=base.per_host if per_host is None else per_host,
+        agency_rate=base.agency_rate if agency_rate is None else agency_rate,
+        jitter_s=base.jitter_s if jitter is None else jitter,
+        retries=base.retries if retries is None else retries,
+    )
 
 
 def _interrupted_early() -> typer.Exit:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich import box
 from rich.console import Console
@@ -60,7 +60,7 @@ def print_sweep(
 
 # Columns of `sweep list`: (header, justify, cell). On a narrow terminal the
 # ones named in LIST_DROP_ORDER go first, so counts are never truncated.
-_LIST_COLUMNS: tuple[tuple[str, str, Any], ...] = (
+_LIST_COLUMNS: tuple[tuple[str, Literal["left", "right"], Any], ...] = (
     ("ID", "left", lambda sweep, progress: sweep.id),
     ("State", "left", lambda sweep, progress: Text(sweep.state.value, style=STATE_STYLE[sweep.state])),
     ("Profile", "left", lambda sweep, progress: Text(sweep.profile)),
@@ -278,7 +278,7 @@ def _local_zone() -> str:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

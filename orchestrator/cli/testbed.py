@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -67,14 +67,14 @@ def up(
                                             dir_okay=False)],
     latency_ms: Annotated[float, typer.Option(min=0, help="Delay added to every gRPC call, in ms.")] = 0.0,
     workdir: Annotated[
-        Optional[Path], typer.Option(help="Where configs, keys, logs and the state file go "
+        Path | None, typer.Option(help="Where configs, keys, logs and the state file go "
                                           "(default: <inventory>.testbed next to the inventory).")
     ] = None,
     netns: Annotated[
         bool, typer.Option("--netns", help="A network namespace per host (hosts in 10.250.0.0/16, a few).")
     ] = False,
     key_dir: Annotated[
-        Optional[Path], typer.Option(help="SSH host keys to reuse (default: in the work dir).")
+        Path | None, typer.Option(help="SSH host keys to reuse (default: in the work dir).")
     ] = None,
 ) -> None:
     """Start a server for every endpoint and keep them running until Ctrl-C or SIGTERM."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -24,6 +24,7 @@ from orchestrator.service.access import (
     NOTE_MAX_CHARS,
     ROLES,
     TOKENS_ENV,
+    TokenEntry,
     add_token,
     load_tokens,
     parse_role,
@@ -40,7 +41,7 @@ TokensOption = Annotated[
 ]
 
 
-def _entries(path: Path):
+def _entries(path: Path) -> list[TokenEntry]:
     if not path.exists():
         raise usage_error(f"no tokens file at {path} (interop tokens add creates it)")
     try:
@@ -54,7 +55,7 @@ def add(
     role: Annotated[str, typer.Option("--role", show_default=False,
                                       help="; ".join(f"{role}: {sees}" for role, sees in ROLES.items()) + ".")],
     tokens: TokensOption,
-    note: Annotated[Optional[str], typer.Option("--note", show_default=False,
+    note: Annotated[str | None, typer.Option("--note", show_default=False,
                                                 help="Who or what the token is for (shown by list).")] = None,
 ) -> None:
     """Create a token: printed once on stdout, its hash stored in the tokens file."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -83,13 +83,13 @@ class HostLimiter:
 
     def in_use(self, host: str) -> int:
         entry = self._hosts.get(host)
-        return 0 if entry is None else self._per_host - entry[0]._value  # noqa: SLF001 - for tests
+        return 0 if entry is None else self._per_host - entry[0]._value  # reads the semaphore's count: for tests
 
 
 class TokenBucket:
     """``rate`` tokens per second, at most ``burst`` saved up; ``take`` waits for one."""
 
-    def __init__(self, rate: float, burst: float = 1.0, clock=time.monotonic):
+    def __init__(self, rate: float, burst: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self.rate = rate
         self.burst = max(1.0, burst)
         self._clock = clock

@@ -26,5 +26,5 @@ class LocalEngine(Engine):
                 shard, job, f"local:{pid}", pid, max_items=self._max_items, interval_s=self._interval_s
             ):
                 yield batch
-        except Exception as exc:  # noqa: BLE001 - a shard bug is reported like a lost worker
+        except Exception as exc:  # a shard bug is reported like a lost worker
             raise ShardLost(f"shard {shard.key} crashed: {type(exc).__name__}: {exc}") from exc

@@ -22,6 +22,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.engine.limits import Limits
@@ -78,7 +79,16 @@ class Plan:
         return {shard.vantage for shard in self.shards if shard.vantage is not None}
 
 
-def planned_endpoint(ref, *, ignore_vantage: bool = False) -> PlannedEndpoint:
+class EndpointSource(Protocol):
+    """What a plan needs of an inventory ``EndpointRef`` (the engine loads no inventory schema)."""
+
+    @property
+    def meta(self) -> EndpointMeta: ...
+
+    def to_target(self) -> Target: ...
+
+
+def planned_endpoint(ref: EndpointSource, *, ignore_vantage: bool = False) -> PlannedEndpoint:
     """From an inventory ``EndpointRef`` (anything with its ``meta`` and ``to_target()``)."""
     meta = ref.meta
     return PlannedEndpoint(meta, ref.to_target(), vantage=None if ignore_vantage else meta.vantage)

@@ -31,6 +31,7 @@ every class in a batch is importable by name, which is all pickle needs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # Before Ray is imported: nothing may leave the machine, and a single node
@@ -65,6 +66,7 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any, TypedDict  # noqa: E402
 
 import ray  # noqa: E402
 import ray.exceptions  # noqa: E402
@@ -87,7 +89,21 @@ LOOPBACK = "127.0.0.1"
 EMBEDDED_OBJECT_STORE_BYTES = 128 * 1024 * 1024
 EMBEDDED_START_ATTEMPTS = 2  # one clean retry: a start can lose a race for a port on a shared machine
 JOIN_GCS_ATTEMPTS = 5
-_INIT_COMMON = {
+
+
+class _InitOptions(TypedDict):
+    include_dashboard: bool
+    log_to_driver: bool
+    logging_level: int
+    configure_logging: bool
+
+
+class _Running(TypedDict, total=False):
+    loop: asyncio.AbstractEventLoop
+    task: asyncio.Task[Any] | None
+
+
+_INIT_COMMON: _InitOptions = {
     "include_dashboard": False,
     "log_to_driver": False,
     "logging_level": logging.WARNING,
@@ -110,7 +126,7 @@ def probe_shard(shard: Shard, job: ProbeJob, max_items: int, interval_s: float) 
     pid = os.getpid()
     worker = f"{node_id}:{pid}"
     results: queue.SimpleQueue = queue.SimpleQueue()
-    running: dict[str, object] = {}
+    running: _Running = {}
     started = threading.Event()
 
     async def pump() -> None:
@@ -151,10 +167,8 @@ def probe_shard(shard: Shard, job: ProbeJob, max_items: int, interval_s: float) 
         started.wait(timeout=5)
         loop, task = running.get("loop"), running.get("task")
         if thread.is_alive() and loop is not None and task is not None:
-            try:
-                loop.call_soon_threadsafe(task.cancel)  # type: ignore[union-attr]
-            except RuntimeError:
-                pass  # the loop closed in between
+            with contextlib.suppress(RuntimeError):  # the loop closed in between
+                loop.call_soon_threadsafe(task.cancel)
         thread.join(timeout=10)
 
 
@@ -190,21 +204,21 @@ class RayEngine(Engine):
                 "Ray is already initialised in this process; cannot start or join another cluster"
             )
         if self.address:
-            self._join()
+            self._join(self.address)
         else:
             self._start_embedded()
 
-    def _join(self) -> None:
+    def _join(self, address: str) -> None:
         # Ask the address first: ray.init alone retries for minutes when no GCS answers.
-        check_gcs(self.address)
+        check_gcs(address)
         # Ray makes RAY_gcs_server_port_wait_time_s connect attempts when joining
         # too (each ~40 s if the GCS vanished since the check): a few will do.
         try:
             with gcs_wait(JOIN_GCS_ATTEMPTS):
-                ray.init(address=self.address, **_INIT_COMMON)
-        except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot connect"
+                ray.init(address=address, **_INIT_COMMON)
+        except Exception as exc:  # Ray raises many types for "cannot connect"
             self.close()
-            raise EngineError(f"cannot join the Ray cluster at {self.address}: {exc}") from exc
+            raise EngineError(f"cannot join the Ray cluster at {address}: {exc}") from exc
 
     def _start_embedded(self) -> None:
         """A single node on loopback in a temp dir of its own; one clean retry if it does not come up."""
@@ -229,10 +243,8 @@ class RayEngine(Engine):
                 return
             except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot start"
                 failures.append(f"attempt {attempt}: {describe_failed_start(temp_dir, exc)}")
-                try:
+                with contextlib.suppress(Exception):  # best effort: its processes are killed next
                     ray.shutdown()
-                except Exception:  # noqa: BLE001 - best effort: its processes are killed next
-                    pass
                 kill_processes(descendants(os.getpid()) - before)
                 self._temp_dir = None  # the last attempt's files stay for the error message
                 if attempt < EMBEDDED_START_ATTEMPTS:
@@ -308,7 +320,7 @@ class RayEngine(Engine):
             started = False
             while (ref := await self._next(generator, shard, started)) is not None:
                 started = True
-                yield pickle.loads(await ref)  # our own worker's batch (module doc)
+                yield pickle.loads(await ref)  # noqa: S301 - our own worker's batch (module doc)
             finished = True
         except ray.exceptions.RayError as exc:
             finished = True  # nothing left to cancel
@@ -318,12 +330,12 @@ class RayEngine(Engine):
             raise ShardLost(str(exc)) from None
         finally:
             if not finished:  # the driver stopped listening (Ctrl-C, lost vantage, stalled worker)
-                try:
+                with contextlib.suppress(Exception):  # best effort: Ray is shut down right after
                     ray.cancel(generator, force=stalled)
-                except Exception:  # noqa: BLE001 - best effort: Ray is shut down right after
-                    pass
 
-    async def _next(self, generator, shard: Shard, started: bool):
+    async def _next(
+        self, generator: ray.ObjectRefGenerator, shard: Shard, started: bool
+    ) -> ray.ObjectRef[bytes] | None:
         """The next batch's ref, or None at the end.
 
         Before the task starts, re-check its vantage: Ray keeps a task no node

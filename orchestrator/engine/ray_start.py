@@ -69,7 +69,7 @@ def check_gcs(
     try:
         with socket.create_connection((host, port), timeout=connect_timeout_s):
             pass
-    except socket.timeout:
+    except TimeoutError:
         raise EngineError(f"{lead}: no answer to a TCP connect within {connect_timeout_s:.0f} s") from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
@@ -85,7 +85,8 @@ def _gcs_answer_problem(address: str, timeout_s: float) -> str | None:
     # No proxy: the address is the cluster's own, never reached through http_proxy.
     with grpc.insecure_channel(address, options=[("grpc.enable_http_proxy", 0)]) as channel:
         try:
-            channel.unary_unary(GCS_PROBE_METHOD)(b"", timeout=timeout_s)
+            probe: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(GCS_PROBE_METHOD)
+            probe(b"", timeout=timeout_s)
             return None
         except grpc.RpcError as exc:
             code, details = exc.code(), (exc.details() or "").strip()

@@ -176,7 +176,7 @@ async def run_shard(
     """Probe every endpoint of ``shard``; call ``emit`` once per endpoint, as it finishes."""
     limits = job.limits
     equip_loop_with_probe_threads(limits.concurrency)
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # noqa: S311 - jitter of retries, not a secret
     hosts = HostLimiter(limits.per_host)
     rates = AgencyRates(shard.agency_rates)
     pending = interleave_by_host(shard.endpoints)

@@ -37,7 +37,8 @@ def findings_of(outcome: TargetOutcome) -> Iterator[dict[str, Any]]:
         waived = outcome.waived.get(result.check_id)
         original = result if waived is None else dataclasses.replace(result, status=waived.original_status)
         yield finding_dict(
-            meta, original, result.status, waived and waived.waiver, checks.get(result.check_id)
+            meta, original, result.status, None if waived is None else waived.waiver,
+            checks.get(result.check_id),
         )
 
 

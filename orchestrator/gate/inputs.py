@@ -105,7 +105,7 @@ def command_line_targets(
             wanted = " and ".join(f"{scheme}://" for scheme in sorted(SCHEME_OPTIONS[option]))
             raise TargetError(f"{option} applies to {wanted} targets only; none was given")
     targets = []
-    for url, (scheme, host, port) in zip(urls, parsed):
+    for url, (scheme, host, port) in zip(urls, parsed, strict=True):
         concerns = {option for option, wanted in SCHEME_OPTIONS.items() if scheme in wanted}
         pins = list(options.pins) if "--pin" in concerns else []
         if options.known_hosts is not None and "--known-hosts" in concerns:

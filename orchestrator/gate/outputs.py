@@ -16,9 +16,9 @@ import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from orchestrator import tool_version
 from orchestrator.gate.document import check_document, findings_of, gate_document
@@ -83,7 +83,7 @@ def write_sarif(run: GateRun, out: TextIO) -> None:
 
 
 def _utc(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 def _json_writer(document: Callable[[GateRun], dict[str, Any]]) -> Callable[[GateRun, TextIO], None]:
@@ -150,12 +150,12 @@ def write_outputs(run: GateRun, paths: dict[str, Path], *, single_target: bool =
             with open(path, "w", encoding="utf-8") as stream:
                 writer(run, stream)
             continue
-        handle = tempfile.NamedTemporaryFile(
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - entered below; its name is needed after it closes
             "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
         )
         try:
             with handle:
-                writer(run, handle)
+                writer(run, cast(TextIO, handle))  # the wrapper passes every call on to its text file
             os.chmod(handle.name, 0o644)  # a report, not a secret: what a plain open() would have made
             os.replace(handle.name, path)
         except BaseException:

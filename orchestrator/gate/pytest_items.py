@@ -37,13 +37,13 @@ class InteropWarning(UserWarning):
 
 
 # pytest prints an exception of module "builtins" by its bare name ("Finding: ...").
-class Finding(pytest.fail.Exception):
+class Finding(pytest.fail.Exception):  # type: ignore[name-defined]  # pytest's documented name, an attribute
     """A check failed at or above ``--interop-fail-on``."""
 
     __module__ = "builtins"
 
 
-class Undetermined(pytest.fail.Exception):
+class Undetermined(pytest.fail.Exception):  # type: ignore[name-defined]  # as Finding
     """A check could not be determined (``error``); raised in setup, so pytest reports an error."""
 
     __module__ = "builtins"

@@ -51,7 +51,7 @@ paramiko; the gate is imported by the hooks of an active session.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,7 +139,13 @@ def _plan(config: pytest.Config) -> GatePlan:
     """The session's targets, profile, threshold and waivers; a usage error for anything unusable."""
     import orchestrator.grpc_logs  # noqa: F401  (first, before grpc loads: its C-core logs stay off the terminal)
     from orchestrator.expectations import PYTEST
-    from orchestrator.gate.inputs import BAD_INPUT, TargetOptions, command_line_targets, require_checks, unique
+    from orchestrator.gate.inputs import (
+        BAD_INPUT,
+        TargetOptions,
+        command_line_targets,
+        require_checks,
+        unique,
+    )
     from orchestrator.outcome import DEFAULT_FAIL_ON
     from orchestrator.profiles import DEFAULT_PROFILE, load_profile
     from orchestrator.waivers import load_waivers
@@ -149,7 +155,9 @@ def _plan(config: pytest.Config) -> GatePlan:
     repeated = {option.field for option in TARGET_OPTIONS.values() if option.repeat}
     try:
         profile = load_profile(config.getoption(_dest("profile")) or DEFAULT_PROFILE)
-        options = TargetOptions(**{f: tuple(v) if f in repeated else v for f, v in fields.items()})
+        # getoption is untyped (Any): each value has the type its TargetOptions field declares.
+        values: dict[str, Any] = {f: tuple(v) if f in repeated else v for f, v in fields.items()}
+        options = TargetOptions(**values)
         given = command_line_targets(urls, options, PYTEST)
         targets = unique(given)
         require_checks(profile, targets)
@@ -159,7 +167,7 @@ def _plan(config: pytest.Config) -> GatePlan:
         # The gate's messages name its own options (--ca); here they are --interop-ca.
         raise pytest.UsageError(_GATE_FLAG.sub(rf"{PREFIX}\1", str(exc))) from None
     fail_on = config.getoption(_dest("fail_on"))
-    named = {url: planned for url, planned in zip(urls, given)} | {planned.url: planned for planned in targets}
+    named = dict(zip(urls, given, strict=True)) | {planned.url: planned for planned in targets}
     return GatePlan(targets, named, profile, Severity(fail_on) if fail_on else DEFAULT_FAIL_ON, waivers)
 
 
@@ -173,7 +181,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     plan = config.stash[PROBING].plan
     for planned in plan.targets:
         severities = {
-            check_id: settings.severity for check_id, settings in applicable(planned.target, plan.profile.selection).items()
+            check_id: settings.severity
+            for check_id, settings in applicable(planned.target, plan.profile.selection).items()
         }
         name = node_name(planned.target)
         target = InteropTarget.from_parent(
@@ -188,7 +197,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if isinstance(item, InteropCheck):
         item.locate(report)
@@ -200,8 +211,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     plan = config.stash[PROBING].plan
     waivers = f", waivers {plan.waivers.source}" if plan.waivers is not None else ""
-    return [f"interop: profile {plan.profile.name}, fail on {plan.fail_on.value}{waivers}, "
-            f"targets {' '.join(t.url for t in plan.targets)}"]
+    return [(f"interop: profile {plan.profile.name}, fail on {plan.fail_on.value}{waivers}, "
+            f"targets {' '.join(t.url for t in plan.targets)}")]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

@@ -15,7 +15,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from orchestrator.engine.limits import HostLimiter
 from orchestrator.expectations import explain_missing
@@ -124,10 +124,10 @@ def run_gate(
     concurrency: int = DEFAULT_CONCURRENCY,
 ) -> GateRun:
     """Probe every target and judge them together (call from outside any event loop)."""
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     reports = asyncio.run(probe_all(targets, profile, per_host=per_host, concurrency=concurrency))
     if waivers is not None:
         waivers.reset()
-    outcomes = [apply_waivers(planned, report, waivers) for planned, report in zip(targets, reports)]
+    outcomes = [apply_waivers(planned, report, waivers) for planned, report in zip(targets, reports, strict=True)]
     return GateRun(profile, fail_on, started_at, time.perf_counter() - started, outcomes, waivers)

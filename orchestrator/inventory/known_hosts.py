@@ -46,7 +46,7 @@ def _hashed(pattern: str) -> tuple[bytes, bytes] | None:
         salt, digest = base64.b64decode(parts[2], validate=True), base64.b64decode(parts[3], validate=True)
     except (ValueError, binascii.Error):
         return None
-    return (salt, digest) if len(digest) == hashlib.sha1().digest_size else None
+    return (salt, digest) if len(digest) == hashlib.sha1(usedforsecurity=False).digest_size else None
 
 
 @lru_cache(maxsize=1024)

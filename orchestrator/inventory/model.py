@@ -274,7 +274,7 @@ def load_endpoint_set(path: str | os.PathLike) -> EndpointSet:
     """
     if _size(path) <= IN_PROCESS_MAX_BYTES:
         return _endpoint_set(load_inventory(path))
-    child = subprocess.run(
+    child = subprocess.run(  # noqa: S603 - our own interpreter and module
         [
             sys.executable,
             "-c",
@@ -285,7 +285,7 @@ def load_endpoint_set(path: str | os.PathLike) -> EndpointSet:
         capture_output=True,
     )
     if child.returncode == 0:
-        kind, payload = pickle.loads(child.stdout)  # our own child's answer
+        kind, payload = pickle.loads(child.stdout)  # noqa: S301 - our own child's answer
         if kind == "ok":
             return payload
         raise InventoryError(payload)

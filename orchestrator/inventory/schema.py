@@ -235,7 +235,7 @@ class Scope(_Model):
     domains: list[DomainSuffix] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "Scope":
+    def _not_empty(self) -> Scope:
         if not self.networks and not self.domains:
             raise ValueError("the scope allows nothing: list at least one network (CIDR) or domain suffix")
         return self
@@ -273,7 +273,7 @@ class Credentials(_Model):
     passphrase_env: EnvName | None = None
 
     @model_validator(mode="after")
-    def _has_a_method(self) -> "Credentials":
+    def _has_a_method(self) -> Credentials:
         if self.key_path is None and self.password_env is None:
             raise ValueError(
                 "give key_path (a private-key file) or password_env (an environment variable name)"

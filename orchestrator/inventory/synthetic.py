@@ -294,7 +294,7 @@ def _national_counts(agencies: list[_Agency], rng: random.Random) -> list[int]:
     tail_total = NATIONAL_APPLICATIONS - sum(LONG_TAIL_ANCHORS.values())
     extra = apportion(tail_total - MIN_APPLICATIONS * len(tail), weights)
     counts = [LONG_TAIL_ANCHORS.get(a.code, 0) for a in agencies]
-    for i, n in zip(tail, extra):
+    for i, n in zip(tail, extra, strict=True):
         counts[i] = MIN_APPLICATIONS + n
     return counts
 
@@ -326,7 +326,7 @@ def _populate(
     grpc_behaviour, ssh_behaviour = _Picker(GRPC_BEHAVIOURS), _Picker(SSH_BEHAVIOURS)
     tls_problem = _Picker(TLS_PROBLEMS)
     next_host = 0
-    for agency, count in zip(agencies, counts):
+    for agency, count in zip(agencies, counts, strict=True):
         vantage = REGION_VANTAGES[agency.province[0]] if vantages and agency.level != "pusat" else None
         grpc_used = ssh_used = 0  # ports taken on the current host
         host = host_address(next_host) if count else ""
@@ -342,7 +342,7 @@ def _populate(
             name = f"{topic} {agency.name}" + (f" {ordinal}" if ordinal > 1 else "")
             has_ssh = rng.random() < SSH_SHARE
             tls = tls_rng.random() < grpcs_share
-            grpc = {
+            grpc: dict[str, Any] = {
                 "url": f"{'grpcs' if tls else 'grpc'}://{host}:{GRPC_PORT_BASE + grpc_used}",
                 "services": [application_service(topic)]
                 + ([INTEROP_SERVICE] if splp_rng.random() < SPLP_SHARE else []),
@@ -390,11 +390,11 @@ def _slice(agencies: list[_Agency], endpoints_wanted: int) -> list[_Agency]:
     apps_wanted = round(endpoints_wanted * all_apps / all_endpoints)
     share = apportion(
         max(0, apps_wanted - sum(reserved)),
-        [float(len(a.applications) - r) for a, r in zip(agencies, reserved)],
+        [float(len(a.applications) - r) for a, r in zip(agencies, reserved, strict=True)],
     )
     return [
         _Agency(a.code, a.name, a.level, a.province, a.kind, a.applications[: r + n])
-        for a, r, n in zip(agencies, reserved, share)
+        for a, r, n in zip(agencies, reserved, share, strict=True)
         if r + n
     ]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from orchestrator.inventory.preflight import PreflightError, check_ca_bundle, check_private_key
 from orchestrator.inventory.regions import LEVEL_CODE_RULES, provinces
@@ -51,7 +52,7 @@ def _problem_at(file: str, locate: Locator, loc: Loc, message: str) -> Problem:
     return Problem(file, line, field, message)
 
 
-def _pydantic_message(error: dict[str, Any]) -> str:
+def _pydantic_message(error: ErrorDetails) -> str:
     loc = error["loc"]
     if error["type"] == "extra_forbidden" and loc and loc[-1] in INLINE_SECRET_FIELDS:
         return (
@@ -178,11 +179,13 @@ def _semantic_problems(data: dict, file: str, locate: Locator, base_dir: Path) -
     checked_files: dict[Path, str | None] = {}
     allowed_hosts: dict[str, bool] = {}
     for i, app in _items(data, "applications"):
-        app_id, agency = _text(app, "id"), _text(app, "agency")
+        app_id, agency_code = _text(app, "id"), _text(app, "agency")
         if app_id is not None:
             note_first(app_ids, app_id, "applications", i, "id", "application id")
-        if agency is not None and agency not in agency_codes:
-            report(("applications", i, "agency"), f"unknown agency {agency!r}: declare it under agencies")
+        if agency_code is not None and agency_code not in agency_codes:
+            report(
+                ("applications", i, "agency"), f"unknown agency {agency_code!r}: declare it under agencies"
+            )
         for j, ep in _items(app, "endpoints"):
             _endpoint_problems(
                 ep,
@@ -232,7 +235,7 @@ def _endpoint_problems(
         sockets[(host, port)] = (url, loc)
     if host not in allowed_hosts:
         allowed_hosts[host] = scope is None or scope.allows(host)
-    if not allowed_hosts[host]:
+    if not allowed_hosts[host] and scope is not None:  # only a scope refuses a host
         report(
             (*loc, "url"),
             f"{host} is outside the inventory scope ({scope.describe()}): refused, "
@@ -253,8 +256,9 @@ def _endpoint_problems(
         resolved = resolve_path(value, base_dir)
         if resolved not in checked_files:
             checked_files[resolved] = _file_problem(resolved, what, check_file)
-        if checked_files[resolved]:
-            report(field_loc, checked_files[resolved])
+        problem = checked_files[resolved]
+        if problem:
+            report(field_loc, problem)
 
 
 def _file_problem(path: Path, what: str, check_file: FileCheck) -> str | None:

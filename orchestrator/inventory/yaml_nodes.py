@@ -21,6 +21,7 @@ and builds nothing.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,7 +183,8 @@ class _Builder:
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError):
             # The tag's constructor could not read the text (``!!int abc``, ``0b_``, ``!!timestamp x``).
             tag = node.tag.rsplit(":", 1)[-1]
-            shown = node.value if isinstance(node, yaml.ScalarNode) else f"a {node.id}"
+            shown = (node.value if isinstance(node, yaml.ScalarNode)
+                     else f"a {node.id}")  # type: ignore[attr-defined]  # the stubs give `id` to subclasses only
             raise _Refused(node, f"{shown!r} is not a valid {tag}") from None
         return value
 
@@ -321,7 +323,7 @@ def read_yaml(text: str, filename: str, *, max_nodes: int = MAX_EXPANDED_NODES) 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a profile, a waivers file, known_hosts; an inventory passes its own
 
 
-def read_text(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES, what: str = "file") -> str:
+def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES, what: str = "file") -> str:
     """A user file as UTF-8 text; ``ConfigError`` (naming the file) if it cannot be, or is too large."""
     try:
         with open(path, "rb") as handle:

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,7 +66,7 @@ class ReaderStore(Store):
         self._lenient = lenient
         super().__init__(path, **options)
 
-    def _conn(self):
+    def _conn(self) -> sqlite3.Connection:
         conn = super()._conn()
         if self._lenient:
             conn.text_factory = _escaped_text
@@ -99,7 +99,7 @@ class WaiverSource:
         if self.path is None:
             return None, None
         stat = self.path.stat()
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         token = (stat.st_mtime_ns, stat.st_size, today)
         if token != self.token:
             self.waivers = load_waivers(self.path, as_of=today)
@@ -220,9 +220,8 @@ class StoreCollector(Collector):
                 if cached is not None and cached[0] == key:
                     continue
                 failed = self._failed.get(inventory)
-                if failed is not None and failed[0] == key:
-                    if time.monotonic() - failed[1] < RETRY_FAILED_BUILD_S:
-                        continue
+                if failed is not None and failed[0] == key and time.monotonic() - failed[1] < RETRY_FAILED_BUILD_S:
+                    continue
                 pending = self._pending.get(inventory)
                 if pending is None or pending[0] != key:
                     pending = (key, self._builder.submit(self._build, sweep, previous, waivers))

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest, push_to_gateway
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from orchestrator.metrics.families import SUMMARY_FAMILIES
@@ -34,7 +36,7 @@ class _Fixed(Collector):
     def __init__(self, snapshot: Snapshot):
         self.snapshot = snapshot
 
-    def collect(self):
+    def collect(self) -> Iterable[Metric]:
         return assemble([self.snapshot.series], SUMMARY_FAMILIES)
 
 

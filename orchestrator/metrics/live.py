@@ -66,7 +66,7 @@ class LiveObserver:
     def workers(self) -> int:
         return len(self._workers)
 
-    def __enter__(self) -> "LiveObserver":
+    def __enter__(self) -> LiveObserver:
         self._write()
         return self
 

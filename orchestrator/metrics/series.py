@@ -9,7 +9,7 @@ error for the OpenMetrics parser Prometheus uses.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.samples import Sample
@@ -31,19 +31,19 @@ class SeriesSet:
             samples = self.by_family[family] = []
         samples.append(sample)
 
-    def gauge(self, name: str, labels: Mapping[str, str], value: float) -> None:
+    def gauge(self, name: str, labels: dict[str, str], value: float) -> None:
         self._add(name, Sample(name, labels, float(value)))
 
-    def counter(self, name: str, labels: Mapping[str, str], value: float) -> None:
+    def counter(self, name: str, labels: dict[str, str], value: float) -> None:
         self._add(name, Sample(name + "_total", labels, float(value)))
 
     def one_hot(
-        self, name: str, labels: Mapping[str, str], key: str, values: Iterable[str], chosen: str
+        self, name: str, labels: dict[str, str], key: str, values: Iterable[str], chosen: str
     ) -> None:
         for value in values:
             self.gauge(name, {**labels, key: value}, 1.0 if value == chosen else 0.0)
 
-    def histogram(self, name: str, labels: Mapping[str, str], observations: Iterable[float]) -> None:
+    def histogram(self, name: str, labels: dict[str, str], observations: Iterable[float]) -> None:
         """A histogram of ``observations`` over ``DURATION_BUCKETS`` (cumulative counts)."""
         counts = [0] * (len(DURATION_BUCKETS) + 1)
         total = 0.0
@@ -53,7 +53,7 @@ class SeriesSet:
             total += value
             n += 1
         cumulative = 0
-        for bound, count in zip(_BUCKET_LABELS, counts):
+        for bound, count in zip(_BUCKET_LABELS, counts, strict=True):
             cumulative += count
             self._add(name, Sample(name + "_bucket", {**labels, "le": bound}, float(cumulative)))
         self._add(name, Sample(name + "_count", labels, float(n)))
@@ -73,7 +73,7 @@ def assemble(sets: Iterable[SeriesSet], families: Iterable[Family] = FAMILIES) -
             merged.setdefault(name, []).extend(samples)
     out = []
     for family in families:
-        samples = merged.get(family.name)
+        samples = merged.get(family.name, [])
         if not samples:
             continue
         metric = Metric(family.name, family.help, family.type)

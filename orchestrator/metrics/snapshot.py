@@ -22,14 +22,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from orchestrator.endpoint_meta import EndpointMeta
+from orchestrator.metrics.families import SWEEP_STATES
 from orchestrator.metrics.labels import STATUSES, label
 from orchestrator.metrics.series import SeriesSet
-from orchestrator.metrics.families import SWEEP_STATES
 from orchestrator.scoring import SEVERITY_RANK, GroupTally, Score, Tally
-from orchestrator.store import Store, Sweep
+from orchestrator.store import Outcome, Store, Sweep
 from orchestrator.waivers import WAIVABLE, WaiverRow, Waivers
 
 
@@ -45,7 +46,7 @@ class _Endpoint:
     __slots__ = ("record", "labels", "tally", "score", "done", "up", "lost", "duration_s", "cert_expiry",
                  "host_keys")
 
-    def __init__(self, record, labels: dict[str, str]):
+    def __init__(self, record: EndpointMeta, labels: dict[str, str]):
         self.record = record
         self.labels = labels  # shared by all of this endpoint's series
         self.tally = Tally()
@@ -79,7 +80,7 @@ def cert_expiry(facts: Mapping[str, Any]) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -157,7 +158,7 @@ def _read(store: Store, sweep: Sweep, inventory: str, waivers: Waivers | None, d
         endpoint.duration_s = outcome.duration_s
         data.durations.append(outcome.duration_s)
         data.unreachable += endpoint.lost
-        if detail:
+        if isinstance(outcome, Outcome):  # detail: the full outcome, with facts
             endpoint.cert_expiry = cert_expiry(outcome.facts)
             endpoint.host_keys = host_keys(outcome.facts)
 
@@ -198,7 +199,7 @@ def _groups(data: _SweepData) -> tuple[_Group, dict[str | None, _Group], dict[st
             agency = agencies[record.agency] = _Group(record.agency_level, record.province)
         province = provinces.setdefault(record.province, _Group())
         endpoint.score = endpoint.tally.score()
-        endpoint.tally = None  # the score has its counts
+        del endpoint.tally  # the score has its counts
         for group in (nation, province, agency):
             group.tally.add(endpoint.score)
             group.endpoints += 1

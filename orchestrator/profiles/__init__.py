@@ -87,7 +87,8 @@ class Profile:
     @property
     def digest(self) -> str:
         """Changes whenever the effective selection changes (stored with each sweep)."""
-        material = {check_id: [s.severity.value, s.params] for check_id, s in sorted(self.selection.items())}
+        material: dict[str, list[Any]] = {
+            check_id: [s.severity.value, s.params] for check_id, s in sorted(self.selection.items())}
         material["__options__"] = [
             self.options.deadline_s,
             self.options.connect_timeout_s,
@@ -324,10 +325,10 @@ def _merge(chain: list[tuple[Path, ProfileFile, LineMap]]) -> Profile:
             continue
         if any(fnmatch.fnmatchcase(check_id, p) for p in exclude):
             continue
-        override = overrides.get(check_id)
-        if override is not None and override.enabled is False:
+        merged_override = overrides.get(check_id)
+        if merged_override is not None and merged_override.enabled is False:
             continue
-        severity = override.severity if override and override.severity else meta.severity
+        severity = merged_override.severity if merged_override and merged_override.severity else meta.severity
         selection[check_id] = CheckSettings(severity, _amend(meta.params, params.get(check_id, {})))
     top_path, top, _ = chain[0]
     return Profile(

@@ -30,7 +30,11 @@ def writer(fmt: str) -> Writer:
     module = importlib.import_module(FORMATS[fmt])
     if fmt == "html":
         render = module.render
-        return lambda report, out: out.write(render(report))
+
+        def write_html(report: Mapping[str, Any], out: TextIO) -> None:
+            out.write(render(report))
+
+        return write_html
     return module.write
 
 

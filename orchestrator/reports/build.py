@@ -18,7 +18,7 @@ import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import tool_version
@@ -35,14 +35,14 @@ from orchestrator.reports.model import (
     SCHEMA_VERSION,
     TOOL_NAME,
     MappedSequence,
-    check_meta,
-    waivers_dict,
-    with_expiring,
     Report,
     ReportError,
     ResultSource,
     StreamedFindings,
+    check_meta,
     shown_meta,
+    waivers_dict,
+    with_expiring,
 )
 from orchestrator.reports.trend import trend
 from orchestrator.scoring import CAPPING_STATUS, GroupTally, Score, Tally
@@ -85,7 +85,7 @@ def build_report(
     """
     if lang not in LABELS:
         raise ReportError(f"unknown language {lang!r} (known: {', '.join(LANGS)})")
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     sweep = store.get_sweep(sweep_id)
     builder = ReportBuilder(store, sweep, agency=agency, lang=lang, waivers=waivers, now=now)
     return builder.build(inventory_names)
@@ -97,9 +97,9 @@ def build_report(
 @dataclass(slots=True)
 class _Endpoint:
     meta: EndpointMeta
-    tally: Tally | None = field(default_factory=Tally)  # while reading, then None
+    tally: Tally = field(default_factory=Tally)  # while reading, then deleted
     counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, severity) while reading
-    score: Score | None = None  # the endpoint's (capped) score, once every result is read
+    score: Score = field(init=False)  # the endpoint's (capped) score, once every result is read
     done: bool = False
     unreachable: str | None = None
     facts: dict[str, Any] | None = None
@@ -306,7 +306,7 @@ class ReportBuilder:
                 endpoint.tally.add(status_value, severity_value, count)
             endpoint.counts = {}
             endpoint.score = endpoint.tally.score()
-            endpoint.tally = None  # the score has its counts; ~33k endpoints in a national sweep
+            del endpoint.tally  # the score has its counts; ~33k endpoints in a national sweep
 
     @staticmethod
     def group_endpoints(endpoints: dict[str, _Endpoint]) -> _Groups:
@@ -461,13 +461,13 @@ def _certificate(endpoint: _Endpoint, facts: Mapping[str, Any], now: datetime) -
     except ValueError:
         return None
     if not_after.tzinfo is None:
-        not_after = not_after.replace(tzinfo=timezone.utc)
+        not_after = not_after.replace(tzinfo=UTC)
     return {
         "endpoint": endpoint.meta.endpoint_id,
         **shown_meta(endpoint.meta, OWNER_FIELDS),
         "subject": _clip(tls.get("subject")) if isinstance(tls.get("subject"), str) else None,
         "issuer": _clip(tls.get("issuer")) if isinstance(tls.get("issuer"), str) else None,
-        "not_after": not_after.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "not_after": not_after.astimezone(UTC).isoformat(timespec="seconds"),
         "days_left": math.floor((not_after - now).total_seconds() / 86400),
     }
 
@@ -481,8 +481,8 @@ def _sweep_dict(sweep: Sweep, agency: str | None, endpoints: int, done: int, unr
         "profile": sweep.profile,
         "profile_digest": sweep.profile_hash,
         "engine": sweep.engine,
-        "started_at": sweep.started_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
-        "finished_at": sweep.finished_at.astimezone(timezone.utc).isoformat(timespec="seconds")
+        "started_at": sweep.started_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "finished_at": sweep.finished_at.astimezone(UTC).isoformat(timespec="seconds")
         if sweep.finished_at
         else None,
         "state": sweep.state.value,

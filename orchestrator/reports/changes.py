@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from orchestrator.store import Store, Sweep, SweepState
@@ -64,7 +64,7 @@ def changes_since_previous(store: Store, sweep: Sweep, agency: str | None,
         gone = [e for e in diff.gone_endpoints if e in ours_before]
     changes: dict[str, Any] = {
         "previous_sweep": previous.id,
-        "previous_started_at": previous.started_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "previous_started_at": previous.started_at.astimezone(UTC).isoformat(timespec="seconds"),
         "counts": {**{kind: len(items) for kind, items in entries.items()},
                    "new_endpoints": len(new), "gone_endpoints": len(gone)},
         "limit": CHANGES_LIMIT,

@@ -433,7 +433,7 @@ class Translator:
             return self("common.none")
         thousands, decimal = _NUMBER_SEPARATORS[self.lang]
         text = f"{value:,.{digits}f}"
-        return text.translate(str.maketrans({",": thousands, ".": decimal}))
+        return text.translate(str.maketrans(",.", thousands + decimal))
 
     def percent(self, fraction: float | None, digits: int = 0) -> str:
         """``0.873`` -> ``87%`` (the model's ratios are 0..1)."""
@@ -445,12 +445,13 @@ class Translator:
         """``5 Mar 2027`` / ``5 Mar 2027 14:02 UTC``; an unparsable text is shown as it came."""
         if value is None or value == "":
             return self("common.none")
-        moment = value
         if isinstance(value, str):
             try:
                 moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 return value
+        else:
+            moment = value
         text = f"{moment.day} {_MONTHS[self.lang][moment.month - 1]} {moment.year}"
         if with_time:
             zone = moment.strftime("%Z") if moment.tzinfo else ""

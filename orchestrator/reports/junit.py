@@ -133,7 +133,12 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
         for endpoint, results in itertools.groupby(iter_results(report), key=lambda result: result["endpoint"]):
             first = next(results)
             properties = [*((name, first.get(name)) for name in OWNER_FIELDS), ("sweep", sweep["id"])]
-            yield Suite(endpoint, endpoint_counts[endpoint], sweep["started_at"], properties,
-                        itertools.chain([first], results))
+            yield Suite(
+                endpoint,
+                endpoint_counts[endpoint],
+                sweep["started_at"],
+                properties,
+                itertools.chain([first], results),  # noqa: B031 - one pass: `first`, then the rest
+            )
 
     write_suites(f"spbe-interop {sweep['id']} ({sweep['profile']})", report["score"]["counts"], suites(), out)

@@ -95,7 +95,7 @@ them, slice them; serialise with ``orchestrator.reports.json_report`` or
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,7 +180,10 @@ def check_meta(check_id: str, check: Check | None, severity: str, lang: str = "e
 
 
 def waivers_dict(waivers: Waivers | None, agency: str | None = None) -> dict[str, Any] | None:
-    """A ``waivers`` section (reports, gate documents): the file, the date it was read as of, applied/expired/unmatched."""
+    """A ``waivers`` section (reports, gate documents).
+
+    The file, the date it was read as of, applied/expired/unmatched.
+    """
     if waivers is None:
         return None
     return {"source": waivers.source, "as_of": waivers.as_of.isoformat(), **waivers.report(agency=agency)}
@@ -202,7 +205,7 @@ class ReportError(ValueError):
 class Report(dict):
     """The report model (a plain ``dict``), with a handle for formats that list every result."""
 
-    source: "ResultSource | None" = None
+    source: ResultSource | None = None
 
 
 # --------------------------------------------------------------------------- lazy sequences
@@ -230,7 +233,7 @@ class MappedSequence(Sequence):
 class StreamedFindings(Sequence):
     """Findings read again from the store on each iteration (large reports)."""
 
-    def __init__(self, source: "ResultSource", count: int):
+    def __init__(self, source: ResultSource, count: int):
         self._source = source
         self._count = count
 
@@ -306,13 +309,13 @@ def finding_dict(
     }
 
 
-def iter_results(report: Report) -> Iterator[dict[str, Any]]:
+def iter_results(report: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """Every result of the report's scope (passes included), as finding-shaped dicts.
 
     For formats that list each endpoint × check (JUnit). Streams from the
     store, so the store must still be open.
     """
-    source = report.source
+    source = report.source if isinstance(report, Report) else None
     if source is None:
         raise ReportError("this report was not built from a store: its individual results are not available")
     for row, status, waiver in source.rows():

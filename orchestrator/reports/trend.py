@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Iterator
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from orchestrator.endpoint_meta import EndpointMeta
@@ -58,7 +58,8 @@ def _endpoint_ratings(store: Store, sweep: Sweep, metas: dict[str, EndpointMeta]
         meta = metas.get(endpoint_id)
         if meta is None:
             continue
-        tally, counts = Tally(), {}
+        tally = Tally()
+        counts: dict[tuple[str, str], int] = {}
         for _, check_id, status, severity in endpoint_rows:
             if waivers is not None and status in WAIVABLE and waivers.match(
                     WaiverRow(status, check_id, endpoint_id, meta.url, meta.agency, meta.application)) is not None:
@@ -74,7 +75,7 @@ def _endpoint_ratings(store: Store, sweep: Sweep, metas: dict[str, EndpointMeta]
 def _point(sweep: Sweep, index: float | None, lang: str) -> dict[str, Any]:
     return {
         "sweep": sweep.id,
-        "started_at": sweep.started_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "started_at": sweep.started_at.astimezone(UTC).isoformat(timespec="seconds"),
         "index": index,
         "predicate": predicate_dict(index, lang),
     }

@@ -50,6 +50,7 @@ class WhatIf:
             products = products.copy()
             for position, index in replaced.items():
                 slot = self.slots[position]  # a measured endpoint stays measured when fixed
+                assert index is not None
                 products[slot] = self.weights[slot] * index
         return round2(functools.reduce(operator.add, products, 0.0) / self.weight)
 

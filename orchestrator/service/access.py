@@ -34,7 +34,7 @@ import secrets
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,7 +46,7 @@ from orchestrator.inventory.yaml_nodes import ConfigError, Problem, load_yaml, p
 
 TOKENS_ENV = "INTEROP_TOKENS"  # names the tokens file when --tokens is not given
 TOKEN_BYTES = 32
-TOKEN_PREFIX = "spbe_"  # lets secret scanners and people recognise a leaked token
+TOKEN_PREFIX = "spbe_"  # noqa: S105 - lets secret scanners and people recognise a leaked token
 NOTE_MAX_CHARS = 200
 OPERATOR = "operator"
 AGENCY = "agency"
@@ -202,7 +202,7 @@ def add_token(path: Path, role: Role, note: str | None = None) -> tuple[TokenEnt
     while token_id in taken:
         token_id = f"tok-{secrets.token_hex(4)}"
     token = new_token()
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = datetime.now(UTC).isoformat(timespec="seconds")
     entry = TokenEntry(id=token_id, role=str(role), sha256=token_digest(token), created=created, note=note)
     save_tokens(path, [*entries, entry])
     return entry, token

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator import tool_version
 from orchestrator.inventory.yaml_nodes import ConfigError
@@ -44,14 +46,14 @@ from orchestrator.service.access import OPEN_ACCESS, Principal, TokenSource, Tok
 from orchestrator.service.language import UnknownLanguage, negotiate
 from orchestrator.service.pages import index_page
 from orchestrator.service.reports import MEDIA_TYPES, ReportCache, ReportRequest
-from orchestrator.store import AmbiguousSweep, StoreNotFound, UnknownSweep
+from orchestrator.store import AmbiguousSweep, Store, StoreNotFound, Sweep, UnknownSweep
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("orchestrator.service.access_log")
 
 # Who may call a route.
 PUBLIC = "public"  # no token needed
-ANY_TOKEN = "any token"  # any valid token; what it sees depends on its role
+ANY_TOKEN = "any token"  # noqa: S105 - a route's access level; any valid token; what it sees depends on its role
 OPERATOR_ONLY = "operator"
 OWN_AGENCY = "operator or the agency named in the path"
 QUERY_TOKENS = ("token", "access_token", "bearer")  # refused: URLs end up in logs and browser histories
@@ -92,7 +94,7 @@ class Service:
                                         build_wait_s=config.build_wait_s)
         self.reports = ReportCache(config.store_path, config.waivers_path)
         self.tokens = TokenSource(config.tokens_path) if config.tokens_path is not None else None
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = datetime.now(UTC)
 
     def close(self) -> None:
         self.collector.close()
@@ -197,7 +199,7 @@ class Service:
         lang = _lang(request)
         agency = None if principal.role.is_operator else principal.role.agency
 
-        def visible(store) -> list:
+        def visible(store: Store) -> list[Sweep]:
             sweeps = store.list_sweeps(INDEX_SWEEPS)
             return [s for s in sweeps if agency is None or store.has_agency(s.id, agency)]
 
@@ -247,16 +249,16 @@ def _lang(request: Request) -> str:
 class AccessLog:
     """ASGI middleware: one log line per request without query or headers; hardening headers on every answer."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp):
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         status = 0
 
-        async def send_with_headers(message):
+        async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -288,7 +290,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _guarded(service: Service, handler_name: str, rule: str):
+def _guarded(service: Service, handler_name: str, rule: str) -> Callable[[Request], Awaitable[Response]]:
     handler = getattr(service, handler_name)
 
     async def endpoint(request: Request) -> Response:

@@ -35,7 +35,7 @@ def from_accept_language(header: str | None) -> str | None:
     if not header:
         return None
     best, best_quality = None, 0.0
-    for position, item in enumerate(header.split(",")[:MAX_TAGS]):
+    for item in header.split(",")[:MAX_TAGS]:
         tag, *parameters = item.split(";")
         primary = tag.strip().lower().split("-")[0]
         primary = ALIASES.get(primary, primary)

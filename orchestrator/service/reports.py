@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ class ReportCache:
         if self.waivers_path is None:
             return None
         stat = self.waivers_path.stat()
-        return (stat.st_mtime_ns, stat.st_size, datetime.now(timezone.utc).date())  # waivers expire by day
+        return (stat.st_mtime_ns, stat.st_size, datetime.now(UTC).date())  # waivers expire by day
 
     async def render(self, request: ReportRequest) -> bytes:
         """The report's bytes, from the cache or rendered now (ReportError, store errors raise)."""
@@ -93,7 +93,7 @@ class ReportCache:
                 return self._cache[key]
             future = self._rendering.get(key)
             started = future is None
-            if started:
+            if future is None:
                 future = self._pool.submit(self._render, request)
                 self._rendering[key] = future
         if started:  # outside the lock: a future already done runs its callback here, at once
@@ -117,7 +117,7 @@ class ReportCache:
     def _render(self, request: ReportRequest) -> bytes:
         waivers = None
         if self.waivers_path is not None:
-            waivers = load_waivers(self.waivers_path, as_of=datetime.now(timezone.utc).date())
+            waivers = load_waivers(self.waivers_path, as_of=datetime.now(UTC).date())
         write = writer(request.fmt)
 
         def produce(store: Store) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -47,7 +47,7 @@ class Schedule:
             return max(now, last_start + timedelta(seconds=self.every_s))
         assert self.cron is not None
         zone = ZoneInfo(self.timezone)
-        return croniter(self.cron, now.astimezone(zone)).get_next(datetime).astimezone(timezone.utc)
+        return croniter(self.cron, now.astimezone(zone)).get_next(datetime).astimezone(UTC)
 
     def describe(self) -> str:
         if self.every_s is not None:

@@ -39,10 +39,10 @@ import subprocess
 import sys
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 from prometheus_client.registry import Collector
 
@@ -61,6 +61,7 @@ from orchestrator.sweep import EXIT_BUSY
 __all__ = ["Schedule", "Scheduler", "parse_schedule"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RESUMABLE = frozenset({SweepState.RUNNING, SweepState.INTERRUPTED})
 CHILD_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
@@ -71,11 +72,11 @@ TAIL_LINES = 20
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds") if moment else None
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 
 
 class _Child:
@@ -86,7 +87,7 @@ class _Child:
         self.started = _now()
         self.stdout: list[str] = []
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - argv is our own CLI (python -m orchestrator.cli)
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             errors="replace", env={**os.environ, **CHILD_ENV}, start_new_session=True,
         )
@@ -98,7 +99,7 @@ class _Child:
             reader.start()
 
     @staticmethod
-    def _pump(stream, sink) -> None:
+    def _pump(stream: IO[str], sink: Callable[[str], None]) -> None:
         with stream:
             for line in stream:
                 sink(line.rstrip("\n"))
@@ -146,8 +147,16 @@ class Scheduler:
     after each complete sweep, keeping that many sweeps in full.
     """
 
-    def __init__(self, store: Path, inventory: Path, profile: str, schedule: Schedule, *,
-                 sweep_args: list[str] = [], keep: int | None = None):  # noqa: B006 - never mutated
+    def __init__(
+        self,
+        store: Path,
+        inventory: Path,
+        profile: str,
+        schedule: Schedule,
+        *,
+        sweep_args: list[str] = [],  # noqa: B006 - never mutated
+        keep: int | None = None,
+    ):
         if keep is not None and keep < 1:
             raise ValueError(f"keep must be at least 1, not {keep}")
         self.store = Path(store).resolve()
@@ -246,7 +255,7 @@ class Scheduler:
                     continue
                 self._run_due()
                 self._plan_next()
-        except Exception as exc:  # noqa: BLE001 - the status says why the scheduler stopped
+        except Exception as exc:  # the status says why the scheduler stopped
             log.exception("the scheduler stopped")
             self._error(f"the scheduler stopped: {exc}")
         finally:
@@ -361,7 +370,7 @@ class Scheduler:
         with self._lock:
             self._last_skipped = {"at": _iso(_now()), "kind": kind, "reason": reason}
 
-    def _read(self, read, default=None):
+    def _read(self, read: Callable[[Store], T], default: T) -> T:
         """``read(store)`` on the store opened read-only; ``default`` when it does not exist yet."""
         try:
             with Store(self.store, read_only=True) as store:
@@ -391,7 +400,7 @@ class Scheduler:
                 self._error(f"sweep migrate (exit {code}): {child.last_error()}")
 
     def _read_history(self) -> None:
-        sweeps = self._read(lambda store: list(self._ours(store)), [])
+        sweeps: list[Sweep] = self._read(lambda store: list(self._ours(store)), [])
         if sweeps:
             self._last_start = sweeps[0].started_at
         finished = next((s for s in sweeps if s.state is not SweepState.RUNNING), None)
@@ -403,15 +412,15 @@ class Scheduler:
         """The newest sweep of this inventory left running or interrupted, unless refused before."""
         return self._read(lambda store: next(
             (s.id for s in self._ours(store) if s.state in RESUMABLE and s.id not in self._unresumable), None
-        ))
+        ), None)
 
     def _sweep_started_since(self, moment: datetime) -> str | None:
         return self._read(lambda store: next(
             (s.id for s in self._ours(store) if s.started_at >= moment.replace(microsecond=0)), None
-        ))
+        ), None)
 
     def _note_sweep(self, sweep_id: str) -> None:
-        sweep = self._read(lambda store: store.get_sweep(sweep_id))
+        sweep = self._read(lambda store: store.get_sweep(sweep_id), None)
         if sweep is not None:
             with self._lock:
                 self._last_sweep = _sweep_brief(sweep)

@@ -15,6 +15,7 @@ import socket
 import threading
 
 import uvicorn
+from starlette.types import ASGIApp
 
 GRACEFUL_SHUTDOWN_S = 5.0
 START_TIMEOUT_S = 30.0
@@ -41,13 +42,14 @@ def is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
         return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+    return bool(infos) and all(
+        ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
 
 
 class BackgroundServer:
     """uvicorn on ``sock`` in a daemon thread; ``stop`` asks it to finish open requests and waits."""
 
-    def __init__(self, app, sock: socket.socket):
+    def __init__(self, app: ASGIApp, sock: socket.socket):
         config = uvicorn.Config(
             app,
             lifespan="off",

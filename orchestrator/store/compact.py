@@ -38,7 +38,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestrator.store.facade import Store
@@ -187,7 +187,7 @@ def _compact_sweep(conn: sqlite3.Connection, sweep_id: str) -> None:
         )
         conn.execute(
             "UPDATE sweeps SET compacted_at = ? WHERE id = ?",
-            (iso_utc(datetime.now(timezone.utc)), sweep_id),
+            (iso_utc(datetime.now(UTC)), sweep_id),
         )
         conn.execute("DROP TABLE temp.compact_results")
         conn.execute("DROP TABLE temp.compact_outcomes")

@@ -26,6 +26,7 @@ writer that starts meanwhile writes to its new WAL; only a checkpoint, after
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -103,10 +104,8 @@ class Database:
                 # parent's file locks. Leave it to the parent.
                 continue
             if not self.read_only:
-                try:
+                with contextlib.suppress(sqlite3.Error):  # best effort: statistics only
                     conn.execute("PRAGMA optimize")
-                except sqlite3.Error:
-                    pass  # best effort: statistics only
             conn.close()
 
 

@@ -51,7 +51,7 @@ class Store(SweepWriter, SweepReader, ResultReader):
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

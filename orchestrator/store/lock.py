@@ -94,7 +94,7 @@ class StoreLock:
         self.release()
         return None
 
-    def __enter__(self) -> "StoreLock":
+    def __enter__(self) -> StoreLock:
         self.acquire()
         return self
 

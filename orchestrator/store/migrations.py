@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class NewerSchemaError(RuntimeError):
@@ -175,7 +175,7 @@ def migrate(conn: sqlite3.Connection, *, target: int | None = None) -> int:
                 (
                     migration.version,
                     migration.description,
-                    datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                    datetime.now(UTC).isoformat(timespec="milliseconds"),
                 ),
             )
             conn.execute("COMMIT")

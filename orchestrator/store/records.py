@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import operator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from orchestrator.endpoint_meta import META_FIELDS, EndpointMeta
@@ -90,7 +90,7 @@ class Sweep:
         if self.finished_at is not None:
             return (self.finished_at - self.started_at).total_seconds()
         if self.state is SweepState.RUNNING:
-            return (datetime.now(timezone.utc) - self.started_at).total_seconds()
+            return (datetime.now(UTC) - self.started_at).total_seconds()
         return None
 
     def to_dict(self) -> dict[str, Any]:
@@ -278,4 +278,4 @@ class SweepDiff:
 
 def iso_utc(moment: datetime) -> str:
     """How the store writes a timestamp: ISO 8601 in UTC, to the millisecond."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")

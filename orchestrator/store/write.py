@@ -8,7 +8,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.endpoint_meta import EndpointMeta
@@ -25,7 +25,6 @@ from orchestrator.store.records import (
 )
 from probes.messages import Message
 from probes.model import ProbeReport, Severity, Status
-
 
 _INSERT_ENDPOINT = (
     f"INSERT INTO endpoints (sweep_id, seq, {endpoint_columns()})"
@@ -62,7 +61,7 @@ class SweepWriter:
             if endpoint.endpoint_id in seen:
                 raise ValueError(f"duplicate endpoint id in sweep: {endpoint.endpoint_id}")
             seen.add(endpoint.endpoint_id)
-        started = (started_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        started = (started_at or datetime.now(UTC)).astimezone(UTC)
         options_json = _dumps(options)
         for _ in range(10):
             sweep_id = new_sweep_id(started)
@@ -227,11 +226,11 @@ class SweepWriter:
 
 def new_sweep_id(started: datetime) -> str:
     """``YYYYMMDD-HHMMSS-xxxx`` in UTC: sorts by start time, random suffix against collisions."""
-    return f"{started.astimezone(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"{started.astimezone(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 def _now() -> str:
-    return iso_utc(datetime.now(timezone.utc))
+    return iso_utc(datetime.now(UTC))
 
 
 def _dumps(value: Any) -> str:

@@ -129,7 +129,7 @@ def issue_certificates(ca: TestCA, endpoints: Iterable[EndpointRef]) -> dict[tup
     for ref in endpoints:
         if ref.scheme == "grpcs":
             hosts[certificate_key(ref)].add(ref.host)
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     issued = {}
     for (name, problem_name), addresses in hosts.items():
         problem = TLS_PROBLEMS[problem_name]
@@ -162,7 +162,7 @@ def make_host_keys(key_dir: Path, flavours: Iterable[SshFlavour]) -> dict[tuple[
 
     ordered = sorted(wanted, key=lambda k: (k[0], k[1], k[2] or 0))
     with ThreadPoolExecutor(max_workers=max(1, len(ordered))) as pool:
-        return dict(zip(ordered, pool.map(make, ordered)))
+        return dict(zip(ordered, pool.map(make, ordered), strict=True))
 
 
 # -- processes --------------------------------------------------------------------
@@ -323,7 +323,7 @@ class Fleet:
             self.stopped = report
         return self.stopped
 
-    def __enter__(self) -> "Fleet":
+    def __enter__(self) -> Fleet:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -453,19 +453,19 @@ def _processes(plan: FleetPlan, workdir: Path, key_dir: Path, latency_s: float,
         processes.append(FleetProcess(terminator.name, "nginx", command, terminator.namespace, addresses,
                                       logs / f"{terminator.name}.log"))
     keys = make_host_keys(key_dir, {g.flavour for g in plan.ssh}) if plan.ssh else {}
-    for group in plan.ssh:
-        flavour = group.flavour
+    for ssh_group in plan.ssh:
+        flavour = ssh_group.flavour
         host_keys = [keys[(flavour.server, key_type, bits)] for key_type, bits in flavour.keys]
         if flavour.server == "openssh":
             sshd.ensure_privsep_dir()
-            config = configs / f"{group.name}.conf"
+            config = configs / f"{ssh_group.name}.conf"
             profile = flavour.profile or "default"
-            config.write_text(sshd.openssh_config(profile, host_keys, list(group.addresses)))
+            config.write_text(sshd.openssh_config(profile, host_keys, list(ssh_group.addresses)))
             command = [sshd.SSHD, "-D", "-e", *sshd.no_reexec_flags(), "-f", str(config)]
         else:
-            command = sshd.dropbear_argv(host_keys, list(group.addresses))
-        processes.append(FleetProcess(group.name, flavour.server, command, group.namespace, group.addresses,
-                                      logs / f"{group.name}.log"))
+            command = sshd.dropbear_argv(host_keys, list(ssh_group.addresses))
+        processes.append(FleetProcess(ssh_group.name, flavour.server, command, ssh_group.namespace,
+                                      ssh_group.addresses, logs / f"{ssh_group.name}.log"))
     return processes
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +75,7 @@ SSH_BEHAVIOURS: dict[str, SshFlavour] = {
     "password": SshFlavour("openssh", "password", (("ed25519", None), ("rsa", 3072))),
     "dropbear": SshFlavour("dropbear", None, (("ed25519", None), ("rsa", 2048))),
 }
-KNOWN_BEHAVIOURS = {"grpc": GRPC_BEHAVIOURS, "ssh": SSH_BEHAVIOURS}
+KNOWN_BEHAVIOURS: dict[str, Mapping[str, object]] = {"grpc": GRPC_BEHAVIOURS, "ssh": SSH_BEHAVIOURS}
 
 TLS_TAG = "testbed-tls"
 VALID_TLS = "valid"
@@ -176,8 +176,9 @@ class FleetPlan:
                 tls = f" (grpcs, {tls_problem_of(ref)})" if ref.scheme == "grpcs" else ""
                 key = behaviour_of(ref) + tls
                 counts["grpc"][key] = counts["grpc"].get(key, 0) + 1
-        for group in self.ssh:
-            counts["ssh"][group.behaviour] = counts["ssh"].get(group.behaviour, 0) + len(group.addresses)
+        for ssh_group in self.ssh:
+            behaviour = ssh_group.behaviour
+            counts["ssh"][behaviour] = counts["ssh"].get(behaviour, 0) + len(ssh_group.addresses)
         return counts
 
 
@@ -230,14 +231,15 @@ def plan_fleet(
             grpc_by_ns[namespace].append(ref)
         else:
             ssh_by_ns[(namespace, behaviour_of(ref))].append((ref.host, ref.port))
-    grpc_groups, terminators = [], []
+    grpc_groups: list[GrpcGroup] = []
+    terminators: list[TerminatorGroup] = []
     for namespace, refs in grpc_by_ns.items():
         for chunk in _chunks(refs, grpc_per_process):
             grpc_groups.append(GrpcGroup(f"grpc-{len(grpc_groups)}", namespace, tuple(chunk)))
         legacy = tuple(ref for ref in refs if behind_terminator(ref))
         if legacy:  # one nginx per namespace serves them all: a few listeners each are cheap
             terminators.append(TerminatorGroup(f"nginx-{len(terminators)}", namespace, legacy))
-    ssh_groups = []
+    ssh_groups: list[SshGroup] = []
     for (namespace, behaviour), addresses in ssh_by_ns.items():
         flavour = SSH_BEHAVIOURS[behaviour]
         cap = sshd.OPENSSH_MAX_LISTEN if flavour.server == "openssh" else sshd.DROPBEAR_MAX_PORTS
@@ -253,7 +255,9 @@ def certificate_key(ref: EndpointRef) -> tuple[str, str]:
     return ref.server_name or ref.host, tls_problem_of(ref)
 
 
-def grpc_specs(group: GrpcGroup, latency_s: float, certificates: dict[str, Issued]) -> list[GrpcServerSpec]:
+def grpc_specs(
+    group: GrpcGroup, latency_s: float, certificates: dict[tuple[str, str], Issued]
+) -> list[GrpcServerSpec]:
     """One spec per behaviour in the group, listening on each endpoint's address as that endpoint.
 
     ``grpc.testing.TestService`` is served where the inventory declares it

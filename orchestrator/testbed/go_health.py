@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def _stamp() -> str:
     return f"{SOURCE.name} {digest}; {LIBRARY_PACKAGE} {installed_version(LIBRARY_PACKAGE)}; {go_version()}"
 
 
-def build(directory: Path = DEFAULT_DIR, log=None) -> Path:
+def build(directory: Path = DEFAULT_DIR, log: Callable[[str], object] | None = None) -> Path:
     """The server binary, built into ``directory/bin`` unless it is there from this source already."""
     say = log or (lambda message: None)
     with build_lock(directory):

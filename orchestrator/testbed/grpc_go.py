@@ -40,10 +40,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from orchestrator.testbed.process import ServerProcess, launch
 
@@ -148,7 +149,7 @@ def debian_mirror(sources: Path = APT_SOURCES, codename: str | None = None) -> M
 # -- steps --------------------------------------------------------------------------
 
 
-def run_step(argv: list[str], step: str, timeout_s: float, **kwargs) -> str:
+def run_step(argv: list[str], step: str, timeout_s: float, **kwargs: Any) -> str:
     """One step of a build (also go_health's): its stdout, or ``BuildError`` naming the step."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
@@ -265,7 +266,7 @@ def build_lock(directory: Path) -> Iterator[None]:
         yield
 
 
-def build(directory: Path = DEFAULT_DIR, log=None) -> Peers:
+def build(directory: Path = DEFAULT_DIR, log: Callable[[str], object] | None = None) -> Peers:
     """Build the peers into ``directory/bin`` unless they are there already; return them."""
     say = log or (lambda message: None)
     with build_lock(directory):

@@ -32,7 +32,7 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,6 @@ from protos.grpc.reflection.v1 import reflection_pb2 as v1_pb2
 from protos.grpc.reflection.v1 import reflection_pb2_grpc as v1_pb2_grpc
 from protos.spbe.interop.v1 import service_info_pb2, service_info_pb2_grpc
 
-
 # -- the services ------------------------------------------------------------
 
 
@@ -73,7 +72,11 @@ class ListingHealthServicer(HealthServicer):
         super().__init__()
         self._with_list = with_list
 
-    async def List(self, request, context):  # noqa: N802 - gRPC method name
+    async def List(  # gRPC method name
+        self,
+        request: health_pb2.HealthListRequest,
+        context: grpc.aio.ServicerContext[health_pb2.HealthListRequest, health_pb2.HealthListResponse],
+    ) -> health_pb2.HealthListResponse:
         if not self._with_list:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")
         statuses = {
@@ -87,7 +90,13 @@ class ServiceInfoServicer(service_info_pb2_grpc.ServiceInfoServicer):
     def __init__(self, response: service_info_pb2.DescribeResponse) -> None:
         self._response = response
 
-    async def Describe(self, request, context):  # noqa: N802 - gRPC method name
+    async def Describe(  # gRPC method name
+        self,
+        request: service_info_pb2.DescribeRequest,
+        context: grpc.aio.ServicerContext[
+            service_info_pb2.DescribeRequest, service_info_pb2.DescribeResponse
+        ],
+    ) -> service_info_pb2.DescribeResponse:
         return self._response
 
 
@@ -101,7 +110,11 @@ class ReflectionV1Servicer(v1_pb2_grpc.ServerReflectionServicer):
     def __init__(self, service_names: Sequence[str]) -> None:
         self._v1alpha = reflection_v1alpha.aio.ReflectionServicer(service_names)
 
-    async def ServerReflectionInfo(self, request_iterator, context):  # noqa: N802
+    async def ServerReflectionInfo(  # gRPC method name
+        self,
+        request_iterator: AsyncIterator[v1_pb2.ServerReflectionRequest],
+        context: grpc.aio.ServicerContext[v1_pb2.ServerReflectionRequest, v1_pb2.ServerReflectionResponse],
+    ) -> AsyncIterator[v1_pb2.ServerReflectionResponse]:
         async def as_v1alpha() -> AsyncIterator[v1alpha_pb2.ServerReflectionRequest]:
             async for request in request_iterator:
                 yield v1alpha_pb2.ServerReflectionRequest.FromString(request.SerializeToString())
@@ -113,8 +126,8 @@ class ReflectionV1Servicer(v1_pb2_grpc.ServerReflectionServicer):
 class CatchAllHandler(grpc.GenericRpcHandler):
     """Answers any method nobody else serves with an empty OK: a misrouting gateway."""
 
-    def service(self, handler_call_details):
-        async def answer(request: bytes, context) -> bytes:
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[bytes, bytes]:
+        async def answer(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
             return b""
 
         return grpc.unary_unary_rpc_method_handler(answer)
@@ -159,11 +172,13 @@ class DeclaredServicesHandler(grpc.GenericRpcHandler):
     def __init__(self, services: Sequence[str]) -> None:
         self._paths = {f"/{service}/{DECLARED_METHOD}" for service in services}
 
-    def service(self, handler_call_details):
+    def service(
+        self, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[bytes, bytes] | None:
         if handler_call_details.method not in self._paths:
             return None
 
-        async def ping(request: bytes, context) -> bytes:
+        async def ping(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
             return b""
 
         return grpc.unary_unary_rpc_method_handler(ping)
@@ -176,7 +191,11 @@ class MisbehaviourInterceptor(grpc.aio.ServerInterceptor):
         self._delay_s = delay_s
         self._faults = faults
 
-    async def intercept_service(self, continuation, handler_call_details):
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         if self._delay_s > 0:
             await asyncio.sleep(self._delay_s)
         fault = self._faults.get(handler_call_details.method)
@@ -399,7 +418,7 @@ class RunningGrpcServers:
     def stop(self) -> None:
         self.process.stop()
 
-    def __enter__(self) -> "RunningGrpcServers":
+    def __enter__(self) -> RunningGrpcServers:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -68,7 +68,7 @@ class Listener:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], issued: dict[tuple[str, ...], Issued]) -> "Listener":
+    def from_dict(cls, data: dict[str, Any], issued: dict[tuple[str, ...], Issued]) -> Listener:
         """``issued`` caches certificates read already: thousands of listeners share a few."""
         tls = data.get("tls")
         if tls is not None:
@@ -169,7 +169,7 @@ class GrpcServerSpec:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GrpcServerSpec":
+    def from_dict(cls, data: dict[str, Any]) -> GrpcServerSpec:
         data = dict(data)
         tls = data.pop("tls", None)
         identity = data.pop("identity", None)
@@ -206,19 +206,23 @@ def _issued_from_paths(cert_path: str, key_path: str, ca_path: str) -> Issued:
 # -- faults ------------------------------------------------------------------
 
 
-async def _stall(requests, context) -> AsyncIterator[bytes]:
+async def _stall(
+    requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, bytes]
+) -> AsyncIterator[bytes]:
     await asyncio.sleep(STALL_S)  # cancelled when the caller's deadline passes
     yield b""
 
 
-async def _garble(requests, context) -> AsyncIterator[bytes]:
+async def _garble(
+    requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, bytes]
+) -> AsyncIterator[bytes]:
     async for _ in requests:
         yield GARBAGE
 
 
 # Method faults. A stream-stream handler on raw bytes answers any of the four
 # call types the way the client sees it, so one handler per fault suffices.
-FAULT_HANDLERS = {
+FAULT_HANDLERS: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {
     "stall": grpc.stream_stream_rpc_method_handler(_stall),
     "garble": grpc.stream_stream_rpc_method_handler(_garble),
 }

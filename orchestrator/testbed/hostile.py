@@ -16,6 +16,7 @@ TLS servers (a handshake, then silence) are in ``tls_server.py``.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import random
 import socket
@@ -40,7 +41,7 @@ def _receive(conn: socket.socket, stop: threading.Event) -> bytes:
     while not stop.is_set():
         try:
             return conn.recv(64 * 1024)
-        except socket.timeout:
+        except TimeoutError:
             continue
         except OSError:
             return b""
@@ -53,7 +54,7 @@ def _send(conn: socket.socket, data: bytes, stop: threading.Event) -> bool:
     while view and not stop.is_set():
         try:
             sent = conn.send(view)
-        except socket.timeout:
+        except TimeoutError:
             continue  # the peer is not reading; check ``stop`` and try again
         except OSError:
             return False
@@ -165,7 +166,7 @@ def h2_hangup(conn: socket.socket, stop: threading.Event) -> None:
             kind, flags = buffer[offset + 3], buffer[offset + 4]
             if kind == H2_HEADERS:
                 return  # a call: hang up (the caller closes the socket)
-            if kind == H2_SETTINGS and not flags & H2_ACK:
+            if kind == H2_SETTINGS and not flags & H2_ACK:  # noqa: SIM102 - the send is an action, not a condition
                 if not _send(conn, _h2_frame(H2_SETTINGS, H2_ACK), stop):
                     return
             offset += 9 + length
@@ -209,7 +210,7 @@ class HostileServer:
         while not self._stop.is_set():
             try:
                 conn, _ = self._listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return  # listener closed by stop()
@@ -236,14 +237,12 @@ class HostileServer:
         with self._lock:
             threads, connections = list(self._threads), list(self._connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         for thread in threads:
             thread.join(timeout=2)
 
-    def __enter__(self) -> "HostileServer":
+    def __enter__(self) -> HostileServer:
         return self
 
     def __exit__(self, *exc: object) -> None:

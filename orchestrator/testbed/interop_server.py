@@ -84,10 +84,10 @@ class TestService(test_pb2_grpc.TestServiceServicer):
     # -- what every method does ------------------------------------------------
 
     async def _echo_metadata(
-        self, context: grpc.aio.ServicerContext, initial: tuple[tuple[str, str], ...] = ()
+        self, context: grpc.aio.ServicerContext, initial: tuple[tuple[str, str | bytes], ...] = ()
     ) -> None:
         """Echo the x-grpc-test-echo-* metadata, sending ``initial`` along with it."""
-        received = {key: value for key, value in context.invocation_metadata() or ()}
+        received = dict(context.invocation_metadata() or ())
         if "custom_metadata" in self.broken:
             received = {}
         if ECHO_INITIAL_KEY in received:

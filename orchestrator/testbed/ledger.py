@@ -63,13 +63,13 @@ class Ledger:
     _handle: Any = field(default=None, repr=False)
 
     @classmethod
-    def in_dir(cls, workdir: Path) -> "Ledger":
+    def in_dir(cls, workdir: Path) -> Ledger:
         return cls(Path(workdir) / LEDGER_NAME)
 
     def _append(self, entry: dict[str, Any]) -> None:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.path, "a", encoding="utf-8")
+            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept for appends; close() closes it
         # One line per entry, flushed at once: the kernel keeps it even if we are SIGKILLed next.
         self._handle.write(json.dumps(entry) + "\n")
         self._handle.flush()

@@ -68,7 +68,7 @@ class GrpcProxy:
     def stop(self) -> None:
         self.process.stop()
 
-    def __enter__(self) -> "GrpcProxy":
+    def __enter__(self) -> GrpcProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -168,11 +168,12 @@ def start_grpc_proxy(
     """nginx in front of ``backend_port``: listeners ``plain`` (HTTP 502 when the backend is
     down), ``status`` (gRPC UNAVAILABLE instead) and, with a certificate, ``tls`` (502 too)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    plans = [("plain", None, "http_502"), ("status", None, "status_unavailable")]
+    plans: list[tuple[str, Issued | None, str]] = [
+        ("plain", None, "http_502"), ("status", None, "status_unavailable")]
     if tls is not None:
         plans.append(("tls", tls, "http_502"))
     ports = free_ports(len(plans))
-    listeners = [Listener(name, port, cert, mode) for (name, cert, mode), port in zip(plans, ports)]
+    listeners = [Listener(name, port, cert, mode) for (name, cert, mode), port in zip(plans, ports, strict=True)]
     config = workdir / "nginx.conf"
     config.write_text(config_text(workdir, listeners, backend_port))
     argv = [NGINX, "-p", str(workdir), "-e", str(workdir / "error.log"), "-c", str(config)]

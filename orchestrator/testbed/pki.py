@@ -18,6 +18,7 @@ import datetime as dt
 import ipaddress
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,17 +29,20 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 OPENSSL = "/usr/bin/openssl"
 
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
 # Key type name -> how to make one. Knowledge as data: add a row for a new type.
-KEY_FACTORIES = {
+KEY_FACTORIES: dict[str, Callable[[], PrivateKey]] = {
     "ec256": lambda: ec.generate_private_key(ec.SECP256R1()),
     "ec384": lambda: ec.generate_private_key(ec.SECP384R1()),
-    "rsa1024": lambda: rsa.generate_private_key(public_exponent=65537, key_size=1024),
+    "rsa1024": lambda: rsa.generate_private_key(public_exponent=65537, key_size=1024),  # noqa: S505 - a weak key to find
     "rsa2048": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
     "rsa3072": lambda: rsa.generate_private_key(public_exponent=65537, key_size=3072),
 }
 
 # Signature hashes cryptography can sign with; anything else goes through openssl.
-CRYPTOGRAPHY_HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+CRYPTOGRAPHY_HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
 OPENSSL_ONLY_HASHES = ("sha1",)
 
 
@@ -55,10 +59,10 @@ class Issued:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _key_pem(key) -> bytes:
+def _key_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -127,7 +131,7 @@ class TestCA:
         not_before: dt.datetime | None = None,
         not_after: dt.datetime | None = None,
         key: str = "ec256",
-        hash: str = "sha256",  # noqa: A002 - the interface's name
+        hash: str = "sha256",  # the interface's name
         self_signed: bool = False,
     ) -> Issued:
         """A server certificate for ``name`` (also its CN and file stem)."""
@@ -197,7 +201,8 @@ class TestCA:
             cert_pem = self._resign_with_openssl(builder, subject, leaf_key, cert_path, hash)
         return Issued(cert_path, key_path, self.ca_path, cert_pem, key_pem, self.ca_pem)
 
-    def _resign_with_openssl(self, builder, subject, leaf_key, cert_path: Path, digest: str) -> bytes:
+    def _resign_with_openssl(self, builder: x509.CertificateBuilder, subject: x509.Name, leaf_key: PrivateKey,
+                             cert_path: Path, digest: str) -> bytes:
         # openssl re-signs only a self-signed input; it keeps its extensions,
         # dates (-preserve_dates) and sets the issuer to the CA's subject.
         template = builder.issuer_name(subject).sign(leaf_key, hashes.SHA256())

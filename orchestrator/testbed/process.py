@@ -73,7 +73,7 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait(timeout=3)
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:

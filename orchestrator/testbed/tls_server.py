@@ -16,6 +16,7 @@ socket has a timeout, the number of open connections is capped, and
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -77,7 +78,7 @@ class TLSServer:
             target=self._accept_loop, name=f"tls-server-{self.port}", daemon=True
         )
 
-    def start(self) -> "TLSServer":
+    def start(self) -> TLSServer:
         self._acceptor.start()
         return self
 
@@ -92,7 +93,7 @@ class TLSServer:
         for worker in workers:
             worker.join(timeout=self.config.socket_timeout_s + 1)
 
-    def __enter__(self) -> "TLSServer":
+    def __enter__(self) -> TLSServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -102,7 +103,7 @@ class TLSServer:
         while not self._stopping.is_set():
             try:
                 conn, _ = self._listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -128,6 +129,7 @@ class TLSServer:
                 conn.sendall(self.config.plaintext_reply)
                 return
             conn.settimeout(self.config.socket_timeout_s)
+            assert self._context is not None  # neither silent nor plaintext: it speaks TLS
             tls = self._context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
             with self._lock:  # wrapping moved the descriptor into ``tls``
                 self._open.discard(conn)
@@ -165,14 +167,10 @@ def _server_context(config: TLSServerConfig) -> ssl.SSLContext:
 
 
 def _close(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 def start_tls_server(config: TLSServerConfig) -> TLSServer:

@@ -144,6 +144,7 @@ def refusal(what: str, exc: grpc.aio.AioRpcError) -> Refusal:
 
 async def unary(channel: grpc.aio.Channel, path: str, request: bytes, timeout_s: float) -> bytes | Refusal:
     try:
-        return await channel.unary_unary(path)(request, timeout=timeout_s)
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(path)  # raw bytes both ways
+        return await call(request, timeout=timeout_s)
     except grpc.aio.AioRpcError as exc:
         return refusal(path, exc)

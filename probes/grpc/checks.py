@@ -110,8 +110,8 @@ def check_declared_health(facts: Facts, params: dict[str, Any]) -> Verdict:
         listed = [f"{service} ({text})" for service, text in failing.items()]
         return Verdict.of(Status.FAIL, evidence, "grpc.not_serving", services=listed)
     if undetermined:
-        listed = ", ".join(f"{service}: {reason}" for service, reason in undetermined.items())
-        return Verdict(Status.ERROR, f"no health answer for {listed}", evidence)
+        reasons = ", ".join(f"{service}: {reason}" for service, reason in undetermined.items())
+        return Verdict(Status.ERROR, f"no health answer for {reasons}", evidence)
     return Verdict.of(Status.PASS, evidence, "grpc.all_serving", count=len(outcomes))
 
 
@@ -186,7 +186,7 @@ def check_reflection(facts: Facts, params: dict[str, Any]) -> Verdict:
 
 
 def _reflection_available(facts: Facts) -> dict[str, Any]:
-    reflection = facts[REFLECTION]
+    reflection: dict[str, Any] = facts[REFLECTION]
     if reflection["api"] is None:
         raise NotApplicable(message=Message("grpc.reflection_absent"))
     return reflection

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import grpc
 from google.protobuf import descriptor_pb2
@@ -32,7 +32,7 @@ from grpc_reflection.v1alpha import reflection_pb2 as reflection_v1alpha_pb2
 
 from probes import net
 from probes.errors import Undetermined, WireError, describe_error
-from probes.facts import Facts, ProbeContext
+from probes.facts import Facts, ProbeContext, Reason
 from probes.grpc.channel import Refusal, clip, probe_channel, refusal, status_answer, unary
 from probes.grpc.facts import (
     DESCRIPTORS,
@@ -94,8 +94,10 @@ MAX_LISTED_SERVICES = 1000  # reflection / Health.List entries kept
 MAX_RESOLVED_SERVICES = 32  # file_containing_symbol requests per probe
 MAX_DESCRIPTOR_BYTES = 1024 * 1024  # total descriptor bytes read per probe
 
+Parsed = TypeVar("Parsed", bound=ProtoMessage)
 
-def _parse(message_class: type[ProtoMessage], data: bytes, what: str) -> ProtoMessage:
+
+def _parse(message_class: type[Parsed], data: bytes, what: str) -> Parsed:
     try:
         return message_class.FromString(data)
     except DecodeError as exc:
@@ -116,8 +118,9 @@ async def _connect(channel: grpc.aio.Channel, timeout_s: float) -> None:
         return
     # The channel does not say why it failed; a call that does not wait for
     # readiness fails at once with the transport's reason.
+    check: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(HEALTH_CHECK_PATH)
     try:
-        await channel.unary_unary(HEALTH_CHECK_PATH)(b"", timeout=timeout_s, wait_for_ready=False)
+        await check(b"", timeout=timeout_s, wait_for_ready=False)
     except grpc.aio.AioRpcError as exc:
         details = (exc.details() or exc.code().name).removeprefix(CONNECT_FAILURE_PREFIX)
         failed = Message("grpc.connection_failed_detail", {"detail": clip(details)})
@@ -200,7 +203,8 @@ async def _declared_health(ctx: ProbeContext, channel: grpc.aio.Channel, service
 async def _watch(ctx: ProbeContext, channel: grpc.aio.Channel) -> None:
     async with ctx.facts.collecting(HEALTH_WATCH):
         request = health_pb2.HealthCheckRequest(service="").SerializeToString()
-        call = channel.unary_stream(HEALTH_WATCH_PATH)(request, timeout=ctx.read_timeout_s)
+        watch: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(HEALTH_WATCH_PATH)
+        call = watch(request, timeout=ctx.read_timeout_s)
         try:
             first = await call.read()
         except grpc.aio.AioRpcError as exc:
@@ -211,7 +215,8 @@ async def _watch(ctx: ProbeContext, channel: grpc.aio.Channel) -> None:
         if first is grpc.aio.EOF:
             ctx.facts.set(HEALTH_WATCH, {"code": "OK", "details": "stream ended before the first message"})
         else:
-            ctx.facts.set(HEALTH_WATCH, _serving_status(first, "Health.Watch"))
+            # No deserializer: grpcio hands over the answer's bytes.
+            ctx.facts.set(HEALTH_WATCH, _serving_status(cast(bytes, first), "Health.Watch"))
 
 
 async def _list(ctx: ProbeContext, channel: grpc.aio.Channel) -> None:
@@ -236,7 +241,8 @@ class _ReflectionStream:
         self._messages = messages
         self._read_timeout_s = ctx.read_timeout_s
         # The whole stream gets a few read timeouts; each answer gets one.
-        self._call = channel.stream_stream(path)(timeout=ctx.read_timeout_s * 4)
+        info: grpc.aio.StreamStreamMultiCallable[bytes, bytes] = channel.stream_stream(path)
+        self._call = info(timeout=ctx.read_timeout_s * 4)
 
     async def ask(self, what: str, **request: Any) -> Any:
         message = self._messages.ServerReflectionRequest(**request).SerializeToString()
@@ -253,7 +259,8 @@ class _ReflectionStream:
             return refusal(f"reflection {what}", exc)
         if answer is grpc.aio.EOF:
             raise WireError(f"reflection stream ended without answering {what}")
-        return _parse(self._messages.ServerReflectionResponse, answer, f"reflection {what}")
+        # No deserializer: grpcio hands over the answer's bytes.
+        return _parse(self._messages.ServerReflectionResponse, cast(bytes, answer), f"reflection {what}")
 
     def close(self) -> None:
         self._call.cancel()
@@ -378,7 +385,8 @@ def _known_once_listening(ctx: ProbeContext, declared: tuple[str, ...]) -> dict[
     if not declared:
         # Known before any gRPC answer: a failed connection does not make it undetermined.
         ctx.facts.missing_expectation(HEALTH_SERVICES, "services")
-    return ctx.facts.summary.setdefault("grpc", {})
+    summary: dict[str, Any] = ctx.facts.summary.setdefault("grpc", {})
+    return summary
 
 
 async def confirm_listening(ctx: ProbeContext) -> None:
@@ -433,7 +441,7 @@ async def gather(ctx: ProbeContext) -> None:
     except OSError as exc:
         await confirm_listening(ctx)
         summary = _known_once_listening(ctx, declared)
-        reason = f"cannot read CA bundle {target.ca_file}: {describe_error(exc)}"
+        reason: Reason = f"cannot read CA bundle {target.ca_file}: {describe_error(exc)}"
         for name in wanted:
             ctx.facts.fail(name, reason)
         summary["connection"] = reason

@@ -32,7 +32,7 @@ logging.getLogger(LOG_CHANNEL).addHandler(logging.NullHandler())
 def offered_methods_blocking(
     host: str, port: int, username: str, connect_timeout_s: float, timeout_s: float
 ) -> list[str]:
-    import paramiko  # noqa: PLC0415 - see the module's docstring
+    import paramiko  # imported here: see the module's docstring
 
     sock = socket.create_connection((host, port), timeout=connect_timeout_s)
     sock.settimeout(timeout_s)

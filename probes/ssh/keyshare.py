@@ -12,8 +12,9 @@ Fixed MODP groups (RFC 2409 §6.2, RFC 3526) are defined from pi:
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -57,7 +58,9 @@ KEX_METHODS: tuple[KexMethod, ...] = (
 )
 KEX_METHOD_NAMES = tuple(method.name for method in KEX_METHODS)
 
-_CURVES = {"secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1, "secp521r1": ec.SECP521R1}
+_CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
+    "secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1, "secp521r1": ec.SECP521R1
+}
 
 
 def choose_method(server_kex: tuple[str, ...] | list[str]) -> KexMethod | None:
@@ -66,7 +69,7 @@ def choose_method(server_kex: tuple[str, ...] | list[str]) -> KexMethod | None:
     return next((method for method in KEX_METHODS if method.name in offered), None)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pi_scaled(bits: int) -> int:
     """floor(2^bits * pi), by Machin's formula in fixed-point integers."""
     guard = 64
@@ -84,7 +87,7 @@ def _pi_scaled(bits: int) -> int:
     return (16 * arctan_inverse(5) - 4 * arctan_inverse(239)) >> guard
 
 
-@lru_cache(maxsize=None)
+@cache
 def modp_prime(group: str) -> int:
     bits, k = MODP_GROUPS[group]
     return (1 << bits) - (1 << (bits - 64)) - 1 + (1 << 64) * (_pi_scaled(bits - 130) + k)

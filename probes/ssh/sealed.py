@@ -95,14 +95,14 @@ class Exchange:
 
     @classmethod
     def start(cls, client_ident: bytes, server_ident: bytes, client_kexinit: bytes,
-              server_kexinit: bytes) -> "Exchange":
+              server_kexinit: bytes) -> Exchange:
         return cls(x25519.X25519PrivateKey.generate(), client_ident, server_ident, client_kexinit, server_kexinit)
 
     def init_message(self) -> bytes:
         public = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return bytes([wire.MSG_KEX_INIT]) + wire.encode_string(public)
 
-    def keys(self, reply: wire.KexReply) -> tuple["Sealer", "Opener"]:
+    def keys(self, reply: wire.KexReply) -> tuple[Sealer, Opener]:
         """The two directions' ciphers once the server's reply is in."""
         if len(reply.server_public) != 32:
             raise wire.SshWireError(f"curve25519 public value of {len(reply.server_public)} bytes, not 32")

@@ -71,7 +71,7 @@ class ClearSession:
     @classmethod
     async def open(
         cls, host: str, port: int, connect_timeout_s: float, read_timeout_s: float
-    ) -> "ClearSession":
+    ) -> ClearSession:
         """Connect; ``Unreachable`` if that fails."""
         reader, writer = await net.open_connection(host, port, connect_timeout_s)
         return cls(reader, writer, read_timeout_s)
@@ -79,7 +79,7 @@ class ClearSession:
     def close(self) -> None:
         net.close(self.writer)
 
-    async def __aenter__(self) -> "ClearSession":
+    async def __aenter__(self) -> ClearSession:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -143,7 +143,7 @@ class ClearSession:
         started_with = self.received
         try:
             return await asyncio.wait_for(work, self.read_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             got = self.received - started_with
             raise PhaseTimeout(
                 f"no {what} within {self.read_timeout_s:g} s ({got} bytes received in that phase)"

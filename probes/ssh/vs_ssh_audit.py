@@ -247,6 +247,7 @@ def their_verdict(row: Difference) -> str:
     if row.without_strict_kex:
         return SSH_AUDIT_WITHOUT_STRICT_KEX[row.algorithms]
     verdicts = {ssh_audit_verdict(row.kind, name) for name in row.algorithms}
-    if len(verdicts) != 1 or None in verdicts:
+    known = {verdict for verdict in verdicts if verdict is not None}
+    if len(verdicts) != 1 or len(known) != 1:
         raise ValueError(f"ssh-audit verdicts of {row.algorithms} are not one known verdict: {verdicts}")
-    return verdicts.pop()
+    return known.pop()

@@ -171,7 +171,7 @@ class Reader:
         return self.byte(field_name) != 0  # RFC 4251 §5: any non-zero value is TRUE
 
     def uint32(self, field_name: str) -> int:
-        return struct.unpack(">I", self.take(4, field_name))[0]
+        return int.from_bytes(self.take(4, field_name), "big")
 
     def string(self, field_name: str, max_bytes: int = MAX_STRING_BYTES) -> bytes:
         length = self.uint32(field_name)
@@ -243,7 +243,7 @@ def decode_packet_length(header: bytes) -> int:
     """Validate the 4-byte ``packet_length`` before reading the rest of the packet."""
     if len(header) != 4:
         raise SshWireError(f"packet header needs 4 bytes, got {len(header)}")
-    length = struct.unpack(">I", header)[0]
+    length = int.from_bytes(header, "big")
     if length > MAX_PACKET_LENGTH:
         raise SshWireError(f"packet length {length} exceeds {MAX_PACKET_LENGTH}")
     if length < MIN_PACKET_LENGTH:

@@ -82,7 +82,7 @@ def _subject_alt_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
 def describe_certificate(der: bytes, now: dt.datetime | None = None) -> dict[str, Any]:
     """The leaf certificate's facts; raises ValueError when it cannot be parsed at all."""
     cert = x509.load_der_x509_certificate(der)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     not_before = cert.not_valid_before_utc
     not_after = cert.not_valid_after_utc
     dns_names, ip_addresses = _subject_alt_names(cert)

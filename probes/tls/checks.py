@@ -40,7 +40,7 @@ _NIST_131A = "NIST SP 800-131A Rev. 2 (at least 112-bit security)"
 
 
 def _negotiated(facts: Facts) -> dict[str, Any]:
-    value = facts[NEGOTIATED]
+    value: dict[str, Any] = facts[NEGOTIATED]
     if value["version"] is None:
         raise Undetermined(value["failure"])
     return value

@@ -121,7 +121,7 @@ class _Gathering:
             result = await self.attempt(client_context(verify=False, alpn=OFFERED_ALPN))
         if result is None:
             return
-        if result.completed:
+        if result.error is None:
             self.record_session(result)
         else:
             reason = f"no TLS 1.2+ handshake: {describe_error(result.error)}"
@@ -222,7 +222,7 @@ class _Gathering:
                 for fact in facts:
                     self.record_legacy(fact, False, f"connection reset by the server (offered {offered})")
                 return []
-            if not result.completed:
+            if result.error is not None:
                 for fact in facts:
                     self.record_legacy(fact, False, f"{describe_error(result.error)} (offered {offered})")
                 return []
@@ -245,7 +245,7 @@ class _Gathering:
                 # Our ClientHello went out; dropping the connection is a refusal.
                 self.record_legacy(fact, False, "connection reset by the server")
                 return
-            detail = None if result.completed else describe_error(result.error)
+            detail = None if result.error is None else describe_error(result.error)
             self.record_legacy(fact, result.completed, detail, result)
 
     def record_legacy(self, fact: str, accepted: bool, detail: str | None = None,

@@ -10,10 +10,12 @@ answer from the server).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import ssl
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from probes import net
@@ -31,15 +33,19 @@ class LocalLimitation(Exception):
 
 @dataclass
 class Handshake:
-    """A handshake's result. ``error`` is the SSL error when it did not complete."""
+    """A handshake's result: the session it agreed, or ``error``, the SSL error that ended it."""
 
-    completed: bool
     version: str | None = None
     cipher: str | None = None
     cipher_bits: int | None = None
     alpn: str | None = None
     peer_der: bytes | None = None
     error: ssl.SSLError | None = None
+
+    @property
+    def completed(self) -> bool:
+        # Derived, not stored: a failed handshake without its error cannot be built.
+        return self.error is None
 
 
 def client_context(
@@ -65,7 +71,8 @@ def client_context(
     in place is loaded again.
     """
     bundle = (cafile, _file_stamp(cafile)) if verify and cafile else None
-    return _shared_context(verify, bundle, tuple(alpn), version, up_to or version, ciphers)
+    versions = (version, up_to or version) if version is not None else None
+    return _shared_context(verify, bundle, tuple(alpn), versions, ciphers)
 
 
 def _file_stamp(path: str) -> tuple[int, int, int]:
@@ -78,8 +85,7 @@ def _shared_context(
     verify: bool,
     bundle: tuple[str, tuple[int, int, int]] | None,
     alpn: tuple[str, ...],
-    lowest: ssl.TLSVersion | None,
-    highest: ssl.TLSVersion | None,
+    versions: tuple[ssl.TLSVersion, ssl.TLSVersion] | None,
     ciphers: str | None,
 ) -> ssl.SSLContext:
     if verify:
@@ -93,9 +99,8 @@ def _shared_context(
         context.set_ciphers(ciphers)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TLSv1/TLSv1_1 on purpose
-        if lowest is not None:
-            context.minimum_version = lowest
-            context.maximum_version = highest
+        if versions is not None:
+            context.minimum_version, context.maximum_version = versions
         else:
             context.minimum_version = ssl.TLSVersion.TLSv1_2
     if alpn:
@@ -162,14 +167,13 @@ async def handshake(
                         reason = exc.reason or exc
                         raise LocalLimitation(f"local OpenSSL refused to offer it: {reason}") from exc
                     await _flush_quietly(flush)  # our alert, so the server logs why
-                    return Handshake(completed=False, error=exc)
+                    return Handshake(error=exc)
                 else:
                     # Our Finished (TLS 1.3) completes the server's side; a server
                     # that already hung up changes nothing we learned.
                     await _flush_quietly(flush)
                     cipher = tls.cipher()
                     return Handshake(
-                        completed=True,
                         version=tls.version(),
                         cipher=cipher[0] if cipher else None,
                         cipher_bits=cipher[2] if cipher else None,
@@ -193,8 +197,6 @@ async def handshake(
         net.close(writer)
 
 
-async def _flush_quietly(flush) -> None:
-    try:
+async def _flush_quietly(flush: Callable[[], Awaitable[None]]) -> None:
+    with contextlib.suppress(OSError, RuntimeError):  # the server may already have closed
         await flush()
-    except (OSError, RuntimeError):
-        pass  # the server may already have closed

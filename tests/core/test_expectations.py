@@ -37,7 +37,7 @@ def test_a_missing_expectation_fact_skips_with_its_neutral_reason_every_time():
         with pytest.raises(MissingExpectation) as caught:
             facts["ssh.pins"]
         assert (caught.value.expectation, str(caught.value)) == ("pins", "no host key pinned")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown expectation"):
         MissingExpectation("colour")
 
 

@@ -96,7 +96,8 @@ def test_one_gate_writes_every_file_from_the_same_results(grpc_server, hardened_
     finding = next(r for r in run["results"] if r["ruleId"] == DEFAULT_SSHD_FINDING)
     assert finding["level"] == "error" and finding["kind"] == "fail"
     assert finding["properties"]["url"] == bad_ssh
-    assert finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == f"ssh/127.0.0.1/{default_sshd.port}"
+    location = finding["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == f"ssh/127.0.0.1/{default_sshd.port}"
     assert run["invocations"][0]["exitCode"] == EXIT_FINDINGS
     assert {r["properties"]["status"] for r in run["results"]} <= {"fail", "warn", "error", "waived"}
 

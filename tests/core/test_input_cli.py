@@ -152,7 +152,9 @@ def test_csv_import_names_the_real_problem(tmp_path):
 def test_a_known_hosts_file_without_the_host_exits_2(tmp_path):
     """Pinning was asked for: a file that cannot pin this host must not turn into a silent skip."""
     known_hosts = tmp_path / "known_hosts"
-    known_hosts.write_text("[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n")
+    known_hosts.write_text(
+        "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+    )
     result = interop("check", "ssh://127.0.0.1:1", "--known-hosts", known_hosts)
     assert result.exit_code == 2, result.output
     assert "no key for 127.0.0.1 port 1: nothing to pin" in result.output.replace("\n", " ")

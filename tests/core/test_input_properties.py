@@ -144,7 +144,8 @@ def test_the_documents_mutated_here_are_valid(tmp_path):
     assert load_profile(str(tmp_path / "profile.yaml")).chain == ("dinas-kominfo", "spbe-baseline")
     assert len(load_waivers(tmp_path / "waivers.yaml")) == 2
     assert len(import_csv(tmp_path / "fleet.csv", tmp_path / "fleet.yaml", CSV_SCOPE)) == 3
-    assert pins_for(tmp_path / "known_hosts", "127.0.0.1", 2222) == pins_for(tmp_path / "known_hosts", "example.go.id", 22)
+    known_hosts = tmp_path / "known_hosts"
+    assert pins_for(known_hosts, "127.0.0.1", 2222) == pins_for(known_hosts, "example.go.id", 22)
     assert pins_for(tmp_path / "known_hosts", "x.bad.go.id", 22) == []
 
 
@@ -405,13 +406,15 @@ hosts = st.one_of(
     st.text(max_size=12),
 )
 ports = st.one_of(
-    st.sampled_from(["", ":", ":22", ":0", ":65535", ":65536", ":-1", ":+22", ":٢٢", ": 22", ":0x16", ":99999999999999999999",
-                     ":22:22", ":22/", ":22/x", ":22?q", ":22#f"]),
+    st.sampled_from(["", ":", ":22", ":0", ":65535", ":65536", ":-1", ":+22", ":٢٢", ": 22", ":0x16",
+                     ":99999999999999999999", ":22:22", ":22/", ":22/x", ":22?q", ":22#f"]),
     st.integers(-10, 10**6).map(lambda n: f":{n}"),
     st.text(max_size=5).map(lambda t: ":" + t),
 )
 hostile_urls = st.one_of(
-    st.builds(lambda s, sep, h, p: f"{s}{sep}{h}{p}", schemes, st.sampled_from(["://", ":/", ":", "//", ":///"]), hosts, ports),
+    st.builds(
+        lambda s, sep, h, p: f"{s}{sep}{h}{p}", schemes, st.sampled_from(["://", ":/", ":", "//", ":///"]), hosts, ports
+    ),
     st.text(max_size=40),
     st.sampled_from(["grpc://[::1:50051", "ssh://", "://", "ssh://" + "a" * 5000 + ":22", "ssh://h:22\n", "ssh://h\t:22"]),
 )

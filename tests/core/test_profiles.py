@@ -73,7 +73,9 @@ def test_user_profile_extends_and_overrides(tmp_path):
 def test_disabled_in_parent_stays_disabled_when_child_only_changes_params(tmp_path):
     meta, param = a_check_with_params()
     write(tmp_path, "parent.yaml", f"name: parent\nchecks:\n  {meta.id}: {{enabled: false}}\n")
-    child = write(tmp_path, "child.yaml", f"name: child\nextends: parent.yaml\nchecks:\n  {meta.id}: {{params: {{{param}: 1}}}}\n")
+    child = write(
+        tmp_path, "child.yaml", f"name: child\nextends: parent.yaml\nchecks:\n  {meta.id}: {{params: {{{param}: 1}}}}\n"
+    )
     assert meta.id not in load_profile(str(child)).selection
 
 
@@ -124,7 +126,11 @@ def test_bad_severity_and_parameter_are_located(tmp_path):
 
 def test_parameter_problems(tmp_path):
     meta, param = a_check_with_params()
-    path = write(tmp_path, "bad.yaml", f"name: x\nchecks:\n  {meta.id}:\n    params:\n      {param}: many\n      no_such_param: 1\n")
+    path = write(
+        tmp_path,
+        "bad.yaml",
+        f"name: x\nchecks:\n  {meta.id}:\n    params:\n      {param}: many\n      no_such_param: 1\n",
+    )
     with pytest.raises(ConfigError) as caught:
         load_profile(str(path))
     problems = {p.field: (p.line, p.message) for p in caught.value.problems}

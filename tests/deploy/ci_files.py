@@ -40,7 +40,7 @@ class GateCommand:
     options: dict[str, list[str]]
 
     @classmethod
-    def parse(cls, script: str) -> "GateCommand":
+    def parse(cls, script: str) -> GateCommand:
         words = shlex.split(script.replace("\\\n", " "))
         start = words.index("gate")
         assert words[start - 1] == "interop", script

@@ -80,7 +80,7 @@ def test_a_broken_copy_is_refused(validator, path, edit, tmp_path):
 
 
 def test_the_github_job_fails_with_the_gate_and_still_publishes():
-    workflow, job, index = github_gate()
+    _workflow, job, index = github_gate()
     gate_step, later = job["steps"][index], job["steps"][index + 1:]
     command = GateCommand.parse(gate_step["run"])
     assert gate_step["shell"] == "bash"
@@ -145,6 +145,6 @@ def test_the_docs_exit_code_table_is_the_contract():
     section = text.split("\n## Exit codes\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if re.match(r"\| \d+ \|", line)]
     assert [int(row.split("|")[1]) for row in rows] == list(EXIT_CODES)
-    for row, (code, (word, meaning)) in zip(rows, EXIT_CODES.items()):
+    for row, (code, (word, meaning)) in zip(rows, EXIT_CODES.items(), strict=True):
         assert row.startswith(f"| {code} | {word} | {meaning} |"), row
     assert " > ".join(map(str, PRECEDENCE)) in section

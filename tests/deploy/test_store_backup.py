@@ -95,7 +95,7 @@ def test_the_documented_backup_copies_a_store_while_a_sweep_writes_it(tmp_path, 
         still_writing = writer.poll() is None
     finally:
         stop.touch()
-        out, err = writer.communicate(timeout=60)
+        _out, err = writer.communicate(timeout=60)
     assert writer.returncode == 0, err
     assert backup.returncode == 0, backup.stderr
     assert still_writing, "the writer had stopped before the backup ended: the test did not test a busy store"

@@ -64,7 +64,7 @@ def installed_copies(destination: Path, edit=lambda name, text: text) -> list[Pa
         # Only ExecStart lines name the install prefix.
         changed = [
             line
-            for line, original in zip(replaced.splitlines(), text.splitlines())
+            for line, original in zip(replaced.splitlines(), text.splitlines(), strict=True)
             if line != original
         ]
         assert all(line.startswith("ExecStart=") for line in changed), changed

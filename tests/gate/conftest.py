@@ -47,7 +47,9 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
     with start_grpc_servers([spec], workdir / "grpc") as grpc_servers, start_openssh(
         workdir, "legacy", host_keys=[host_key(workdir / "keys", "ed25519")]
     ) as sshd:
-        yield Servers(f"grpcs://127.0.0.1:{grpc_servers.port('ok')}", ca.ca_path, f"ssh://127.0.0.1:{sshd.port}", profile)
+        yield Servers(
+            f"grpcs://127.0.0.1:{grpc_servers.port('ok')}", ca.ca_path, f"ssh://127.0.0.1:{sshd.port}", profile
+        )
 
 
 @pytest.fixture

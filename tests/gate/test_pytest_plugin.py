@@ -159,8 +159,8 @@ def test_each_check_is_an_item_with_the_outcome_of_its_status(pytester, servers,
         "*InteropWarning: * SSH-MAC-001 * (medium) fail: weak MACs offered*",
         f"probed 3 of 3 targets in 1 gate run, * s: {' '.join(urls)}",  # together, the fixture's one included
         "waiver W-OLD (SSH-ENC-001) expired on 2020-01-01: waived nothing (it would cover 1 result)",
-        f"XFAIL interop::{legacy}::SSH-KEX-001 - waived by W-KEX until 2099-12-31 (approver: Kepala Diskominfo): "
-        "Legacy appliance; its replacement is contracted. [[]was fail: *",
+        (f"XFAIL interop::{legacy}::SSH-KEX-001 - waived by W-KEX until 2099-12-31 "
+        "(approver: Kepala Diskominfo): Legacy appliance; its replacement is contracted. [[]was fail: *"),
     ])
 
     failure = cases[node_id(legacy, "SSH-ENC-001")].find("failure")

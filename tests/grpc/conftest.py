@@ -9,6 +9,7 @@ this probe's checks, so sibling probes' timing plays no part.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import socket
 import threading
@@ -102,7 +103,7 @@ def plain_servers(tmp_path_factory) -> Iterator[RunningGrpcServers]:
 @pytest.fixture(scope="session")
 def tls_servers(tmp_path_factory) -> Iterator[RunningGrpcServers]:
     ca = TestCA(tmp_path_factory.mktemp("grpc-ca"))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     expired = ca.issue("grpc-expired", not_before=now - dt.timedelta(days=60),
                        not_after=now - dt.timedelta(days=1))
     wrong_name = ca.issue("grpc-wrong-name", dns_names=("lain.go.id",), ip_addresses=())
@@ -144,10 +145,8 @@ class RawServer:
                     pass
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
         self.sock.close()
         for client in self.clients:
             client.close()

@@ -64,5 +64,5 @@ def test_spec_round_trips_through_json(tls_servers):
     [{"health": "sometimes"}, {"reflection": ("v2",)}, {"faults": (("/a/b", "explode"),)}],
 )
 def test_spec_rejects_unknown_behaviours(fields):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"must be one of|unknown"):
         GrpcServerSpec("bad", **fields)

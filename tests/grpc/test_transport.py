@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from tests.grpc.conftest import own_check_ids, probe, registered, statuses
 
-ALL_PASS = {check_id: "pass" for check_id in own_check_ids()}
+ALL_PASS = dict.fromkeys(own_check_ids(), "pass")
 
 
 def all_error_but(**verdicts: str) -> dict[str, str]:
-    return {check_id: "error" for check_id in own_check_ids()} | {
+    return dict.fromkeys(own_check_ids(), "error") | {
         check_id.replace("_", "-"): status for check_id, status in verdicts.items()
     }
 

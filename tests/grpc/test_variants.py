@@ -8,7 +8,7 @@ import pytest
 
 from tests.grpc.conftest import DECLARED, own_check_ids, probe, registered, statuses
 
-PASS_ALL_BUT_PLAINTEXT = {check_id: "pass" for check_id in own_check_ids()} | {"GRPC-TLS-001": "fail"}
+PASS_ALL_BUT_PLAINTEXT = dict.fromkeys(own_check_ids(), "pass") | {"GRPC-TLS-001": "fail"}
 
 # server variant, target fields differing from the registered default, verdicts differing from "all pass".
 CASES = [

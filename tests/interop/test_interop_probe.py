@@ -8,9 +8,9 @@ import grpc
 import pytest
 
 from orchestrator.testbed import interop_server
+from probes import registry
 from probes.grpc.interop.cases import CASES, CASES_BY_NAME, MAX_STREAM_RESPONSES
 from probes.grpc.interop.checks import NOT_SERVED
-from probes import registry
 from probes.model import ProbeReport, Status
 from probes.runner import CheckSettings, run_probe
 from protos.grpc.testing import messages_pb2, test_pb2_grpc
@@ -30,7 +30,7 @@ def statuses(report: ProbeReport) -> dict[str, Status]:
 def test_conformant_server_passes_every_case(conformant_process):
     report = probe(conformant_process.port)
 
-    assert statuses(report) == {check_id: Status.PASS for check_id in ALL_IDS}
+    assert statuses(report) == dict.fromkeys(ALL_IDS, Status.PASS)
     assert report.unreachable is None
     assert report.facts["grpc_interop"]["test_service_served"] is True
     for result in report.results:
@@ -75,7 +75,7 @@ def test_endpoint_without_test_service_skips(grpc_servers):
 
     report = probe(port)
 
-    assert statuses(report) == {check_id: Status.SKIP for check_id in ALL_IDS}
+    assert statuses(report) == dict.fromkeys(ALL_IDS, Status.SKIP)
     assert {result.reason for result in report.results} == {NOT_SERVED}
     assert report.facts["grpc_interop"]["test_service_served"] is False
 
@@ -102,7 +102,7 @@ def test_required_makes_every_check_fail_without_test_service(grpc_servers):
 
     report = probe(port, required=True)
 
-    assert statuses(report) == {check_id: Status.FAIL for check_id in ALL_IDS}
+    assert statuses(report) == dict.fromkeys(ALL_IDS, Status.FAIL)
 
 
 def test_only_the_wanted_cases_are_run(grpc_servers):
@@ -123,7 +123,7 @@ def test_unreachable_target_is_reported_and_every_check_errors():
     report = probe(free_port())
 
     assert report.unreachable is not None
-    assert statuses(report) == {check_id: Status.ERROR for check_id in ALL_IDS}
+    assert statuses(report) == dict.fromkeys(ALL_IDS, Status.ERROR)
 
 
 class SlowUnary(interop_server.TestService):
@@ -158,7 +158,7 @@ def test_a_case_without_answer_in_its_timeout_is_an_error(grpc_servers):
     report = asyncio.run(run_probe(grpc_target(port), selection))
 
     # custom_metadata keeps its own (default) timeout and so sees the slow answer arrive.
-    expected = {check_id: Status.PASS for check_id in ALL_IDS} | {"GRPC-INTR-002": Status.ERROR}
+    expected = dict.fromkeys(ALL_IDS, Status.PASS) | {"GRPC-INTR-002": Status.ERROR}
     assert statuses(report) == expected
     slow = next(r for r in report.results if r.check_id == "GRPC-INTR-002")
     assert slow.reason == "large_unary: no complete answer within 0.5 s"
@@ -185,7 +185,7 @@ def test_a_server_that_does_not_speak_grpc_errors_every_check(grpc_servers, gree
     report = probe(port, timeout_s=1.0)
 
     assert report.unreachable is None
-    assert statuses(report) == {check_id: Status.ERROR for check_id in ALL_IDS}
+    assert statuses(report) == dict.fromkeys(ALL_IDS, Status.ERROR)
     no_answer = ("empty_unary: no complete answer", "empty_unary: no answer: UNAVAILABLE")
     assert all(result.reason.startswith(no_answer)
                for result in report.results), [r.reason for r in report.results]
@@ -225,7 +225,7 @@ def test_a_proxy_answering_for_a_stopped_backend_fails_every_case(proxy_without_
     report = probe(proxy_without_backend.port(listener))
 
     assert report.unreachable is None
-    assert statuses(report) == {check_id: Status.FAIL for check_id in ALL_IDS}
+    assert statuses(report) == dict.fromkeys(ALL_IDS, Status.FAIL)
     empty = next(r for r in report.results if r.check_id == "GRPC-INTR-001")
     assert empty.evidence["observed"]["code"] == "UNAVAILABLE"
     assert empty.evidence["observed"]["details"] == {
@@ -259,7 +259,7 @@ def test_a_connection_lost_mid_case_is_an_error_not_a_fail(grpc_servers):
 
     report = probe(relay)
 
-    expected = {check_id: Status.PASS for check_id in ALL_IDS} | {"GRPC-INTR-002": Status.ERROR}
+    expected = dict.fromkeys(ALL_IDS, Status.PASS) | {"GRPC-INTR-002": Status.ERROR}
     assert statuses(report) == expected
     lost = next(r for r in report.results if r.check_id == "GRPC-INTR-002")
     assert lost.reason.startswith("large_unary: no answer: UNAVAILABLE: "), lost.reason

@@ -46,8 +46,8 @@ def test_validate_invalid_prints_every_problem_and_exits_2(write):
     province_line, url_line = marked_line(text, 'province: "33"'), marked_line(text, "192.0.2.7")
     assert result.stderr.splitlines() == [
         f"{path}:{province_line}: agencies[2].province: province '33' does not match code '32.73' (province '32')",
-        f"{path}:{url_line}: applications[2].endpoints[0].url: 192.0.2.7 is outside the inventory scope "
-        "(networks 127.0.0.0/8; domains localhost): refused, nothing is ever sent to it",
+        (f"{path}:{url_line}: applications[2].endpoints[0].url: 192.0.2.7 is outside the inventory scope "
+        "(networks 127.0.0.0/8; domains localhost): refused, nothing is ever sent to it"),
         f"error: 2 problems in {path}: nothing runs on an invalid inventory",
     ]
     assert "OK" not in result.stdout
@@ -65,7 +65,9 @@ def test_stats_json_counts_by_level_and_province():
     data = json.loads(result.stdout)
     assert (data["agencies"], data["applications"]) == (4, 4)
     assert data["endpoints"] == {"total": 5, "ssh": 2, "grpc": 3, "grpcs": 0}
-    assert data["by_level"]["kota"] == {"agencies": 1, "applications": 1, "endpoints": {"ssh": 0, "grpc": 1, "grpcs": 0}}
+    assert data["by_level"]["kota"] == {
+        "agencies": 1, "applications": 1, "endpoints": {"ssh": 0, "grpc": 1, "grpcs": 0}
+    }
     assert data["by_level"]["pusat"]["endpoints"] == {"ssh": 1, "grpc": 1, "grpcs": 0}
     assert data["by_province"]["32"] == {
         "name": "Jawa Barat",

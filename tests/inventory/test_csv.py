@@ -88,8 +88,8 @@ def test_scope_is_given_to_the_importer(write, tmp_path):
     text = HEADER + "KEMENKES,Kementerian Kesehatan,pusat,31,k-1,K1,grpc://10.1.2.3:50051,,,,\n"
     problems = _problems(write, tmp_path, text)
     assert problems == [
-        "2: url: 10.1.2.3 is outside the inventory scope (networks 127.0.0.0/8; domains localhost): refused, "
-        "nothing is ever sent to it"
+        ("2: url: 10.1.2.3 is outside the inventory scope (networks 127.0.0.0/8; domains localhost): refused, "
+        "nothing is ever sent to it")
     ]
     inventory = import_csv(write(text, "ok.csv"), tmp_path / "ok.yaml", {"networks": ["10.0.0.0/8"], "domains": []})
     assert [ref.host for ref in inventory.endpoints()] == ["10.1.2.3"]

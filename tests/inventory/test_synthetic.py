@@ -253,5 +253,5 @@ def test_apportion_sums_exactly_and_stays_within_one_of_the_exact_share(total, w
         assert counts == [0] * len(weights)
         return
     assert sum(counts) == total
-    for count, weight in zip(counts, weights):
+    for count, weight in zip(counts, weights, strict=True):
         assert abs(count - weight * total / scale) < 1 + 1e-6

@@ -13,8 +13,8 @@ from orchestrator.inventory import (
     inventory_hash,
     load_endpoint_set,
     load_inventory,
+    model,
 )
-from orchestrator.inventory import model
 from orchestrator.inventory.yaml_nodes import ConfigError, Problem
 from probes.model import Credentials, Target
 from tests.inventory.conftest import TINY, marked_line, write_ca_bundle, write_private_key
@@ -689,7 +689,7 @@ def test_networks_are_written_as_text(write, network):
     text = HEAD.replace("networks: [127.0.0.0/8, 10.20.0.0/16]", f"networks: [127.0.0.0/8, {network}]  # <-")
     with pytest.raises(InventoryError) as caught:
         load_inventory(write(text + "applications: []\n"))
-    assert [(p.line, p.field) for p in caught.value.problems][0] == (marked_line(text), "scope.networks[1]")
+    assert next((p.line, p.field) for p in caught.value.problems) == (marked_line(text), "scope.networks[1]")
 
 
 @pytest.mark.parametrize(

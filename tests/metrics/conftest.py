@@ -20,10 +20,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.store import Store, SweepState
-from probes.model import Status
 from probes import registry
+from probes.model import Status
 from tests.metrics.support import (
-    AUTHENTICATED, add_sweep, checks_for, endpoint, grpcs_facts, report, ssh_facts,
+    AUTHENTICATED,
+    add_sweep,
+    checks_for,
+    endpoint,
+    grpcs_facts,
+    report,
+    ssh_facts,
 )
 
 E1 = "ssh://127.1.0.1:10000"

@@ -161,7 +161,7 @@ applications:
 def make_history(workdir: Path) -> History:
     workdir.mkdir(parents=True, exist_ok=True)
     ca = TestCA(workdir / "tls")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     soon = ca.issue("soon", not_after=now + dt.timedelta(days=7))
     expired = ca.issue("expired", not_before=now - dt.timedelta(days=60),
                        not_after=now - dt.timedelta(days=2))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import urllib.parse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.store import Recording, Store, SweepState
@@ -154,7 +154,7 @@ def add_sweep(
         engine="local",
         endpoints=[record for record, _, _ in items],
         options={},
-        started_at=datetime.fromisoformat(started).replace(tzinfo=timezone.utc),
+        started_at=datetime.fromisoformat(started).replace(tzinfo=UTC),
     )
     recordings = [
         Recording(record.endpoint_id, rep, 1, error_class, "worker-1")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,7 +64,7 @@ def test_the_formula_counts_exactly_what_the_collector_emits(tmp_path):
     path = tmp_path / "results.db"
     worst_case_store(path)
     waivers = tmp_path / "waivers.yaml"
-    expires = datetime.now(timezone.utc).date() + timedelta(days=10)
+    expires = datetime.now(UTC).date() + timedelta(days=10)
     waivers.write_text(
         "waivers:\n  - id: W-1\n    check: SSH-KEX-002\n    justification: Legacy client fleet until 2027.\n"
         f"    approver: Kepala Dinas\n    expires: {expires.isoformat()}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ INV = {"inventory": "nasional"}
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()  # waivers expire by the UTC date
+    return datetime.now(UTC).date()  # waivers expire by the UTC date
 
 
 @pytest.fixture

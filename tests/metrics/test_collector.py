@@ -5,21 +5,43 @@ Expected scores are worked out by hand in conftest (``SSH``, ``E1_EARNED`` ...).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
-from prometheus_client import CollectorRegistry
 
 from orchestrator.metrics.collector import StoreCollector
 from orchestrator.metrics.families import BY_NAME, DURATION_BUCKETS
 from orchestrator.scoring import round2
 from tests.metrics.conftest import (
-    E1, E1_EARNED, E2, E3, E3_EARNED, E4, E5, E5_EARNED, E6, E6_EARNED, GRPC, GRPCS, N_GRPC, N_SSH, N_TLS,
-    NATIONAL, NATIONAL_INDEX, NOT_AFTER, PILOT, SSH, group_index, samples, scrape, series_of, value,
+    E1,
+    E1_EARNED,
+    E2,
+    E3,
+    E3_EARNED,
+    E4,
+    E5,
+    E5_EARNED,
+    E6,
+    E6_EARNED,
+    GRPC,
+    GRPCS,
+    N_GRPC,
+    N_SSH,
+    N_TLS,
+    NATIONAL,
+    NATIONAL_INDEX,
+    NOT_AFTER,
+    PILOT,
+    SSH,
+    group_index,
+    samples,
+    scrape,
+    series_of,
+    value,
 )
-
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +62,7 @@ def test_sweep_level_series_show_the_latest_complete_sweep(parsed, scenario):
     assert value(parsed, "interop_sweep_info", **inv, sweep=scenario.latest, profile="spbe-baseline",
                  engine="local", state="complete") == 1
     assert len(series_of(parsed, "interop_sweep_info")) == 2  # nasional and pilot
-    started = datetime(2026, 1, 12, 1, 0, tzinfo=timezone.utc).timestamp()
+    started = datetime(2026, 1, 12, 1, 0, tzinfo=UTC).timestamp()
     assert value(parsed, "interop_sweep_start_timestamp_seconds", **inv) == started
     assert value(parsed, "interop_sweep_endpoints", **inv) == 6
     assert value(parsed, "interop_sweep_endpoints_unreachable", **inv) == 1
@@ -174,7 +196,7 @@ def test_running_sweep_series(parsed, scenario):
     assert value(parsed, "interop_running_sweep_endpoints_in_flight", **run) == 1
     assert value(parsed, "interop_running_sweep_workers", **run) == 2
     heartbeat = value(parsed, "interop_running_sweep_heartbeat_timestamp_seconds", **run)
-    assert abs(heartbeat - datetime.now(timezone.utc).timestamp()) < 600
+    assert abs(heartbeat - datetime.now(UTC).timestamp()) < 600
     assert value(parsed, "interop_running_sweep_endpoint_errors", **run, error_class="timeout") == 1
     assert value(parsed, "interop_running_sweep_endpoint_errors", **run, error_class="refused") == 0
     assert value(parsed, "interop_running_sweep_results", **run, status="error") == 29

@@ -12,8 +12,18 @@ import sys
 import pytest
 
 from tests.metrics.expressions import (
-    DASHBOARD_NAMES, GRAFANA, GRAFANA_BUILTINS, count_key, dashboard, known_names, label_values_query,
-    metric_names, panels, rules, shipped, variables_in,
+    DASHBOARD_NAMES,
+    GRAFANA,
+    GRAFANA_BUILTINS,
+    count_key,
+    dashboard,
+    known_names,
+    label_values_query,
+    metric_names,
+    panels,
+    rules,
+    shipped,
+    variables_in,
 )
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -123,8 +133,8 @@ def test_every_recording_rule_is_shown_on_a_dashboard():
 
 
 @pytest.mark.parametrize(("expr", "names"), [
-    ('sum by (agency_level) ((interop_agency_spbe_index{inventory="$inventory"} >= bool 4.2)'
-     ' * on (inventory, agency) group_left (agency_level) interop_agency_info{inventory="$inventory"})',
+    (('sum by (agency_level) ((interop_agency_spbe_index{inventory="$inventory"} >= bool 4.2)'
+     ' * on (inventory, agency) group_left (agency_level) interop_agency_info{inventory="$inventory"})'),
      {"interop_agency_spbe_index", "interop_agency_info"}),
     ("interop_national_compliance_ratio < interop_national_compliance_ratio offset 7d - 0.05",
      {"interop_national_compliance_ratio"}),

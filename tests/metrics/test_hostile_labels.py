@@ -24,6 +24,7 @@ from orchestrator.store import Store
 from tests.metrics.conftest import samples, scrape, series_of, value
 from tests.metrics.support import HOSTILE_AGENCIES, HOSTILE_INVENTORY, LONG, add_hostile_sweep
 
+
 def hostile_store(path) -> tuple[str, list[EndpointMeta]]:
     with Store(path) as store:
         return add_hostile_sweep(store)

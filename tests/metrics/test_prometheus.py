@@ -205,9 +205,10 @@ def test_push_of_a_hostile_inventory_name(pushgateway, served_store):
 
 def test_sweep_run_pushes_and_writes_a_textfile(pushgateway, tmp_path):
     """The one-shot/CI path end to end: `interop sweep run --push-gateway --textfile` on real servers."""
+    from typer.testing import CliRunner
+
     from orchestrator.cli import app
     from tests.sweep.support import planned, start_grpc_fleet, write_inventory, write_profile
-    from typer.testing import CliRunner
 
     fleet = start_grpc_fleet(tmp_path / "servers", {"127.0.0.1": 3})
     try:

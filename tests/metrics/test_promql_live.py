@@ -22,7 +22,13 @@ import pytest
 
 from orchestrator.testbed.process import free_port, spawn
 from tests.metrics.expressions import (
-    DASHBOARD_NAMES, GRAFANA_BUILTINS, RULES, dashboard, label_values_query, shipped, substitute,
+    DASHBOARD_NAMES,
+    GRAFANA_BUILTINS,
+    RULES,
+    dashboard,
+    label_values_query,
+    shipped,
+    substitute,
 )
 from tests.metrics.fleet_history import AGENCY, INVENTORY, make_history
 from tests.metrics.test_prometheus import get, wait_for

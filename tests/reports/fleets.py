@@ -10,7 +10,7 @@ as it would be once a fix is done.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orchestrator.endpoint_meta import EndpointMeta
@@ -23,7 +23,7 @@ P, F, W, E, S = Status.PASS, Status.FAIL, Status.WARN, Status.ERROR, Status.SKIP
 
 Fleet = Mapping[str, tuple[str, Mapping[str, Status]]]  # url -> (agency, {check: status})
 OPEN = (F, W)
-T0 = datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 
 
 def fixed(fleet: Fleet, checks: Iterable[str]) -> dict[str, tuple[str, dict[str, Status]]]:

@@ -18,7 +18,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orchestrator.endpoint_meta import EndpointMeta
@@ -63,7 +63,7 @@ def _report(url: str, scheme: str, checks: list[str], rng: random.Random) -> Pro
              "expected": "no SHA-1 key exchange", "offending": ["diffie-hellman-group1-sha1"]},
             0.02,
         )
-        for check_id, status in zip(checks, statuses)
+        for check_id, status in zip(checks, statuses, strict=True)
     ]
     facts: dict = {}
     if scheme == "ssh":
@@ -99,7 +99,7 @@ def record_sweep(directory: Path, seed: int) -> None:
     rng = random.Random(seed)
     with Store(directory / "results.db") as store:
         last = store.list_sweeps(1)
-        started_at = last[0].started_at + timedelta(days=7) if last else datetime.now(timezone.utc)
+        started_at = last[0].started_at + timedelta(days=7) if last else datetime.now(UTC)
         sweep_id = store.create_sweep(
             inventory_path=str(inventory_path), inventory_hash=inventory.content_hash, inventory_name="national",
             profile="spbe-baseline", profile_hash="sha256:scale", engine="synthetic", endpoints=records, options={},

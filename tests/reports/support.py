@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orchestrator.endpoint_meta import EndpointMeta
@@ -73,12 +73,12 @@ GRPC = ("GRPC-HLTH-001", "GRPC-REFL-001", "GRPC-IDEN-001", "GRPC-INTR-012")
 
 # The current sweep's statuses: endpoint -> {check: status}.
 CURRENT: dict[str, dict[str, Status]] = {
-    "grpcs://127.0.0.1:50443": dict(zip(TLS + GRPC, (P, P, P, W, P, P, F, P, S))),
-    "ssh://127.0.0.1:2222": dict(zip(SSH, (P, F, W, P, P, P))),
+    "grpcs://127.0.0.1:50443": dict(zip(TLS + GRPC, (P, P, P, W, P, P, F, P, S), strict=True)),
+    "ssh://127.0.0.1:2222": dict(zip(SSH, (P, F, W, P, P, P), strict=True)),
     "ssh://127.0.0.1:2224": dict.fromkeys(SSH, E),
-    "grpc://localhost:50052": dict(zip(GRPC, (P, E, F, S))),
-    "ssh://127.0.0.1:2273": dict(zip(SSH, (P, F, F, F, W, P))),
-    "grpcs://127.0.0.1:50473": dict(zip(TLS + GRPC, (P, F, P, W, F, P, P, P, S))),
+    "grpc://localhost:50052": dict(zip(GRPC, (P, E, F, S), strict=True)),
+    "ssh://127.0.0.1:2273": dict(zip(SSH, (P, F, F, F, W, P), strict=True)),
+    "grpcs://127.0.0.1:50473": dict(zip(TLS + GRPC, (P, F, P, W, F, P, P, P, S), strict=True)),
 }
 # The previous sweep differs on a few results.
 PREVIOUS_CHANGES = {
@@ -137,7 +137,7 @@ def _report(url: str, statuses: dict[str, Status], now: datetime, days_left: int
 
 
 def build(directory: Path, *, now: datetime | None = None) -> Built:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     inventory_path = directory / "inventory.yaml"
     inventory_path.write_text(INVENTORY, encoding="utf-8")
     store_path = directory / "results.db"

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from orchestrator.reports import json_report
-from orchestrator.reports.csv_report import COLUMNS
 from orchestrator.reports.build import build_report
+from orchestrator.reports.csv_report import COLUMNS
 from orchestrator.reports.sarif import artifact_uri
 from orchestrator.store import Store
 from orchestrator.waivers import load_waivers
@@ -42,7 +42,8 @@ def test_json_report_validates_and_round_trips(report) -> None:
     errors = [f"{list(e.path)}: {e.message}" for e in VALIDATOR.iter_errors(document)]
     assert errors == []
     assert document == json.loads(json.dumps(report, default=list))
-    assert document["schema_version"] == "1.2"  # 1.1: scores carry weight and cap (issue 7); 1.2: fixes, trend (issue 10)
+    # 1.1: scores carry weight and cap (issue 7); 1.2: fixes, trend (issue 10)
+    assert document["schema_version"] == "1.2"
     # The machine-readable cap: every capped endpoint names its worst open fail and its band.
     capped = [e["score"] for e in document["endpoints"] if e["score"]["cap"]]
     assert capped and all(s["index"] == s["cap"]["max_index"] < s["cap"]["uncapped_index"] for s in capped)
@@ -92,7 +93,7 @@ def test_junit_waived_is_skipped_with_the_waiver(store: Store, built: Built, wai
     message = case.find("skipped").get("message")
     assert "W-BDG-KEX" in message and "2099-12-31" in message and "Kepala Diskominfo Kota Bandung" in message
     warn = suite.find("testcase[@name='SSH-MAC-001 No weak message authentication codes offered']")
-    assert list(warn)[0].tag == "system-out" and warn.find("system-out").text.startswith("WARNING: ")
+    assert next(iter(warn)).tag == "system-out" and warn.find("system-out").text.startswith("WARNING: ")
 
 
 def test_sarif_structure(report) -> None:
@@ -139,7 +140,7 @@ def test_csv_one_row_per_finding(report) -> None:
     assert all(len(row) == len(COLUMNS) for row in rows)
     findings = {(f["endpoint"], f["check_id"]): f for f in report["findings"]}
     for row in rows[1:]:
-        values = dict(zip(COLUMNS, row))
+        values = dict(zip(COLUMNS, row, strict=True))
         finding = findings[(values["endpoint"], values["check_id"])]
         assert values["status"] == finding["status"] and values["severity"] == finding["severity"]
         assert values["sweep_id"] == report["sweep"]["id"]
@@ -151,7 +152,7 @@ def test_csv_neutralises_formulas(store: Store, built: Built) -> None:
     from orchestrator.reports.csv_report import row
 
     cells = dict(zip(COLUMNS, row("s", {"endpoint": "ssh://h:22", "reason": "=HYPERLINK(\"http://x\")",
-                                         "evidence": {"observed": 1}, "title": "+1", "check_id": "-X"})))
+                                         "evidence": {"observed": 1}, "title": "+1", "check_id": "-X"}), strict=True))
     assert cells["reason"] == "'=HYPERLINK(\"http://x\")" and cells["title"] == "'+1" and cells["check_id"] == "'-X"
     assert cells["evidence"] == '{"observed": 1}'
 

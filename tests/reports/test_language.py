@@ -118,7 +118,7 @@ def test_markdown_agency_opens_with_its_fix_list(store: Store, built: Built) -> 
         table = next(block for block in section.split("\n\n") if block.startswith("| # |"))
         rows = table.splitlines()[2:]
         assert len(rows) == len(report["fixes"])
-        for row, fix in zip(rows, report["fixes"]):
+        for row, fix in zip(rows, report["fixes"], strict=True):
             assert f"`{fix['checks'][0]['id']}`" in row and f"{fix['index_after']:.2f}" in row
             assert f"| {fix['cumulative_index_after']:.2f} |" in row
 

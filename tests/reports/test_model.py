@@ -200,6 +200,12 @@ def test_every_result_is_available_for_junit(national) -> None:
     assert sum(r["status"] == "pass" for r in results) == national["score"]["counts"]["pass"]
 
 
+def test_a_report_read_back_from_json_has_no_results_to_list(national) -> None:
+    """A plain mapping (a JSON report read back) is refused with the reason, not an AttributeError."""
+    with pytest.raises(ReportError, match="not built from a store"):
+        list(iter_results(json.loads(json.dumps(national, default=list))))
+
+
 def test_bad_requests(store: Store, built: Built) -> None:
     with pytest.raises(ReportError, match="has no endpoints"):
         build_report(store, built.current, agency="99.99")

@@ -11,7 +11,6 @@ an endpoint is the top of the band its worst open fail allows.
 
 from __future__ import annotations
 
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -19,9 +19,9 @@ CHECKS = ("SSH-BANNER-001", "SSH-KEX-001", "SSH-KEX-002", "SSH-ENC-001", "SSH-MA
 
 def fleet(a1: tuple, a2: tuple, b1: tuple) -> dict:
     return {
-        "ssh://10.5.0.1:22": ("A", dict(zip(CHECKS, a1))),
-        "ssh://10.5.0.2:22": ("A", dict(zip(CHECKS, a2))),
-        "ssh://10.5.0.9:22": ("B", dict(zip(CHECKS, b1))),
+        "ssh://10.5.0.1:22": ("A", dict(zip(CHECKS, a1, strict=True))),
+        "ssh://10.5.0.2:22": ("A", dict(zip(CHECKS, a2, strict=True))),
+        "ssh://10.5.0.9:22": ("B", dict(zip(CHECKS, b1, strict=True))),
     }
 
 
@@ -53,7 +53,7 @@ def test_trend_is_each_sweeps_own_index_oldest_first(history, agency) -> None:
     report = build_report(store, sweeps[2], agency=agency, lang="en")
     own = [build_report(store, sweep_id, agency=agency, lang="en")["score"] for sweep_id in sweeps]
     assert [(p["sweep"], p["index"], p["predicate"]) for p in report["trend"]] == [
-        (sweep_id, score["index"], score["predicate"]) for sweep_id, score in zip(sweeps, own)]
+        (sweep_id, score["index"], score["predicate"]) for sweep_id, score in zip(sweeps, own, strict=True)]
     assert report["trend"][-1]["index"] == report["score"]["index"]
     assert [p["started_at"] for p in report["trend"]] == sorted(p["started_at"] for p in report["trend"])
     if agency == "A":  # A fixed its fails week after week
@@ -112,13 +112,13 @@ def check_changes_of_week_3(store: Store, sweeps: list[str]) -> None:
 
 def test_changes_by_endpoint_edge_cases_and_bound(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "results.db"
-    before = {"ssh://10.6.0.1:22": ("A", dict(zip(CHECKS, (F, F, W, P, F))))}
+    before = {"ssh://10.6.0.1:22": ("A", dict(zip(CHECKS, (F, F, W, P, F), strict=True)))}
     after = {
         # BANNER fail -> skip is fixed (not applicable now); KEX-001 fail -> error is not known to be
         # fixed; KEX-002 warn -> fail stays open; ENC-001 pass -> warn is new; MAC-001 dropped.
-        "ssh://10.6.0.1:22": ("A", dict(zip(CHECKS[:4], (S, E, F, W)))),
-        "ssh://10.6.0.2:22": ("A", dict(zip(CHECKS, (P, F, W, P, P)))),  # a new endpoint: all open is new
-        "ssh://10.6.0.3:22": ("A", dict(zip(CHECKS, (F, P, P, P, P)))),
+        "ssh://10.6.0.1:22": ("A", dict(zip(CHECKS[:4], (S, E, F, W), strict=True))),
+        "ssh://10.6.0.2:22": ("A", dict(zip(CHECKS, (P, F, W, P, P), strict=True))),  # a new endpoint: all open is new
+        "ssh://10.6.0.3:22": ("A", dict(zip(CHECKS, (F, P, P, P, P), strict=True))),
     }
     with Store(path) as store:
         record_sweep(store, before, started_at=later(0))

@@ -96,8 +96,8 @@ def test_reset_starts_a_new_count(waivers_file: Path) -> None:
          2, "waivers[0].approver", "Field required"),
         ("  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n    expires: soon\n",
          6, "waivers[0].expires", "date"),
-        ("  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n    expires: 2030-01-01\n"
-         "    reason: typo\n", 7, "waivers[0].reason", "unknown field"),
+        (("  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n    expires: 2030-01-01\n"
+         "    reason: typo\n"), 7, "waivers[0].reason", "unknown field"),
         ("  - id: W1\n    check: SSH-KEKS-*\n    justification: ok\n    approver: A\n    expires: 2030-01-01\n",
          3, "waivers[0].check", "matches no registered check id"),
     ],

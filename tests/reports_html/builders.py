@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import textwrap
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orchestrator.endpoint_meta import EndpointMeta
@@ -31,7 +31,7 @@ PAYLOAD = (
     '<svg onload="window.__pwned=3"></svg>'
     '</pre></td></tr></table><b id="injected">bold</b>'
 )
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 SSH = ("SSH-BANNER-001", "SSH-KEX-001", "SSH-KEX-002", "SSH-ENC-001")
 TLS = ("TLS-PROTO-001", "TLS-CERT-003", "TLS-ALPN-001")
@@ -39,28 +39,32 @@ GRPC = ("GRPC-HLTH-001", "GRPC-REFL-001", "GRPC-IDEN-001")
 
 # url -> (agency, level, province, application, statuses, days of certificate left)
 SMALL_ENDPOINTS: dict[str, tuple[str, str, str, str, dict[str, Status], int | None]] = {
-    "ssh://127.0.0.1:2222": ("KEMENKES", "pusat", "31", "satusehat", dict(zip(SSH, (P, F, W, P))), None),
+    "ssh://127.0.0.1:2222": ("KEMENKES", "pusat", "31", "satusehat", dict(zip(SSH, (P, F, W, P), strict=True)), None),
     "grpcs://127.0.0.1:50443": (
         "KEMENKES",
         "pusat",
         "31",
         "satusehat",
-        dict(zip(TLS + GRPC, (P, W, P, P, F, P))),
+        dict(zip(TLS + GRPC, (P, W, P, P, F, P), strict=True)),
         200,
     ),
     "ssh://127.0.0.1:2224": ("KEMENKES", "pusat", "31", "sisdmk", dict.fromkeys(SSH, E), None),
-    "grpc://localhost:50052": ("32", "provinsi", "32", "sapawarga", dict(zip(GRPC, (P, E, F))), None),
-    "ssh://127.0.0.1:2273": ("32.73", "kota", "32", "simpeg" + PAYLOAD, dict(zip(SSH, (P, F, F, F))), None),
+    "grpc://localhost:50052": ("32", "provinsi", "32", "sapawarga", dict(zip(GRPC, (P, E, F), strict=True)), None),
+    "ssh://127.0.0.1:2273": (
+        "32.73", "kota", "32", "simpeg" + PAYLOAD, dict(zip(SSH, (P, F, F, F), strict=True)), None
+    ),
     "grpcs://127.0.0.1:50473": (
         "32.73",
         "kota",
         "32",
         "simpeg" + PAYLOAD,
-        dict(zip(TLS + GRPC, (P, F, F, F, P, W))),
+        dict(zip(TLS + GRPC, (P, F, F, F, P, W), strict=True)),
         12,
     ),
-    "grpcs://127.0.0.1:50474": ("32.73", "kota", "32", "sipd", dict(zip(TLS + GRPC, (P, P, P, P, P, P))), -3),
-    "ssh://127.0.0.1:1101": ("11.01", "kabupaten", "11", "simda", dict(zip(SSH, (P, P, P, P))), None),
+    "grpcs://127.0.0.1:50474": (
+        "32.73", "kota", "32", "sipd", dict(zip(TLS + GRPC, (P, P, P, P, P, P), strict=True)), -3
+    ),
+    "ssh://127.0.0.1:1101": ("11.01", "kabupaten", "11", "simda", dict(zip(SSH, (P, P, P, P), strict=True)), None),
 }
 UNREACHABLE = "ssh://127.0.0.1:2224"
 HOSTILE_URLS = ("ssh://127.0.0.1:2273", "grpcs://127.0.0.1:50473")
@@ -221,7 +225,7 @@ def national_store(directory: Path, *, agencies: int = 620, endpoints: int = 33_
                     {"observed": status.value, "expected": "pass"},
                     0.0,
                 )
-                for check_id, status in zip(NATIONAL_CHECKS, statuses)
+                for check_id, status in zip(NATIONAL_CHECKS, statuses, strict=True)
             ]
             not_after = NOW + timedelta(days=rng.randint(-120, 500))
             facts = {"tls": {"subject": "CN=x", "not_after": not_after.isoformat(), "version": "TLSv1.3"}}

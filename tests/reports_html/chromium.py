@@ -11,6 +11,7 @@ network requests are recorded. ``print_to_pdf`` runs Chromium's own
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import itertools
 import json
@@ -247,20 +248,16 @@ class Browser:
 
     def close(self) -> None:
         """Ask the browser to quit, then make sure its process (by pid) is gone."""
-        try:
+        with contextlib.suppress(DevToolsError, OSError):
             self.send("Browser.close")
-        except (DevToolsError, OSError):
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             # Any helper process it left behind is in the group it leads.
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + 5
         while self._reader.is_alive() and time.monotonic() < deadline:
             self._reader.join(0.1)
@@ -299,10 +296,8 @@ def print_to_pdf(page: Path, pdf: Path) -> Path:
             try:
                 process.wait(timeout=PRINT_TIMEOUT_S)
             finally:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)  # the process and whatever it left behind
-                except ProcessLookupError:
-                    pass
                 process.wait(timeout=10)
         if process.returncode != 0 or not pdf.exists():
             log = stderr_path.read_text(errors="replace")[-2000:]

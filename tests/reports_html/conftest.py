@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.reports.html import render
 from orchestrator.reports.build import build_report
+from orchestrator.reports.html import render
 from orchestrator.store import Store
 from tests.reports_html import builders
 from tests.reports_html.chromium import Browser, Page

@@ -258,7 +258,7 @@ def test_every_capped_index_says_why_beside_it(open_page, reports, small, key):
         firsts = column(page, table, 0, text=True)
         rows = sorted(model[section], key=lambda row: column_order(firsts, row, section))
         assert len(cells) == len(rows)
-        for cell, row in zip(cells, rows):
+        for cell, row in zip(cells, rows, strict=True):
             reason = t.cap(row["score"]["cap"])
             if reason:
                 assert reason in cell, (cell, reason)

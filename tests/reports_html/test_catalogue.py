@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -90,7 +90,7 @@ def test_numbers_percentages_and_dates_follow_the_language():
     assert indonesian.percent(0.6745, 1) == "67,5%"
     assert english.percent(0.6745) == "67%"
     assert indonesian.percent(None) == "—"
-    moment = datetime(2026, 8, 17, 10, 5, tzinfo=timezone.utc)
+    moment = datetime(2026, 8, 17, 10, 5, tzinfo=UTC)
     assert indonesian.date(moment) == "17 Agu 2026"
     assert english.date(moment) == "17 Aug 2026"
     assert english.date("2026-05-01T07:30:00+00:00", with_time=True) == "1 May 2026 07:30 UTC"

@@ -107,7 +107,7 @@ def test_the_agency_view_opens_with_what_to_fix_and_the_index_after(open_page, r
         " after: li.querySelector('.fix-after').textContent, text: li.textContent}))"
     )
     assert [e["id"] for e in entries] == [f"fix-{fix['id']}" for fix in fixes]
-    for entry, fix in zip(entries, fixes):
+    for entry, fix in zip(entries, fixes, strict=True):
         assert entry["change"] == plain(fix["remediation"])
         assert t.optional("effort", fix["effort"]) in entry["head"]
         assert t(
@@ -144,7 +144,7 @@ def test_the_national_view_lists_the_fixes_that_move_agencies_up(open_page, repo
     page = open_page(reports[("national", "en")])
     entries = texts(page, "#fixes li.fix")
     assert len(entries) == len(model["fixes"]) >= 3
-    for entry, fix in zip(entries, model["fixes"]):
+    for entry, fix in zip(entries, model["fixes"], strict=True):
         assert plain(fix["remediation"]) in entry
         assert t("fix.agencies_up", count=t.number(fix["agencies_up"])) in entry
     assert any(fix["agencies_up"] for fix in model["fixes"])
@@ -223,7 +223,7 @@ def test_the_trend_is_a_line_over_the_last_sweeps(open_page, reports, small, key
     )
     assert len(points) == len(trend)
     assert [x for x, _, _ in points] == sorted(x for x, _, _ in points)  # oldest first, left to right
-    for (_, _, tooltip), point in zip(points, trend):
+    for (_, _, tooltip), point in zip(points, trend, strict=True):
         assert tooltip == f"{t.date(point['started_at'])}: {t.number(point['index'], 2)}"
     # Higher index, higher on the chart (smaller y).
     (_, y0, _), (_, y1, _) = points
@@ -246,7 +246,7 @@ def test_changes_since_the_previous_sweep_per_endpoint(open_page, reports, small
         return ", ".join(ids) if ids else none
 
     rows = [column(page, "changes-by-endpoint", i, text=True) for i in range(4)]
-    assert [list(row) for row in zip(*rows)] == [
+    assert [list(row) for row in zip(*rows, strict=True)] == [
         [
             entry["endpoint"],
             listed(entry["new"]),

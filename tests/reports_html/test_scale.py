@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.reports.build import build_report
 from orchestrator.reports.html import LIMITS, render
 from orchestrator.reports.i18n import Translator
-from orchestrator.reports.build import build_report
 from orchestrator.store import Store
 from tests.reports_html import builders
 

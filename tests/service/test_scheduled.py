@@ -38,7 +38,7 @@ def scheduled(fleet, tokens, tmp_path_factory):
     port = free_port()
     argv = serve_argv(workdir / "results.db", port, "--tokens", str(tokens.path), "--inventory", str(fleet.inventory),
                       "--profile", str(fleet.profile), "--every", "1h", "--engine", "local")
-    log = open(workdir / "serve.log", "w+")
+    log = open(workdir / "serve.log", "w+")  # noqa: SIM115 - open while the fixture yields; closed in finally
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir)
     try:
         wait_for_port("127.0.0.1", port, 60, process)
@@ -56,7 +56,7 @@ def scheduled(fleet, tokens, tmp_path_factory):
 
 
 def test_the_service_sweeps_on_its_schedule_and_shows_it(scheduled, tokens):
-    process, client, log_path = scheduled
+    _process, client, _log_path = scheduled
     operator = tokens.by_name["operator"]
     status = wait_for_status(client, operator, lambda s: (s["scheduler"]["last_sweep"] or {}).get("state")
                              == "complete", "the first scheduled sweep")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,10 +22,16 @@ from orchestrator.store.lock import StoreLock
 from orchestrator.sweep import SweepStoreBusy, run_sweep
 from orchestrator.testbed.hostile import HostileServer
 from tests.sweep.support import (
-    REPO, outcome_count, planned, start_grpc_fleet, wait_until, write_inventory, write_profile,
+    REPO,
+    outcome_count,
+    planned,
+    start_grpc_fleet,
+    wait_until,
+    write_inventory,
+    write_profile,
 )
 
-UTC = timezone.utc
+UTC = UTC
 SWEEP_WAIT_S = 180  # bound for one small sweep in a child process on a loaded machine
 LOCAL = ["--engine", "local", "--progress-interval", "0"]
 
@@ -229,7 +235,7 @@ def test_sigterm_mid_sweep_then_a_new_start_resumes_it_probing_each_endpoint_onc
     servers = silent_servers(["127.0.0.74", "127.0.0.75", "127.0.0.76", "127.0.0.77"], 4)  # ~24 s in all
     try:
         urls = [f"grpc://{s.host}:{s.port}" for s in servers]
-        by_url = dict(zip(urls, servers))
+        by_url = dict(zip(urls, servers, strict=True))
         inventory = write_inventory(tmp_path / "slow.yaml", planned(urls))
         profile = tmp_path / "slow-profile.yaml"
         profile.write_text(
@@ -239,7 +245,7 @@ def test_sigterm_mid_sweep_then_a_new_start_resumes_it_probing_each_endpoint_onc
         first = Scheduler(store_path, inventory, str(profile), parse_schedule("1h", None), sweep_args=args)
         started.append(first)
         first.start()
-        wait_until(lambda: 2 <= outcome_count(store_path), SWEEP_WAIT_S, "the first endpoints recorded")
+        wait_until(lambda: outcome_count(store_path) >= 2, SWEEP_WAIT_S, "the first endpoints recorded")
         sweep_id = wait_until(lambda: first.status()["running_sweep"], 30, "the running sweep's id")
         child_pid = first.status()["running"]["pid"]
 

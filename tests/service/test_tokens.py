@@ -63,7 +63,7 @@ def test_bad_roles_are_refused(tmp_path, role):
     done = interop("tokens", "add", "--role", role, "--tokens", str(tmp_path / "t.yaml"))
     assert done.returncode == 2 and "give operator or agency:<code>" in done.stderr
     assert not (tmp_path / "t.yaml").exists()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="give operator or agency"):
         parse_role(role)
 
 

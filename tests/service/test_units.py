@@ -4,10 +4,11 @@ the report cache's bounds."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orchestrator.metrics.agency_view import agency_view
 from orchestrator.metrics.collector import StoreCollector
@@ -55,7 +56,8 @@ def test_bearer_token(header, token):
 
 def test_roles():
     assert parse_role("operator").is_operator
-    assert parse_role("agency:32.73") == Role("agency", "32.73") and str(parse_role("agency:KEMENKES")) == "agency:KEMENKES"
+    assert parse_role("agency:32.73") == Role("agency", "32.73")
+    assert str(parse_role("agency:KEMENKES")) == "agency:KEMENKES"
 
 
 def test_authentication_matches_one_token_and_no_other(tmp_path):
@@ -130,7 +132,7 @@ class CountingCache(ReportCache):
 
 
 def sweep(sweep_id: str, state=SweepState.COMPLETE) -> Sweep:
-    moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
     return Sweep(sweep_id, "/i.yaml", "h", "nasional", "p", "h", "local", moment, moment, state, 1, {})
 
 

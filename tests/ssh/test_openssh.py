@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from orchestrator.profiles import load_profile
 from tests.ssh.support import (
-    host_certificate, keygen_display, keygen_fingerprint, own_selection, probe, result, statuses,
+    host_certificate,
+    keygen_display,
+    keygen_fingerprint,
+    own_selection,
+    probe,
+    result,
+    statuses,
 )
 
 

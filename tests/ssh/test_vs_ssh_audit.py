@@ -9,8 +9,15 @@ import pytest
 from orchestrator.cli.checks_reference import checks_markdown
 from probes.ssh.policy import POLICY
 from probes.ssh.vs_ssh_audit import (
-    DIFFERENCES, KINDS, LOOKED_UP, SSH_AUDIT, SSH_AUDIT_WITHOUT_STRICT_KEX, TERRAPIN_CHECK, our_verdict,
-    ssh_audit_verdict, their_verdict,
+    DIFFERENCES,
+    KINDS,
+    LOOKED_UP,
+    SSH_AUDIT,
+    SSH_AUDIT_WITHOUT_STRICT_KEX,
+    TERRAPIN_CHECK,
+    our_verdict,
+    ssh_audit_verdict,
+    their_verdict,
 )
 
 

@@ -60,7 +60,7 @@ def test_captured_identification_and_kexinit(legacy_server):
 
 
 def test_every_truncation_of_captured_bytes_is_a_wire_error(legacy_server):
-    line, packet = _split(capture(legacy_server.port))
+    _line, packet = _split(capture(legacy_server.port))
     payload, _ = wire.decode_packet(packet)
 
     for cut in range(len(packet)):

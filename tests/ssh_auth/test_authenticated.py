@@ -88,7 +88,7 @@ class LogWatch:
     def __init__(self, sshd: Sshd) -> None:
         self._sshd = sshd
 
-    def __enter__(self) -> "LogWatch":
+    def __enter__(self) -> LogWatch:
         self._start = len(self._sshd.server.log())
         return self
 
@@ -100,7 +100,7 @@ def test_hardened_server_passes_everything(hardened_sshd: Sshd, client_keys: Cli
     with LogWatch(hardened_sshd) as log:
         report = probe(target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), as_root(client_keys)),
                        hardened_sshd.config)
-    assert statuses(report) == {check_id: Status.PASS for check_id in OWN_IDS}, report.to_dict()
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.PASS), report.to_dict()
     assert "Accepted publickey for root" in log.text
     assert result(report, "SSH-CONF-001").evidence["observed"] == "no"
     assert result(report, "SSH-CONF-002").evidence["observed"] == 3
@@ -146,7 +146,7 @@ def test_profile_parameters_move_the_limits(lax_sshd: Sshd, client_keys: ClientK
 def test_no_credentials_skips_without_connecting(hardened_sshd: Sshd) -> None:
     with LogWatch(hardened_sshd) as log:
         report = probe(target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), None), hardened_sshd.config)
-    assert statuses(report) == {check_id: Status.SKIP for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.SKIP)
     assert {r.reason for r in report.results} == {"no credentials configured"}
     assert not logged_in(log.text)
     assert "ssh_authenticated" not in report.facts
@@ -157,7 +157,7 @@ def test_no_pin_refuses_to_send_credentials(hardened_sshd: Sshd) -> None:
     for pins in ((), ("MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48",)):
         with LogWatch(hardened_sshd) as log:
             report = probe(target(hardened_sshd.server.port, pins, credentials), hardened_sshd.config)
-        assert statuses(report) == {check_id: Status.ERROR for check_id in OWN_IDS}
+        assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
         # The key path is never read (it does not exist) and the server never hears the user name.
         assert {r.reason for r in report.results} == {"no pinned host key: refusing to send credentials"}
         assert "pinprobeuser" not in log.text
@@ -168,7 +168,7 @@ def test_wrong_pin_stops_before_authentication(hardened_sshd: Sshd) -> None:
     wrong_pin = "SHA256:" + "A" * 43
     with LogWatch(hardened_sshd) as log:
         report = probe(target(hardened_sshd.server.port, (wrong_pin,), credentials), hardened_sshd.config)
-    assert statuses(report) == {check_id: Status.ERROR for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
     assert {r.reason for r in report.results} == {
         f"host key does not match pin: server presented ssh-ed25519 {hardened_sshd.fingerprint}"
     }
@@ -180,7 +180,7 @@ def test_wrong_pin_stops_before_authentication(hardened_sshd: Sshd) -> None:
 def test_pin_matching_is_lenient_about_prefix_case_and_padding(hardened_sshd: Sshd, client_keys: ClientKeys) -> None:
     pin = "sha256:" + hardened_sshd.fingerprint.partition(":")[2] + "="
     report = probe(target(hardened_sshd.server.port, (pin,), as_root(client_keys)), hardened_sshd.config)
-    assert statuses(report) == {check_id: Status.PASS for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.PASS)
 
 
 def test_encrypted_key_with_passphrase_from_env(
@@ -190,7 +190,7 @@ def test_encrypted_key_with_passphrase_from_env(
     monkeypatch.setenv("SPBE_TEST_KEY_PASSPHRASE", PASSPHRASE)
     credentials = Credentials("root", key_path=str(client_keys.encrypted), passphrase_env="SPBE_TEST_KEY_PASSPHRASE")
     report = probe(target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), credentials), hardened_sshd.config)
-    assert statuses(report) == {check_id: Status.PASS for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.PASS)
     assert PASSPHRASE not in json.dumps(report.to_dict())
     assert PASSPHRASE not in caplog.text
 
@@ -206,14 +206,14 @@ def test_encrypted_key_without_passphrase_is_an_error(hardened_sshd: Sshd, clien
     }
     unset = Credentials("root", key_path=str(client_keys.encrypted), passphrase_env="SPBE_TEST_UNSET_PASSPHRASE")
     report = probe(target(tgt_port, pins, unset), hardened_sshd.config)
-    assert statuses(report) == {check_id: Status.ERROR for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
     assert {r.reason for r in report.results} == {"environment variable SPBE_TEST_UNSET_PASSPHRASE is not set"}
 
 
 def test_key_not_authorised_is_an_error(hardened_sshd: Sshd, client_keys: ClientKeys) -> None:
     credentials = Credentials("root", key_path=str(client_keys.stranger))
     report = probe(target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), credentials), hardened_sshd.config)
-    assert statuses(report) == {check_id: Status.ERROR for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
     assert {r.reason for r in report.results} == {"authentication as root failed"}
 
 
@@ -228,7 +228,7 @@ def test_password_from_env_is_sent_and_never_reported(
         report = probe(target(password_sshd.server.port, (password_sshd.fingerprint,), credentials),
                        password_sshd.config)
     # The machine's root password is not the test's: the login is refused by the server.
-    assert statuses(report) == {check_id: Status.ERROR for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
     assert {r.reason for r in report.results} == {"authentication as root failed"}
     assert "Failed password for root" in log.text
     assert secret not in json.dumps(report.to_dict())
@@ -238,12 +238,12 @@ def test_password_from_env_is_sent_and_never_reported(
 def test_sshd_config_parameter_must_be_a_plain_absolute_path(hardened_sshd: Sshd, client_keys: ClientKeys) -> None:
     tgt = target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), as_root(client_keys))
     report = probe(tgt, "/etc/ssh/sshd_config; id")
-    expected = {check_id: Status.ERROR for check_id in CONF_IDS} | {"SSH-TIME-001": Status.PASS}
+    expected = dict.fromkeys(CONF_IDS, Status.ERROR) | {"SSH-TIME-001": Status.PASS}
     assert statuses(report) == expected
     for bad in ("relative/sshd_config", "/etc/../etc/shadow", "/tmp/$(id)", "/tmp/a b"):
         with LogWatch(hardened_sshd) as log:
             report = asyncio.run(run_probe(tgt, selection(bad, CONF_IDS)))
-        assert statuses(report) == {check_id: Status.ERROR for check_id in CONF_IDS}, bad
+        assert statuses(report) == dict.fromkeys(CONF_IDS, Status.ERROR), bad
         assert result(report, "SSH-CONF-001").reason.startswith("invalid check parameter: sshd_config must be")
         assert not logged_in(log.text)  # nothing left to log in for
 
@@ -251,7 +251,7 @@ def test_sshd_config_parameter_must_be_a_plain_absolute_path(hardened_sshd: Sshd
 def test_sshd_t_failure_is_an_error_with_its_message(hardened_sshd: Sshd, client_keys: ClientKeys) -> None:
     tgt = target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), as_root(client_keys))
     report = probe(tgt, "/nonexistent/sshd_config")
-    expected = {check_id: Status.ERROR for check_id in CONF_IDS} | {"SSH-TIME-001": Status.PASS}
+    expected = dict.fromkeys(CONF_IDS, Status.ERROR) | {"SSH-TIME-001": Status.PASS}
     assert statuses(report) == expected
     assert result(report, "SSH-CONF-001").reason == (
         "sshd -T -f /nonexistent/sshd_config failed "
@@ -275,7 +275,7 @@ def test_nothing_listening_is_unreachable(client_keys: ClientKeys) -> None:
         port = holder.getsockname()[1]
         report = probe(target(port, ("SHA256:" + "A" * 43,), as_root(client_keys)))
     assert report.unreachable is not None and "connection refused" in report.unreachable
-    assert statuses(report) == {check_id: Status.ERROR for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
 
 
 class SilentServer:
@@ -378,7 +378,7 @@ def test_endless_output_is_cut_at_the_cap(tmp_path_factory: pytest.TempPathFacto
         report = probe(target(sshd.server.port, (sshd.fingerprint,), as_root(client_keys)))
     finally:
         sshd.server.stop()
-    assert statuses(report) == {check_id: Status.ERROR for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
     assert result(report, "SSH-CONF-001").reason == "output of /usr/sbin/sshd -T exceeds 65536 bytes"
     assert result(report, "SSH-TIME-001").reason == "output of date -u +%s.%N exceeds 64 bytes"
     assert report.facts["ssh_authenticated"]["os"] is None
@@ -394,7 +394,7 @@ def test_command_that_never_finishes_times_out(
         report = probe(target(sshd.server.port, (sshd.fingerprint,), as_root(client_keys)))
     finally:
         sshd.server.stop()
-    assert statuses(report) == {check_id: Status.ERROR for check_id in OWN_IDS}
+    assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
     assert {result(report, check_id).reason for check_id in OWN_IDS} == {
         "/usr/sbin/sshd -T did not finish within 0.3 s",
         "date -u +%s.%N did not finish within 0.3 s",

@@ -34,7 +34,10 @@ def test_parse_sshd_t_lowercases_and_keeps_repeats() -> None:
 
 
 def test_parse_os_release_unquotes_and_ignores_noise() -> None:
-    text = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n# comment\nbroken line\nNAME=\'x y\'\nBAD="unterminated\n'
+    text = (
+        'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n# comment\nbroken line\n'
+        'NAME=\'x y\'\nBAD="unterminated\n'
+    )
     assert parse_os_release(text) == {"PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)", "ID": "debian", "NAME": "x y"}
 
 
@@ -48,7 +51,7 @@ def test_parse_duration(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "abc", "-5", "10x", "1.5m"])
 def test_parse_duration_rejects(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a time value"):
         parse_duration(text)
 
 
@@ -56,7 +59,7 @@ def test_parse_epoch_precision() -> None:
     assert parse_epoch("1700000000.250000000\n") == (1700000000.25, 1e-9)
     # A date(1) without %N support prints it literally: whole seconds only.
     assert parse_epoch("1700000000.%N\n") == (1700000000.5, 0.5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unexpected date output"):
         parse_epoch("Tue Nov 14 22:13:20 UTC 2023")
 
 
@@ -85,14 +88,14 @@ def test_usable_pins_normalise_and_ignore_other_formats() -> None:
 def test_allowlist_refuses_anything_else() -> None:
     assert command_line("sshd_config", "/usr/sbin/sshd -T") == "/usr/sbin/sshd -T"
     assert command_line("sshd_config", "sshd -T", "/etc/ssh/sshd_config") == "sshd -T -f /etc/ssh/sshd_config"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not an allowlisted form"):
         command_line("sshd_config", "rm -rf /")
     with pytest.raises(KeyError):
         command_line("shell", "sh")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="takes no path"):
         command_line("os_release", "cat /etc/os-release", "/etc/shadow")  # takes no path
     for bad in ("/etc/ssh/x; id", "relative", "/etc/../shadow", "/a b", "/$(id)", "/`id`", "/a\nid"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="must be an absolute path"):
             command_line("sshd_config", "sshd -T", bad)
     for command in ALLOWED_COMMANDS.values():
         assert command.max_bytes > 0 and command.timeout_s > 0
@@ -149,7 +152,8 @@ def test_missing_fact_skips_or_errors() -> None:
     ],
 )
 def test_clock_verdicts(offset: float, uncertainty: float, status: Status) -> None:
-    facts = _facts(**{CLOCK_FACT: {"offset_s": offset, "uncertainty_s": uncertainty, "synchronized": "unknown", "samples": 3}})
+    clock = {"offset_s": offset, "uncertainty_s": uncertainty, "synchronized": "unknown", "samples": 3}
+    facts = _facts(**{CLOCK_FACT: clock})
     verdict = evaluator("SSH-TIME-001")(facts, {"max_offset_s": 1.0})
     assert verdict.status == status
     assert verdict.evidence["observed"] == offset

@@ -30,7 +30,7 @@ def endpoint(n: int, *, agency: str = "kemenkes", province: str | None = "DKI Ja
 
 def report(url: str, statuses: dict[str, Status] | None = None, **kwargs) -> ProbeReport:
     """A report with one result per check; every check passes unless ``statuses`` says otherwise."""
-    statuses = statuses if statuses is not None else {check_id: Status.PASS for check_id in CHECKS}
+    statuses = statuses if statuses is not None else dict.fromkeys(CHECKS, Status.PASS)
     return ProbeReport(
         target=url,
         results=[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -40,7 +40,7 @@ def history(store_path):
                 profile_hash="sha256:fedcba",
                 engine="ray",
                 options={"concurrency": 64},
-                started_at=datetime(2026, 11, 20 + hour // 24, hour % 24, 0, 0, tzinfo=timezone.utc),
+                started_at=datetime(2026, 11, 20 + hour // 24, hour % 24, 0, 0, tzinfo=UTC),
             )
 
         old = sweep([jakarta, bandung, retired], hour=1)
@@ -266,7 +266,7 @@ def test_diff_unknown_id_exits_2(history):
 def _row(output: str, first_cell: str) -> list[str]:
     """The cells of the first table row starting with ``first_cell`` (box characters dropped)."""
     for line in output.splitlines():
-        cells = [c for c in line.replace("│", " ").replace("┃", " ").split()]
+        cells = list(line.replace("│", " ").replace("┃", " ").split())
         if " ".join(cells).startswith(first_cell + " ") or cells == [first_cell]:
             return cells
     raise AssertionError(f"no row starting with {first_cell!r} in:\n{output}")

@@ -5,6 +5,7 @@ that the file shrinks."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import shutil
 import sqlite3
@@ -52,7 +53,7 @@ def everything(store: Store, sweeps: list[str]) -> dict:
         "summary": {s: store.summary(s).to_dict() for s in sweeps},
         "progress": {s: store.progress(s).to_dict() for s in sweeps},
         "endpoints": {s: list(store.endpoints(s)) for s in sweeps},
-        "diffs": [diff(a, b) for a, b in zip(sweeps, sweeps[1:])],
+        "diffs": [diff(a, b) for a, b in itertools.pairwise(sweeps)],
     }
 
 

@@ -41,7 +41,7 @@ def test_a_second_connection_reads_consistent_snapshots_while_the_writer_records
                 writer.record_many(sweep_id, [(e.endpoint_id, report(e.url)) for e in batch])
                 # Let the reader see this batch before the next one so it sees every stage.
                 reader_saw_new_data.wait(timeout=10)
-        except BaseException as exc:  # surfaced by the main thread
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the main thread
             errors.append(exc)
         finally:
             writer_done.set()
@@ -58,7 +58,7 @@ def test_a_second_connection_reads_consistent_snapshots_while_the_writer_records
                         reader_saw_new_data.set()
                     if finished:
                         return
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the main thread
             errors.append(exc)
             reader_saw_new_data.set()
 
@@ -129,7 +129,7 @@ def test_without_wal_the_same_open_reader_blocks_the_writer(tmp_path):
 
 
 def test_one_store_gives_each_thread_its_own_connection(store):
-    sweep_id, endpoints = _new_sweep(store, 1)
+    sweep_id, _endpoints = _new_sweep(store, 1)
     seen: dict[str, int] = {}
 
     def use() -> None:

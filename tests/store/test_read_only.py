@@ -14,7 +14,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,7 @@ def run_interop(*args: str) -> subprocess.CompletedProcess:
 
 
 def _at(day: int) -> datetime:
-    return datetime(2026, 11, day, 1, 0, tzinfo=timezone.utc)
+    return datetime(2026, 11, day, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -44,8 +44,8 @@ def test_create_sweep_stores_metadata_and_endpoints(store, make_sweep):
 
 
 def test_sweep_ids_sort_by_start_time(store, make_sweep):
-    later = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 27, 22, 40, 0, tzinfo=timezone.utc))
-    earlier = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 26, 8, 0, 0, tzinfo=timezone.utc))
+    later = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 27, 22, 40, 0, tzinfo=UTC))
+    earlier = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC))
     assert later.startswith("20261127-224000-")
     assert earlier < later
     assert [s.id for s in store.list_sweeps()] == [later, earlier]
@@ -91,10 +91,10 @@ def test_record_writes_outcome_and_results(store, make_sweep):
 def test_recording_twice_leaves_one_row_per_check_and_the_later_wins(store, make_sweep):
     ep = endpoint(1)
     sweep_id = make_sweep([ep])
-    store.record(sweep_id, ep.endpoint_id, report(ep.url, {c: E for c in CHECKS}, unreachable="timed out"))
-    store.record(sweep_id, ep.endpoint_id, report(ep.url, {c: P for c in CHECKS}), attempts=2)
+    store.record(sweep_id, ep.endpoint_id, report(ep.url, dict.fromkeys(CHECKS, E), unreachable="timed out"))
+    store.record(sweep_id, ep.endpoint_id, report(ep.url, dict.fromkeys(CHECKS, P)), attempts=2)
     store.record_many(
-        sweep_id, [Recording(ep.endpoint_id, report(ep.url, {c: F for c in CHECKS}), attempts=3)]
+        sweep_id, [Recording(ep.endpoint_id, report(ep.url, dict.fromkeys(CHECKS, F)), attempts=3)]
     )
 
     assert _count(store, "SELECT COUNT(*) FROM results") == len(CHECKS)
@@ -148,7 +148,7 @@ def test_resume_flow_across_store_instances(store_path, make_sweep, store):
     store.record(
         sweep_id,
         endpoints[2].endpoint_id,
-        report(endpoints[2].url, {c: E for c in CHECKS}),
+        report(endpoints[2].url, dict.fromkeys(CHECKS, E)),
         error_class="WorkerLost",
     )
     store.set_state(sweep_id, "interrupted")
@@ -180,23 +180,23 @@ def test_resume_flow_across_store_instances(store_path, make_sweep, store):
 def test_status_counts_cache_follows_later_writes(store, make_sweep):
     ep = endpoint(1)
     sweep_id = make_sweep([ep])
-    store.record(sweep_id, ep.endpoint_id, report(ep.url, {c: F for c in CHECKS}))
+    store.record(sweep_id, ep.endpoint_id, report(ep.url, dict.fromkeys(CHECKS, F)))
     store.set_state(sweep_id, "complete")
     assert store.progress(sweep_id).by_status == {"fail": 3}
-    store.record(sweep_id, ep.endpoint_id, report(ep.url, {c: P for c in CHECKS}))
+    store.record(sweep_id, ep.endpoint_id, report(ep.url, dict.fromkeys(CHECKS, P)))
     assert store.progress(sweep_id).by_status == {"pass": 3}
 
 
 def test_set_state_rejects_unknown_states(store, make_sweep):
     sweep_id = make_sweep([endpoint(1)])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a valid SweepState"):
         store.set_state(sweep_id, "paused")
 
 
 def test_prefix_resolution(store, make_sweep):
-    a = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 27, 22, 40, 0, tzinfo=timezone.utc))
-    b = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 27, 22, 41, 0, tzinfo=timezone.utc))
-    c = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 28, 1, 0, 0, tzinfo=timezone.utc))
+    a = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 27, 22, 40, 0, tzinfo=UTC))
+    b = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 27, 22, 41, 0, tzinfo=UTC))
+    c = make_sweep([endpoint(1)], started_at=datetime(2026, 11, 28, 1, 0, 0, tzinfo=UTC))
 
     assert store.resolve(a) == a
     assert store.resolve("20261127-2240") == a
@@ -283,7 +283,7 @@ def test_results_filter_by_agency_and_status(store, make_sweep):
 
 def test_latest_complete_picks_the_newest_complete_sweep_of_that_inventory(store, make_sweep):
     def at(hour: int) -> datetime:
-        return datetime(2026, 11, 27, hour, 0, 0, tzinfo=timezone.utc)
+        return datetime(2026, 11, 27, hour, 0, 0, tzinfo=UTC)
 
     old = make_sweep([endpoint(1)], started_at=at(1))
     newer = make_sweep([endpoint(1)], started_at=at(2))

@@ -190,7 +190,7 @@ def start_cluster(head: dict, workers: Iterable[dict] = ()):
                 cluster.wait_for_nodes()
             cluster.test_temp_dir = temp_dir
             return cluster
-        except Exception as exc:  # noqa: BLE001 - Ray raises many types for "cannot start"
+        except Exception as exc:  # Ray raises many types for "cannot start"
             log = describe_failed_start(Path(temp_dir), exc)
             kill_processes(descendants(os.getpid()) - before)
             shutil.rmtree(temp_dir, ignore_errors=True)

@@ -96,7 +96,7 @@ def test_interleave_by_host_round_robins():
 
 def test_limits_reject_nonsense():
     for bad in ({"concurrency": 0}, {"per_host": 0}, {"agency_rate": 0.0}, {"retries": -1}):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"must be|cannot be negative"):
             Limits(**bad)
 
 

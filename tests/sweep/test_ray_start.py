@@ -71,7 +71,7 @@ def run_joining(address: str, tmp_path: Path, quiet_listener):
         "--store", str(store_path), "--ray-address", address,
     )  # fmt: skip
     try:
-        out, err = process.communicate(timeout=55)
+        _out, err = process.communicate(timeout=55)
     finally:
         stop_process(process)
     assert sweep_ids(store_path) == [], "a sweep was recorded"

@@ -6,11 +6,11 @@ from collections import Counter
 from pathlib import Path
 
 from orchestrator.inventory import load_inventory, synthetic
+from orchestrator.processes import alive as _alive
+from orchestrator.processes import descendants
 from orchestrator.testbed import sshd
 from orchestrator.testbed.fleet import start_fleet
 from orchestrator.testbed.fleet_plan import SLOW_LATENCY_S, behaviour_of
-from orchestrator.processes import alive as _alive
-from orchestrator.processes import descendants
 from orchestrator.testbed.ledger import LEDGER_NAME
 from tests.testbed.conftest import probe_all, result, statuses
 
@@ -20,7 +20,7 @@ GRPC_CHECKS = ("GRPC-IDEN-002", "GRPC-IDEN-003", "GRPC-HLTH-001", "GRPC-HLTH-002
                "GRPC-REFL-002", "GRPC-REFL-003", "GRPC-TLS-001")
 SSH_CHECKS = ("SSH-BANNER-001", "SSH-KEX-001", "SSH-ENC-001", "SSH-HKEY-001", "SSH-AUTH-001")
 
-CONFORMANT = {cid: "pass" for cid in GRPC_CHECKS}
+CONFORMANT = dict.fromkeys(GRPC_CHECKS, "pass")
 # What each behaviour changes from a conformant endpoint's verdicts.
 GRPC_EXPECTED = {
     "conformant": {},
@@ -30,7 +30,7 @@ GRPC_EXPECTED = {
     "wrong-identity": {"GRPC-IDEN-002": "fail"},
     "slow": {},
 }
-SSH_PASS = {cid: "pass" for cid in SSH_CHECKS}
+SSH_PASS = dict.fromkeys(SSH_CHECKS, "pass")
 SSH_EXPECTED = {
     # OpenSSH's compiled-in defaults (no Debian sshd_config): password logins on.
     "default": {"SSH-AUTH-001": "fail"},
@@ -55,7 +55,7 @@ def test_every_grpc_endpoint_answers_as_its_behaviour(fleet):
 
     reports = probe_all([ref.to_target() for ref in refs], GRPC_CHECKS)
 
-    got = {ref.url: statuses(report) for ref, report in zip(refs, reports)}
+    got = {ref.url: statuses(report) for ref, report in zip(refs, reports, strict=True)}
     want = {
         ref.url: {**CONFORMANT, **GRPC_EXPECTED[behaviour_of(ref)],
                   "GRPC-TLS-001": "pass" if ref.scheme == "grpcs" else "fail"}
@@ -81,7 +81,7 @@ def test_conformant_endpoints_tell_their_own_identity(fleet):
 
     reports = probe_all([ref.to_target() for ref in refs], ["GRPC-IDEN-002", "GRPC-IDEN-003"])
 
-    for ref, report in zip(refs, reports):
+    for ref, report in zip(refs, reports, strict=True):
         identity = result(report, "GRPC-IDEN-002").evidence["observed"]
         assert identity == {"agency_code": ref.agency, "application_id": ref.application}
         assert set(ref.services) <= set(result(report, "GRPC-IDEN-003").evidence["observed"])
@@ -94,7 +94,7 @@ def test_the_interop_service_is_served_where_declared_and_nowhere_else(fleet):
 
     reports = probe_all([ref.to_target() for ref in refs], ["GRPC-INTR-001", "GRPC-INTR-002"])
 
-    for ref, report in zip(refs, reports):
+    for ref, report in zip(refs, reports, strict=True):
         expected = "pass" if ref.url in declaring else "skip"
         assert statuses(report) == {"GRPC-INTR-001": expected, "GRPC-INTR-002": expected}, ref.url
 
@@ -104,7 +104,7 @@ def test_wrong_identity_endpoints_name_someone_else(fleet):
 
     reports = probe_all([ref.to_target() for ref in refs], ["GRPC-IDEN-002"])
 
-    for ref, report in zip(refs, reports):
+    for ref, report in zip(refs, reports, strict=True):
         observed = result(report, "GRPC-IDEN-002").evidence["observed"]
         assert observed["agency_code"] != ref.agency
         assert observed["application_id"] != ref.application
@@ -115,9 +115,9 @@ def test_every_ssh_endpoint_answers_as_its_behaviour(fleet):
 
     reports = probe_all([ref.to_target() for ref in refs], SSH_CHECKS)
 
-    got = {ref.url: statuses(report) for ref, report in zip(refs, reports)}
+    got = {ref.url: statuses(report) for ref, report in zip(refs, reports, strict=True)}
     assert got == {ref.url: {**SSH_PASS, **SSH_EXPECTED[behaviour_of(ref)]} for ref in refs}
-    software = {behaviour_of(ref): report.facts["ssh"]["software"] for ref, report in zip(refs, reports)}
+    software = {behaviour_of(ref): report.facts["ssh"]["software"] for ref, report in zip(refs, reports, strict=True)}
     assert software == {**dict.fromkeys(("default", "hardened", "legacy", "password"), "OpenSSH"),
                         "dropbear": "Dropbear"}
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orchestrator.processes import alive as _alive
 from orchestrator.testbed import netns
 from orchestrator.testbed.fleet import start_fleet
-from orchestrator.processes import alive as _alive
 from orchestrator.testbed.ledger import existing_namespaces
 from tests.testbed.conftest import probe_inside
 

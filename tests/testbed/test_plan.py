@@ -101,12 +101,12 @@ def test_refuses_addresses_it_must_not_bind_and_unknown_behaviours():
     assert "grpc://192.0.2.2:20000: the testbed serves only IPv4 addresses in 127.0.0.0/8" in message
     assert "unknown ssh behaviour 'tinyssh'" in message
     assert "127.1.0.1:20000" not in message
-    with pytest.raises(FleetError, match="10.250.0.0/16"):
+    with pytest.raises(FleetError, match=r"10\.250\.0\.0/16"):
         check_endpoints([ref("grpc://127.1.0.1:20000")], use_netns=True)
 
 
 def test_namespace_plan_refuses_addresses_outside_its_range():
-    with pytest.raises(netns.NetnsError, match="not a host address of 10.250.0.0/16"):
+    with pytest.raises(netns.NetnsError, match=r"not a host address of 10\.250\.0\.0/16"):
         netns.plan("abc", ["127.1.0.1"])
     with pytest.raises(netns.NetnsError, match="probe's"):
         netns.plan("abc", [netns.PROBE_ADDRESS])
@@ -125,7 +125,8 @@ def test_relocate_moves_hosts_into_the_namespace_range_in_order():
     originals = [ep["url"] for app in document["applications"] for ep in app["endpoints"]]
     assert [u.split(":")[-1] for u in urls] == [u.split(":")[-1] for u in originals]
     for i, host in enumerate(hosts):
-        assert all(f"//10.250.0.{i + 1}:" in new for old, new in zip(originals, urls) if f"//{host}:" in old)
+        moved_urls = [new for old, new in zip(originals, urls, strict=True) if f"//{host}:" in old]
+        assert all(f"//10.250.0.{i + 1}:" in new for new in moved_urls)
     assert moved["scope"]["networks"] == ["10.250.0.0/16"]
 
 

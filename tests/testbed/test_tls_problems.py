@@ -75,7 +75,7 @@ def test_the_slice_has_every_problem_and_nginx_serves_tls10(tls_fleet):
 
 def test_each_problem_yields_its_verdict(tls_fleet):
     refs = by_problem(tls_fleet)
-    reports = dict(zip(refs, probe_all([ref.to_target() for ref in refs.values()], CHECKS)))
+    reports = dict(zip(refs, probe_all([ref.to_target() for ref in refs.values()], CHECKS), strict=True))
     valid = statuses(reports[synthetic.VALID_TLS])
     assert {valid[check] for check, _ in VERDICTS.values()} == {"pass"}
     for problem, (check, status) in VERDICTS.items():
@@ -97,7 +97,7 @@ def test_behind_a_refused_certificate_grpc_checks_are_errors_that_name_the_certi
     assert set(REFUSED) == {name for name, problem in TLS_PROBLEMS.items() if problem.grpc_refused}
     refs = by_problem(tls_fleet)
     checks = ["GRPC-HLTH-001", "GRPC-INTR-001"]
-    reports = dict(zip(REFUSED, probe_all([refs[problem].to_target() for problem in REFUSED], checks)))
+    reports = dict(zip(REFUSED, probe_all([refs[problem].to_target() for problem in REFUSED], checks), strict=True))
     for problem, words in REFUSED.items():
         for check in checks:
             found = result(reports[problem], check)

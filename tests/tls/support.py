@@ -34,7 +34,7 @@ def result(report: ProbeReport, check_id: str) -> CheckResult:
 
 def expect(**overrides: str) -> dict[str, str]:
     """Every TLS check passing, except the ``TLS_CERT_001="fail"``-style overrides."""
-    expected = {check_id: "pass" for check_id in tls_selection()}
+    expected = dict.fromkeys(tls_selection(), "pass")
     for key, status in overrides.items():
         check_id = key.replace("_", "-")
         assert check_id in expected, check_id

@@ -34,6 +34,15 @@ def test_completed_handshake_reports_the_session(ca, server):
     assert result.peer_der.startswith(b"\x30")  # DER SEQUENCE
 
 
+def test_a_handshake_the_server_answer_ends_carries_its_error(other_ca, server):
+    # The gatherer reports a failed handshake by its error: one is always there.
+    context = client_context(verify=True, cafile=str(other_ca.ca_path))
+    result = asyncio.run(_handshake_with(server.port, context))
+    assert not result.completed
+    assert isinstance(result.error, ssl.SSLCertVerificationError)
+    assert result.version is None and result.peer_der is None
+
+
 def test_server_answer_beyond_the_byte_cap_is_a_wire_error(server):
     # The server's first flight (certificate included) is far above 200 bytes.
     with pytest.raises(WireError, match="over 200 bytes"):

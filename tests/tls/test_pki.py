@@ -30,8 +30,8 @@ def test_key_types(ca, key, kind, bits):
 
 @pytest.mark.parametrize("digest", ["sha256", "sha1"])
 def test_issued_certificate_fields_and_openssl_verifies_it(ca, digest):
-    not_before = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
-    not_after = dt.datetime(2040, 6, 7, 8, 9, 10, tzinfo=dt.timezone.utc)
+    not_before = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    not_after = dt.datetime(2040, 6, 7, 8, 9, 10, tzinfo=dt.UTC)
     issued = ca.issue(
         f"pki-fields-{digest}", dns_names=("svc.example.go.id",), ip_addresses=("127.0.0.1", "::1"),
         not_before=not_before, not_after=not_after, hash=digest,
@@ -64,5 +64,5 @@ def test_a_certificate_does_not_verify_under_another_ca(ca, other_ca):
 
 
 def test_unknown_key_type_is_refused(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown key type"):
         TestCA(tmp_path).issue("x", key="dsa512")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import replace
 import ssl
+from dataclasses import replace
 
 from orchestrator.testbed.process import free_port
 from orchestrator.testbed.tls_server import TLSServerConfig
@@ -22,7 +22,7 @@ from tests.tls.support import (
     tls_selection,
 )
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 # Lets a test server load RSA-1024 / SHA-1 certificates and speak TLS 1.0/1.1.
 SECLEVEL_0 = "ALL:@SECLEVEL=0"
 
@@ -248,7 +248,7 @@ def test_plaintext_service_on_a_tls_port(ca, probe_server):
     # The legacy handshakes got no TLS answer either: refused. Everything
     # about the certificate and the session is unknown: error.
     assert statuses(report) == {
-        **{check_id: "error" for check_id in expect()},
+        **dict.fromkeys(expect(), "error"),
         "TLS-PROTO-001": "fail",
         "TLS-PROTO-002": "pass",
         "TLS-PROTO-003": "pass",
@@ -285,7 +285,7 @@ def test_server_refusing_tls12_and_tls13_in_tls_itself(ca, probe_server):
     unseen = ("TLS-ALPN-001", "TLS-CERT-001", "TLS-CERT-002", "TLS-CERT-003", "TLS-CERT-004", "TLS-CERT-005",
               "TLS-KEY-001")
     assert statuses(report) == {
-        **{check_id: "error" for check_id in unseen},
+        **dict.fromkeys(unseen, "error"),
         "TLS-PROTO-001": "fail", "TLS-PROTO-002": tls10, "TLS-PROTO-003": tls11,
         "TLS-PROTO-004": "warn", "TLS-PROTO-005": "skip",
     }

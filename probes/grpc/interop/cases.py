@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from grpc._cython import cygrpc
+from grpc._cython import cygrpc  # type: ignore[attr-defined]  # compiled (Cython): no stub
 
 from probes.grpc.facts import interop_case
 from protos.grpc.testing import empty_pb2, messages_pb2, test_pb2_grpc
@@ -170,7 +170,7 @@ CLIENT_STREAM_SIZES = (27182, 8, 1828, 45904)
 
 
 async def client_streaming(session: Session) -> dict[str, Any]:
-    async def requests():
+    async def requests() -> AsyncIterator[messages_pb2.StreamingInputCallRequest]:
         for size in CLIENT_STREAM_SIZES:
             yield messages_pb2.StreamingInputCallRequest(payload=zeros(size))
 

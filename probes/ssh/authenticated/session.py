@@ -11,6 +11,7 @@ only after the host key matched a pin, and scrubbed from every reason.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -20,7 +21,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
 
 from probes.errors import ProbeError, describe_error
 from probes.model import Credentials
@@ -182,7 +182,8 @@ class AuthenticatedSession:
         self._authenticate(transport)
         result = SessionResult(host_key=fingerprint)
         for name, path in commands:
-            result.outputs[name] = self._attempt(name, lambda: self._run_allowed(transport, name, path))
+            # B023: _attempt calls the lambda at once, inside this iteration.
+            result.outputs[name] = self._attempt(name, lambda: self._run_allowed(transport, name, path))  # noqa: B023
         if want_clock:
             result.clock = self._attempt("clock", lambda: self._sample_clock(transport))
         return result
@@ -227,29 +228,26 @@ class AuthenticatedSession:
         import paramiko
 
         credentials = self._credentials
-        key = self._load_key() if credentials.key_path else None
+        key = self._load_key(credentials.key_path) if credentials.key_path else None
         password = self._secret_from_env(credentials.password_env) if credentials.password_env else None
         if key is not None:
-            try:
+            with contextlib.suppress(paramiko.AuthenticationException):  # a password may still be configured
                 transport.auth_publickey(credentials.username, key)
-            except paramiko.AuthenticationException:
-                pass  # a password may still be configured
         if not transport.is_authenticated() and password is not None:
-            try:
+            with contextlib.suppress(paramiko.AuthenticationException):
                 transport.auth_password(credentials.username, password)
-            except paramiko.AuthenticationException:
-                pass
         if not transport.is_authenticated():
             raise SessionError(f"authentication as {credentials.username} failed")
 
-    def _load_key(self) -> paramiko.PKey:
+    def _load_key(self, path: str) -> paramiko.PKey:
         import paramiko
 
-        path = self._credentials.key_path
         passphrase_env = self._credentials.passphrase_env
         passphrase = self._secret_from_env(passphrase_env) if passphrase_env else None
+        encoded = passphrase.encode() if passphrase else None
         try:
-            return paramiko.PKey.from_path(path, passphrase.encode() if passphrase else None)
+            # bytes, as cryptography's loaders need (a str raises TypeError); paramiko's stub says str.
+            return paramiko.PKey.from_path(path, encoded)  # type: ignore[arg-type]
         except OSError as exc:
             raise SessionError(f"cannot read private key file {path}: {describe_error(exc)}") from None
         except TypeError:
@@ -304,7 +302,7 @@ class AuthenticatedSession:
                 exit_status = channel.exit_status if finished and channel.exit_status >= 0 else None
             finally:
                 channel.close()
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise SessionError(f"{line} did not finish within {command.timeout_s:g} s") from None
         except OutputTooLong:
             raise SessionError(f"output of {line} exceeds {command.max_bytes} bytes") from None
