@@ -14,7 +14,6 @@ comes out.
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from orchestrator.reports.model import (
     FINDING_STATUSES,
     LABELS,
     LANGS,
-    OWNER_FIELDS,
     SCHEMA_VERSION,
     TOOL_NAME,
     MappedSequence,
@@ -44,6 +42,7 @@ from orchestrator.reports.model import (
     waivers_dict,
     with_expiring,
 )
+from orchestrator.reports.observed import certificate_row, fact_subset
 from orchestrator.reports.trend import trend
 from orchestrator.scoring import CAPPING_STATUS, GroupTally, Score, Tally
 from orchestrator.store import ResultRow, Store, Sweep
@@ -55,13 +54,6 @@ FINDINGS_IN_MEMORY = 20_000
 TOP_FINDINGS = 50
 # Order of findings for "what to fix first": fail before warn.
 _ACTIONABLE_RANK = {Status.FAIL: 0, Status.WARN: 1}
-# The observed summary shown per endpoint: family -> keys (scalars only).
-FACT_SUBSET: dict[str, tuple[str, ...]] = {
-    "ssh": ("banner", "software", "version"),
-    "tls": ("version", "subject", "issuer", "not_after"),
-    "grpc": ("connection", "health"),
-}
-FACT_TEXT_LIMIT = 256
 
 
 def build_report(
@@ -233,8 +225,8 @@ class ReportBuilder:
                 continue
             endpoint.done = True
             endpoint.unreachable = outcome.unreachable
-            endpoint.facts = _fact_subset(outcome.facts) or None
-            certificate = _certificate(endpoint, outcome.facts, self.now)
+            endpoint.facts = fact_subset(outcome.facts) or None
+            certificate = certificate_row(endpoint.meta, outcome.facts, self.now)
             if certificate is not None:
                 certificates.append(certificate)
         certificates.sort(key=lambda c: (c["days_left"], c["endpoint"]))
@@ -428,48 +420,6 @@ def _none_last(item: tuple[str | None, Any]) -> tuple[bool, str]:
 
 def _findings_count(counts: Mapping[str, int]) -> int:
     return sum(counts.get(status.value, 0) for status in FINDING_STATUSES)
-
-
-def _clip(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > FACT_TEXT_LIMIT:
-        return value[: FACT_TEXT_LIMIT - 1] + "…"
-    return value
-
-
-def _fact_subset(facts: Mapping[str, Any]) -> dict[str, Any]:
-    subset: dict[str, Any] = {}
-    for family, keys in FACT_SUBSET.items():
-        observed = facts.get(family)
-        if not isinstance(observed, Mapping):
-            continue
-        picked = {
-            key: _clip(observed[key])
-            for key in keys
-            if isinstance(observed.get(key), (str, int, float, bool))
-        }
-        if picked:
-            subset[family] = picked
-    return subset
-
-
-def _certificate(endpoint: _Endpoint, facts: Mapping[str, Any], now: datetime) -> dict[str, Any] | None:
-    tls = facts.get("tls")
-    if not isinstance(tls, Mapping) or not isinstance(tls.get("not_after"), str):
-        return None
-    try:
-        not_after = datetime.fromisoformat(tls["not_after"])
-    except ValueError:
-        return None
-    if not_after.tzinfo is None:
-        not_after = not_after.replace(tzinfo=UTC)
-    return {
-        "endpoint": endpoint.meta.endpoint_id,
-        **shown_meta(endpoint.meta, OWNER_FIELDS),
-        "subject": _clip(tls.get("subject")) if isinstance(tls.get("subject"), str) else None,
-        "issuer": _clip(tls.get("issuer")) if isinstance(tls.get("issuer"), str) else None,
-        "not_after": not_after.astimezone(UTC).isoformat(timespec="seconds"),
-        "days_left": math.floor((not_after - now).total_seconds() / 86400),
-    }
 
 
 def _sweep_dict(sweep: Sweep, agency: str | None, endpoints: int, done: int, unreachable: int,
