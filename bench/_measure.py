@@ -117,8 +117,11 @@ def memory_total() -> int:
 
 
 def machine() -> dict:
-    return {"nproc": os.cpu_count(), "mem_total_gib": round(memory_total() / 2**30, 1),
-            "kernel": os.uname().release}
+    return {
+        "nproc": os.cpu_count(),
+        "mem_total_gib": round(memory_total() / 2**30, 1),
+        "kernel": os.uname().release,
+    }
 
 
 def loadavg() -> list[float]:

@@ -58,8 +58,11 @@ def peer_venv(name: str, requirements: Sequence[str]) -> Path:
         return home / "bin"
     log(f"installing {' '.join(requirements)} into {home}")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(home)], check=True)
-    subprocess.run([str(home / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
-                   check=True, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        [str(home / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
     stamp.write_text(wanted)
     return home / "bin"
 
@@ -77,8 +80,13 @@ def apt_install(*packages: str) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     try:
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdin=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-                       check=True, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+            check=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
     finally:
         if made_policy:
             POLICY_RC.unlink(missing_ok=True)
@@ -86,7 +94,9 @@ def apt_install(*packages: str) -> None:
 
 def passive_opens() -> int:
     """TCP connections this machine has accepted since boot (/proc/net/snmp, Tcp: PassiveOpens)."""
-    lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Tcp:")]
+    lines = [
+        line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Tcp:")
+    ]
     header, values = lines[0], lines[1]
     return int(values[header.index("PassiveOpens")])
 
@@ -102,9 +112,15 @@ class Run:
     output: str = field(default="", repr=False)
 
 
-def run_timed(argv: Sequence[str], *, tool_cpu: Callable[[], float] = lambda: 0.0,
-              server_cpu: Callable[[], float] = lambda: 0.0, env: dict[str, str] | None = None,
-              timeout_s: float = RUN_TIMEOUT_S, ok_codes: Sequence[int] = (0,)) -> Run:
+def run_timed(
+    argv: Sequence[str],
+    *,
+    tool_cpu: Callable[[], float] = lambda: 0.0,
+    server_cpu: Callable[[], float] = lambda: 0.0,
+    env: dict[str, str] | None = None,
+    timeout_s: float = RUN_TIMEOUT_S,
+    ok_codes: Sequence[int] = (0,),
+) -> Run:
     """Run ``argv`` to its end and measure it; a code outside ``ok_codes`` raises with its output.
 
     ``os.wait4`` gives the child's CPU including every descendant it reaped,
@@ -113,8 +129,9 @@ def run_timed(argv: Sequence[str], *, tool_cpu: Callable[[], float] = lambda: 0.
     tool_before, server_before, opens_before = tool_cpu(), server_cpu(), passive_opens()
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
-        process = subprocess.Popen(list(argv), stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=env)
+        process = subprocess.Popen(
+            list(argv), stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+        )
         killer = threading.Timer(timeout_s, process.kill)
         killer.start()
         try:
@@ -128,9 +145,15 @@ def run_timed(argv: Sequence[str], *, tool_cpu: Callable[[], float] = lambda: 0.
     tool, server = tool_cpu() - tool_before, server_cpu() - server_before
     if process.returncode not in ok_codes:
         raise RuntimeError(f"{' '.join(map(str, argv[:3]))} … exited {process.returncode}:\n{text[-3000:]}")
-    return Run(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime + tool, rss_mib=usage.ru_maxrss / 1024,
-               server_cpu_s=server, connections=passive_opens() - opens_before,
-               returncode=process.returncode, output=text)
+    return Run(
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime + tool,
+        rss_mib=usage.ru_maxrss / 1024,
+        server_cpu_s=server,
+        connections=passive_opens() - opens_before,
+        returncode=process.returncode,
+        output=text,
+    )
 
 
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -140,9 +163,25 @@ SWEEP_OK = (0, 1)  # 1: findings (the testbeds serve non-conformant servers on p
 
 def sweep_argv(inventory: Path, profile: str | Path, store: Path, concurrency: int, *more: str) -> list[str]:
     """Our side, as an operator runs it: ``interop sweep run --engine local`` printing JSON."""
-    return [str(PYTHON), "-m", "orchestrator.cli", "sweep", "run", "--inventory", str(inventory),
-            "--profile", str(profile), "--engine", "local", "--store", str(store),
-            "--concurrency", str(concurrency), "--json", *more]
+    return [
+        str(PYTHON),
+        "-m",
+        "orchestrator.cli",
+        "sweep",
+        "run",
+        "--inventory",
+        str(inventory),
+        "--profile",
+        str(profile),
+        "--engine",
+        "local",
+        "--store",
+        str(store),
+        "--concurrency",
+        str(concurrency),
+        "--json",
+        *more,
+    ]
 
 
 def run_sweep(argv: Sequence[str], store: Path, *, server_cpu: Callable[[], float]) -> Run:
@@ -175,8 +214,10 @@ def alternate(ours: Callable[[], Run], peer: Callable[[], Run], reps: int) -> Si
         for name, side in order:
             run = side()
             getattr(sides, name).append(run)
-            log(f"  pair {index + 1}/{reps} {name}: {run.wall_s:.2f} s wall, {run.cpu_s:.2f} CPU-s, "
-                f"{run.connections} connections")
+            log(
+                f"  pair {index + 1}/{reps} {name}: {run.wall_s:.2f} s wall, {run.cpu_s:.2f} CPU-s, "
+                f"{run.connections} connections"
+            )
     return sides
 
 
@@ -185,17 +226,25 @@ FIGURES = ("wall_s", "cpu_s", "rss_mib", "server_cpu_s", "connections")
 
 def compare(sides: Sides) -> dict:
     """Medians of each side and the median of the pair-by-pair peer/ours ratios (>1: we do better)."""
+
     def medians(runs: list[Run]) -> dict[str, float]:
         return {name: statistics.median(getattr(run, name) for run in runs) for name in FIGURES}
 
     ratios = {}
     for name in FIGURES:
-        pairs = [getattr(p, name) / getattr(o, name) for o, p in zip(sides.ours, sides.peer, strict=True)
-                 if getattr(o, name) > 0]
+        pairs = [
+            getattr(p, name) / getattr(o, name)
+            for o, p in zip(sides.ours, sides.peer, strict=True)
+            if getattr(o, name) > 0
+        ]
         ratios[name] = statistics.median(pairs) if pairs else None
-    return {"ours": medians(sides.ours), "peer": medians(sides.peer), "peer_over_ours": ratios,
-            "pairs": len(sides.ours), "runs": {"ours": [_brief(r) for r in sides.ours],
-                                               "peer": [_brief(r) for r in sides.peer]}}
+    return {
+        "ours": medians(sides.ours),
+        "peer": medians(sides.peer),
+        "peer_over_ours": ratios,
+        "pairs": len(sides.ours),
+        "runs": {"ours": [_brief(r) for r in sides.ours], "peer": [_brief(r) for r in sides.peer]},
+    }
 
 
 def _brief(run: Run) -> dict:
@@ -218,6 +267,7 @@ class Options:
 @dataclass
 class Target:
     """One target of issue 12, e.g. "wall ratio >= 5": ``met`` is None when a smoke run judges nothing."""
+
     name: str
     value: float | None
     goal: str

@@ -35,7 +35,9 @@ INTEROP = Path(sys.executable).parent / "interop"
 
 
 def gate_command(urls: list[str], out: Path) -> list[str]:
-    files = [arg for name in ("junit", "sarif", "md", "json") for arg in (f"--{name}", str(out / f"gate.{name}"))]
+    files = [
+        arg for name in ("junit", "sarif", "md", "json") for arg in (f"--{name}", str(out / f"gate.{name}"))
+    ]
     return [str(INTEROP), "gate", *urls, *files]
 
 
@@ -44,13 +46,18 @@ def timed(argv: list[str]) -> float:
     done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     return elapsed
 
 
 def spread(samples: list[float]) -> dict[str, float]:
-    return {"min": round(min(samples), 3), "median": round(statistics.median(samples), 3),
-            "max": round(max(samples), 3)}
+    return {
+        "min": round(min(samples), 3),
+        "median": round(statistics.median(samples), 3),
+        "max": round(max(samples), 3),
+    }
 
 
 def main() -> None:
@@ -63,10 +70,14 @@ def main() -> None:
         work = Path(directory)
         # Each target on a host of its own (127.0.0.1, .2 ...), as a CI job's targets are: the gate's
         # per-host limit (2) would otherwise queue ten ports of one address.
-        specs = [GrpcServerSpec(f"ok{i}", host=f"127.0.0.{i + 1}", identity=("32.73", f"app-{i}"))
-                 for i in range(args.targets)]
-        with start_grpc_servers(specs, work / "grpc") as servers, \
-                start_openssh(work, "hardened", host_keys=[host_key(work / "keys", "ed25519")]) as sshd:
+        specs = [
+            GrpcServerSpec(f"ok{i}", host=f"127.0.0.{i + 1}", identity=("32.73", f"app-{i}"))
+            for i in range(args.targets)
+        ]
+        with (
+            start_grpc_servers(specs, work / "grpc") as servers,
+            start_openssh(work, "hardened", host_keys=[host_key(work / "keys", "ed25519")]) as sshd,
+        ):
             grpc_urls = [f"grpc://{spec.host}:{spec.ports[0]}" for spec in servers.specs.values()]
             cases = {
                 "one gRPC target": gate_command(grpc_urls[:1], work),
@@ -79,9 +90,11 @@ def main() -> None:
             for run in range(args.runs):
                 for name, argv in cases.items():
                     samples[name].append(timed(argv))
-                print(f"run {run + 1}/{args.runs}: "
-                      + ", ".join(f"{name} {values[-1]:.2f} s" for name, values in samples.items()),
-                      file=sys.stderr)
+                print(
+                    f"run {run + 1}/{args.runs}: "
+                    + ", ".join(f"{name} {values[-1]:.2f} s" for name, values in samples.items()),
+                    file=sys.stderr,
+                )
     results = {name: spread(values) for name, values in samples.items()}
     many, one = results[f"{args.targets} gRPC targets"]["median"], results["one gRPC target"]["median"]
     print(json.dumps({"runs": args.runs, "wall_s": results, "many_over_one": round(many / one, 2)}))

@@ -44,15 +44,21 @@ SECTIONS = ("ssh", "grpc", "tls")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", action="append", choices=SECTIONS,
-                        help="Run only this section (repeatable; default: all).")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only", action="append", choices=SECTIONS, help="Run only this section (repeatable; default: all)."
+    )
     parser.add_argument("--reps", type=int, default=5, help="Alternating pairs per comparison (default 5).")
-    parser.add_argument("--smoke", action="store_true",
-                        help="A few endpoints, each side once, no target judged: checks the benchmark still works.")
-    parser.add_argument("--scale", type=int, action="append",
-                        help="Endpoint count instead of the sections' own (repeatable).")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="A few endpoints, each side once, no target judged: checks the benchmark still works.",
+    )
+    parser.add_argument(
+        "--scale", type=int, action="append", help="Endpoint count instead of the sections' own (repeatable)."
+    )
     parser.add_argument("--md", type=Path, help="Write the Markdown tables here.")
     parser.add_argument("--json", type=Path, help="Write every figure as JSON here.")
     parser.add_argument("--workdir", type=Path, help="Scratch directory (default: a temporary one, removed).")
@@ -67,9 +73,13 @@ def fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
 
 
 def ratio_table(sections: list[peers.Section]) -> str:
-    lines = [("| Comparison | Endpoints | Ours: wall / CPU / RSS | Peer: wall / CPU / RSS | Wall ×  | CPU × | "
-             "RSS × | Connections per server (ours / peer) | Server CPU (ours / peer) |"),
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            "| Comparison | Endpoints | Ours: wall / CPU / RSS | Peer: wall / CPU / RSS | Wall ×  | CPU × | "
+            "RSS × | Connections per server (ours / peer) | Server CPU (ours / peer) |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for section in sections:
         for comparison in section.comparisons:
             ours, peer = comparison.result["ours"], comparison.result["peer"]
@@ -81,7 +91,8 @@ def ratio_table(sections: list[peers.Section]) -> str:
                 f"| {fmt(peer['wall_s'], ' s')} / {fmt(peer['cpu_s'], ' s')} / {fmt(peer['rss_mib'], ' MiB', 0)} "
                 f"| **{fmt(ratio['wall_s'])}** | **{fmt(ratio['cpu_s'])}** | {fmt(ratio['rss_mib'])} "
                 f"| {ours['connections'] / per_server:.1f} / {peer['connections'] / per_server:.1f} "
-                f"| {fmt(ours['server_cpu_s'], ' s')} / {fmt(peer['server_cpu_s'], ' s')} |")
+                f"| {fmt(ours['server_cpu_s'], ' s')} / {fmt(peer['server_cpu_s'], ' s')} |"
+            )
     return "\n".join(lines)
 
 
@@ -91,15 +102,23 @@ def target_table(sections: list[peers.Section]) -> str:
         for comparison in section.comparisons:
             for target in comparison.targets:
                 met = {None: "not judged (smoke)", True: "**yes**", False: "**no**"}[target.met]
-                lines.append(f"| {comparison.label} | {target.name} {target.goal} | {fmt(target.value)} | {met} |")
+                lines.append(
+                    f"| {comparison.label} | {target.name} {target.goal} | {fmt(target.value)} | {met} |"
+                )
     return "\n".join(lines)
 
 
 def markdown(sections: list[peers.Section], header: dict) -> str:
-    parts = [f"Command: `{header['command']}`  \nMachine: {header['machine']}  \nDate: {header['date']}",
-             ("Ratios are peer / ours, the median of the pair-by-pair ratios: above 1, spbe-interop is faster, "
-             "uses less CPU or memory. CPU is the tool's (its processes, and blackbox_exporter's daemon); the "
-             "servers' CPU is its own column."), ratio_table(sections), target_table(sections)]
+    parts = [
+        f"Command: `{header['command']}`  \nMachine: {header['machine']}  \nDate: {header['date']}",
+        (
+            "Ratios are peer / ours, the median of the pair-by-pair ratios: above 1, spbe-interop is faster, "
+            "uses less CPU or memory. CPU is the tool's (its processes, and blackbox_exporter's daemon); the "
+            "servers' CPU is its own column."
+        ),
+        ratio_table(sections),
+        target_table(sections),
+    ]
     for section in sections:
         for comparison in section.comparisons:
             parts.append(f"**{comparison.label}.** Ours: `{comparison.ours}`. Peer: `{comparison.peer}`.")
@@ -112,14 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     reps = 1 if args.smoke else args.reps
     names = args.only or list(SECTIONS)
-    header = {"command": "python bench/peers.py " + " ".join(sys.argv[1:] if argv is None else argv),
-              "machine": f"{platform.node()}: {peers.measure.machine()}",
-              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    header = {
+        "command": "python bench/peers.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": f"{platform.node()}: {peers.measure.machine()}",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
     with tempfile.TemporaryDirectory(prefix="interop-peers-") as scratch:
         workdir = args.workdir or Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
-        options = peers.Options(smoke=args.smoke, reps=reps, workdir=workdir,
-                                scales=tuple(args.scale) if args.scale else None)
+        options = peers.Options(
+            smoke=args.smoke, reps=reps, workdir=workdir, scales=tuple(args.scale) if args.scale else None
+        )
         sections = []
         for name in names:
             peers.log(f"section {name}")

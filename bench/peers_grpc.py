@@ -78,8 +78,13 @@ def start_fleets(workdir: Path, count: int) -> Fleets:
     try:
         for transport, octet in FIRST_OCTET.items():
             running[transport] = go_health.start_fleet(
-                binary, workdir / "servers", count, first_octet=octet,
-                tls=cert if transport == "tls" else None, name=f"go-health-{transport}")
+                binary,
+                workdir / "servers",
+                count,
+                first_octet=octet,
+                tls=cert if transport == "tls" else None,
+                name=f"go-health-{transport}",
+            )
     except Exception:
         for fleet in running.values():
             fleet.stop()
@@ -92,12 +97,21 @@ def start_fleets(workdir: Path, count: int) -> Fleets:
 
 def write_inventory(path: Path, endpoints: list[tuple[str, int]], transport: str, ca_path: Path) -> None:
     tls = f", server_name: {HEALTH_NAME}, ca_file: {ca_path}" if transport == "tls" else ""
-    lines = ["version: 1", "scope: {networks: [127.0.0.0/8], domains: [localhost]}",
-             "agencies:", "  - {code: BENCH, name: Bench, level: pusat, province: '31'}",
-             "applications:", "  - id: bench-health", "    name: Bench health", "    agency: BENCH",
-             "    endpoints:"]
-    lines += [f"      - {{url: '{SCHEME[transport]}://{host}:{port}', services: [grpc.health.v1.Health]{tls}}}"
-              for host, port in endpoints]
+    lines = [
+        "version: 1",
+        "scope: {networks: [127.0.0.0/8], domains: [localhost]}",
+        "agencies:",
+        "  - {code: BENCH, name: Bench, level: pusat, province: '31'}",
+        "applications:",
+        "  - id: bench-health",
+        "    name: Bench health",
+        "    agency: BENCH",
+        "    endpoints:",
+    ]
+    lines += [
+        f"      - {{url: '{SCHEME[transport]}://{host}:{port}', services: [grpc.health.v1.Health]{tls}}}"
+        for host, port in endpoints
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -117,18 +131,23 @@ def our_verdicts(store: Path) -> dict[str, str]:
     with sqlite3.connect(store) as db:
         rows = db.execute(
             "SELECT e.url, r.status FROM results r JOIN endpoints e USING (sweep_id, endpoint_id) "
-            "WHERE r.check_id = ?", (HEALTH_CHECK,)).fetchall()
+            "WHERE r.check_id = ?",
+            (HEALTH_CHECK,),
+        ).fetchall()
     return dict(rows)
 
 
-def ours_runner(argv_for: Callable[[Path], list[str]], store: Path, fleet: Callable[[], float],
-                probing_s: list[float]) -> Callable[[], peers.Run]:
+def ours_runner(
+    argv_for: Callable[[Path], list[str]], store: Path, fleet: Callable[[], float], probing_s: list[float]
+) -> Callable[[], peers.Run]:
     """One sweep from a fresh store; the sweep's own probing time (its ``elapsed_s``: after start-up,
     inventory and store set-up) goes to ``probing_s``."""
+
     def run() -> peers.Run:
         result = peers.run_sweep(argv_for(store), store, server_cpu=fleet)
         probing_s.append(float(re.search(r'"elapsed_s": ([0-9.]+)', result.output).group(1)))
         return result
+
     return run
 
 
@@ -179,8 +198,12 @@ def start_exporter(workdir: Path, ca_path: Path) -> Exporter:
     config.write_text(exporter_config(ca_path))
     port = free_port()
     log = open(workdir / "blackbox.log", "ab")  # noqa: SIM115 - the process keeps it
-    process = subprocess.Popen([EXPORTER, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
-                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [EXPORTER, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     log.close()
     exporter = Exporter(process, f"127.0.0.1:{port}", exporter_version())
     try:
@@ -196,12 +219,31 @@ def exporter_version() -> str:
     return (done.stdout or done.stderr).splitlines()[0].strip() if (done.stdout or done.stderr) else "?"
 
 
-def peer_runner(exporter: Exporter, module: str, targets: Path, out: Path, fleet: Callable[[], float],
-                exporter_cpu_s: list[float]) -> Callable[[], peers.Run]:
+def peer_runner(
+    exporter: Exporter,
+    module: str,
+    targets: Path,
+    out: Path,
+    fleet: Callable[[], float],
+    exporter_cpu_s: list[float],
+) -> Callable[[], peers.Run]:
     """One driven pass. Its CPU is the driver's (Prometheus' part, which an operator pays for as well)
     and the exporter's; the exporter's alone also goes to ``exporter_cpu_s``."""
-    argv = [str(peers.PYTHON), str(Path(__file__).resolve()), "drive", "--exporter", exporter.address,
-            "--module", module, "--targets", str(targets), "--out", str(out), "--concurrency", str(CONCURRENCY)]
+    argv = [
+        str(peers.PYTHON),
+        str(Path(__file__).resolve()),
+        "drive",
+        "--exporter",
+        exporter.address,
+        "--module",
+        module,
+        "--targets",
+        str(targets),
+        "--out",
+        str(out),
+        "--concurrency",
+        str(CONCURRENCY),
+    ]
     exporter_cpu = peers.processes_cpu([exporter.process.pid])
 
     def run() -> peers.Run:
@@ -211,6 +253,7 @@ def peer_runner(exporter: Exporter, module: str, targets: Path, out: Path, fleet
         # The exporter is the peer's prober: its peak RSS since it started (a long-running daemon).
         peak_mib = peers.measure.status_kib(exporter.process.pid, "VmHWM") / 1024
         return replace(result, rss_mib=peak_mib)
+
     return run
 
 
@@ -218,8 +261,10 @@ def peer_runner(exporter: Exporter, module: str, targets: Path, out: Path, fleet
 
 
 async def _scrape(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, path: str) -> str:
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n"
-                 f"X-Prometheus-Scrape-Timeout-Seconds: {PROBE_TIMEOUT_S}\r\n\r\n".encode())
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\n"
+        f"X-Prometheus-Scrape-Timeout-Seconds: {PROBE_TIMEOUT_S}\r\n\r\n".encode()
+    )
     head = await reader.readuntil(b"\r\n\r\n")
     headers = dict(line.lower().split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
     if b"content-length" in headers:
@@ -289,8 +334,9 @@ class Agreement:
         return not self.only_ours and not self.only_peer and self.both_ok == self.endpoints
 
 
-def agreement_of(label: str, endpoints: list[tuple[str, int]], transport: str, ours: dict[str, str],
-                 peer: dict[str, int]) -> Agreement:
+def agreement_of(
+    label: str, endpoints: list[tuple[str, int]], transport: str, ours: dict[str, str], peer: dict[str, int]
+) -> Agreement:
     both_ok = both_failed = 0
     only_ours, only_peer = [], []
     for host, port in endpoints:
@@ -322,13 +368,19 @@ def steady_state(whole: dict, single: dict, count: int) -> dict:
     for side in ("ours", "peer"):
         wall = (whole[side]["wall_s"] - single[side]["wall_s"]) / (count - 1)
         cpu = (whole[side]["cpu_s"] - single[side]["cpu_s"]) / (count - 1)
-        figures[side] = {"probes_per_s": 1 / wall if wall > 0 else None, "cpu_ms_per_probe": cpu * 1000,
-                         "fixed_wall_s": single[side]["wall_s"], "fixed_cpu_s": single[side]["cpu_s"]}
+        figures[side] = {
+            "probes_per_s": 1 / wall if wall > 0 else None,
+            "cpu_ms_per_probe": cpu * 1000,
+            "fixed_wall_s": single[side]["wall_s"],
+            "fixed_cpu_s": single[side]["cpu_s"],
+        }
     ours, peer = figures["ours"], figures["peer"]
-    figures["throughput_ratio"] = (ours["probes_per_s"] / peer["probes_per_s"]
-                                   if ours["probes_per_s"] and peer["probes_per_s"] else None)
-    figures["cpu_ratio"] = (peer["cpu_ms_per_probe"] / ours["cpu_ms_per_probe"]
-                            if ours["cpu_ms_per_probe"] > 0 else None)
+    figures["throughput_ratio"] = (
+        ours["probes_per_s"] / peer["probes_per_s"] if ours["probes_per_s"] and peer["probes_per_s"] else None
+    )
+    figures["cpu_ratio"] = (
+        peer["cpu_ms_per_probe"] / ours["cpu_ms_per_probe"] if ours["cpu_ms_per_probe"] > 0 else None
+    )
     return figures
 
 
@@ -347,14 +399,17 @@ def workload(work: Path, endpoints: list[tuple[str, int]], transport: str, ca_pa
     return Workload(inventory, targets, work / "blackbox.json")
 
 
-def health_comparison(options: peers.Options, fleets: Fleets, exporter: Exporter, transport: str,
-                      count: int) -> tuple[peers.Comparison, Agreement]:
+def health_comparison(
+    options: peers.Options, fleets: Fleets, exporter: Exporter, transport: str, count: int
+) -> tuple[peers.Comparison, Agreement]:
     fleet = fleets.running[transport]
     endpoints = fleet.endpoints[:count]
     work = options.workdir / f"{transport}-{count}"
     profile, store = work / "health-only.yaml", work / "results.db"
-    whole, single = workload(work, endpoints, transport, fleets.ca_path), workload(work / "one", endpoints[:1],
-                                                                                   transport, fleets.ca_path)
+    whole, single = (
+        workload(work, endpoints, transport, fleets.ca_path),
+        workload(work / "one", endpoints[:1], transport, fleets.ca_path),
+    )
     profile.write_text(HEALTH_PROFILE)
     fleet_cpu = peers.processes_cpu([fleet.pid])
     exporter_cpu: list[float] = []
@@ -365,47 +420,67 @@ def health_comparison(options: peers.Options, fleets: Fleets, exporter: Exporter
     peers.log(f"grpc health {transport}, {count} endpoints, {options.reps} pair(s)")
     result = peers.compare(peers.alternate(ours, peer, options.reps))
     label = f"gRPC health {transport}, {count} endpoints"
-    agreement = agreement_of(label, endpoints, transport, our_verdicts(store), json.loads(whole.out.read_text()))
+    agreement = agreement_of(
+        label, endpoints, transport, our_verdicts(store), json.loads(whole.out.read_text())
+    )
     peers.log(f"grpc health {transport}, 1 endpoint (what a run costs once), {options.reps} pair(s)")
-    fixed = peers.compare(peers.alternate(
-        ours_runner(lambda s: sweep_argv(single.inventory, str(profile), s), store, fleet_cpu, []),
-        peer_runner(exporter, module, single.targets, single.out, fleet_cpu, []), options.reps))
+    fixed = peers.compare(
+        peers.alternate(
+            ours_runner(lambda s: sweep_argv(single.inventory, str(profile), s), store, fleet_cpu, []),
+            peer_runner(exporter, module, single.targets, single.out, fleet_cpu, []),
+            options.reps,
+        )
+    )
     steady = steady_state(result, fixed, count)
     result["steady_state"] = steady
     wall_ours, wall_peer = result["ours"]["wall_s"], result["peer"]["wall_s"]
     exporter_s = statistics.median(exporter_cpu)
     notes = [
-        (f"Whole runs: ours {count / wall_ours:.0f} probes/s, blackbox {count / wall_peer:.0f} probes/s; CPU per "
-        f"probe: ours {per_probe_ms(result['ours']['cpu_s'], count)} (the sweep command), blackbox "
-        f"{per_probe_ms(result['peer']['cpu_s'], count)} = exporter {per_probe_ms(exporter_s, count)} + "
-        f"driver {per_probe_ms(result['peer']['cpu_s'] - exporter_s, count)} (the driver does what Prometheus "
-        f"would: one HTTP request per probe). The peer's RSS is the exporter's peak since it started."),
-        (f"Once running (N endpoints minus a run of one): ours {steady['ours']['probes_per_s'] or 0:.0f} "
-        f"probes/s and {steady['ours']['cpu_ms_per_probe']:.2f} ms CPU per probe, blackbox "
-        f"{steady['peer']['probes_per_s'] or 0:.0f} probes/s and {steady['peer']['cpu_ms_per_probe']:.2f} ms; "
-        f"what a run costs once: ours {steady['ours']['fixed_wall_s']:.2f} s / "
-        f"{steady['ours']['fixed_cpu_s']:.2f} CPU-s (interpreter, imports, inventory, store), blackbox "
-        f"{steady['peer']['fixed_wall_s']:.2f} s / {steady['peer']['fixed_cpu_s']:.2f} CPU-s (its exporter "
-        f"is a daemon, already running)."),
-        (f"grpc-go server CPU per probe: ours {per_probe_ms(result['ours']['server_cpu_s'], count)}, blackbox "
-        f"{per_probe_ms(result['peer']['server_cpu_s'], count)}; our sweep's own probing phase (its elapsed_s): "
-        f"{count / statistics.median(probing):.0f} probes/s."),
+        (
+            f"Whole runs: ours {count / wall_ours:.0f} probes/s, blackbox {count / wall_peer:.0f} probes/s; CPU per "
+            f"probe: ours {per_probe_ms(result['ours']['cpu_s'], count)} (the sweep command), blackbox "
+            f"{per_probe_ms(result['peer']['cpu_s'], count)} = exporter {per_probe_ms(exporter_s, count)} + "
+            f"driver {per_probe_ms(result['peer']['cpu_s'] - exporter_s, count)} (the driver does what Prometheus "
+            f"would: one HTTP request per probe). The peer's RSS is the exporter's peak since it started."
+        ),
+        (
+            f"Once running (N endpoints minus a run of one): ours {steady['ours']['probes_per_s'] or 0:.0f} "
+            f"probes/s and {steady['ours']['cpu_ms_per_probe']:.2f} ms CPU per probe, blackbox "
+            f"{steady['peer']['probes_per_s'] or 0:.0f} probes/s and {steady['peer']['cpu_ms_per_probe']:.2f} ms; "
+            f"what a run costs once: ours {steady['ours']['fixed_wall_s']:.2f} s / "
+            f"{steady['ours']['fixed_cpu_s']:.2f} CPU-s (interpreter, imports, inventory, store), blackbox "
+            f"{steady['peer']['fixed_wall_s']:.2f} s / {steady['peer']['fixed_cpu_s']:.2f} CPU-s (its exporter "
+            f"is a daemon, already running)."
+        ),
+        (
+            f"grpc-go server CPU per probe: ours {per_probe_ms(result['ours']['server_cpu_s'], count)}, blackbox "
+            f"{per_probe_ms(result['peer']['server_cpu_s'], count)}; our sweep's own probing phase (its elapsed_s): "
+            f"{count / statistics.median(probing):.0f} probes/s."
+        ),
     ]
     ratio = result["peer_over_ours"]
-    targets_ = [peers.ratio_target("throughput ratio, whole runs", ratio["wall_s"], 1.0, options.smoke),
-                peers.ratio_target("CPU ratio, whole runs", ratio["cpu_s"], 1.0, options.smoke),
-                peers.ratio_target("throughput ratio, once running", steady["throughput_ratio"], 1.0,
-                                   options.smoke),
-                peers.ratio_target("CPU per probe ratio, once running", steady["cpu_ratio"], 1.0, options.smoke)]
+    targets_ = [
+        peers.ratio_target("throughput ratio, whole runs", ratio["wall_s"], 1.0, options.smoke),
+        peers.ratio_target("CPU ratio, whole runs", ratio["cpu_s"], 1.0, options.smoke),
+        peers.ratio_target("throughput ratio, once running", steady["throughput_ratio"], 1.0, options.smoke),
+        peers.ratio_target("CPU per probe ratio, once running", steady["cpu_ratio"], 1.0, options.smoke),
+    ]
     comparison = peers.Comparison(
-        label=label, ours=f"interop sweep run --profile health-only ({HEALTH_CHECK}) --engine local "
-                          f"--concurrency {CONCURRENCY}",
+        label=label,
+        ours=f"interop sweep run --profile health-only ({HEALTH_CHECK}) --engine local "
+        f"--concurrency {CONCURRENCY}",
         peer=f"blackbox_exporter /probe?module={module} × {count}, {CONCURRENCY} in flight",
-        endpoints=count, result=result, targets=targets_, notes=notes)
+        endpoints=count,
+        result=result,
+        targets=targets_,
+        notes=notes,
+    )
     return comparison, agreement
 
 
-def baseline_comparison(options: peers.Options, fleets: Fleets, exporter: Exporter, count: int) -> peers.Comparison:
+def baseline_comparison(
+    options: peers.Options, fleets: Fleets, exporter: Exporter, count: int
+) -> peers.Comparison:
     """Our full baseline profile on the plaintext endpoints, against the same blackbox pass: for scale."""
     fleet = fleets.running["plaintext"]
     endpoints = fleet.endpoints[:count]
@@ -419,20 +494,32 @@ def baseline_comparison(options: peers.Options, fleets: Fleets, exporter: Export
     return peers.Comparison(
         label=f"gRPC full baseline (for scale), {count} endpoints",
         ours=f"interop sweep run --profile spbe-baseline --engine local --concurrency {CONCURRENCY}",
-        peer="blackbox_exporter /probe?module=grpc_plaintext (health only)", endpoints=count, result=result,
-        notes=[(f"For scale, not a target: the baseline asks every gRPC check of the profile (health of each "
-               f"service, Watch, List, reflection, descriptors, UNIMPLEMENTED behaviour, identity, latency), "
-               f"blackbox one Health/Check. Ours {count / result['ours']['wall_s']:.0f} endpoints/s, "
-               f"{per_probe_ms(result['ours']['cpu_s'], count)} CPU per endpoint.")])
+        peer="blackbox_exporter /probe?module=grpc_plaintext (health only)",
+        endpoints=count,
+        result=result,
+        notes=[
+            (
+                f"For scale, not a target: the baseline asks every gRPC check of the profile (health of each "
+                f"service, Watch, List, reflection, descriptors, UNIMPLEMENTED behaviour, identity, latency), "
+                f"blackbox one Health/Check. Ours {count / result['ours']['wall_s']:.0f} endpoints/s, "
+                f"{per_probe_ms(result['ours']['cpu_s'], count)} CPU per endpoint."
+            )
+        ],
+    )
 
 
 def agreement_markdown(agreements: list[Agreement]) -> str:
-    lines = ["**gRPC health agreement** (blackbox `probe_success 1` ⇔ our GRPC-HLTH-001 pass):", "",
-             "| Comparison | Endpoints | Both SERVING | Both failed | Only ours pass | Only blackbox succeeds |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "**gRPC health agreement** (blackbox `probe_success 1` ⇔ our GRPC-HLTH-001 pass):",
+        "",
+        "| Comparison | Endpoints | Both SERVING | Both failed | Only ours pass | Only blackbox succeeds |",
+        "|---|---|---|---|---|---|",
+    ]
     for a in agreements:
-        lines.append(f"| {a.label} | {a.endpoints} | {a.both_ok} | {a.both_failed} | {len(a.only_ours)} "
-                     f"| {len(a.only_peer)} |")
+        lines.append(
+            f"| {a.label} | {a.endpoints} | {a.both_ok} | {a.both_failed} | {len(a.only_ours)} "
+            f"| {len(a.only_peer)} |"
+        )
     differences = [d for a in agreements for d in (*a.only_ours, *a.only_peer)]
     if differences:
         lines += ["", "Differences (unexplained):", *[f"- {d}" for d in differences[:20]]]
@@ -454,19 +541,32 @@ def run(options: peers.Options) -> peers.Section:
                 comparisons.append(comparison)
                 agreements.append(agreement)
         comparisons.append(baseline_comparison(options, fleets, exporter, min(scales)))
-        facts = {"exporter": exporter.version, "server": f"grpc-go health+reflection ({fleets.binary})",
-                 "concurrency": CONCURRENCY, "health_check": HEALTH_CHECK,
-                 "fleet_processes": len(fleets.running),
-                 "agreement": [{"label": a.label, "endpoints": a.endpoints, "both_serving": a.both_ok,
-                                "both_failed": a.both_failed, "only_ours": a.only_ours, "only_peer": a.only_peer}
-                               for a in agreements]}
+        facts = {
+            "exporter": exporter.version,
+            "server": f"grpc-go health+reflection ({fleets.binary})",
+            "concurrency": CONCURRENCY,
+            "health_check": HEALTH_CHECK,
+            "fleet_processes": len(fleets.running),
+            "agreement": [
+                {
+                    "label": a.label,
+                    "endpoints": a.endpoints,
+                    "both_serving": a.both_ok,
+                    "both_failed": a.both_failed,
+                    "only_ours": a.only_ours,
+                    "only_peer": a.only_peer,
+                }
+                for a in agreements
+            ],
+        }
     finally:
         if exporter is not None:
             exporter.stop()
         for fleet in fleets.running.values():
             fleet.stop()
-    return peers.Section("grpc", comparisons, agreement_markdown(agreements),
-                         all(a.ok for a in agreements), facts)
+    return peers.Section(
+        "grpc", comparisons, agreement_markdown(agreements), all(a.ok for a in agreements), facts
+    )
 
 
 if __name__ == "__main__":

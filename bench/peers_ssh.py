@@ -59,13 +59,18 @@ FLEET_KINDS = ("default", "hardened", "legacy")  # served by orchestrator.testbe
 # ten endpoints per dropbear would share one budget of 5 and refuse the rest.
 DROPBEAR_KEYS = (("ed25519", None), ("rsa", 2048))  # the fleet's "dropbear" flavour
 KIND_LABELS = {
-    "default": "OpenSSH 9.2, Debian's defaults", "hardened": "OpenSSH 9.2, hardened",
-    "legacy": "OpenSSH 9.2, legacy", "dropbear": "Dropbear 2022.83", "tinyssh": "TinySSH 20230101",
+    "default": "OpenSSH 9.2, Debian's defaults",
+    "hardened": "OpenSSH 9.2, hardened",
+    "legacy": "OpenSSH 9.2, legacy",
+    "dropbear": "Dropbear 2022.83",
+    "tinyssh": "TinySSH 20230101",
 }
 # Checks whose evidence lists judged algorithms, and the ssh-audit category their lists are.
-POLICY_KINDS = {check_id: next(kind for kind, lists in vs_ssh_audit.KINDS.items()
-                               if set(lists) & set(list_policy.lists))
-                for check_id, list_policy in policy.POLICY.items() if check_id != vs_ssh_audit.TERRAPIN_CHECK}
+POLICY_KINDS = {
+    check_id: next(kind for kind, lists in vs_ssh_audit.KINDS.items() if set(lists) & set(list_policy.lists))
+    for check_id, list_policy in policy.POLICY.items()
+    if check_id != vs_ssh_audit.TERRAPIN_CHECK
+}
 
 
 @dataclass(frozen=True)
@@ -106,11 +111,21 @@ def plan(count: int) -> list[Endpoint]:
 
 
 def inventory_yaml(endpoints: Iterable[Endpoint]) -> str:
-    lines = ["version: 1", "scope: {networks: [127.0.0.0/8]}", "agencies:",
-             '  - {code: "32.73", name: Kota Bandung, level: kota, province: "32"}', "applications:"]
+    lines = [
+        "version: 1",
+        "scope: {networks: [127.0.0.0/8]}",
+        "agencies:",
+        '  - {code: "32.73", name: Kota Bandung, level: kota, province: "32"}',
+        "applications:",
+    ]
     for index, endpoint in enumerate(endpoints):
-        lines += [f"  - id: ssh-{index:04d}", f"    name: SSH {index} ({endpoint.kind})", '    agency: "32.73"',
-                  "    endpoints:", f"      - {{url: {endpoint.url}, tags: [testbed={endpoint.kind}]}}"]
+        lines += [
+            f"  - id: ssh-{index:04d}",
+            f"    name: SSH {index} ({endpoint.kind})",
+            '    agency: "32.73"',
+            "    endpoints:",
+            f"      - {{url: {endpoint.url}, tags: [testbed={endpoint.kind}]}}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -129,15 +144,23 @@ def start_testbed(endpoints: list[Endpoint], workdir: Path) -> Testbed:
         fleet_inventory.write_text(inventory_yaml(served))
         testbed.fleet = fleet_mod.start_fleet(fleet_inventory, workdir / "fleet", key_dir=workdir / "keys")
         tinyssh_keys = sshd.tinyssh_keydir(workdir / "keys")
-        dropbear_keys = [sshd.dropbear_key(workdir / "keys" / "dropbear", t, bits) for t, bits in DROPBEAR_KEYS]
+        dropbear_keys = [
+            sshd.dropbear_key(workdir / "keys" / "dropbear", t, bits) for t, bits in DROPBEAR_KEYS
+        ]
         for endpoint in endpoints:
             name = f"{endpoint.kind}-{endpoint.host}"
             if endpoint.kind == "tinyssh":
-                testbed.single.append(sshd.start_tinyssh(workdir / "single", tinyssh_keys, endpoint.port,
-                                                         endpoint.host, name=name))
+                testbed.single.append(
+                    sshd.start_tinyssh(
+                        workdir / "single", tinyssh_keys, endpoint.port, endpoint.host, name=name
+                    )
+                )
             elif endpoint.kind == "dropbear":
-                testbed.single.append(sshd.start_dropbear(workdir / "single", dropbear_keys, endpoint.port,
-                                                          endpoint.host, name=name))
+                testbed.single.append(
+                    sshd.start_dropbear(
+                        workdir / "single", dropbear_keys, endpoint.port, endpoint.host, name=name
+                    )
+                )
     except BaseException:
         testbed.stop()
         raise
@@ -150,6 +173,7 @@ def start_testbed(endpoints: list[Endpoint], workdir: Path) -> Testbed:
 @dataclass
 class Commands:
     """How each side runs on one testbed; the peer's last JSON and our last store are kept for agreement."""
+
     workdir: Path
     testbed: Testbed
     peer_bin: Path
@@ -169,8 +193,15 @@ class Commands:
         return peers.sweep_argv(self.inventory, self.profile, store, CONCURRENCY)
 
     def peer_argv(self) -> list[str]:
-        return [str(self.peer_bin / "ssh-audit"), "-T", str(self.targets), "--skip-rate-test", "-j",
-                "--threads", str(CONCURRENCY)]
+        return [
+            str(self.peer_bin / "ssh-audit"),
+            "-T",
+            str(self.targets),
+            "--skip-rate-test",
+            "-j",
+            "--threads",
+            str(CONCURRENCY),
+        ]
 
     def ours(self) -> peers.Run:
         self.runs += 1
@@ -214,8 +245,11 @@ def peer_fails(report: dict) -> dict[str, set[str]]:
     fails: dict[str, set[str]] = {kind: set() for kind in vs_ssh_audit.KINDS}
     for kind in vs_ssh_audit.KINDS:
         for entry in report.get(kind, []):
-            notes = [note for note in entry.get("notes", {}).get("fail", [])
-                     if not ("keysize" in entry and KEY_SIZE_NOTE in note)]
+            notes = [
+                note
+                for note in entry.get("notes", {}).get("fail", [])
+                if not ("keysize" in entry and KEY_SIZE_NOTE in note)
+            ]
             if notes:
                 fails[kind].add(entry["algorithm"])
     return fails
@@ -254,7 +288,9 @@ def explain(kind: str, algorithm: str, offered: tuple[str, ...]) -> vs_ssh_audit
 
 async def our_fingerprints(endpoints: list[Endpoint]) -> dict[str, set[tuple[str, str]]]:
     """``(key type, SHA256:…)`` of every host key, per endpoint, from our probe run in-process."""
-    selection = {"SSH-HKEY-002": CheckSettings(registry.get_check("SSH-HKEY-002").severity)}  # gathers host keys
+    selection = {
+        "SSH-HKEY-002": CheckSettings(registry.get_check("SSH-HKEY-002").severity)
+    }  # gathers host keys
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def one(endpoint: Endpoint) -> tuple[str, set[tuple[str, str]]]:
@@ -267,8 +303,11 @@ async def our_fingerprints(endpoints: list[Endpoint]) -> dict[str, set[tuple[str
 
 
 def peer_fingerprints(report: dict) -> set[tuple[str, str]]:
-    return {(entry["hostkey"], f"SHA256:{entry['hash']}") for entry in report.get("fingerprints", [])
-            if entry.get("hash_alg") == "SHA256"}
+    return {
+        (entry["hostkey"], f"SHA256:{entry['hash']}")
+        for entry in report.get("fingerprints", [])
+        if entry.get("hash_alg") == "SHA256"
+    }
 
 
 @dataclass
@@ -283,7 +322,9 @@ def agreement(testbed: Testbed, peer_output: str, store_path: Path) -> Agreement
     ours = our_fails(store_path, [e.url for e in testbed.endpoints])
     fingerprints = asyncio.run(our_fingerprints(testbed.endpoints))
     kind_fails: dict[str, tuple[dict, dict]] = {}
-    kind_offered: dict[str, tuple[str, ...]] = {}  # ciphers and MACs each kind offers (Terrapin rows need them)
+    kind_offered: dict[
+        str, tuple[str, ...]
+    ] = {}  # ciphers and MACs each kind offers (Terrapin rows need them)
     unexplained: list[str] = []
     fingerprint_problems: list[str] = []
     identical = explained_only = 0
@@ -294,19 +335,25 @@ def agreement(testbed: Testbed, peer_output: str, store_path: Path) -> Agreement
             unexplained.append(f"{address}: no ssh-audit report")
             continue
         theirs, mine = peer_fails(report), ours[endpoint.url]
-        offered = tuple(entry["algorithm"] for category in ("enc", "mac") for entry in report.get(category, []))
+        offered = tuple(
+            entry["algorithm"] for category in ("enc", "mac") for entry in report.get(category, [])
+        )
         problems = []
         for kind in vs_ssh_audit.KINDS:
             for algorithm in sorted(theirs[kind] ^ mine[kind]):
                 row = explain(kind, algorithm, offered)
                 if row is None:
                     side = "ssh-audit" if algorithm in theirs[kind] else "we"
-                    problems.append(f"{address} ({endpoint.kind}): {kind} `{algorithm}`: only {side} fail it, "
-                                    "no row in DIFFERENCES")
+                    problems.append(
+                        f"{address} ({endpoint.kind}): {kind} `{algorithm}`: only {side} fail it, "
+                        "no row in DIFFERENCES"
+                    )
         kind_fails.setdefault(endpoint.kind, (theirs, mine))
         kind_offered.setdefault(endpoint.kind, offered)
         if kind_fails[endpoint.kind] != (theirs, mine):
-            problems.append(f"{address} ({endpoint.kind}): fails differ from the other {endpoint.kind} endpoints")
+            problems.append(
+                f"{address} ({endpoint.kind}): fails differ from the other {endpoint.kind} endpoints"
+            )
         same_keys = peer_fingerprints(report) == fingerprints[endpoint.url]
         if not same_keys:
             fingerprint_problems.append(
@@ -319,10 +366,15 @@ def agreement(testbed: Testbed, peer_output: str, store_path: Path) -> Agreement
                 identical += 1
             else:
                 explained_only += 1
-    lines = [("**SSH agreement with ssh-audit 3.9.0** (algorithms each side *fails*; key-size notes left out, "
-             "SSH-HKEY-002 judges sizes)."), "",
-             "| Endpoint kind | Endpoints | Category | ssh-audit fails | our policy fails | Difference explained |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        (
+            "**SSH agreement with ssh-audit 3.9.0** (algorithms each side *fails*; key-size notes left out, "
+            "SSH-HKEY-002 judges sizes)."
+        ),
+        "",
+        "| Endpoint kind | Endpoints | Category | ssh-audit fails | our policy fails | Difference explained |",
+        "|---|---|---|---|---|---|",
+    ]
     counts = Counter(e.kind for e in testbed.endpoints)
     reasons: dict[str, int] = {}  # a DIFFERENCES row's reason -> its number under the table
     for kind, (theirs, mine) in kind_fails.items():
@@ -335,14 +387,21 @@ def agreement(testbed: Testbed, peer_output: str, store_path: Path) -> Agreement
                 key = f"({reasons.setdefault(row.reason, len(reasons) + 1)})" if row else "UNEXPLAINED"
                 by_reason[key].append(algorithm)
             explained = "; ".join(f"{_names(set(names))}: {key}" for key, names in by_reason.items())
-            lines.append(f"| {KIND_LABELS[kind]} | {counts[kind]} | {category} | {_names(theirs[category])} "
-                         f"| {_names(mine[category])} | {explained or 'same'} |")
+            lines.append(
+                f"| {KIND_LABELS[kind]} | {counts[kind]} | {category} | {_names(theirs[category])} "
+                f"| {_names(mine[category])} | {explained or 'same'} |"
+            )
     lines += [""] + [f"({number}) {reason}" for reason, number in reasons.items()]
     total = len(testbed.endpoints)
-    lines += ["", (f"Endpoints agreeing: {identical + explained_only} of {total} ({identical} with identical "
-              f"fails, {explained_only} where every difference is a deliberate policy difference with its reason "
-              "in `probes/ssh/vs_ssh_audit.py`, rendered in docs/checks.md). Host-key fingerprints identical on "
-              f"{total - len(fingerprint_problems)} of {total} endpoints.")]
+    lines += [
+        "",
+        (
+            f"Endpoints agreeing: {identical + explained_only} of {total} ({identical} with identical "
+            f"fails, {explained_only} where every difference is a deliberate policy difference with its reason "
+            "in `probes/ssh/vs_ssh_audit.py`, rendered in docs/checks.md). Host-key fingerprints identical on "
+            f"{total - len(fingerprint_problems)} of {total} endpoints."
+        ),
+    ]
     for problem in unexplained + fingerprint_problems:
         lines.append(f"- **Unexplained:** {problem}")
     ok = not unexplained and not fingerprint_problems
@@ -356,7 +415,9 @@ def _names(names: set[str]) -> str:
 # -- the section -----------------------------------------------------------------------------
 
 
-def compare_on(count: int, options: peers.Options, peer_bin: Path, judge: bool) -> tuple[peers.Comparison, Agreement]:
+def compare_on(
+    count: int, options: peers.Options, peer_bin: Path, judge: bool
+) -> tuple[peers.Comparison, Agreement]:
     workdir = options.workdir / f"ssh-{count}"
     workdir.mkdir(parents=True, exist_ok=True)
     endpoints = plan(count)
@@ -373,19 +434,33 @@ def compare_on(count: int, options: peers.Options, peer_bin: Path, judge: bool) 
     per_server = {side: result[side]["connections"] / count for side in ("ours", "peer")}
     targets = []
     if judge:
-        targets = [peers.ratio_target("wall ratio", ratio["wall_s"], 5, options.smoke),
-                   peers.ratio_target("CPU ratio", ratio["cpu_s"], 10, options.smoke),
-                   peers.Target("connections per server, peer / ours", ratio["connections"], "> 1",
-                                None if options.smoke or ratio["connections"] is None else ratio["connections"] > 1)]
-    notes = [f"Concurrency {CONCURRENCY} on both sides (our `--concurrency`, ssh-audit's `--threads`). CPU is the "
-             f"tools'; the servers' is its own column (ratio {peers.fmt_ratio(ratio['server_cpu_s'])}). "
-             "Connections per "
-             f"server: ours {per_server['ours']:.1f}, ssh-audit {per_server['peer']:.1f}. Mix: " + ", ".join(
-                 f"{n} {KIND_LABELS[k]}" for k, n in Counter(e.kind for e in endpoints).items()) + "."]
+        targets = [
+            peers.ratio_target("wall ratio", ratio["wall_s"], 5, options.smoke),
+            peers.ratio_target("CPU ratio", ratio["cpu_s"], 10, options.smoke),
+            peers.Target(
+                "connections per server, peer / ours",
+                ratio["connections"],
+                "> 1",
+                None if options.smoke or ratio["connections"] is None else ratio["connections"] > 1,
+            ),
+        ]
+    notes = [
+        f"Concurrency {CONCURRENCY} on both sides (our `--concurrency`, ssh-audit's `--threads`). CPU is the "
+        f"tools'; the servers' is its own column (ratio {peers.fmt_ratio(ratio['server_cpu_s'])}). "
+        "Connections per "
+        f"server: ours {per_server['ours']:.1f}, ssh-audit {per_server['peer']:.1f}. Mix: "
+        + ", ".join(f"{n} {KIND_LABELS[k]}" for k, n in Counter(e.kind for e in endpoints).items())
+        + "."
+    ]
     comparison = peers.Comparison(
-        label=f"SSH, {count} endpoints", ours=" ".join(["interop", *commands.ours_argv(Path("STORE"))[3:]]),
-        peer=" ".join(["ssh-audit", *commands.peer_argv()[1:]]), endpoints=count, result=result,
-        targets=targets, notes=notes)
+        label=f"SSH, {count} endpoints",
+        ours=" ".join(["interop", *commands.ours_argv(Path("STORE"))[3:]]),
+        peer=" ".join(["ssh-audit", *commands.peer_argv()[1:]]),
+        endpoints=count,
+        result=result,
+        targets=targets,
+        notes=notes,
+    )
     return comparison, agreed
 
 
@@ -399,7 +474,11 @@ def run(options: peers.Options) -> peers.Section:
         comparisons.append(comparison)
         agreements.append((count, agreed))
     markdown = "\n\n".join(f"*{count} endpoints.* {agreed.markdown}" for count, agreed in agreements)
-    facts = {"ssh_audit": SSH_AUDIT, "concurrency": CONCURRENCY,
-             "mix": {kind: KIND_LABELS[kind] for kind in MIX}, "shares": MIX,
-             "endpoints_agreeing": {count: agreed.endpoints_agreeing for count, agreed in agreements}}
+    facts = {
+        "ssh_audit": SSH_AUDIT,
+        "concurrency": CONCURRENCY,
+        "mix": {kind: KIND_LABELS[kind] for kind in MIX},
+        "shares": MIX,
+        "endpoints_agreeing": {count: agreed.endpoints_agreeing for count, agreed in agreements},
+    }
     return peers.Section("ssh", comparisons, markdown, all(a.ok for _, a in agreements), facts)

@@ -36,8 +36,14 @@ from orchestrator.testbed.fleet import start_fleet  # noqa: E402
 from probes.runner import run_probe  # noqa: E402
 
 # ``+interop``: endpoints that declare grpc.testing.TestService, so the interop cases run.
-DEFAULT_KINDS = ("grpc/conformant", "grpc/conformant+interop", "grpc/slow", "grpc/slow+interop",
-                 "ssh/default", "ssh/hardened")
+DEFAULT_KINDS = (
+    "grpc/conformant",
+    "grpc/conformant+interop",
+    "grpc/slow",
+    "grpc/slow+interop",
+    "ssh/default",
+    "ssh/hardened",
+)
 SERVER_KINDS = {"grpc": ("grpc",), "ssh": ("openssh", "dropbear")}
 
 
@@ -73,11 +79,17 @@ def main() -> None:
     profile = load_profile(args.profile)
     selection = {c: s for c, s in profile.selection.items() if not c.startswith(tuple(args.without))}
     now = datetime.now().astimezone().isoformat(timespec="seconds")
-    report: dict = {"benchmark": "probe_cost", "date": now,
-                    "machine": measure.machine(), "loadavg_start": measure.loadavg(),
-                    "concurrency": args.concurrency, "without": args.without,
-                    "checks": len(selection), "bench_command": " ".join([".venv/bin/python", *sys.argv]),
-                    "kinds": {}}
+    report: dict = {
+        "benchmark": "probe_cost",
+        "date": now,
+        "machine": measure.machine(),
+        "loadavg_start": measure.loadavg(),
+        "concurrency": args.concurrency,
+        "without": args.without,
+        "checks": len(selection),
+        "bench_command": " ".join([".venv/bin/python", *sys.argv]),
+        "kinds": {},
+    }
     with tempfile.TemporaryDirectory(prefix="bench-cost-") as tmp:
         inventory = Path(tmp) / "inventory.yaml"
         write_generated(inventory, args.seed, slice_endpoints=args.slice)
@@ -100,8 +112,11 @@ def main() -> None:
                 busy = measure.machine_busy_s() - busy_before
                 n = len(refs)
                 report["kinds"][kind] = {
-                    "probes": n, "unreachable": unreachable, "error_results": errors,
-                    "wall_s": round(wall, 2), "probes_per_s": round(n / wall, 1),
+                    "probes": n,
+                    "unreachable": unreachable,
+                    "error_results": errors,
+                    "wall_s": round(wall, 2),
+                    "probes_per_s": round(n / wall, 1),
                     "client_cpu_ms": round(1000 * client / n, 1),
                     "server_cpu_ms": round(1000 * server / n, 1),
                     "machine_cpu_ms": round(1000 * busy / n, 1),

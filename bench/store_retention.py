@@ -115,8 +115,10 @@ def main() -> int:
                     "wall_s": round(time.monotonic() - started, 1),
                 }
                 steps.append(step)
-                log(f"sweep {n}: full {step['full_bytes'] / MIB:.1f} MiB, with --keep {args.keep} "
-                    f"{step['retained_bytes'] / MIB:.1f} MiB ({step['wall_s']} s for both sweeps)")
+                log(
+                    f"sweep {n}: full {step['full_bytes'] / MIB:.1f} MiB, with --keep {args.keep} "
+                    f"{step['retained_bytes'] / MIB:.1f} MiB ({step['wall_s']} s for both sweeps)"
+                )
         once = workdir / "once.db"
         once.unlink(missing_ok=True)
         with sqlite3.connect(full) as source, sqlite3.connect(once) as copy:
@@ -149,7 +151,8 @@ def main() -> int:
         "bytes_per_row_compacted": round(per_compacted / rows) if per_compacted is not None else None,
         "national_sweep_mib_full": round(full_per_sweep / rows * NATIONAL_ROWS / MIB),
         "national_sweep_mib_compacted": round(per_compacted / rows * NATIONAL_ROWS / MIB)
-        if per_compacted is not None else None,
+        if per_compacted is not None
+        else None,
         "history_same_after_compaction": views[0] == views[1],
         "steps": steps,
     }

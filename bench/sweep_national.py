@@ -56,8 +56,11 @@ def prepare_inventory(args: argparse.Namespace, workdir: Path) -> tuple[Path, st
     if args.inventory:
         return Path(args.inventory).resolve(), str(args.inventory)
     path = workdir / "inventory.yaml"
-    options = {"grpcs_share": args.grpcs_share} if args.full else {"slice_endpoints": args.slice,
-                                                                    "grpcs_share": args.grpcs_share}
+    options = (
+        {"grpcs_share": args.grpcs_share}
+        if args.full
+        else {"slice_endpoints": args.slice, "grpcs_share": args.grpcs_share}
+    )
     write_generated(path, args.seed, **options)
     with open(path, encoding="utf-8") as header:
         return path, header.readline().split(": ", 1)[1].strip()  # the command the file's header names
@@ -65,18 +68,34 @@ def prepare_inventory(args: argparse.Namespace, workdir: Path) -> tuple[Path, st
 
 def sweep_command(args: argparse.Namespace, inventory: Path, store: Path) -> list[str]:
     command = [
-        sys.executable, "-m", "orchestrator.cli", "sweep", "run",
-        "--inventory", str(inventory), "--profile", args.profile, "--store", str(store),
-        "--engine", args.engine, "--json", "--no-summary",
+        sys.executable,
+        "-m",
+        "orchestrator.cli",
+        "sweep",
+        "run",
+        "--inventory",
+        str(inventory),
+        "--profile",
+        args.profile,
+        "--store",
+        str(store),
+        "--engine",
+        args.engine,
+        "--json",
+        "--no-summary",
     ]
-    for flag, value in (("--concurrency", args.concurrency), ("--per-host", args.per_host),
-                        ("--num-cpus", args.num_cpus)):
+    for flag, value in (
+        ("--concurrency", args.concurrency),
+        ("--per-host", args.per_host),
+        ("--num-cpus", args.num_cpus),
+    ):
         if value is not None:
             command += [flag, str(value)]
     return command
 
 
 # -- one probe at a time -------------------------------------------------------------
+
 
 def endpoint_kind(ref) -> str:
     """``measure.endpoint_kind`` with the TLS side: ``…/grpcs``, or ``…/grpcs-refused`` where the gRPC
@@ -114,9 +133,13 @@ def probe_alone(fleet: Fleet, profile_name: str, per_class: int) -> dict[str, di
             if report.unreachable:
                 raise RuntimeError(f"{ref.url} unreachable in the alone measurement: {report.unreachable}")
         n = len(walls)
-        return {"probes": n, "wall_s_mean": round(statistics.fmean(walls), 3),
-                "wall_s_max": round(max(walls), 3), "client_cpu_ms": round(1000 * client / n, 1),
-                "server_cpu_ms": round(1000 * server / n, 1)}
+        return {
+            "probes": n,
+            "wall_s_mean": round(statistics.fmean(walls), 3),
+            "wall_s_max": round(max(walls), 3),
+            "client_cpu_ms": round(1000 * client / n, 1),
+            "server_cpu_ms": round(1000 * server / n, 1),
+        }
 
     async def run_all() -> dict[str, dict]:
         return {name: await one_class(refs) for name, refs in sorted(classes.items())}
@@ -146,8 +169,9 @@ def ideal(alone: dict[str, dict], fleet: Fleet, concurrency: int, per_host: int)
 # -- the sweep ------------------------------------------------------------------------
 
 
-def run_sweep_process(command: list[str], workdir: Path, fleet: Fleet, timeout_s: float,
-                      interval_s: float) -> dict:
+def run_sweep_process(
+    command: list[str], workdir: Path, fleet: Fleet, timeout_s: float, interval_s: float
+) -> dict:
     servers = [p.pid for p in fleet.processes]
     kinds: dict[str, list[int]] = defaultdict(list)
     for server in fleet.processes:
@@ -159,8 +183,9 @@ def run_sweep_process(command: list[str], workdir: Path, fleet: Fleet, timeout_s
     busy_before, bench_before = measure.machine_busy_s(), time.process_time()
     started = time.monotonic()
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err,
-                                   stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL
+        )
     sampler = measure.TreeSampler(process.pid, set(servers), interval_s).start()
     interrupted = False
     rusage = None
@@ -180,8 +205,9 @@ def run_sweep_process(command: list[str], workdir: Path, fleet: Fleet, timeout_s
     sampler.stop()
     sampler.sample()  # processes that outlived the driver, if any
     testbed_cpu = measure.own_and_reaped_cpu_s(servers) - testbed_before
-    testbed_by_kind = {kind: round(measure.own_and_reaped_cpu_s(pids) - kind_before[kind], 1)
-                       for kind, pids in kinds.items()}
+    testbed_by_kind = {
+        kind: round(measure.own_and_reaped_cpu_s(pids) - kind_before[kind], 1) for kind, pids in kinds.items()
+    }
     busy = measure.machine_busy_s() - busy_before
     bench_cpu = time.process_time() - bench_before
     tree_cpu = sampler.tree_cpu_s()
@@ -264,16 +290,25 @@ def main() -> None:
     what.add_argument("--slice", type=int, default=1000, help="a slice of about N endpoints (default 1000)")
     what.add_argument("--inventory", help="an inventory file the testbed can serve")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--grpcs-share", type=float, default=GRPCS_SHARE,
-                        help=f"share of gRPC endpoints on grpcs:// (default {GRPCS_SHARE}, the generator's)")
+    parser.add_argument(
+        "--grpcs-share",
+        type=float,
+        default=GRPCS_SHARE,
+        help=f"share of gRPC endpoints on grpcs:// (default {GRPCS_SHARE}, the generator's)",
+    )
     parser.add_argument("--profile", default="spbe-baseline")
     parser.add_argument("--engine", choices=("ray", "local"), default="ray")
     parser.add_argument("--concurrency", type=int, help="default: the engine's (256)")
     parser.add_argument("--per-host", type=int, help="default: the engine's (2)")
     parser.add_argument("--num-cpus", type=int)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of every gRPC response")
-    parser.add_argument("--alone", type=int, default=0, metavar="N",
-                        help="first probe N endpoints per (protocol, behaviour) one at a time")
+    parser.add_argument(
+        "--alone",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first probe N endpoints per (protocol, behaviour) one at a time",
+    )
     parser.add_argument("--timeout-s", type=float, default=1800.0, help="bound on the sweep")
     parser.add_argument("--interval-s", type=float, default=1.0, help="sampling interval")
     parser.add_argument("--workdir", help="default: a temporary directory, removed at the end")
@@ -283,24 +318,39 @@ def main() -> None:
 
     concurrency = args.concurrency or Limits().concurrency
     per_host = args.per_host or Limits().per_host
-    report: dict = {"benchmark": "sweep", "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-                    "machine": measure.machine(), "loadavg_start": measure.loadavg(), "engine": args.engine,
-                    "concurrency": concurrency, "per_host": per_host, "latency_ms": args.latency_ms,
-                    "profile": args.profile, "bench_command": " ".join([".venv/bin/python", *sys.argv])}
+    report: dict = {
+        "benchmark": "sweep",
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": measure.machine(),
+        "loadavg_start": measure.loadavg(),
+        "engine": args.engine,
+        "concurrency": concurrency,
+        "per_host": per_host,
+        "latency_ms": args.latency_ms,
+        "profile": args.profile,
+        "bench_command": " ".join([".venv/bin/python", *sys.argv]),
+    }
     with tempfile.TemporaryDirectory(prefix="bench-sweep-", dir=args.workdir) as tmp:
         workdir = Path(tmp)
         inventory, made_by = prepare_inventory(args, workdir)
         report["inventory"] = made_by
         store = workdir / "results.db"
-        fleet = start_fleet(inventory, workdir / "testbed", latency_s=args.latency_ms / 1000,
-                            key_dir=workdir / "keys")
+        fleet = start_fleet(
+            inventory, workdir / "testbed", latency_s=args.latency_ms / 1000, key_dir=workdir / "keys"
+        )
         fleet_ids = [(p.pid, measure.read_stat(p.pid).start) for p in fleet.processes]
         try:
             report["endpoints"] = len(fleet.endpoints())
-            report["testbed"] = {"startup_s": round(fleet.startup_s, 1), "processes": len(fleet.processes),
-                                 "kinds": dict(Counter(p.kind for p in fleet.processes))}
-            print(f"testbed: {report['endpoints']} endpoints on {len(fleet.processes)} processes, "
-                  f"up in {fleet.startup_s:.1f} s", file=sys.stderr)
+            report["testbed"] = {
+                "startup_s": round(fleet.startup_s, 1),
+                "processes": len(fleet.processes),
+                "kinds": dict(Counter(p.kind for p in fleet.processes)),
+            }
+            print(
+                f"testbed: {report['endpoints']} endpoints on {len(fleet.processes)} processes, "
+                f"up in {fleet.startup_s:.1f} s",
+                file=sys.stderr,
+            )
             if args.alone:
                 alone = probe_alone(fleet, args.profile, args.alone)
                 report["alone"] = alone

@@ -87,7 +87,9 @@ def show_metrics(store: Path) -> None:
         wait_for_port("127.0.0.1", port, 30, server)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as response:
             lines = response.read().decode().splitlines()
-        national = [line for line in lines if line.startswith(("interop_national_", "interop_sweep_endpoints"))]
+        national = [
+            line for line in lines if line.startswith(("interop_national_", "interop_sweep_endpoints"))
+        ]
         print(f"http://127.0.0.1:{port}/metrics: {len(lines)} lines, among them:")
         for line in national[:8]:
             print(f"  {line}")
@@ -104,8 +106,14 @@ def show_metrics(store: Path) -> None:
 def add_token(role: str, tokens: Path) -> str:
     """``interop tokens add``: the token it prints once (shown here shortened)."""
     print(f"\n$ interop tokens add --role {role} --tokens {tokens}", flush=True)
-    done = subprocess.run([*INTEROP, "tokens", "add", "--role", role, "--tokens", str(tokens)],
-                          stdin=subprocess.DEVNULL, env=ENV, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*INTEROP, "tokens", "add", "--role", role, "--tokens", str(tokens)],
+        stdin=subprocess.DEVNULL,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if done.returncode != 0:
         print(done.stderr, end="", flush=True)
     token = done.stdout.strip()
@@ -132,28 +140,45 @@ def show_service(store: Path, other_agency: str) -> None:
     base = f"http://127.0.0.1:{port}"
     print(f"\n$ interop serve --store {store} --tokens {tokens} --listen 127.0.0.1:{port}", flush=True)
     with open(WORKDIR / "serve.log", "w") as log:
-        server = subprocess.Popen([*INTEROP, "serve", "--store", str(store), "--tokens", str(tokens),
-                                   "--listen", f"127.0.0.1:{port}"],
-                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=ENV)
+        server = subprocess.Popen(
+            [
+                *INTEROP,
+                "serve",
+                "--store",
+                str(store),
+                "--tokens",
+                str(tokens),
+                "--listen",
+                f"127.0.0.1:{port}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=ENV,
+        )
     try:
         wait_for_port("127.0.0.1", port, 30, server)
         path = f"/reports/latest/agency/{DEMO_AGENCY}.json"
         status, body = fetch(base, path, agency_token)
         report = json.loads(body) if status == 200 else {}
         score = report.get("score", {})
-        print(f"GET {path} (agency token): {status}, {report.get('scope', {}).get('agency_name')}: "
-              f"index {score.get('index')} ({(score.get('predicate') or {}).get('label')}), "
-              f"{len(report.get('endpoints', []))} endpoints")
+        print(
+            f"GET {path} (agency token): {status}, {report.get('scope', {}).get('agency_name')}: "
+            f"index {score.get('index')} ({(score.get('predicate') or {}).get('label')}), "
+            f"{len(report.get('endpoints', []))} endpoints"
+        )
         path = f"/reports/latest/agency/{DEMO_AGENCY}.html"
         status, body = fetch(base, path, agency_token)
         print(f"GET {path} (agency token): {status}, {len(body) // 1024} KiB of HTML")
         status, body = fetch(base, "/metrics", agency_token)
-        samples = [sample for family in text_string_to_metric_families(body.decode()) for sample in family.samples]
+        samples = [
+            sample for family in text_string_to_metric_families(body.decode()) for sample in family.samples
+        ]
         agencies = sorted({sample.labels["agency"] for sample in samples if "agency" in sample.labels})
         print(f"GET /metrics (agency token): {status}, {len(samples)} series, agency labels: {agencies}")
         for sample in samples:
             if sample.name == "interop_agency_spbe_index":
-                print(f"  interop_agency_spbe_index{{agency=\"{sample.labels['agency']}\"}} {sample.value}")
+                print(f'  interop_agency_spbe_index{{agency="{sample.labels["agency"]}"}} {sample.value}')
         for path in (f"/reports/latest/agency/{other_agency}.html", "/reports/latest/national.html"):
             status, _ = fetch(base, path, agency_token)
             print(f"GET {path} (agency token): {status}{' refused' if status == 403 else ''}")
@@ -177,8 +202,10 @@ def main() -> int:
     # The fleet first: it writes the test CA that the grpcs:// endpoints' ca_file names, then validates.
     with start_fleet(INVENTORY, WORKDIR / "testbed") as fleet:
         inventory = fleet.inventory
-        print(f"{len(inventory)} endpoints, {len(fleet.processes)} server processes up in "
-              f"{time.monotonic() - started:.1f} s")
+        print(
+            f"{len(inventory)} endpoints, {len(fleet.processes)} server processes up in "
+            f"{time.monotonic() - started:.1f} s"
+        )
 
         heading("One server at a time: interop check (what a CI gate runs)")
         ssh = first_endpoint(inventory, "ssh", "default")
@@ -197,8 +224,20 @@ def main() -> int:
     for fmt, name in (("html", "report.html"), ("json", "report.json"), ("junit", "report.junit.xml")):
         interop("report", "latest", "--store", str(STORE), "--format", fmt, "--out", str(WORKDIR / name))
     for lang in LANGUAGES:
-        interop("report", "latest", "--store", str(STORE), "--format", "html", "--agency", DEMO_AGENCY,
-                "--lang", lang, "--out", str(agency_report(lang)))
+        interop(
+            "report",
+            "latest",
+            "--store",
+            str(STORE),
+            "--format",
+            "html",
+            "--agency",
+            DEMO_AGENCY,
+            "--lang",
+            lang,
+            "--out",
+            str(agency_report(lang)),
+        )
     interop("report", "latest", "--store", str(STORE), "--format", "md", "--lang", "en")
 
     heading("Metrics")
@@ -211,7 +250,9 @@ def main() -> int:
     print(f"agency report   {', '.join(str(agency_report(lang)) for lang in LANGUAGES)}  (what to fix first)")
     print(f"JSON, JUnit     {WORKDIR / 'report.json'}, {WORKDIR / 'report.junit.xml'}")
     print(f"metrics         interop serve --store {STORE}  → http://127.0.0.1:9477/metrics")
-    print(f"service         interop serve --store {STORE} --tokens {WORKDIR / 'tokens.yaml'}  → /reports/, /metrics")
+    print(
+        f"service         interop serve --store {STORE} --tokens {WORKDIR / 'tokens.yaml'}  → /reports/, /metrics"
+    )
     print("All demo servers stopped.")
 
     heading("The service: an agency reads its own report and metrics with its token")

@@ -34,7 +34,10 @@ EXIT_CODES: dict[int, tuple[str, str]] = {
     EXIT_FINDINGS: ("findings", "a check failed at or above --fail-on"),
     EXIT_USAGE: ("usage", "usage or configuration error; nothing was probed"),
     EXIT_UNREACHABLE: ("unreachable", "nothing accepted the connection"),
-    EXIT_UNDETERMINED: ("undetermined", "no finding, but a check at or above --fail-on could not be determined"),
+    EXIT_UNDETERMINED: (
+        "undetermined",
+        "no finding, but a check at or above --fail-on could not be determined",
+    ),
 }
 
 # Most important first. A usage error means nothing was probed and an

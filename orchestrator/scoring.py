@@ -165,8 +165,12 @@ class CapReason:
     endpoints: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check": self.check_id, "severity": self.severity, "status": CAPPING_STATUS,
-                "endpoints": self.endpoints}
+        return {
+            "check": self.check_id,
+            "severity": self.severity,
+            "status": CAPPING_STATUS,
+            "endpoints": self.endpoints,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,8 +399,9 @@ class Tally:
         if index != uncapped and uncapped is not None and self.worst is not None:  # capped: both are set
             _, severity, check_id = self.worst
             cap = Cap(_one_reason(check_id, severity), 1, uncapped, PREDICATES_BY_ID[CAPS[severity]], index)
-        return Score.build(self.earned, self.possible, self.error_weight, dict(self.counts), index,
-                           self.weight, cap)
+        return Score.build(
+            self.earned, self.possible, self.error_weight, dict(self.counts), index, self.weight, cap
+        )
 
     def index(self) -> float | None:
         """The index ``score()`` gives, alone (what-if scores of many endpoints)."""
@@ -411,15 +416,25 @@ class Tally:
     def pass_rate(self) -> Score:
         """The uncapped rate of a check or category across endpoints (index = 1 + 4 · compliance)."""
         uncapped = index_for(self.earned / self.possible) if self.possible > 0 else None
-        return Score.build(self.earned, self.possible, self.error_weight, dict(self.counts), uncapped,
-                           self.weight)
+        return Score.build(
+            self.earned, self.possible, self.error_weight, dict(self.counts), uncapped, self.weight
+        )
 
 
 class GroupTally:
     """A running aggregate of endpoint scores: an application, agency, province or the nation."""
 
-    __slots__ = ("earned", "possible", "error_weight", "counts", "weight", "weighted_index",
-                 "weighted_uncapped", "capped", "reasons")
+    __slots__ = (
+        "earned",
+        "possible",
+        "error_weight",
+        "counts",
+        "weight",
+        "weighted_index",
+        "weighted_uncapped",
+        "capped",
+        "reasons",
+    )
 
     def __init__(self) -> None:
         self.earned = 0.0
@@ -463,13 +478,17 @@ class GroupTally:
         if self.weight > 0:
             index = round2(self.weighted_index / self.weight)
             if self.capped:
-                ranked = sorted(self.reasons.items(),
-                                key=lambda item: (-item[1], -SEVERITY_RANK[item[0][1]], item[0][0] or ""))
-                reasons = tuple(CapReason(check, severity, count)
-                                for (check, severity), count in ranked[:CAP_REASONS])
+                ranked = sorted(
+                    self.reasons.items(),
+                    key=lambda item: (-item[1], -SEVERITY_RANK[item[0][1]], item[0][0] or ""),
+                )
+                reasons = tuple(
+                    CapReason(check, severity, count) for (check, severity), count in ranked[:CAP_REASONS]
+                )
                 cap = Cap(reasons, self.capped, round2(self.weighted_uncapped / self.weight))
-        return Score.build(self.earned, self.possible, self.error_weight, dict(self.counts), index,
-                           self.weight, cap)
+        return Score.build(
+            self.earned, self.possible, self.error_weight, dict(self.counts), index, self.weight, cap
+        )
 
 
 def score(results: Iterable[Scorable]) -> Score:

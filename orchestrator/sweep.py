@@ -478,4 +478,3 @@ def resume_sweep(
         if store_lock is not None:
             store_lock.release()
         store.close()
-

@@ -289,15 +289,23 @@ def load_waivers(
         where = ("waivers", index)
         if entry.id in seen:
             problems.append(
-                Problem(filename, lines.line(where + ("id",)), f"waivers[{index}].id",
-                        f"duplicate waiver id {entry.id!r} (first at waivers[{seen[entry.id]}])")
+                Problem(
+                    filename,
+                    lines.line(where + ("id",)),
+                    f"waivers[{index}].id",
+                    f"duplicate waiver id {entry.id!r} (first at waivers[{seen[entry.id]}])",
+                )
             )
         seen.setdefault(entry.id, index)
         pattern = _pattern(entry.check)
         if not any(pattern.fullmatch(check_id) for check_id in known):
             problems.append(
-                Problem(filename, lines.line(where + ("check",)), f"waivers[{index}].check",
-                        f"{entry.check!r} matches no registered check id")
+                Problem(
+                    filename,
+                    lines.line(where + ("check",)),
+                    f"waivers[{index}].check",
+                    f"{entry.check!r} matches no registered check id",
+                )
             )
         endpoint = _pattern(entry.endpoint) if entry.endpoint is not None else None
         waivers.append(Waiver(entry, pattern, endpoint))

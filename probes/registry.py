@@ -56,7 +56,10 @@ FAMILIES: dict[str, Family] = {
         texts="probes.ssh.texts",
     ),
     "tls": Family(
-        "TLS", checks=("probes.tls.checks",), gatherers=("probes.tls.gather:gather_tls",), texts="probes.tls.texts"
+        "TLS",
+        checks=("probes.tls.checks",),
+        gatherers=("probes.tls.gather:gather_tls",),
+        texts="probes.tls.texts",
     ),
     "grpc": Family(
         "gRPC",
@@ -168,7 +171,8 @@ def load() -> None:
                 _TEXTS.setdefault(language, {}).update(texts)
             _EFFORT.update(catalogue.EFFORT)
         _TEXTS["en"] = {
-            check_id: CheckText(meta.title, meta.rationale, meta.remediation) for check_id, meta in _CHECKS.items()
+            check_id: CheckText(meta.title, meta.rationale, meta.remediation)
+            for check_id, meta in _CHECKS.items()
         }
 
 
@@ -208,8 +212,12 @@ def check_text(check_id: str, language: str) -> CheckText:
 def missing_texts() -> list[str]:
     """``CHECK-ID/language`` for every registered check without a text or an effort: a test keeps it empty."""
     load()
-    missing = [f"{check_id}/{language}" for language in LANGUAGES for check_id in _CHECKS
-               if check_id not in _TEXTS.get(language, {})]
+    missing = [
+        f"{check_id}/{language}"
+        for language in LANGUAGES
+        for check_id in _CHECKS
+        if check_id not in _TEXTS.get(language, {})
+    ]
     missing += [f"{check_id}/effort" for check_id in _CHECKS if check_id not in _EFFORT]
     return missing
 

@@ -54,8 +54,12 @@ class LazyCommands(TyperGroup):
     def _load(self, word: str) -> None:
         module, attribute = COMMANDS[word]
         sub_app = getattr(importlib.import_module(module), attribute)
-        group = get_group_from_info(TyperInfo(sub_app), pretty_exceptions_short=app.pretty_exceptions_short,
-                                    suggest_commands=self.suggest_commands, rich_markup_mode=self.rich_markup_mode)
+        group = get_group_from_info(
+            TyperInfo(sub_app),
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            suggest_commands=self.suggest_commands,
+            rich_markup_mode=self.rich_markup_mode,
+        )
         # A named Typer is a group; an unnamed one's commands join this group, as add_typer does.
         self.commands.update({group.name: group} if group.name else group.commands)
 

@@ -82,9 +82,16 @@ def check(
     with refusing_bad_input():
         selected = narrowed(load_profile(profile), only, deadline)
         options = target_options(
-            service=service, pin=pin, ca=ca, server_name=server_name, known_hosts=known_hosts,
-            agency=agency, application=application,
-            user=user, key=key, password_env=password_env,
+            service=service,
+            pin=pin,
+            ca=ca,
+            server_name=server_name,
+            known_hosts=known_hosts,
+            agency=agency,
+            application=application,
+            user=user,
+            key=key,
+            password_env=password_env,
         )
         targets = command_line_targets([url], options)
         require_checks(selected, targets)

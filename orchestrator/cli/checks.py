@@ -26,16 +26,20 @@ def checks_list(
     for column in ("check", "protocol", "category", "severity", "effort", "title"):
         table.add_column(column)
     for meta in registry.checks().values():
-        table.add_row(meta.id, meta.protocol, meta.category, meta.severity.value, registry.effort(meta.id),
-                      registry.check_text(meta.id, lang.value).title)
+        table.add_row(
+            meta.id,
+            meta.protocol,
+            meta.category,
+            meta.severity.value,
+            registry.effort(meta.id),
+            registry.check_text(meta.id, lang.value).title,
+        )
     stdout.print(table)
 
 
 @checks_app.command("docs")
 def checks_docs(
-    out: Annotated[
-        Path | None, typer.Option(help="Write to this file instead of standard output.")
-    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
     lang: Annotated[Lang, typer.Option(help="Language of the check texts.")] = Lang("en"),
 ) -> None:
     """Generate the check reference (docs/checks.md, docs/checks.id.md) from the registry."""

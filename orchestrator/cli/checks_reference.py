@@ -18,10 +18,12 @@ def ssh_audit_differences() -> list[str]:
         "",
         "### Differences from ssh-audit",
         "",
-        (f"ssh-audit {vs_ssh_audit.SSH_AUDIT_VERSION} grades these algorithms unlike our policy tables, on "
-        f"purpose ({vs_ssh_audit.MEASURED}). Every other algorithm those servers offer, and every name in "
-        "our tables, it grades as we do (key sizes are SSH-HKEY-002's). Our side is computed from the "
-        "checks' `verdicts` tables with their default parameters."),
+        (
+            f"ssh-audit {vs_ssh_audit.SSH_AUDIT_VERSION} grades these algorithms unlike our policy tables, on "
+            f"purpose ({vs_ssh_audit.MEASURED}). Every other algorithm those servers offer, and every name in "
+            "our tables, it grades as we do (key sizes are SSH-HKEY-002's). Our side is computed from the "
+            "checks' `verdicts` tables with their default parameters."
+        ),
         "",
         "| algorithms | ssh-audit | ours | why |",
         "|---|---|---|---|",
@@ -101,8 +103,12 @@ def checks_markdown(lang: str = "en") -> str:
                 "",
                 f"### {meta.id}",
                 "",
-                words["line"].format(title=text.title, severity=meta.severity.value, category=meta.category,
-                                     effort=registry.effort(meta.id)),
+                words["line"].format(
+                    title=text.title,
+                    severity=meta.severity.value,
+                    category=meta.category,
+                    effort=registry.effort(meta.id),
+                ),
                 "",
                 f"*{words['rationale']}.* {text.rationale.strip()}",
                 "",

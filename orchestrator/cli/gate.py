@@ -67,7 +67,9 @@ GATE_HELP = (
 def gate(
     urls: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[TARGET]...", help="ssh://HOST[:PORT], grpc://HOST:PORT or grpcs://HOST:PORT"),
+        typer.Argument(
+            metavar="[TARGET]...", help="ssh://HOST[:PORT], grpc://HOST:PORT or grpcs://HOST:PORT"
+        ),
     ] = None,
     targets_file: Annotated[
         Path | None, typer.Option("--targets", help="A file of target URLs, one per line (# comments).")
@@ -108,12 +110,20 @@ def gate(
             raise TargetError("--application and --agency choose endpoints of an --inventory; give one")
         named = list(urls or []) + (read_target_list(targets_file) if targets_file else [])
         options = target_options(
-            service=service, pin=pin, ca=ca, server_name=server_name, known_hosts=known_hosts,
-            user=user, key=key, password_env=password_env,
+            service=service,
+            pin=pin,
+            ca=ca,
+            server_name=server_name,
+            known_hosts=known_hosts,
+            user=user,
+            key=key,
+            password_env=password_env,
         )
         planned = command_line_targets(named, options, GATE_COMMAND_LINE) if named else []
         if options.given() and not named:
-            raise TargetError(f"{', '.join(sorted(options.given()))}: describe targets named on the command line")
+            raise TargetError(
+                f"{', '.join(sorted(options.given()))}: describe targets named on the command line"
+            )
         if inventory is not None:
             planned += inventory_targets(inventory, applications=application or (), agencies=agency or ())
         planned = unique(planned)
@@ -123,7 +133,9 @@ def gate(
         loaded_waivers = read_waivers(waivers)
         outputs = requested_outputs(junit, sarif, md, json_file)
 
-    run = run_gate(planned, selected, fail_on, waivers=loaded_waivers, per_host=per_host, concurrency=concurrency)
+    run = run_gate(
+        planned, selected, fail_on, waivers=loaded_waivers, per_host=per_host, concurrency=concurrency
+    )
     finish(run, outputs, lambda run: _show(run, verbose), single_target=False)
 
 
@@ -136,7 +148,9 @@ def _show(run: GateRun, verbose: bool) -> None:
             print_table(stdout, report, run.profile, fail_on, verbose)
             continue
         code = outcome.exit_code(fail_on)
-        counts = "  ".join(f"{name} {count}" for name, count in status_counts(report.results).items() if count)
+        counts = "  ".join(
+            f"{name} {count}" for name, count in status_counts(report.results).items() if count
+        )
         stdout.print(
             Text.assemble((f"exit {code} {EXIT_CODES[code][0]:<12}", "bold"), f" {report.target}  {counts}"),
             soft_wrap=True,
@@ -155,8 +169,10 @@ def _show(run: GateRun, verbose: bool) -> None:
                     soft_wrap=True,
                 )
     stdout.print(
-        Text(f"{_targets(len(run.outcomes))} in {run.duration_s:.2f} s  →  exit {run.exit_code} ({run.explanation()})",
-             style="bold"),
+        Text(
+            f"{_targets(len(run.outcomes))} in {run.duration_s:.2f} s  →  exit {run.exit_code} ({run.explanation()})",
+            style="bold",
+        ),
         soft_wrap=True,
     )
 

@@ -26,9 +26,11 @@ from orchestrator.profiles import Profile
 from orchestrator.waivers import Waivers, load_waivers
 from probes.model import Severity
 
-EXIT_CODE_HELP = "Exit codes: " + "; ".join(
-    f"{code} {word} ({meaning})" for code, (word, meaning) in EXIT_CODES.items()
-) + "."
+EXIT_CODE_HELP = (
+    "Exit codes: "
+    + "; ".join(f"{code} {word} ({meaning})" for code, (word, meaning) in EXIT_CODES.items())
+    + "."
+)
 
 ProfileOption = Annotated[str, typer.Option(help="Built-in profile name or a profile YAML file.")]
 FailOnOption = Annotated[
@@ -93,8 +95,15 @@ def target_options(
 ) -> TargetOptions:
     """The options that describe command-line targets, as ``check`` and ``gate`` both take them."""
     return TargetOptions(
-        services=tuple(service or ()), pins=tuple(pin or ()), ca=ca, server_name=server_name,
-        known_hosts=known_hosts, agency=agency, application=application, user=user, key=key,
+        services=tuple(service or ()),
+        pins=tuple(pin or ()),
+        ca=ca,
+        server_name=server_name,
+        known_hosts=known_hosts,
+        agency=agency,
+        application=application,
+        user=user,
+        key=key,
         password_env=password_env,
     )
 
@@ -111,10 +120,14 @@ def refusing_bad_input() -> Iterator[None]:
 def narrowed(profile: Profile, only: list[str] | None, deadline: float | None) -> Profile:
     """The profile as this run uses it: ``--only`` patterns and ``--deadline`` applied (its digest follows)."""
     if only:
-        selection = {k: v for k, v in profile.selection.items() if any(fnmatch.fnmatchcase(k, p) for p in only)}
+        selection = {
+            k: v for k, v in profile.selection.items() if any(fnmatch.fnmatchcase(k, p) for p in only)
+        }
         profile = dataclasses.replace(profile, selection=selection)
     if deadline is not None:
-        profile = dataclasses.replace(profile, options=dataclasses.replace(profile.options, deadline_s=deadline))
+        profile = dataclasses.replace(
+            profile, options=dataclasses.replace(profile.options, deadline_s=deadline)
+        )
     return profile
 
 
@@ -131,7 +144,9 @@ def requested_outputs(
     return chosen
 
 
-def finish(run: GateRun, outputs: dict[str, Path], show: Callable[[GateRun], None], *, single_target: bool) -> None:
+def finish(
+    run: GateRun, outputs: dict[str, Path], show: Callable[[GateRun], None], *, single_target: bool
+) -> None:
     """Write the files, show the run, exit with its code."""
     try:
         write_outputs(run, outputs, single_target=single_target)
@@ -142,8 +157,11 @@ def finish(run: GateRun, outputs: dict[str, Path], show: Callable[[GateRun], Non
     if run.waivers is not None:
         for waiver in run.waivers.report()["expired"]:
             stderr.print(
-                Text(f"warning: waiver {waiver['id']} ({waiver['check']}) expired on {waiver['expires']}: "
-                     f"it waives nothing ({waiver['results']} result(s) it would cover)", style="bold yellow"),
+                Text(
+                    f"warning: waiver {waiver['id']} ({waiver['check']}) expired on {waiver['expires']}: "
+                    f"it waives nothing ({waiver['results']} result(s) it would cover)",
+                    style="bold yellow",
+                ),
                 soft_wrap=True,
             )
     raise typer.Exit(run.exit_code)

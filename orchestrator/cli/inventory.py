@@ -95,7 +95,8 @@ def inventory_stats(inventory: Inventory, top: int = 10) -> dict[str, Any]:
             for code in sorted(by_province)
         },
         "largest_agencies": [
-            {"code": code, "level": levels[code], "applications": n} for code, n in apps_per_agency.most_common(top)
+            {"code": code, "level": levels[code], "applications": n}
+            for code, n in apps_per_agency.most_common(top)
         ],
     }
 
@@ -165,7 +166,9 @@ def stats(
         largest.add_column("level")
         largest.add_column("applications", justify="right")
         for row in data["largest_agencies"]:
-            largest.add_row(row["code"], inventory.agency(row["code"]).name, row["level"], f"{row['applications']:,}")
+            largest.add_row(
+                row["code"], inventory.agency(row["code"]).name, row["level"], f"{row['applications']:,}"
+            )
         stdout.print(largest)
 
 
@@ -193,7 +196,9 @@ def import_(
     out: Annotated[Path, typer.Option("--out", "-o", help="Inventory YAML to write.", show_default=False)],
     network: Annotated[
         list[str] | None,
-        typer.Option(help="Scope: a network (CIDR) endpoints may be in (repeatable).", callback=_check_networks),
+        typer.Option(
+            help="Scope: a network (CIDR) endpoints may be in (repeatable).", callback=_check_networks
+        ),
     ] = None,
     domain: Annotated[
         list[str] | None,
@@ -211,7 +216,9 @@ def import_(
     """
     scope = {"networks": network or [], "domains": domain or []} if network or domain else LOOPBACK_SCOPE
     if not (network or domain):
-        typer.echo("note: no --network/--domain given: the scope is loopback only (127.0.0.0/8, localhost)", err=True)
+        typer.echo(
+            "note: no --network/--domain given: the scope is loopback only (127.0.0.0/8, localhost)", err=True
+        )
     if not csv_file.is_file():
         raise usage_error(f"{csv_file}: no such file")
     try:
@@ -254,8 +261,12 @@ def generate(
         typer.Option("--slice", help="Keep about this many endpoints, across all 38 provinces.", min=1),
     ] = None,
     grpcs_share: Annotated[
-        float, typer.Option(help="Share of gRPC endpoints that are grpcs:// (they need --ca-file); "
-                                 "0 for plaintext only.", min=0, max=1)
+        float,
+        typer.Option(
+            help="Share of gRPC endpoints that are grpcs:// (they need --ca-file); 0 for plaintext only.",
+            min=0,
+            max=1,
+        ),
     ] = synthetic.GRPCS_SHARE,
     ca_file: Annotated[
         str, typer.Option(help="CA bundle the grpcs:// endpoints name, relative to the inventory.")
@@ -288,4 +299,6 @@ def generate(
         f"{endpoints:,} endpoints in {time.perf_counter() - started:.2f} s"
     )
     if grpcs_share > 0:
-        typer.echo(f"note: the grpcs:// endpoints name {ca_file}; the testbed must write it before validation")
+        typer.echo(
+            f"note: the grpcs:// endpoints name {ca_file}; the testbed must write it before validation"
+        )

@@ -40,9 +40,7 @@ report_app = typer.Typer()
 @report_app.command("report")
 def report(
     sweep: Annotated[str, typer.Argument(help="Sweep id, a unique prefix, or `latest`.", show_default=False)],
-    format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = JSON_FORMAT,
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = JSON_FORMAT,
     agency: Annotated[
         str | None, typer.Option(help="Only this agency (its code); nothing of any other agency is shown.")
     ] = None,

@@ -76,20 +76,33 @@ def _check_store(store_path: Path) -> None:
         ReaderStore(store_path, read_only=True).close()
     except StoreNotFound:
         stderr.print(
-            Text(f"no results store at {store_path} yet: interop_store_up is 0 until a sweep creates it",
-                 style="yellow"),
+            Text(
+                f"no results store at {store_path} yet: interop_store_up is 0 until a sweep creates it",
+                style="yellow",
+            ),
             soft_wrap=True,
         )
     except (StoreError, sqlite3.DatabaseError) as exc:
         raise usage_error(f"cannot open results store {store_path}: {exc}") from None
 
 
-def _scheduler(store_path: Path, inventory: Path | None, profile: str | None, every: str | None,
-               cron: str | None, keep: int | None, sweep_args: list[str]) -> Any:
+def _scheduler(
+    store_path: Path,
+    inventory: Path | None,
+    profile: str | None,
+    every: str | None,
+    cron: str | None,
+    keep: int | None,
+    sweep_args: list[str],
+) -> Any:
     """The scheduler the options ask for, or None; usage errors for a partial or invalid schedule."""
     if every is None and cron is None:
-        options = (("--inventory", inventory), ("--profile", profile), ("--keep", keep),
-                   *((arg, True) for arg in sweep_args if arg.startswith("--")))
+        options = (
+            ("--inventory", inventory),
+            ("--profile", profile),
+            ("--keep", keep),
+            *((arg, True) for arg in sweep_args if arg.startswith("--")),
+        )
         given = [name for name, value in options if value is not None]
         if given:
             raise usage_error(f"{', '.join(given)} belong to a schedule: add --every (e.g. 6h) or --cron")
@@ -122,19 +135,29 @@ def serve(
     store_path: StoreOption = DEFAULT_STORE,
     listen: Annotated[
         str,
-        typer.Option("--listen", help="Address and port of the HTTP server (HOST:PORT, [IPV6]:PORT). "
-                     "Other than loopback only with --tokens: the metrics name every endpoint."),
+        typer.Option(
+            "--listen",
+            help="Address and port of the HTTP server (HOST:PORT, [IPV6]:PORT). "
+            "Other than loopback only with --tokens: the metrics name every endpoint.",
+        ),
     ] = DEFAULT_LISTEN,
     tokens: Annotated[
         Path | None,
-        typer.Option("--tokens", envvar=TOKENS_ENV, show_default=False,
-                     help="Tokens file (interop tokens add): every route but /healthz and /readyz then "
-                     "needs a bearer token; an agency token sees its own agency only."),
+        typer.Option(
+            "--tokens",
+            envvar=TOKENS_ENV,
+            show_default=False,
+            help="Tokens file (interop tokens add): every route but /healthz and /readyz then "
+            "needs a bearer token; an agency token sees its own agency only.",
+        ),
     ] = None,
     waivers: Annotated[
         Path | None,
-        typer.Option("--waivers", show_default=False,
-                     help="Waivers YAML applied to metrics and reports (reloaded when it changes and daily)."),
+        typer.Option(
+            "--waivers",
+            show_default=False,
+            help="Waivers YAML applied to metrics and reports (reloaded when it changes and daily).",
+        ),
     ] = None,
     inventory: Annotated[
         Path | None,
@@ -142,8 +165,12 @@ def serve(
     ] = None,
     profile: Annotated[
         str | None,
-        typer.Option("--profile", "-p", show_default=False,
-                     help="Profile of the scheduled sweeps (default spbe-baseline)."),
+        typer.Option(
+            "--profile",
+            "-p",
+            show_default=False,
+            help="Profile of the scheduled sweeps (default spbe-baseline).",
+        ),
     ] = None,
     every: Annotated[
         str | None,
@@ -159,17 +186,24 @@ def serve(
     ] = None,
     keep: Annotated[
         int | None,
-        typer.Option("--keep", min=1, show_default=False,
-                     help="Keep the last N sweeps in full after each scheduled sweep; older ones are "
-                     "compacted to per-endpoint, per-check summaries (interop store compact)."),
+        typer.Option(
+            "--keep",
+            min=1,
+            show_default=False,
+            help="Keep the last N sweeps in full after each scheduled sweep; older ones are "
+            "compacted to per-endpoint, per-check summaries (interop store compact).",
+        ),
     ] = None,
     engine: EngineOption = None,
     ray_address: RayAddressOption = None,
     build_wait: Annotated[
         float,
-        typer.Option("--build-wait", min=0.0,
-                     help="Seconds a scrape waits for the metrics of a newly completed sweep before "
-                     "serving the previous sweep's (a national sweep takes a few seconds to read)."),
+        typer.Option(
+            "--build-wait",
+            min=0.0,
+            help="Seconds a scrape waits for the metrics of a newly completed sweep before "
+            "serving the previous sweep's (a national sweep takes a few seconds to read).",
+        ),
     ] = 5.0,
 ) -> None:
     """Serve metrics, reports and status of the results store on http://LISTEN/ until stopped."""
@@ -183,8 +217,10 @@ def serve(
         raise usage_error(str(exc)) from None
     token_count = _check_tokens(tokens) if tokens is not None else None
     if tokens is None and not is_loopback(host):
-        raise usage_error(f"--listen {listen} is not a loopback address: give --tokens FILE for access "
-                          "control (interop tokens add), or listen on 127.0.0.1")
+        raise usage_error(
+            f"--listen {listen} is not a loopback address: give --tokens FILE for access "
+            "control (interop tokens add), or listen on 127.0.0.1"
+        )
     if waivers is not None:
         try:
             load_waivers(waivers)
@@ -193,8 +229,10 @@ def serve(
         except OSError as exc:
             raise usage_error(f"cannot read waivers file {waivers}: {exc}") from None
     _check_store(store_path)
-    sweep_args = [*(["--engine", engine.value] if engine else []),
-                  *(["--ray-address", ray_address] if ray_address else [])]
+    sweep_args = [
+        *(["--engine", engine.value] if engine else []),
+        *(["--ray-address", ray_address] if ray_address else []),
+    ]
     scheduler = _scheduler(store_path, inventory, profile, every, cron, keep, sweep_args)
     try:
         sock = bind(host, port)
@@ -205,10 +243,14 @@ def serve(
     # A plain list, not a threading.Event: the handler runs in the main thread, which may be inside
     # Event.wait holding the event's lock; Event.set there would wait for that lock forever.
     stop: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, _: stop.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        code = _serve_until(stop, sock, store_path, tokens, token_count, waivers, build_wait, scheduler, listen)
+        code = _serve_until(
+            stop, sock, store_path, tokens, token_count, waivers, build_wait, scheduler, listen
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -216,9 +258,17 @@ def serve(
         raise typer.Exit(code)
 
 
-def _serve_until(stop: list[int], sock: socket.socket, store_path: Path, tokens: Path | None,
-                 token_count: int | None, waivers: Path | None, build_wait: float, scheduler: Any,
-                 listen: str) -> int:
+def _serve_until(
+    stop: list[int],
+    sock: socket.socket,
+    store_path: Path,
+    tokens: Path | None,
+    token_count: int | None,
+    waivers: Path | None,
+    build_wait: float,
+    scheduler: Any,
+    listen: str,
+) -> int:
     from orchestrator.service.app import ServiceConfig, create_app
     from orchestrator.service.server import BackgroundServer
 
@@ -239,19 +289,28 @@ def _serve_until(stop: list[int], sock: socket.socket, store_path: Path, tokens:
             scheduled = True
         host, port = sock.getsockname()[:2]
         base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        stderr.print(Text(f"serving metrics of {store_path} on {base}/metrics, reports on {base}/reports/"),
-                     soft_wrap=True)
-        access = (f"access: tokens from {tokens} ({token_count} now)" if tokens is not None
-                  else "access: open to anyone who can reach the address (no --tokens)")
+        stderr.print(
+            Text(f"serving metrics of {store_path} on {base}/metrics, reports on {base}/reports/"),
+            soft_wrap=True,
+        )
+        access = (
+            f"access: tokens from {tokens} ({token_count} now)"
+            if tokens is not None
+            else "access: open to anyone who can reach the address (no --tokens)"
+        )
         stderr.print(Text(access), soft_wrap=True)
         if scheduler is not None:
             status = scheduler.status()
-            stderr.print(Text(f"sweeps of {status['inventory']} scheduled: {status['schedule']['text']}"),
-                         soft_wrap=True)
+            stderr.print(
+                Text(f"sweeps of {status['inventory']} scheduled: {status['schedule']['text']}"),
+                soft_wrap=True,
+            )
         while not stop:
             time.sleep(STOP_POLL_S)
             if not server.alive():
-                stderr.print(Text(f"the HTTP server stopped: {server.error}", style="bold red"), soft_wrap=True)
+                stderr.print(
+                    Text(f"the HTTP server stopped: {server.error}", style="bold red"), soft_wrap=True
+                )
                 return 1
         return 0
     finally:

@@ -151,8 +151,14 @@ TextfileOption = Annotated[
 ]
 
 
-def _limits(base: Limits, concurrency: int | None, per_host: int | None, agency_rate: float | None,
-            jitter: float | None, retries: int | None) -> Limits:
+def _limits(
+    base: Limits,
+    concurrency: int | None,
+    per_host: int | None,
+    agency_rate: float | None,
+    jitter: float | None,
+    retries: int | None,
+) -> Limits:
     """``base`` with the options given (None: as ``base`` has it)."""
     return dataclasses.replace(
         base,
@@ -184,7 +190,9 @@ def _finish(
 ) -> None:
     out = make_console()
     # A failed export is reported, but the sweep's exit code stays the sweep's.
-    for problem in export_summary(outcome.store_path, outcome.sweep_id, push_gateway=push_gateway, textfile=textfile):
+    for problem in export_summary(
+        outcome.store_path, outcome.sweep_id, push_gateway=push_gateway, textfile=textfile
+    ):
         stderr.print(Text(f"warning: {problem}", style="bold yellow"), soft_wrap=True)
     if as_json:
         typer.echo(
@@ -328,4 +336,3 @@ def resume(
     except KeyboardInterrupt:
         raise _interrupted_early() from None
     _finish(outcome, summary, as_json, push_gateway, textfile)
-

@@ -63,12 +63,16 @@ def _raise_stop(signum: int, frame: object) -> None:
 
 @testbed_app.command()
 def up(
-    inventory: Annotated[Path, typer.Option(help="The inventory whose endpoints to serve.", exists=True,
-                                            dir_okay=False)],
+    inventory: Annotated[
+        Path, typer.Option(help="The inventory whose endpoints to serve.", exists=True, dir_okay=False)
+    ],
     latency_ms: Annotated[float, typer.Option(min=0, help="Delay added to every gRPC call, in ms.")] = 0.0,
     workdir: Annotated[
-        Path | None, typer.Option(help="Where configs, keys, logs and the state file go "
-                                          "(default: <inventory>.testbed next to the inventory).")
+        Path | None,
+        typer.Option(
+            help="Where configs, keys, logs and the state file go "
+            "(default: <inventory>.testbed next to the inventory)."
+        ),
     ] = None,
     netns: Annotated[
         bool, typer.Option("--netns", help="A network namespace per host (hosts in 10.250.0.0/16, a few).")
@@ -111,8 +115,10 @@ def up(
             signal.signal(sig, signal.SIG_IGN)  # a signal now must not cut the clean-up short
         if fleet is not None:
             report = fleet.stop()
-            stderr.print(f"stopped {len(report.stopped)} processes ({len(report.children)} children), "
-                         f"removed {len(report.namespaces)} namespaces")
+            stderr.print(
+                f"stopped {len(report.stopped)} processes ({len(report.children)} children), "
+                f"removed {len(report.namespaces)} namespaces"
+            )
             for problem in report.leftovers:
                 stderr.print(f"left behind: {problem}", style="red", markup=False)
             left_behind = not report.clean
@@ -124,8 +130,10 @@ def up(
 
 @testbed_app.command()
 def down(
-    workdir: Annotated[Path, typer.Option(help="The work directory of the `up` to clean up after.",
-                                          exists=True, file_okay=False)],
+    workdir: Annotated[
+        Path,
+        typer.Option(help="The work directory of the `up` to clean up after.", exists=True, file_okay=False),
+    ],
     force: Annotated[bool, typer.Option("--force", help="Clean up even though its `up` still runs.")] = False,
 ) -> None:
     """Stop the processes and delete the namespaces a killed `up` left behind (from its state file)."""
@@ -135,15 +143,19 @@ def down(
         return
     owners = ledger.live_owners()
     if owners and not force:
-        stderr.print(f"the testbed in {workdir} still runs under pid {owners[0]}: stop it with Ctrl-C or "
-                     f"`kill {owners[0]}` (it cleans up after itself), or use --force", markup=False)
+        stderr.print(
+            f"the testbed in {workdir} still runs under pid {owners[0]}: stop it with Ctrl-C or "
+            f"`kill {owners[0]}` (it cleans up after itself), or use --force",
+            markup=False,
+        )
         raise typer.Exit(EXIT_USAGE)
     report = clean_up(ledger)
-    stdout.print(f"stopped {len(report.stopped)} processes ({len(report.children)} children, "
-                 f"{len(report.killed)} needed SIGKILL), removed {len(report.namespaces)} namespaces")
+    stdout.print(
+        f"stopped {len(report.stopped)} processes ({len(report.children)} children, "
+        f"{len(report.killed)} needed SIGKILL), removed {len(report.namespaces)} namespaces"
+    )
     if not report.clean:
         for problem in report.leftovers:
             stderr.print(f"left behind: {problem}", style="red", markup=False)
         raise typer.Exit(1)
     ledger.path.unlink()
-

@@ -31,13 +31,18 @@ from orchestrator.service.access import (
     revoke_token,
 )
 
-tokens_app = typer.Typer(name="tokens", help="Bearer tokens of interop serve: add, list, revoke.",
-                         no_args_is_help=True)
+tokens_app = typer.Typer(
+    name="tokens", help="Bearer tokens of interop serve: add, list, revoke.", no_args_is_help=True
+)
 
 TokensOption = Annotated[
     Path,
-    typer.Option("--tokens", envvar=TOKENS_ENV, show_default=False,
-                 help="Tokens file (YAML, or JSON by its .json suffix); it stores hashes only."),
+    typer.Option(
+        "--tokens",
+        envvar=TOKENS_ENV,
+        show_default=False,
+        help="Tokens file (YAML, or JSON by its .json suffix); it stores hashes only.",
+    ),
 ]
 
 
@@ -52,11 +57,19 @@ def _entries(path: Path) -> list[TokenEntry]:
 
 @tokens_app.command("add")
 def add(
-    role: Annotated[str, typer.Option("--role", show_default=False,
-                                      help="; ".join(f"{role}: {sees}" for role, sees in ROLES.items()) + ".")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            show_default=False,
+            help="; ".join(f"{role}: {sees}" for role, sees in ROLES.items()) + ".",
+        ),
+    ],
     tokens: TokensOption,
-    note: Annotated[str | None, typer.Option("--note", show_default=False,
-                                                help="Who or what the token is for (shown by list).")] = None,
+    note: Annotated[
+        str | None,
+        typer.Option("--note", show_default=False, help="Who or what the token is for (shown by list)."),
+    ] = None,
 ) -> None:
     """Create a token: printed once on stdout, its hash stored in the tokens file."""
     try:
@@ -72,8 +85,9 @@ def add(
     except OSError as exc:
         raise usage_error(f"cannot write {tokens}: {exc}") from None
     print(token, flush=True)
-    stderr.print(Text(f"token {entry.id} ({entry.role}) added to {tokens}; it is shown only this once"),
-                 soft_wrap=True)
+    stderr.print(
+        Text(f"token {entry.id} ({entry.role}) added to {tokens}; it is shown only this once"), soft_wrap=True
+    )
 
 
 @tokens_app.command("list")
@@ -97,8 +111,9 @@ def list_tokens(
 
 @tokens_app.command("revoke")
 def revoke(
-    token_id: Annotated[str, typer.Argument(metavar="ID", help="The token's id (interop tokens list).",
-                                            show_default=False)],
+    token_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The token's id (interop tokens list).", show_default=False)
+    ],
     tokens: TokensOption,
 ) -> None:
     """Remove a token; a running service refuses it from the next request on."""

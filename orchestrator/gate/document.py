@@ -26,7 +26,10 @@ from probes.model import CheckResult, Severity
 CHECK_SCHEMA = "spbe-interop/check/v1"
 GATE_SCHEMA = "spbe-interop/gate/v1"
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "reports" / "schema"
-SCHEMA_FILES = {CHECK_SCHEMA: SCHEMA_DIR / "check-v1.schema.json", GATE_SCHEMA: SCHEMA_DIR / "gate-v1.schema.json"}
+SCHEMA_FILES = {
+    CHECK_SCHEMA: SCHEMA_DIR / "check-v1.schema.json",
+    GATE_SCHEMA: SCHEMA_DIR / "gate-v1.schema.json",
+}
 
 
 def findings_of(outcome: TargetOutcome) -> Iterator[dict[str, Any]]:
@@ -37,7 +40,10 @@ def findings_of(outcome: TargetOutcome) -> Iterator[dict[str, Any]]:
         waived = outcome.waived.get(result.check_id)
         original = result if waived is None else dataclasses.replace(result, status=waived.original_status)
         yield finding_dict(
-            meta, original, result.status, None if waived is None else waived.waiver,
+            meta,
+            original,
+            result.status,
+            None if waived is None else waived.waiver,
             checks.get(result.check_id),
         )
 
@@ -55,8 +61,18 @@ def target_dict(outcome: TargetOutcome, fail_on: Severity) -> dict[str, Any]:
     """One target's part of a check or gate document."""
     report = outcome.report
     meta = outcome.planned.meta
-    keep = ("check_id", "title", "category", "status", "severity", "reason", "evidence", "remediation",
-            "duration_s", "waiver")
+    keep = (
+        "check_id",
+        "title",
+        "category",
+        "status",
+        "severity",
+        "reason",
+        "evidence",
+        "remediation",
+        "duration_s",
+        "waiver",
+    )
     return {
         "target": report.target,
         **{name: getattr(meta, name) for name in OWNER_FIELDS},
@@ -85,7 +101,11 @@ def _head(run: GateRun, schema: str) -> dict[str, Any]:
 def check_document(run: GateRun) -> dict[str, Any]:
     """The JSON of ``interop check``: one target."""
     (outcome,) = run.outcomes
-    return {**_head(run, CHECK_SCHEMA), **target_dict(outcome, run.fail_on), "waivers": waivers_dict(run.waivers)}
+    return {
+        **_head(run, CHECK_SCHEMA),
+        **target_dict(outcome, run.fail_on),
+        "waivers": waivers_dict(run.waivers),
+    }
 
 
 def gate_document(run: GateRun) -> dict[str, Any]:

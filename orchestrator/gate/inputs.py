@@ -112,7 +112,9 @@ def command_line_targets(
             known = pins_for(options.known_hosts, host, port)
             if not known:
                 # Pinning was asked for and cannot happen: a silent skip would be a false green.
-                raise TargetError(f"--known-hosts {options.known_hosts}: no key for {host} port {port}: nothing to pin")
+                raise TargetError(
+                    f"--known-hosts {options.known_hosts}: no key for {host} port {port}: nothing to pin"
+                )
             pins += known
         target = make_target(
             url,
@@ -177,4 +179,6 @@ def require_checks(profile: Profile, targets: list[GateTarget]) -> None:
     for planned in targets:
         families = registry.SCHEMES[planned.target.scheme].families
         if not any(checks[k].protocol in families for k in profile.selection):
-            raise TargetError(f"profile {profile.name} selects no check for {planned.target.scheme}:// targets")
+            raise TargetError(
+                f"profile {profile.name} selects no check for {planned.target.scheme}:// targets"
+            )

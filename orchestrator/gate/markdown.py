@@ -40,8 +40,10 @@ def _findings_section(out: TextIO, title: str, rows: list[dict[str, Any]], *, fi
     _table(
         out,
         ("Target", "Check", "Severity", "Status", "Reason"),
-        ((f["url"], f"{f['check_id']} {f['title']}", f["severity"], f["status"], f["reason"])
-         for f in rows[:ROW_LIMIT]),
+        (
+            (f["url"], f"{f['check_id']} {f['title']}", f["severity"], f["status"], f["reason"])
+            for f in rows[:ROW_LIMIT]
+        ),
     )
     if len(rows) > ROW_LIMIT:
         out.write(f"… and {len(rows) - ROW_LIMIT} more (see the JSON, JUnit or SARIF file).\n\n")
@@ -51,7 +53,9 @@ def _findings_section(out: TextIO, title: str, rows: list[dict[str, Any]], *, fi
         for finding in rows:
             remedies.setdefault(finding["check_id"], finding)
         for check_id, finding in remedies.items():
-            out.write(f"- **{check_id}** {cell(finding['title'], None)}: {cell(finding['remediation'], None)}\n")
+            out.write(
+                f"- **{check_id}** {cell(finding['title'], None)}: {cell(finding['remediation'], None)}\n"
+            )
         out.write("\n")
 
 
@@ -65,7 +69,9 @@ def _target_row(outcome: TargetOutcome, fail_on: Severity) -> tuple[Any, ...]:
 def write_markdown(run: GateRun, out: TextIO) -> None:
     code = run.exit_code
     fail_on = run.fail_on
-    out.write(f"## {VERDICT_MARKS.get(code, '❌')} spbe-interop gate: {EXIT_CODES[code][0]} (exit {code})\n\n")
+    out.write(
+        f"## {VERDICT_MARKS.get(code, '❌')} spbe-interop gate: {EXIT_CODES[code][0]} (exit {code})\n\n"
+    )
     out.write(f"{cell(run.explanation(), None)}.\n\n")
     out.write(
         f"Profile `{run.profile.name}` ({run.profile.digest}), fail on **{fail_on.value}** and above, "
@@ -89,7 +95,11 @@ def write_markdown(run: GateRun, out: TextIO) -> None:
 
     failed = [f for f in rows if blocking(f, Status.FAIL)]
     unknown = [f for f in rows if blocking(f, Status.ERROR)]
-    below = [f for f in rows if f["status"] in NOTED and not (blocking(f, Status.FAIL) or blocking(f, Status.ERROR))]
+    below = [
+        f
+        for f in rows
+        if f["status"] in NOTED and not (blocking(f, Status.FAIL) or blocking(f, Status.ERROR))
+    ]
     _findings_section(out, "Failed: blocks the gate", failed, fixes=True)
     _findings_section(out, "Could not be determined: blocks the gate", unknown, fixes=False)
     _findings_section(out, f"Below {fail_on.value}, or warnings: do not block", below, fixes=True)
@@ -99,8 +109,16 @@ def write_markdown(run: GateRun, out: TextIO) -> None:
         _table(
             out,
             ("Target", "Check", "Waiver", "Expires", "Justification"),
-            ((f["url"], f["check_id"], f["waiver"]["id"], f["waiver"]["expires"], f["waiver"]["justification"])
-             for f in waived[:ROW_LIMIT]),
+            (
+                (
+                    f["url"],
+                    f["check_id"],
+                    f["waiver"]["id"],
+                    f["waiver"]["expires"],
+                    f["waiver"]["justification"],
+                )
+                for f in waived[:ROW_LIMIT]
+            ),
         )
     if run.waivers is not None:
         expired = run.waivers.report()["expired"]

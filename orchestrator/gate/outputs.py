@@ -39,7 +39,10 @@ def write_junit(run: GateRun, out: TextIO) -> None:
             outcome.report.target,
             status_counts(outcome.report.results),
             started,
-            [*((name, getattr(outcome.planned.meta, name)) for name in OWNER_FIELDS), ("profile", run.profile.name)],
+            [
+                *((name, getattr(outcome.planned.meta, name)) for name in OWNER_FIELDS),
+                ("profile", run.profile.name),
+            ],
             findings_of(outcome),
         )
         for outcome in run.outcomes
@@ -103,7 +106,9 @@ class Output:
 
 
 OUTPUTS: dict[str, Output] = {
-    "junit": Output("--junit", "Write JUnit XML here (one testsuite per target, one testcase per check).", write_junit),
+    "junit": Output(
+        "--junit", "Write JUnit XML here (one testsuite per target, one testcase per check).", write_junit
+    ),
     "sarif": Output("--sarif", "Write SARIF 2.1.0 here (for code scanning).", write_sarif),
     "md": Output("--md", "Write a Markdown summary here (for a CI job summary).", write_markdown),
     "json": Output(

@@ -111,11 +111,15 @@ class Probing:
         for outcome in run.outcomes:
             waivers = None
             if plan.waivers is not None:
-                apply_waivers(outcome.planned, outcome.report, plan.waivers)  # counted for the session's summary
+                apply_waivers(
+                    outcome.planned, outcome.report, plan.waivers
+                )  # counted for the session's summary
                 # Counted again for this target alone, as `interop check TARGET --waivers F --json` counts them.
                 waivers = Waivers(plan.waivers.all, source=plan.waivers.source, as_of=plan.waivers.as_of)
             judged = apply_waivers(outcome.planned, outcome.report, waivers)
-            one = GateRun(plan.profile, plan.fail_on, run.started_at, outcome.report.duration_s, [judged], waivers)
+            one = GateRun(
+                plan.profile, plan.fail_on, run.started_at, outcome.report.duration_s, [judged], waivers
+            )
             self.documents[outcome.planned.url] = check_document(one)
 
 

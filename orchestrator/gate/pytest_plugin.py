@@ -88,14 +88,17 @@ TARGET_OPTIONS: dict[str, TargetOption] = {
     "service": TargetOption("services", "A gRPC service the endpoints must serve (repeatable).", repeat=True),
     "ca": TargetOption("ca", "CA bundle (PEM) that must verify grpcs:// servers.", kind=Path),
     "server-name": TargetOption("server_name", "TLS server name to verify (default: the host)."),
-    "known-hosts": TargetOption("known_hosts", "known_hosts file: its keys for a host are its pinned host keys.",
-                                kind=Path),
+    "known-hosts": TargetOption(
+        "known_hosts", "known_hosts file: its keys for a host are its pinned host keys.", kind=Path
+    ),
     "pin": TargetOption("pins", "Pinned SSH host-key fingerprint SHA256:... (repeatable).", repeat=True),
     "agency": TargetOption("agency", "Agency code the endpoints must identify as (e.g. 32.73)."),
     "application": TargetOption("application", "Application id the endpoints must identify as."),
     "user": TargetOption("user", "SSH user for the optional authenticated checks."),
     "key": TargetOption("key", "Private key file for --interop-user.", kind=Path),
-    "password-env": TargetOption("password_env", "Environment variable holding the password for --interop-user."),
+    "password-env": TargetOption(
+        "password_env", "Environment variable holding the password for --interop-user."
+    ),
 }
 _GATE_FLAG = re.compile(r"(?<![\w-])--(" + "|".join(map(re.escape, TARGET_OPTIONS)) + r")(?![\w-])")
 
@@ -106,18 +109,43 @@ def _dest(name: str) -> str:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("interop", "SPBE interop conformance: one test per target × check")
-    group.addoption(f"{PREFIX}target", dest=_dest("target"), action="append", default=[], metavar="URL",
-                    help="Target to probe: ssh://HOST[:PORT], grpc://HOST:PORT or grpcs://HOST:PORT (repeatable).")
-    group.addoption(f"{PREFIX}profile", dest=_dest("profile"), metavar="PROFILE",
-                    help="Built-in profile name or a profile YAML file (default: that of `interop gate`).")
-    group.addoption(f"{PREFIX}fail-on", dest=_dest("fail_on"), choices=[s.value for s in Severity],
-                    help="A fail at this severity or above fails its test; below, it passes with a warning "
-                    "(default: that of `interop gate`).")
-    group.addoption(f"{PREFIX}waivers", dest=_dest("waivers"), type=Path, metavar="FILE",
-                    help="Waivers file (YAML): a waived result is xfail; an expired waiver waives nothing.")
+    group.addoption(
+        f"{PREFIX}target",
+        dest=_dest("target"),
+        action="append",
+        default=[],
+        metavar="URL",
+        help="Target to probe: ssh://HOST[:PORT], grpc://HOST:PORT or grpcs://HOST:PORT (repeatable).",
+    )
+    group.addoption(
+        f"{PREFIX}profile",
+        dest=_dest("profile"),
+        metavar="PROFILE",
+        help="Built-in profile name or a profile YAML file (default: that of `interop gate`).",
+    )
+    group.addoption(
+        f"{PREFIX}fail-on",
+        dest=_dest("fail_on"),
+        choices=[s.value for s in Severity],
+        help="A fail at this severity or above fails its test; below, it passes with a warning "
+        "(default: that of `interop gate`).",
+    )
+    group.addoption(
+        f"{PREFIX}waivers",
+        dest=_dest("waivers"),
+        type=Path,
+        metavar="FILE",
+        help="Waivers file (YAML): a waived result is xfail; an expired waiver waives nothing.",
+    )
     for name, option in TARGET_OPTIONS.items():
-        group.addoption(f"{PREFIX}{name}", dest=_dest(name), action="append" if option.repeat else "store",
-                        default=[] if option.repeat else None, type=option.kind, help=option.help)
+        group.addoption(
+            f"{PREFIX}{name}",
+            dest=_dest(name),
+            action="append" if option.repeat else "store",
+            default=[] if option.repeat else None,
+            type=option.kind,
+            help=option.help,
+        )
 
 
 def _given(config: pytest.Config) -> list[str]:
@@ -128,7 +156,9 @@ def _given(config: pytest.Config) -> list[str]:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption(_dest("target")):
         if given := _given(config):
-            raise pytest.UsageError(f"{', '.join(given)} given without {PREFIX}target: nothing would be probed")
+            raise pytest.UsageError(
+                f"{', '.join(given)} given without {PREFIX}target: nothing would be probed"
+            )
         return
     for severity in Severity:
         config.addinivalue_line("markers", f"{severity.value}: an interop check of severity {severity.value}")
@@ -172,7 +202,9 @@ def _plan(config: pytest.Config) -> GatePlan:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """Add the targets' items before -k, -m and --deselect look at the list (they run after this hook)."""
     if PROBING not in config.stash:
         return
@@ -211,8 +243,12 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     plan = config.stash[PROBING].plan
     waivers = f", waivers {plan.waivers.source}" if plan.waivers is not None else ""
-    return [(f"interop: profile {plan.profile.name}, fail on {plan.fail_on.value}{waivers}, "
-            f"targets {' '.join(t.url for t in plan.targets)}")]
+    return [
+        (
+            f"interop: profile {plan.profile.name}, fail on {plan.fail_on.value}{waivers}, "
+            f"targets {' '.join(t.url for t in plan.targets)}"
+        )
+    ]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -224,13 +260,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.section("interop")
     probed = probing.probed
     runs = "1 gate run" if probing.runs == 1 else f"{probing.runs} gate runs"
-    write(f"probed {len(probed)} of {len(plan.targets)} targets in {runs}, {probing.seconds:.2f} s"
-          + (f": {' '.join(probed)}" if probed else ""))
+    write(
+        f"probed {len(probed)} of {len(plan.targets)} targets in {runs}, {probing.seconds:.2f} s"
+        + (f": {' '.join(probed)}" if probed else "")
+    )
     if plan.waivers is not None and probed:
         counted = plan.waivers.report()
         for waiver in counted["expired"]:
-            write(f"waiver {waiver['id']} ({waiver['check']}) expired on {waiver['expires']}: waived nothing "
-                  f"(it would cover {_results(waiver['results'])})")
+            write(
+                f"waiver {waiver['id']} ({waiver['check']}) expired on {waiver['expires']}: waived nothing "
+                f"(it would cover {_results(waiver['results'])})"
+            )
         for waiver in counted["unmatched"]:
             write(f"waiver {waiver['id']} ({waiver['check']}) matched no result")
 
@@ -243,7 +283,9 @@ def _results(count: int) -> str:
 def interop_report(request: pytest.FixtureRequest) -> Callable[[str], dict[str, Any]]:
     """``interop_report(url)``: that --interop-target's ``interop check --json`` document, from the items' probe."""
     if PROBING not in request.config.stash:
-        pytest.fail(f"interop_report needs {PREFIX}target: no target was given, nothing was probed", pytrace=False)
+        pytest.fail(
+            f"interop_report needs {PREFIX}target: no target was given, nothing was probed", pytrace=False
+        )
     probing = request.config.stash[PROBING]
 
     def report(url: str) -> dict[str, Any]:

@@ -84,7 +84,9 @@ def apply_waivers(planned: GateTarget, report: ProbeReport, waivers: Waivers | N
     meta = planned.meta
     results = []
     for result in report.results:
-        row = WaiverRow(result.status, result.check_id, meta.endpoint_id, meta.url, meta.agency, meta.application)
+        row = WaiverRow(
+            result.status, result.check_id, meta.endpoint_id, meta.url, meta.agency, meta.application
+        )
         status, waiver = waivers.apply(row)
         if waiver is not None:
             outcome.waived[result.check_id] = WaivedResult(waiver, result.status)
@@ -129,5 +131,7 @@ def run_gate(
     reports = asyncio.run(probe_all(targets, profile, per_host=per_host, concurrency=concurrency))
     if waivers is not None:
         waivers.reset()
-    outcomes = [apply_waivers(planned, report, waivers) for planned, report in zip(targets, reports, strict=True)]
+    outcomes = [
+        apply_waivers(planned, report, waivers) for planned, report in zip(targets, reports, strict=True)
+    ]
     return GateRun(profile, fail_on, started_at, time.perf_counter() - started, outcomes, waivers)

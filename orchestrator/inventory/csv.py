@@ -120,8 +120,10 @@ def _level(value: str) -> str | None:
 
 
 def _province(value: str) -> str | None:
-    return None if len(value) == 2 and value.isascii() and value.isdigit() else (
-        f"a province code has two digits, e.g. 32 (got {shown(value)})"
+    return (
+        None
+        if len(value) == 2 and value.isascii() and value.isdigit()
+        else (f"a province code has two digits, e.g. 32 (got {shown(value)})")
     )
 
 
@@ -139,7 +141,13 @@ CELL_RULES: dict[str, Callable[[str], str | None]] = {
 
 
 def _disagreements(
-    file: str, line: int, what: str, key: str, columns: dict[str, str], first: dict, first_line: int,
+    file: str,
+    line: int,
+    what: str,
+    key: str,
+    columns: dict[str, str],
+    first: dict,
+    first_line: int,
     cells: dict[str, str],
 ) -> list[Problem]:
     """A later row defining ``key`` again: each cell wrong by itself, or differing from the first row."""
@@ -193,7 +201,9 @@ def read_csv_document(
                 if short:
                     problems.append(
                         Problem(
-                            file, line, "(row)",
+                            file,
+                            line,
+                            "(row)",
                             f"{len(header) - len(short)} cells where the header has {len(header)} columns: "
                             f"no cell for {', '.join(short)}",
                         )

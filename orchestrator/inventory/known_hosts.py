@@ -60,7 +60,8 @@ def _pattern_matches(pattern: str, names: set[str]) -> bool:
     if pattern.startswith("|"):
         salt, digest = _hashed(pattern) or (b"", b"")
         return any(
-            hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), digest) for name in names
+            hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), digest)
+            for name in names
         )
     return any(_glob(pattern).fullmatch(name) for name in names)
 

@@ -330,7 +330,12 @@ def dump_inventory(
         data = inventory_or_dict
     with gc_paused():
         body = yaml.dump(
-            data, Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=None, allow_unicode=True, width=120
+            data,
+            Dumper=yaml.CSafeDumper,
+            sort_keys=False,
+            default_flow_style=None,
+            allow_unicode=True,
+            width=120,
         )
     prefix = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines()) if header else ""
     Path(path).write_text(prefix + body, encoding="utf-8")

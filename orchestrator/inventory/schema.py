@@ -54,13 +54,15 @@ _TAG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}(=[^\s,;=]{1,128})?")
 # inventory schema and the command line (orchestrator.inventory.targets).
 NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
     "service": (
-        _SERVICE, "a fully qualified gRPC service name such as grpc.health.v1.Health (at most 255 characters)"
+        _SERVICE,
+        "a fully qualified gRPC service name such as grpc.health.v1.Health (at most 255 characters)",
     ),
     "pin": (_PIN, "an OpenSSH fingerprint: SHA256: and 43 base64 characters, as ssh-keygen -lf prints"),
     "application": (_APP_ID, "letters, digits, '.', '_' or '-', starting with a letter or digit"),
     "server_name": (_HOSTNAME, "a DNS name the server certificate must carry"),
     "env": (
-        _ENV_NAME, "names an environment variable (e.g. SPBE_SSH_PASSWORD) and never holds the secret itself"
+        _ENV_NAME,
+        "names an environment variable (e.g. SPBE_SSH_PASSWORD) and never holds the secret itself",
     ),
     "tag": (_TAG, "a tag is name or name=value, lowercase name, no spaces"),
     "vantage": (_VANTAGE, "a vantage is a lowercase name such as papua"),
@@ -88,7 +90,6 @@ def host_problem(host: str) -> str | None:
         if not _HOSTNAME.fullmatch(host) or _is_numeric_name(host):
             return f"{shown(host)} is neither an IP address nor a DNS name"
     return None
-
 
 
 def _matching(pattern: re.Pattern[str], explain: str) -> Callable[[str], str]:

@@ -77,7 +77,9 @@ def _check_options(
     if credentials is not None:
         username = credentials.username
         if not username.strip() or any(not ch.isprintable() or ch.isspace() for ch in username):
-            checks.append(("--user", f"a user name has no spaces or control characters (got {shown(username)})"))
+            checks.append(
+                ("--user", f"a user name has no spaces or control characters (got {shown(username)})")
+            )
         for option, env in (
             ("--password-env", credentials.password_env),
             ("--passphrase-env", credentials.passphrase_env),

@@ -249,7 +249,9 @@ def _endpoint_problems(
     ]
     creds = ep.get("credentials")
     if isinstance(creds, dict):
-        files.append(((*loc, "credentials", "key_path"), creds.get("key_path"), "key file", check_private_key))
+        files.append(
+            ((*loc, "credentials", "key_path"), creds.get("key_path"), "key file", check_private_key)
+        )
     for field_loc, value, what, check_file in files:
         if not isinstance(value, str) or not value.strip():
             continue

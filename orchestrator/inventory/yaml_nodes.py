@@ -183,8 +183,7 @@ class _Builder:
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError):
             # The tag's constructor could not read the text (``!!int abc``, ``0b_``, ``!!timestamp x``).
             tag = node.tag.rsplit(":", 1)[-1]
-            shown = (node.value if isinstance(node, yaml.ScalarNode)
-                     else f"a {node.id}")  # type: ignore[attr-defined]  # the stubs give `id` to subclasses only
+            shown = node.value if isinstance(node, yaml.ScalarNode) else f"a {node.id}"  # type: ignore[attr-defined]  # the stubs give `id` to subclasses only
             raise _Refused(node, f"{shown!r} is not a valid {tag}") from None
         return value
 
@@ -229,12 +228,16 @@ class LineMap:
         for part in location:
             if isinstance(node, yaml.MappingNode) and not isinstance(part, bool):
                 name = str(part)
-                matches = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name]
+                matches = [
+                    (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name
+                ]
                 if not matches:
                     break
                 key, node = matches[-1]  # the last duplicate is the one the data holds
                 line = key.start_mark.line + 1
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            elif (
+                isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
+            ):
                 node = node.value[part]
                 line = node.start_mark.line + 1
             else:

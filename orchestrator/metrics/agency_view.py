@@ -49,7 +49,9 @@ def agency_view(metrics: Iterable[Metric], agency: str) -> list[Metric]:
         family = BY_NAME.get(metric.name)
         if family is None or not family.agency_shared:
             continue
-        samples = [s for s in metric.samples if "inventory" not in s.labels or s.labels["inventory"] in inventories]
+        samples = [
+            s for s in metric.samples if "inventory" not in s.labels or s.labels["inventory"] in inventories
+        ]
         if samples:
             kept[position] = _with_samples(metric, samples)
     return [kept[position] for position in sorted(kept)]

@@ -220,7 +220,11 @@ class StoreCollector(Collector):
                 if cached is not None and cached[0] == key:
                     continue
                 failed = self._failed.get(inventory)
-                if failed is not None and failed[0] == key and time.monotonic() - failed[1] < RETRY_FAILED_BUILD_S:
+                if (
+                    failed is not None
+                    and failed[0] == key
+                    and time.monotonic() - failed[1] < RETRY_FAILED_BUILD_S
+                ):
                     continue
                 pending = self._pending.get(inventory)
                 if pending is None or pending[0] != key:
@@ -263,6 +267,9 @@ class StoreCollector(Collector):
         self.builds += 1
         log.info(
             "metrics of sweep %s (%s) built in %.2f s: %d series",
-            sweep.id, label(sweep.inventory_name), snapshot.build_s, snapshot.series.series_count(),
+            sweep.id,
+            label(sweep.inventory_name),
+            snapshot.build_s,
+            snapshot.series.series_count(),
         )
         return snapshot

@@ -61,8 +61,13 @@ def push_summary(
     """Push the sweep's summary to the Pushgateway at ``url`` (grouping: job, inventory)."""
     sweep = store.get_sweep(sweep_id)
     registry = summary_registry(store, sweep.id, waivers=waivers)
-    push_to_gateway(url, job=job, registry=registry, grouping_key={"inventory": label(sweep.inventory_name)},
-                    timeout=timeout_s)
+    push_to_gateway(
+        url,
+        job=job,
+        registry=registry,
+        grouping_key={"inventory": label(sweep.inventory_name)},
+        timeout=timeout_s,
+    )
 
 
 def write_textfile(

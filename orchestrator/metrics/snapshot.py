@@ -43,8 +43,18 @@ class Snapshot:
 
 
 class _Endpoint:
-    __slots__ = ("record", "labels", "tally", "score", "done", "up", "lost", "duration_s", "cert_expiry",
-                 "host_keys")
+    __slots__ = (
+        "record",
+        "labels",
+        "tally",
+        "score",
+        "done",
+        "up",
+        "lost",
+        "duration_s",
+        "cert_expiry",
+        "host_keys",
+    )
 
     def __init__(self, record: EndpointMeta, labels: dict[str, str]):
         self.record = record
@@ -92,8 +102,10 @@ def host_keys(facts: Mapping[str, Any]) -> dict[str, str]:
         return {}
     keys = {}
     for entry in entries:
-        if isinstance(entry, Mapping) and isinstance(entry.get("type"), str) and isinstance(
-            entry.get("fingerprint"), str
+        if (
+            isinstance(entry, Mapping)
+            and isinstance(entry.get("type"), str)
+            and isinstance(entry.get("fingerprint"), str)
         ):
             keys[entry["type"]] = entry["fingerprint"]
     return keys
@@ -125,8 +137,11 @@ def _scores(series: SeriesSet, prefix: str, labels: dict[str, str], score: Score
     if score.cap is not None:
         # Why: the main capping check. Check ids and severities come from the store, never a server.
         main = score.cap.main
-        series.gauge(f"{prefix}_cap_info", {**labels, "check": label(main.check_id),
-                                            "severity": label(main.severity)}, 1)
+        series.gauge(
+            f"{prefix}_cap_info",
+            {**labels, "check": label(main.check_id), "severity": label(main.severity)},
+            1,
+        )
 
 
 class _SweepData:

@@ -88,7 +88,8 @@ class Profile:
     def digest(self) -> str:
         """Changes whenever the effective selection changes (stored with each sweep)."""
         material: dict[str, list[Any]] = {
-            check_id: [s.severity.value, s.params] for check_id, s in sorted(self.selection.items())}
+            check_id: [s.severity.value, s.params] for check_id, s in sorted(self.selection.items())
+        }
         material["__options__"] = [
             self.options.deadline_s,
             self.options.connect_timeout_s,
@@ -206,13 +207,19 @@ def _bool_problem(default: bool, value: Any) -> str | None:
 def _number_problem(default: float, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"expected {type(default).__name__}, got {shown(value)}"
-    return None if math.isfinite(value) and value >= 0 else f"expected a number of at least 0, got {shown(value)}"
+    return (
+        None
+        if math.isfinite(value) and value >= 0
+        else f"expected a number of at least 0, got {shown(value)}"
+    )
 
 
 def _text_problem(default: str, value: Any) -> str | None:
     if not isinstance(value, str):
         return f"expected str, got {shown(value)}"
-    return f"{_ONE_OF_VERDICTS}, got {shown(value)}" if default in VERDICTS and value not in VERDICTS else None
+    return (
+        f"{_ONE_OF_VERDICTS}, got {shown(value)}" if default in VERDICTS and value not in VERDICTS else None
+    )
 
 
 def _list_problem(default: list, value: Any) -> str | None:
@@ -237,8 +244,10 @@ def _table_problem(default: dict, value: Any) -> str | None:
 def _open_problem(default: None, value: Any) -> str | None:
     """A parameter without a default (an allowlist, a path) takes a text or a list of texts."""
     texts = isinstance(value, list) and all(isinstance(item, str) for item in value)
-    return None if value is None or isinstance(value, str) or texts else (
-        f"expected a text or a list of texts, got {shown(value)}"
+    return (
+        None
+        if value is None or isinstance(value, str) or texts
+        else (f"expected a text or a list of texts, got {shown(value)}")
     )
 
 
@@ -260,7 +269,9 @@ def _param_problem(default: Any, value: Any) -> str | None:
     for kind, problem in PARAM_SHAPES:
         if isinstance(default, kind):
             return problem(default, value)
-    return None if isinstance(value, type(default)) else f"expected {type(default).__name__}, got {shown(value)}"
+    return (
+        None if isinstance(value, type(default)) else f"expected {type(default).__name__}, got {shown(value)}"
+    )
 
 
 def load_profile(reference: str | Path = DEFAULT_PROFILE) -> Profile:

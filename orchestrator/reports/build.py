@@ -141,8 +141,16 @@ class ReportBuilder:
     ``applications`` and ``endpoints`` keep only this small object alive.
     """
 
-    def __init__(self, store: Store, sweep: Sweep, *, agency: str | None, lang: str,
-                 waivers: Waivers | None, now: datetime):
+    def __init__(
+        self,
+        store: Store,
+        sweep: Sweep,
+        *,
+        agency: str | None,
+        lang: str,
+        waivers: Waivers | None,
+        now: datetime,
+    ):
         self.store = store
         self.sweep = sweep
         self.agency = agency
@@ -182,8 +190,10 @@ class ReportBuilder:
             lang=self.lang,
             labels=LABELS[self.lang],
             sweep=_sweep_dict(self.sweep, self.agency, len(endpoints), done, unreachable, results.total),
-            scope={"agency": self.agency,
-                   "agency_name": self.agency_names.get(self.agency, self.agency) if self.agency else None},
+            scope={
+                "agency": self.agency,
+                "agency_name": self.agency_names.get(self.agency, self.agency) if self.agency else None,
+            },
             score=self.score(scope_score),
             fixes=fixes,
             trend=trend(self.store, self.sweep, scope_score, self.agency, self.waivers, self.lang),
@@ -193,7 +203,8 @@ class ReportBuilder:
             endpoints=MappedSequence(ordered, self.endpoint),
             checks=checks_out,
             categories=categories_out,
-            findings=results.findings if results.findings is not None
+            findings=results.findings
+            if results.findings is not None
             else StreamedFindings(source, results.finding_count),
             top_findings=results.top_findings,
             waivers=with_expiring(waivers_dict(self.waivers, self.agency)),
@@ -341,9 +352,13 @@ class ReportBuilder:
         if self.agency is not None:
             return []
         return [
-            {"code": code, "name": self.province_names.get(code, code) if code else None,
-             "agencies": sum(1 for a in groups.agencies.values() if a.extra.get("province") == code),
-             "applications": len(group.applications), **self.group_fields(group)}
+            {
+                "code": code,
+                "name": self.province_names.get(code, code) if code else None,
+                "agencies": sum(1 for a in groups.agencies.values() if a.extra.get("province") == code),
+                "applications": len(group.applications),
+                **self.group_fields(group),
+            }
             for code, group in sorted(groups.provinces.items(), key=_none_last)
         ]
 
@@ -353,18 +368,28 @@ class ReportBuilder:
         for code, group in sorted(groups.agencies.items(), key=_none_last):
             province = group.extra.get("province")
             agencies_out.append(
-                {"code": code, "name": self.agency_names.get(code, code) if code else None,
-                 "level": group.extra.get("level"), "province": province,
-                 "province_name": self.province_names.get(province, province) if province else None,
-                 "applications": len(group.applications), **self.group_fields(group)}
+                {
+                    "code": code,
+                    "name": self.agency_names.get(code, code) if code else None,
+                    "level": group.extra.get("level"),
+                    "province": province,
+                    "province_name": self.province_names.get(province, province) if province else None,
+                    "applications": len(group.applications),
+                    **self.group_fields(group),
+                }
             )
         return agencies_out
 
     def application(self, item: tuple[tuple[str | None, str | None], _Group]) -> dict[str, Any]:
         """One entry of the ``applications`` section, rendered when read."""
         (agency_code, app_id), group = item
-        return {"id": app_id, "name": self.app_names.get(app_id, app_id) if app_id else None,
-                "agency": agency_code, "province": group.extra.get("province"), **self.group_fields(group)}
+        return {
+            "id": app_id,
+            "name": self.app_names.get(app_id, app_id) if app_id else None,
+            "agency": agency_code,
+            "province": group.extra.get("province"),
+            **self.group_fields(group),
+        }
 
     def endpoint(self, endpoint: _Endpoint) -> dict[str, Any]:
         """One entry of the ``endpoints`` section, rendered when read."""
@@ -399,9 +424,11 @@ class ReportBuilder:
             by_category.setdefault(category, Tally()).merge(tally)
             severity = check_severity[check_id]
             checks_out.append(
-                {**check_meta(check_id, check, severity.value, self.lang),
-                 "counts": dict(tally.counts),
-                 "score": self.score(tally.pass_rate())}
+                {
+                    **check_meta(check_id, check, severity.value, self.lang),
+                    "counts": dict(tally.counts),
+                    "score": self.score(tally.pass_rate()),
+                }
             )
         categories_out = [
             {"category": category, "counts": dict(tally.counts), "score": self.score(tally.pass_rate())}
@@ -422,8 +449,9 @@ def _findings_count(counts: Mapping[str, int]) -> int:
     return sum(counts.get(status.value, 0) for status in FINDING_STATUSES)
 
 
-def _sweep_dict(sweep: Sweep, agency: str | None, endpoints: int, done: int, unreachable: int,
-                results: int) -> dict[str, Any]:
+def _sweep_dict(
+    sweep: Sweep, agency: str | None, endpoints: int, done: int, unreachable: int, results: int
+) -> dict[str, Any]:
     return {
         "id": sweep.id,
         "inventory_name": sweep.inventory_name,

@@ -27,14 +27,18 @@ GOOD_STATUSES = frozenset({Status.PASS.value, Status.SKIP.value})
 def _previous_complete(store: Store, sweep: Sweep) -> Sweep | None:
     """The latest complete sweep of the same inventory that started before ``sweep``."""
     for candidate in store.list_sweeps(None, inventory_name=sweep.inventory_name):
-        if candidate.id != sweep.id and candidate.state is SweepState.COMPLETE and (
-            candidate.started_at, candidate.id) < (sweep.started_at, sweep.id):
+        if (
+            candidate.id != sweep.id
+            and candidate.state is SweepState.COMPLETE
+            and (candidate.started_at, candidate.id) < (sweep.started_at, sweep.id)
+        ):
             return candidate
     return None
 
 
-def changes_since_previous(store: Store, sweep: Sweep, agency: str | None,
-                           lang: str = "en") -> dict[str, Any] | None:
+def changes_since_previous(
+    store: Store, sweep: Sweep, agency: str | None, lang: str = "en"
+) -> dict[str, Any] | None:
     """What changed since the previous complete sweep of the same inventory (scope applied).
 
     Status changes compare stored statuses (waivers are not applied to history);
@@ -65,22 +69,28 @@ def changes_since_previous(store: Store, sweep: Sweep, agency: str | None,
     changes: dict[str, Any] = {
         "previous_sweep": previous.id,
         "previous_started_at": previous.started_at.astimezone(UTC).isoformat(timespec="seconds"),
-        "counts": {**{kind: len(items) for kind, items in entries.items()},
-                   "new_endpoints": len(new), "gone_endpoints": len(gone)},
+        "counts": {
+            **{kind: len(items) for kind, items in entries.items()},
+            "new_endpoints": len(new),
+            "gone_endpoints": len(gone),
+        },
         "limit": CHANGES_LIMIT,
     }
     for kind, items in entries.items():
         items.sort(key=lambda e: (-e.severity.rank, e.endpoint_id, e.check_id))
-        changes[kind] = [{**entry.to_dict(), "reason": render_reason(entry.reason, entry.message, lang)}
-                         for entry in items[:CHANGES_LIMIT]]
+        changes[kind] = [
+            {**entry.to_dict(), "reason": render_reason(entry.reason, entry.message, lang)}
+            for entry in items[:CHANGES_LIMIT]
+        ]
     changes["new_endpoints"] = list(new[:CHANGES_LIMIT])
     changes["gone_endpoints"] = list(gone[:CHANGES_LIMIT])
     changes["by_endpoint"], changes["by_endpoint_counts"] = open_changes(store, previous, sweep, agency)
     return changes
 
 
-def open_changes(store: Store, previous: Sweep, sweep: Sweep,
-                 agency: str | None) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def open_changes(
+    store: Store, previous: Sweep, sweep: Sweep, agency: str | None
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Per endpoint of ``sweep`` (of ``agency``, if given): checks open now and not before (``new``),
     open before and good now (``fixed``), open both times (``still_open``); stored statuses.
 
@@ -96,9 +106,13 @@ def open_changes(store: Store, previous: Sweep, sweep: Sweep,
             before_id, before = next(before_stream, (None, {}))
         was = before if before_id == endpoint_id else {}
         entry = {
-            "new": sorted(c for c, s in now.items() if s in OPEN_STATUSES and was.get(c) not in OPEN_STATUSES),
+            "new": sorted(
+                c for c, s in now.items() if s in OPEN_STATUSES and was.get(c) not in OPEN_STATUSES
+            ),
             "fixed": sorted(c for c, s in was.items() if s in OPEN_STATUSES and now.get(c) in GOOD_STATUSES),
-            "still_open": sorted(c for c, s in now.items() if s in OPEN_STATUSES and was.get(c) in OPEN_STATUSES),
+            "still_open": sorted(
+                c for c, s in now.items() if s in OPEN_STATUSES and was.get(c) in OPEN_STATUSES
+            ),
         }
         if not any(entry.values()):
             continue

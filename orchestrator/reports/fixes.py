@@ -77,8 +77,9 @@ class _Fix:
         self.worst = max(self.worst, SEVERITY_RANK[severity])
 
 
-def fix_list(endpoints: Sequence[ScopedEndpoint], scope_index: float | None, lang: str, *,
-             national: bool) -> list[dict[str, Any]]:
+def fix_list(
+    endpoints: Sequence[ScopedEndpoint], scope_index: float | None, lang: str, *, national: bool
+) -> list[dict[str, Any]]:
     """The ``fixes`` section (see ``orchestrator.reports.model``) for the endpoints of a scope, in report order.
 
     ``scope_index`` is the scope's index now; ``national`` adds ``agencies_up``
@@ -93,8 +94,14 @@ def fix_list(endpoints: Sequence[ScopedEndpoint], scope_index: float | None, lan
         agencies_up = agencies.up(after) if agencies is not None else None
         entries.append((_entry(fix, endpoints, scope.index(after), scope_index, agencies_up, lang), fix))
     if national:
-        entries.sort(key=lambda e: (-e[0]["agencies_up"], -SEVERITY_RANK[e[0]["severity"]],
-                                    -e[0]["endpoint_count"], e[0]["id"]))
+        entries.sort(
+            key=lambda e: (
+                -e[0]["agencies_up"],
+                -SEVERITY_RANK[e[0]["severity"]],
+                -e[0]["endpoint_count"],
+                e[0]["id"],
+            )
+        )
     else:
         entries.sort(key=lambda e: (-SEVERITY_RANK[e[0]["severity"]], -e[0]["endpoint_count"], e[0]["id"]))
     # Down the list: the index once this fix and every one above it are done.
@@ -116,8 +123,10 @@ class _Agencies:
             positions.setdefault(endpoint.meta.agency, []).append(position)
         # global position -> (agency, its position within the agency), in the order the agency adds them
         self.where = {p: (code, local) for code, ps in positions.items() for local, p in enumerate(ps)}
-        self.groups = {code: WhatIf((endpoints[p].score.weight, endpoints[p].score.index) for p in ps)
-                       for code, ps in positions.items()}
+        self.groups = {
+            code: WhatIf((endpoints[p].score.weight, endpoints[p].score.index) for p in ps)
+            for code, ps in positions.items()
+        }
         self.levels = {code: _level(group.index()) for code, group in self.groups.items()}
 
     def up(self, after: Mapping[int, float | None]) -> int:
@@ -125,8 +134,10 @@ class _Agencies:
         for position, index in after.items():
             code, local = self.where[position]
             by_agency.setdefault(code, {})[local] = index
-        return sum(_level(self.groups[code].index(replaced)) > self.levels[code]
-                   for code, replaced in by_agency.items())
+        return sum(
+            _level(self.groups[code].index(replaced)) > self.levels[code]
+            for code, replaced in by_agency.items()
+        )
 
 
 def _gather(endpoints: Sequence[ScopedEndpoint]) -> dict[str, _Fix]:
@@ -161,8 +172,14 @@ def _level(index: float | None) -> int:
     return 0 if predicate is None else predicate.level
 
 
-def _entry(fix: _Fix, endpoints: Sequence[ScopedEndpoint], index_after: float | None,
-           scope_index: float | None, agencies_up: int | None, lang: str) -> dict[str, Any]:
+def _entry(
+    fix: _Fix,
+    endpoints: Sequence[ScopedEndpoint],
+    index_after: float | None,
+    scope_index: float | None,
+    agencies_up: int | None,
+    lang: str,
+) -> dict[str, Any]:
     checks = sorted(fix.checks)
     endpoint_ids = sorted(endpoints[p].meta.endpoint_id for p in fix.positions)
     return {
@@ -176,8 +193,9 @@ def _entry(fix: _Fix, endpoints: Sequence[ScopedEndpoint], index_after: float | 
         "findings": fix.findings,
         "index_after": index_after,
         "predicate_after": predicate_dict(index_after, lang),
-        "index_gain": None if index_after is None or scope_index is None else round2(index_after - scope_index),
+        "index_gain": None
+        if index_after is None or scope_index is None
+        else round2(index_after - scope_index),
         "agencies_up": agencies_up,
         "cumulative_index_after": None,  # set once the list is in order
     }
-

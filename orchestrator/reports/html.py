@@ -366,9 +366,7 @@ def fixes_view(fixes: Iterable[Mapping[str, Any]], t: Translator) -> dict[str, A
 def trend_view(points: Iterable[Mapping[str, Any]], t: Translator) -> dict[str, Any]:
     """The index trend (``report["trend"]``, oldest first) as a line chart and its rows."""
     points = list(points)
-    chart = charts.trend_line(
-        (t.date(p.get("started_at")), p.get("index"), predicate_id(p)) for p in points
-    )
+    chart = charts.trend_line((t.date(p.get("started_at")), p.get("index"), predicate_id(p)) for p in points)
     return {"trend": points, "trend_chart": chart}
 
 

@@ -419,8 +419,11 @@ class Translator:
         """
         if not cap:
             return ""
-        finding = self("cap.finding", check=cap.get("check") or self("common.unknown"),
-                       severity=self.optional("severity", cap.get("severity")))
+        finding = self(
+            "cap.finding",
+            check=cap.get("check") or self("common.unknown"),
+            severity=self.optional("severity", cap.get("severity")),
+        )
         if cap.get("max_index") is not None:  # an endpoint
             return self("cap.endpoint", finding=finding)
         count = int(cap.get("endpoints") or 0)

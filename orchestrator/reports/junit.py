@@ -89,8 +89,8 @@ def _suite_attrs(name: str, counts: Mapping[str, int], extra: str = "") -> str:
     tests = sum(counts.values())
     skipped = counts.get("skip", 0) + counts.get("waived", 0)
     return (
-        f"name={_attr(name)} tests=\"{tests}\" failures=\"{counts.get('fail', 0)}\""
-        f" errors=\"{counts.get('error', 0)}\" skipped=\"{skipped}\"{extra}"
+        f'name={_attr(name)} tests="{tests}" failures="{counts.get("fail", 0)}"'
+        f' errors="{counts.get("error", 0)}" skipped="{skipped}"{extra}'
     )
 
 
@@ -111,7 +111,9 @@ def write_suites(title: str, counts: Mapping[str, int], suites: Iterable[Suite],
     out.write(f"<testsuites {_suite_attrs(title, counts)}>\n")
     for suite in suites:
         out.write(
-            "  <testsuite " + _suite_attrs(suite.name, suite.counts, f" timestamp={_attr(suite.timestamp)}") + ">\n"
+            "  <testsuite "
+            + _suite_attrs(suite.name, suite.counts, f" timestamp={_attr(suite.timestamp)}")
+            + ">\n"
         )
         out.write("    <properties>\n")
         for key, value in suite.properties:
@@ -130,7 +132,9 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
     sweep = report["sweep"]
 
     def suites() -> Iterator[Suite]:
-        for endpoint, results in itertools.groupby(iter_results(report), key=lambda result: result["endpoint"]):
+        for endpoint, results in itertools.groupby(
+            iter_results(report), key=lambda result: result["endpoint"]
+        ):
             first = next(results)
             properties = [*((name, first.get(name)) for name in OWNER_FIELDS), ("sweep", sweep["id"])]
             yield Suite(

@@ -222,10 +222,21 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
     score = report["score"]
     _table(
         out,
-        [t["index"], t["cap"], t["predicate"], t["level"], t["compliance"], t["confidence"], t["endpoints"],
-         t["done"], t["unreachable"]],
-        [_score_row(score, t, report["lang"])
-         + [str(totals["endpoints"]), str(totals["done"]), str(totals["unreachable"])]],
+        [
+            t["index"],
+            t["cap"],
+            t["predicate"],
+            t["level"],
+            t["compliance"],
+            t["confidence"],
+            t["endpoints"],
+            t["done"],
+            t["unreachable"],
+        ],
+        [
+            _score_row(score, t, report["lang"])
+            + [str(totals["endpoints"]), str(totals["done"]), str(totals["unreachable"])]
+        ],
     )
     counts = score["counts"]
     _table(out, [cell(labels["status"][s]) for s in counts], [[str(n) for n in counts.values()]])
@@ -239,9 +250,14 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
             out,
             [t["severity"], t["status"], t["check"], t["endpoint"], t["reason"], t["remediation"]],
             [
-                [cell(labels["severity"][f["severity"]]), cell(labels["status"][f["status"]]),
-                 f"{code(f['check_id'])} {cell(f['title'], 80)}", cell(f["endpoint"], 80),
-                 cell(f["reason"]), cell(f["remediation"], REMEDIATION_LIMIT) or "—"]
+                [
+                    cell(labels["severity"][f["severity"]]),
+                    cell(labels["status"][f["status"]]),
+                    f"{code(f['check_id'])} {cell(f['title'], 80)}",
+                    cell(f["endpoint"], 80),
+                    cell(f["reason"]),
+                    cell(f["remediation"], REMEDIATION_LIMIT) or "—",
+                ]
                 for f in top
             ],
         )
@@ -259,11 +275,25 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
         )[:AGENCY_ROWS]
         _table(
             out,
-            [t[k] for k in ("agency", "index", "cap", "predicate", "level", "compliance", "confidence",
-                            "findings")],
-            [[cell(f"{a['name']} ({a['code']})", 80)] + _score_row(a["score"], t, report["lang"])
-             + [str(a["findings"])]
-             for a in ranked],
+            [
+                t[k]
+                for k in (
+                    "agency",
+                    "index",
+                    "cap",
+                    "predicate",
+                    "level",
+                    "compliance",
+                    "confidence",
+                    "findings",
+                )
+            ],
+            [
+                [cell(f"{a['name']} ({a['code']})", 80)]
+                + _score_row(a["score"], t, report["lang"])
+                + [str(a["findings"])]
+                for a in ranked
+            ],
         )
 
     _write_waivers(report, out, t)
@@ -284,8 +314,12 @@ def _write_fixes(report: Mapping[str, Any], out: TextIO, t: Mapping[str, str]) -
     fixes = report["fixes"]
     out.write(f"### {translate('section.fixes')}\n\n")
     score = report["score"]
-    out.write(t["fix_now"].format(index=_index_text(score["index"], score["predicate"], t)) + " "
-              + t["fix_national_note" if national else "fix_agency_note"] + "\n\n")
+    out.write(
+        t["fix_now"].format(index=_index_text(score["index"], score["predicate"], t))
+        + " "
+        + t["fix_national_note" if national else "fix_agency_note"]
+        + "\n\n"
+    )
     if not fixes:
         out.write(translate("fix.none") + "\n\n")
         return
@@ -295,10 +329,14 @@ def _write_fixes(report: Mapping[str, Any], out: TextIO, t: Mapping[str, str]) -
     header += [t["agencies_up"], t["index_after"]] if national else [t["index_after"], t["cumulative"]]
     rows = []
     for number, fix in enumerate(shown, 1):
-        row = [str(number), cell(fix["remediation"], REMEDIATION_LIMIT),
-               " ".join(code(c["id"]) for c in fix["checks"]),
-               cell(labels["severity"][fix["severity"]]), cell(translate("effort." + fix["effort"])),
-               str(fix["endpoint_count"])]
+        row = [
+            str(number),
+            cell(fix["remediation"], REMEDIATION_LIMIT),
+            " ".join(code(c["id"]) for c in fix["checks"]),
+            cell(labels["severity"][fix["severity"]]),
+            cell(translate("effort." + fix["effort"])),
+            str(fix["endpoint_count"]),
+        ]
         after = _index_text(fix["index_after"], fix["predicate_after"], t)
         if national:
             row += [str(fix["agencies_up"]), after]
@@ -324,8 +362,16 @@ def _write_waivers(report: Mapping[str, Any], out: TextIO, t: Mapping[str, str])
     groups = ((t["expiring"].format(days=EXPIRING_DAYS), expiring), (t["expired"], waivers["expired"]))
     for heading, entries in groups:
         for w in sorted(entries, key=lambda w: w["expires"]):
-            rows.append([cell(heading, None), code(w["id"], 60), code(w["check"], 60),
-                         w["expires"], str(w["days_left"]), str(w["results"])])
+            rows.append(
+                [
+                    cell(heading, None),
+                    code(w["id"], 60),
+                    code(w["check"], 60),
+                    w["expires"],
+                    str(w["days_left"]),
+                    str(w["results"]),
+                ]
+            )
     if rows:
         _table(out, [t["status"], t["waiver"], t["check"], t["expires"], t["days_left"], t["results"]], rows)
 
@@ -338,8 +384,10 @@ def _write_certificates(report: Mapping[str, Any], out: TextIO, t: Mapping[str, 
     _table(
         out,
         [t["endpoint"], t["subject"], t["expires"], t["days_left"]],
-        [[cell(c["endpoint"], 80), cell(c["subject"], 80), c["not_after"], str(c["days_left"])]
-         for c in soon],
+        [
+            [cell(c["endpoint"], 80), cell(c["subject"], 80), c["not_after"], str(c["days_left"])]
+            for c in soon
+        ],
     )
 
 
@@ -359,6 +407,13 @@ def _write_changes(report: Mapping[str, Any], out: TextIO, t: Mapping[str, str])
         _table(
             out,
             [t["check"], t["endpoint"], t["status"], t["reason"]],
-            [[code(r["check_id"]), cell(r["endpoint_id"], 80),
-              f"{cell(r['before'])} → {cell(r['after'])}", cell(r["reason"])] for r in regressions],
+            [
+                [
+                    code(r["check_id"]),
+                    cell(r["endpoint_id"], 80),
+                    f"{cell(r['before'])} → {cell(r['after'])}",
+                    cell(r["reason"]),
+                ]
+                for r in regressions
+            ],
         )

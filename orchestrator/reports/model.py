@@ -193,8 +193,10 @@ def with_expiring(section: dict[str, Any] | None) -> dict[str, Any] | None:
     """A report's ``waivers`` section plus ``expiring``: the applied waivers ending within ``EXPIRING_DAYS``."""
     if section is None:
         return None
-    expiring = sorted((w for w in section["applied"] if w["days_left"] <= EXPIRING_DAYS),
-                      key=lambda w: (w["expires"], w["id"]))
+    expiring = sorted(
+        (w for w in section["applied"] if w["days_left"] <= EXPIRING_DAYS),
+        key=lambda w: (w["expires"], w["id"]),
+    )
     return {**section, "expiring": expiring}
 
 
@@ -280,7 +282,11 @@ class ResultSource:
 
 
 def finding_dict(
-    meta: EndpointMeta, result: Any, status: Status, waiver: Waiver | None, check: Check | None,
+    meta: EndpointMeta,
+    result: Any,
+    status: Status,
+    waiver: Waiver | None,
+    check: Check | None,
     lang: str = "en",
 ) -> dict[str, Any]:
     """One finding-shaped dict: the result, its check's title and remediation and its reason in ``lang``, the waiver.

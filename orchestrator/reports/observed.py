@@ -36,9 +36,7 @@ def fact_subset(facts: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(observed, Mapping):
             continue
         picked = {
-            key: clip(observed[key])
-            for key in keys
-            if isinstance(observed.get(key), (str, int, float, bool))
+            key: clip(observed[key]) for key in keys if isinstance(observed.get(key), (str, int, float, bool))
         }
         if picked:
             subset[family] = picked

@@ -106,9 +106,13 @@ def result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
     status = finding["status"]
     waiver = finding.get("waiver")
     logical = [
-        {"name": finding["endpoint"], "kind": "resource",
-         "fullyQualifiedName": "/".join(str(p) for p in (finding.get("agency"), finding.get("application"),
-                                                          finding["endpoint"]) if p)},
+        {
+            "name": finding["endpoint"],
+            "kind": "resource",
+            "fullyQualifiedName": "/".join(
+                str(p) for p in (finding.get("agency"), finding.get("application"), finding["endpoint"]) if p
+            ),
+        },
     ]
     if finding.get("application"):
         logical.append({"name": finding["application"], "kind": "module"})
@@ -119,8 +123,10 @@ def result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
         "ruleIndex": rule_index,
         "message": {"text": finding["reason"] or finding["title"]},
         "locations": [
-            {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(finding["url"])}},
-             "logicalLocations": logical}
+            {
+                "physicalLocation": {"artifactLocation": {"uri": artifact_uri(finding["url"])}},
+                "logicalLocations": logical,
+            }
         ],
         "partialFingerprints": {"endpointCheck/v1": _fingerprint(finding["endpoint"], finding["check_id"])},
         "properties": {
@@ -158,12 +164,21 @@ def result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
 
 
 def tool_driver(tool: Mapping[str, Any], rules: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"driver": {"name": tool["name"], "version": tool["version"], "semanticVersion": tool["version"],
-                       "rules": rules}}
+    return {
+        "driver": {
+            "name": tool["name"],
+            "version": tool["version"],
+            "semanticVersion": tool["version"],
+            "rules": rules,
+        }
+    }
 
 
 def write_log(
-    run_head: Mapping[str, Any], rules: list[dict[str, Any]], findings: Iterable[Mapping[str, Any]], out: TextIO
+    run_head: Mapping[str, Any],
+    rules: list[dict[str, Any]],
+    findings: Iterable[Mapping[str, Any]],
+    out: TextIO,
 ) -> None:
     """One run: ``run_head`` (with ``tool``) and its results, one per finding, streamed one per line."""
     index = {r["id"]: position for position, r in enumerate(rules)}
@@ -185,9 +200,11 @@ def write(report: Mapping[str, Any], out: TextIO) -> None:
         "language": report["lang"],  # of the rules' and results' texts (BCP 47)
         "automationDetails": {"id": f"spbe-interop/{sweep['inventory_name']}/{sweep['id']}"},
         "invocations": [
-            {"executionSuccessful": sweep["state"] == "complete",
-             "startTimeUtc": sweep["started_at"],
-             **({"endTimeUtc": sweep["finished_at"]} if sweep["finished_at"] else {})}
+            {
+                "executionSuccessful": sweep["state"] == "complete",
+                "startTimeUtc": sweep["started_at"],
+                **({"endTimeUtc": sweep["finished_at"]} if sweep["finished_at"] else {}),
+            }
         ],
         "properties": {
             "profile": sweep["profile"],

@@ -26,12 +26,17 @@ from probes.model import Status
 TREND_SWEEPS = 12  # points of the line, this sweep included
 
 
-def trend(store: Store, sweep: Sweep, current: Score, agency: str | None, waivers: Waivers | None,
-          lang: str) -> list[dict[str, Any]]:
+def trend(
+    store: Store, sweep: Sweep, current: Score, agency: str | None, waivers: Waivers | None, lang: str
+) -> list[dict[str, Any]]:
     """``[{sweep, started_at, index, predicate}]``, oldest first, ending with ``sweep`` (scored ``current``)."""
-    earlier = [s for s in store.list_sweeps(None, inventory_name=sweep.inventory_name)
-               if s.profile == sweep.profile and s.state is SweepState.COMPLETE
-               and (s.started_at, s.id) < (sweep.started_at, sweep.id)][: TREND_SWEEPS - 1]
+    earlier = [
+        s
+        for s in store.list_sweeps(None, inventory_name=sweep.inventory_name)
+        if s.profile == sweep.profile
+        and s.state is SweepState.COMPLETE
+        and (s.started_at, s.id) < (sweep.started_at, sweep.id)
+    ][: TREND_SWEEPS - 1]
     points = [_point(s, scope_index(store, s, agency, waivers), lang) for s in reversed(earlier)]
     points.append(_point(sweep, current.index, lang))
     return points
@@ -45,8 +50,9 @@ def scope_index(store: Store, sweep: Sweep, agency: str | None, waivers: Waivers
     return group_index(rated[e] for e in metas if e in rated)
 
 
-def _endpoint_ratings(store: Store, sweep: Sweep, metas: dict[str, EndpointMeta], agency: str | None,
-                      waivers: Waivers | None) -> Iterator[tuple[str, tuple[float, float | None]]]:
+def _endpoint_ratings(
+    store: Store, sweep: Sweep, metas: dict[str, EndpointMeta], agency: str | None, waivers: Waivers | None
+) -> Iterator[tuple[str, tuple[float, float | None]]]:
     """``(endpoint id, (weight, capped index))`` from its stored statuses, the waivers applied.
 
     Rows are counted per (status, severity) and folded into the endpoint's
@@ -61,8 +67,14 @@ def _endpoint_ratings(store: Store, sweep: Sweep, metas: dict[str, EndpointMeta]
         tally = Tally()
         counts: dict[tuple[str, str], int] = {}
         for _, check_id, status, severity in endpoint_rows:
-            if waivers is not None and status in WAIVABLE and waivers.match(
-                    WaiverRow(status, check_id, endpoint_id, meta.url, meta.agency, meta.application)) is not None:
+            if (
+                waivers is not None
+                and status in WAIVABLE
+                and waivers.match(
+                    WaiverRow(status, check_id, endpoint_id, meta.url, meta.agency, meta.application)
+                )
+                is not None
+            ):
                 status = Status.WAIVED.value
             counts[status, severity] = counts.get((status, severity), 0) + 1
             if status == CAPPING_STATUS:

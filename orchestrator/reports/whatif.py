@@ -60,8 +60,9 @@ def group_index(endpoints: Iterable[tuple[float, float | None]]) -> float | None
     return WhatIf(endpoints).index()
 
 
-def index_if_fixed(endpoint: Score, fixed: Iterable[tuple[Any, Any]],
-                   still_failing: Iterable[tuple[Any, str | None]]) -> float | None:
+def index_if_fixed(
+    endpoint: Score, fixed: Iterable[tuple[Any, Any]], still_failing: Iterable[tuple[Any, str | None]]
+) -> float | None:
     """An endpoint's (capped) index once the results ``fixed`` ((status, severity), fail or warn) pass.
 
     ``still_failing`` are its open fails left ((severity, check id)): the worst

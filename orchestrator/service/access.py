@@ -155,8 +155,13 @@ def load_tokens(path: str | Path) -> list[TokenEntry]:
     if data is None:
         return []
     if not isinstance(data, dict):
-        raise ConfigError([Problem(filename, lines.line(()), "(document)",
-                                   "a tokens file is a mapping with a `tokens:` list")])
+        raise ConfigError(
+            [
+                Problem(
+                    filename, lines.line(()), "(document)", "a tokens file is a mapping with a `tokens:` list"
+                )
+            ]
+        )
     try:
         document = TokensFile.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -167,8 +172,14 @@ def load_tokens(path: str | Path) -> list[TokenEntry]:
         for index, entry in enumerate(document.tokens):
             value = getattr(entry, field)
             if value in first:
-                problems.append(Problem(filename, lines.line(("tokens", index, field)), f"tokens[{index}].{field}",
-                                        f"the same {field} as tokens[{first[value]}]"))
+                problems.append(
+                    Problem(
+                        filename,
+                        lines.line(("tokens", index, field)),
+                        f"tokens[{index}].{field}",
+                        f"the same {field} as tokens[{first[value]}]",
+                    )
+                )
             first.setdefault(value, index)
     if problems:
         raise ConfigError(problems)

@@ -90,8 +90,9 @@ class Service:
 
     def __init__(self, config: ServiceConfig):
         self.config = config
-        self.collector = StoreCollector(config.store_path, waivers_path=config.waivers_path,
-                                        build_wait_s=config.build_wait_s)
+        self.collector = StoreCollector(
+            config.store_path, waivers_path=config.waivers_path, build_wait_s=config.build_wait_s
+        )
         self.reports = ReportCache(config.store_path, config.waivers_path)
         self.tokens = TokenSource(config.tokens_path) if config.tokens_path is not None else None
         self.started_at = datetime.now(UTC)
@@ -116,7 +117,9 @@ class Service:
                 found = self.tokens.authenticate(token)
             except TokensUnavailable as exc:
                 log.error("tokens file unusable, refusing every token: %s", exc)
-                raise HTTPException(503, "access control is unavailable; the operator has been told") from None
+                raise HTTPException(
+                    503, "access control is unavailable; the operator has been told"
+                ) from None
             if found is None:
                 raise HTTPException(401, "unknown or revoked token", headers=BEARER)
             principal = found
@@ -159,7 +162,9 @@ class Service:
         return ready, checks
 
     async def metrics(self, request: Request, principal: Principal) -> Response:
-        body, content_type = await run_in_threadpool(self._exposition, principal, request.headers.get("accept"))
+        body, content_type = await run_in_threadpool(
+            self._exposition, principal, request.headers.get("accept")
+        )
         return Response(body, headers={"Content-Type": content_type, **PRIVATE})
 
     def _exposition(self, principal: Principal, accept: str | None) -> tuple[bytes, str]:
@@ -188,8 +193,12 @@ class Service:
             store.update(readable=False, error=str(exc))
         scheduler = self.config.scheduler
         return {
-            "service": {"version": tool_version(), "started_at": self.started_at.isoformat(timespec="seconds"),
-                        "listen": self.config.listen, "access": "tokens" if self.tokens else "open"},
+            "service": {
+                "version": tool_version(),
+                "started_at": self.started_at.isoformat(timespec="seconds"),
+                "listen": self.config.listen,
+                "access": "tokens" if self.tokens else "open",
+            },
             "store": store,
             "sweeps": [sweep.to_dict() for sweep in sweeps],
             "scheduler": scheduler.status() if scheduler is not None else None,
@@ -274,8 +283,15 @@ class AccessLog:
             if not (status == 200 and scope["path"] in QUIET_PATHS):
                 principal = scope.get("state", {}).get("principal")
                 client = scope.get("client") or ("-", 0)
-                access_log.info('%s "%s %s" %d %s %.3fs', client[0], scope["method"], shown, status or 500,
-                                principal.token_id if principal else "-", time.perf_counter() - started)
+                access_log.info(
+                    '%s "%s %s" %d %s %.3fs',
+                    client[0],
+                    scope["method"],
+                    shown,
+                    status or 500,
+                    principal.token_id if principal else "-",
+                    time.perf_counter() - started,
+                )
 
 
 # The routes: path, handler (a method of Service) and who may call it. Nothing else is served.

@@ -15,15 +15,29 @@ from orchestrator.store import Sweep
 
 TEXT: dict[str, dict[str, str]] = {
     "id": {
-        "title": "Laporan kepatuhan", "agency": "Instansi", "sweep": "Sweep", "inventory": "Inventaris",
-        "profile": "Profil", "state": "Status", "started": "Mulai", "finished": "Selesai",
-        "reports": "Laporan", "none": "Belum ada sweep.",
+        "title": "Laporan kepatuhan",
+        "agency": "Instansi",
+        "sweep": "Sweep",
+        "inventory": "Inventaris",
+        "profile": "Profil",
+        "state": "Status",
+        "started": "Mulai",
+        "finished": "Selesai",
+        "reports": "Laporan",
+        "none": "Belum ada sweep.",
         "pattern": "Laporan satu instansi:",
     },
     "en": {
-        "title": "Compliance reports", "agency": "Agency", "sweep": "Sweep", "inventory": "Inventory",
-        "profile": "Profile", "state": "State", "started": "Started", "finished": "Finished",
-        "reports": "Reports", "none": "No sweeps yet.",
+        "title": "Compliance reports",
+        "agency": "Agency",
+        "sweep": "Sweep",
+        "inventory": "Inventory",
+        "profile": "Profile",
+        "state": "State",
+        "started": "Started",
+        "finished": "Finished",
+        "reports": "Reports",
+        "none": "No sweeps yet.",
         "pattern": "One agency's report:",
     },
 }
@@ -49,17 +63,28 @@ def index_page(sweeps: list[Sweep], agency: str | None, lang: str) -> str:
             base = f"{sweep_path}/national"
         else:
             base = f"{sweep_path}/agency/{quote(agency, safe='')}"
-        cells = (sweep.id, sweep.inventory_name, sweep.profile, sweep.state.value, _when(sweep, "started_at"),
-                 _when(sweep, "finished_at"))
-        rows.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells)
-                    + f"<td>{_links(base, lang)}</td></tr>")
+        cells = (
+            sweep.id,
+            sweep.inventory_name,
+            sweep.profile,
+            sweep.state.value,
+            _when(sweep, "started_at"),
+            _when(sweep, "finished_at"),
+        )
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{escape(cell)}</td>" for cell in cells)
+            + f"<td>{_links(base, lang)}</td></tr>"
+        )
     columns = ("sweep", "inventory", "profile", "state", "started", "finished", "reports")
     head = "".join(f"<th>{escape(text[column])}</th>" for column in columns)
     body = "\n".join(rows) if rows else f'<tr><td colspan="{len(columns)}">{escape(text["none"])}</td></tr>'
     note = ""
     if agency is None:
-        note = (f"<p>{escape(text['pattern'])} <code>/reports/SWEEP/agency/CODE.html</code> "
-                f"({', '.join(MEDIA_TYPES)}); SWEEP: id, prefix, <code>latest</code>.</p>")
+        note = (
+            f"<p>{escape(text['pattern'])} <code>/reports/SWEEP/agency/CODE.html</code> "
+            f"({', '.join(MEDIA_TYPES)}); SWEEP: id, prefix, <code>latest</code>.</p>"
+        )
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{escape(heading)}</title>"

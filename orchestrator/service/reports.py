@@ -55,8 +55,15 @@ class ReportRequest:
 class ReportCache:
     """Rendered reports of one store; ``render`` is awaited by the request handlers."""
 
-    def __init__(self, store_path: Path, waivers_path: Path | None = None, *, workers: int = 2,
-                 max_entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES):
+    def __init__(
+        self,
+        store_path: Path,
+        waivers_path: Path | None = None,
+        *,
+        workers: int = 2,
+        max_entries: int = CACHE_ENTRIES,
+        max_bytes: int = CACHE_BYTES,
+    ):
         self.store_path = store_path
         self.waivers_path = waivers_path
         self.max_entries = max_entries
@@ -84,8 +91,15 @@ class ReportCache:
     async def render(self, request: ReportRequest) -> bytes:
         """The report's bytes, from the cache or rendered now (ReportError, store errors raise)."""
         sweep = request.sweep
-        key = (sweep.id, sweep.state.value, sweep.finished_at, request.fmt, request.agency, request.lang,
-               self._waivers_version())
+        key = (
+            sweep.id,
+            sweep.state.value,
+            sweep.finished_at,
+            request.fmt,
+            request.agency,
+            request.lang,
+            self._waivers_version(),
+        )
         cacheable = sweep.state is not SweepState.RUNNING
         with self._lock:
             if cacheable and key in self._cache:
@@ -121,8 +135,9 @@ class ReportCache:
         write = writer(request.fmt)
 
         def produce(store: Store) -> str:
-            report = build_report(store, request.sweep.id, agency=request.agency, lang=request.lang,
-                                  waivers=waivers)
+            report = build_report(
+                store, request.sweep.id, agency=request.agency, lang=request.lang, waivers=waivers
+            )
             out = io.StringIO(newline="")  # the CSV writer's CRLF stays as it is
             write(report, out)
             return out.getvalue()
@@ -130,6 +145,12 @@ class ReportCache:
         text = read_store(self.store_path, produce)
         self.renders += 1
         scope = f"agency {request.agency}" if request.agency else "national"
-        log.info("rendered the %s %s report of sweep %s (%s): %d bytes", scope, request.fmt,
-                 request.sweep.id, request.lang, len(text))
+        log.info(
+            "rendered the %s %s report of sweep %s (%s): %d bytes",
+            scope,
+            request.fmt,
+            request.sweep.id,
+            request.lang,
+            len(text),
+        )
         return text.encode("utf-8")

@@ -55,8 +55,12 @@ class Schedule:
         return f"cron {self.cron} ({self.timezone})"
 
     def to_dict(self) -> dict[str, object]:
-        return {"every_s": self.every_s, "cron": self.cron, "timezone": self.timezone,
-                "text": self.describe()}
+        return {
+            "every_s": self.every_s,
+            "cron": self.cron,
+            "timezone": self.timezone,
+            "text": self.describe(),
+        }
 
 
 def _parse_every(text: str) -> Schedule:
@@ -76,7 +80,7 @@ def _parse_every(text: str) -> Schedule:
 def _parse_cron(text: str) -> Schedule:
     expression, zone = text.strip(), "UTC"
     if expression.startswith(_TZ_PREFIX):
-        zone, _, expression = expression[len(_TZ_PREFIX):].partition(" ")
+        zone, _, expression = expression[len(_TZ_PREFIX) :].partition(" ")
         expression = expression.strip()
         try:
             ZoneInfo(zone)

@@ -88,8 +88,14 @@ class _Child:
         self.stdout: list[str] = []
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.process = subprocess.Popen(  # noqa: S603 - argv is our own CLI (python -m orchestrator.cli)
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            errors="replace", env={**os.environ, **CHILD_ENV}, start_new_session=True,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            env={**os.environ, **CHILD_ENV},
+            start_new_session=True,
         )
         self._readers = [
             threading.Thread(target=self._pump, args=(self.process.stdout, self.stdout.append), daemon=True),
@@ -222,8 +228,12 @@ class Scheduler:
                 "alive": self.alive(),
                 "next_run": _iso(self._next_run),
                 "running_sweep": self._running_sweep,
-                "running": None if child is None else {
-                    "kind": child.kind, "pid": child.process.pid, "since": _iso(child.started),
+                "running": None
+                if child is None
+                else {
+                    "kind": child.kind,
+                    "pid": child.process.pid,
+                    "since": _iso(child.started),
                     "sweep_id": self._running_sweep,
                 },
                 "last_sweep": dict(self._last_sweep) if self._last_sweep else None,
@@ -267,8 +277,19 @@ class Scheduler:
         if left_over is not None:
             self._attempt("resume", ["sweep", "resume", left_over, "--store", str(self.store)], left_over)
         else:
-            self._attempt("run", ["sweep", "run", "--inventory", str(self.inventory), "--profile",
-                                  self.profile, "--store", str(self.store)])
+            self._attempt(
+                "run",
+                [
+                    "sweep",
+                    "run",
+                    "--inventory",
+                    str(self.inventory),
+                    "--profile",
+                    self.profile,
+                    "--store",
+                    str(self.store),
+                ],
+            )
 
     def _plan_next(self) -> None:
         if self._stopping.is_set():
@@ -410,14 +431,21 @@ class Scheduler:
 
     def _resumable(self) -> str | None:
         """The newest sweep of this inventory left running or interrupted, unless refused before."""
-        return self._read(lambda store: next(
-            (s.id for s in self._ours(store) if s.state in RESUMABLE and s.id not in self._unresumable), None
-        ), None)
+        return self._read(
+            lambda store: next(
+                (s.id for s in self._ours(store) if s.state in RESUMABLE and s.id not in self._unresumable),
+                None,
+            ),
+            None,
+        )
 
     def _sweep_started_since(self, moment: datetime) -> str | None:
-        return self._read(lambda store: next(
-            (s.id for s in self._ours(store) if s.started_at >= moment.replace(microsecond=0)), None
-        ), None)
+        return self._read(
+            lambda store: next(
+                (s.id for s in self._ours(store) if s.started_at >= moment.replace(microsecond=0)), None
+            ),
+            None,
+        )
 
     def _note_sweep(self, sweep_id: str) -> None:
         sweep = self._read(lambda store: store.get_sweep(sweep_id), None)
@@ -428,7 +456,9 @@ class Scheduler:
 
 
 def _sweep_brief(sweep: Sweep) -> dict[str, Any]:
-    return {"id": sweep.id, "state": sweep.state.value, "started_at": _iso(sweep.started_at),
-            "finished_at": _iso(sweep.finished_at)}
-
-
+    return {
+        "id": sweep.id,
+        "state": sweep.state.value,
+        "started_at": _iso(sweep.started_at),
+        "finished_at": _iso(sweep.finished_at),
+    }

@@ -23,11 +23,20 @@ from orchestrator.sweep import EXIT_BUSY, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXI
 # What one sweep child (run or resume) came to, by its exit code (orchestrator.cli.sweep_run);
 # a negative code (killed by a signal) is "killed", any other "crashed". "skipped": the store was busy.
 EXIT_OUTCOMES: dict[int, str] = {
-    EXIT_OK: "complete", EXIT_INCOMPLETE: "incomplete", EXIT_USAGE: "refused", EXIT_BUSY: "skipped",
+    EXIT_OK: "complete",
+    EXIT_INCOMPLETE: "incomplete",
+    EXIT_USAGE: "refused",
+    EXIT_BUSY: "skipped",
     EXIT_INTERRUPTED: "interrupted",
 }
 OUTCOMES: tuple[str, ...] = (
-    "complete", "incomplete", "interrupted", "refused", "skipped", "killed", "crashed",
+    "complete",
+    "incomplete",
+    "interrupted",
+    "refused",
+    "skipped",
+    "killed",
+    "crashed",
 )
 # And a compaction child (orchestrator.cli.store): any other exit is "failed".
 COMPACTION_EXITS: dict[int, str] = {EXIT_OK: "done", EXIT_BUSY: "skipped"}
@@ -35,24 +44,65 @@ COMPACTION_OUTCOMES: tuple[str, ...] = ("done", "skipped", "failed")
 
 INV = ("inventory",)
 SCHEDULER_FAMILIES: tuple[Family, ...] = (
-    Family("interop_scheduler_up", "gauge", INV, "scheduler",
-           "1 while the scheduler's thread runs (0 once it stopped or failed)."),
-    Family("interop_scheduler_next_run_timestamp_seconds", "gauge", INV, "scheduler",
-           "When the next scheduled sweep is due (Unix time); absent while none is planned."),
-    Family("interop_scheduler_running", "gauge", INV, "scheduler",
-           "1 while a sweep child started by the scheduler runs."),
-    Family("interop_scheduler_last_sweep_state", "gauge", INV + ("state",), "scheduler",
-           "State of the last sweep of the inventory the scheduler ran, resumed or found at start "
-           "(1 for its state, 0 for the others)."),
-    Family("interop_scheduler_last_sweep_end_timestamp_seconds", "gauge", INV, "scheduler",
-           "When that sweep ended (Unix time)."),
-    Family("interop_scheduler_runs", "counter", INV + ("outcome",), "scheduler",
-           "Sweep runs and resumes since start, by outcome: " + ", ".join(OUTCOMES) + "."),
-    Family("interop_scheduler_compactions", "counter", INV + ("outcome",), "scheduler",
-           "Compactions after a complete sweep (--keep) since start, by outcome: "
-           + ", ".join(COMPACTION_OUTCOMES) + "."),
-    Family("interop_scheduler_last_error_timestamp_seconds", "gauge", INV, "scheduler",
-           "When the scheduler last met an error (Unix time); absent if never."),
+    Family(
+        "interop_scheduler_up",
+        "gauge",
+        INV,
+        "scheduler",
+        "1 while the scheduler's thread runs (0 once it stopped or failed).",
+    ),
+    Family(
+        "interop_scheduler_next_run_timestamp_seconds",
+        "gauge",
+        INV,
+        "scheduler",
+        "When the next scheduled sweep is due (Unix time); absent while none is planned.",
+    ),
+    Family(
+        "interop_scheduler_running",
+        "gauge",
+        INV,
+        "scheduler",
+        "1 while a sweep child started by the scheduler runs.",
+    ),
+    Family(
+        "interop_scheduler_last_sweep_state",
+        "gauge",
+        INV + ("state",),
+        "scheduler",
+        "State of the last sweep of the inventory the scheduler ran, resumed or found at start "
+        "(1 for its state, 0 for the others).",
+    ),
+    Family(
+        "interop_scheduler_last_sweep_end_timestamp_seconds",
+        "gauge",
+        INV,
+        "scheduler",
+        "When that sweep ended (Unix time).",
+    ),
+    Family(
+        "interop_scheduler_runs",
+        "counter",
+        INV + ("outcome",),
+        "scheduler",
+        "Sweep runs and resumes since start, by outcome: " + ", ".join(OUTCOMES) + ".",
+    ),
+    Family(
+        "interop_scheduler_compactions",
+        "counter",
+        INV + ("outcome",),
+        "scheduler",
+        "Compactions after a complete sweep (--keep) since start, by outcome: "
+        + ", ".join(COMPACTION_OUTCOMES)
+        + ".",
+    ),
+    Family(
+        "interop_scheduler_last_error_timestamp_seconds",
+        "gauge",
+        INV,
+        "scheduler",
+        "When the scheduler last met an error (Unix time); absent if never.",
+    ),
 )
 
 

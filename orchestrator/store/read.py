@@ -69,10 +69,14 @@ class SweepReader:
         what ``interop report`` and the service's ``/reports/{sweep}/`` accept."""
         if reference != LATEST:
             return self.get_sweep(reference)
-        row = self._conn().execute(
-            f"SELECT {_SWEEP_COLUMNS} FROM sweeps"
-            " ORDER BY state = 'complete' DESC, started_at DESC, id DESC LIMIT 1"
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_SWEEP_COLUMNS} FROM sweeps"
+                " ORDER BY state = 'complete' DESC, started_at DESC, id DESC LIMIT 1"
+            )
+            .fetchone()
+        )
         if row is None:
             raise UnknownSweep(f"no sweeps in {self.path}")
         return _sweep_from_row(row)
@@ -175,9 +179,11 @@ class ResultReader:
     def has_agency(self, sweep_id: str, agency: str) -> bool:
         """Whether the sweep has an endpoint of ``agency`` (one index lookup: the service's index page)."""
         sweep_id = self.resolve(sweep_id)
-        row = self._conn().execute(
-            "SELECT 1 FROM endpoints WHERE sweep_id = ? AND agency = ? LIMIT 1", (sweep_id, agency)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT 1 FROM endpoints WHERE sweep_id = ? AND agency = ? LIMIT 1", (sweep_id, agency))
+            .fetchone()
+        )
         return row is not None
 
     def outcomes(self, sweep_id: str) -> Iterator[Outcome]:
@@ -452,7 +458,14 @@ def _status_changes(conn: sqlite3.Connection, a: str, b: str) -> Iterator[DiffEn
     )
     for row in both:
         yield DiffEntry(
-            row[0], row[1], Status(row[2]), Status(row[3]), Severity(row[4]), row[5], row[6], row[7],
+            row[0],
+            row[1],
+            Status(row[2]),
+            Status(row[3]),
+            Severity(row[4]),
+            row[5],
+            row[6],
+            row[7],
             message_of(row[8]),
         )
     # Checks run on only one side of an endpoint both sweeps finished.

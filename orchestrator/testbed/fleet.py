@@ -116,8 +116,9 @@ def publish_ca(ca: TestCA, ca_files: Iterable[Path]) -> None:
     """Write the CA where the inventory expects it; never over a CA that is not a testbed's."""
     for path in ca_files:
         if path.exists() and not _is_testbed_ca(path):
-            raise FleetError(f"{path} exists and is not a testbed CA ({TESTBED_CA_NAME}): "
-                             "refusing to overwrite it")
+            raise FleetError(
+                f"{path} exists and is not a testbed CA ({TESTBED_CA_NAME}): refusing to overwrite it"
+            )
     for path in ca_files:
         if path.parent.is_dir():  # else validation reports the missing file: no directories made up
             path.write_bytes(ca.ca_pem)
@@ -142,10 +143,13 @@ def issue_certificates(ca: TestCA, endpoints: Iterable[EndpointRef]) -> dict[tup
         if problem.wrong_name:
             dns, ips = (WRONG_NAME,), []
         issued[(name, problem_name)] = ca.issue(
-            name if problem_name == "valid" else f"{name}.{problem_name}", dns_names=dns, ip_addresses=ips,
+            name if problem_name == "valid" else f"{name}.{problem_name}",
+            dns_names=dns,
+            ip_addresses=ips,
             not_before=now + dt.timedelta(days=problem.not_before_days),
             not_after=now + dt.timedelta(days=problem.not_after_days),
-            key=problem.key, self_signed=problem.self_signed,
+            key=problem.key,
+            self_signed=problem.self_signed,
         )
     return issued
 
@@ -196,7 +200,11 @@ def _launch(process: FleetProcess, ledger: Ledger, workdir: Path) -> None:
         argv = netns.exec_argv(process.namespace, argv)
     with open(process.log_path, "ab") as log:
         process.popen = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
             env={**os.environ, "LC_ALL": "C"},
             start_new_session=True,  # a Ctrl-C at the terminal reaches `up`, which stops them in order
         )
@@ -228,7 +236,7 @@ def listening(pid: int | None = None) -> set[str]:
                     fields = line.split(None, 4)
                     if fields[3] == "0A":
                         address = fields[1]
-                        found.add(address[len(V4_MAPPED):] if address.startswith(V4_MAPPED) else address)
+                        found.add(address[len(V4_MAPPED) :] if address.startswith(V4_MAPPED) else address)
         except OSError:
             pass
     return found
@@ -243,8 +251,10 @@ def wait_listening(processes: Sequence[FleetProcess], timeout_s: float) -> None:
         for process in list(pending.values()):
             assert process.popen is not None
             if process.popen.poll() is not None:
-                raise FleetError(f"{process.name} exited with {process.popen.returncode} before listening:\n"
-                                 f"{process.log_tail()}")
+                raise FleetError(
+                    f"{process.name} exited with {process.popen.returncode} before listening:\n"
+                    f"{process.log_tail()}"
+                )
             if process.namespace not in tables:
                 tables[process.namespace] = listening(None if process.namespace is None else process.pid)
             table = tables[process.namespace]
@@ -337,8 +347,10 @@ def prepare_workdir(workdir: Path) -> Ledger:
     if ledger.path.exists():
         live = ledger.live_processes()
         if live:
-            raise FleetError(f"{workdir} belongs to a running testbed ({len(live)} processes, e.g. pid "
-                             f"{live[0].pid}): stop it, or run `interop testbed down --workdir {workdir}`")
+            raise FleetError(
+                f"{workdir} belongs to a running testbed ({len(live)} processes, e.g. pid "
+                f"{live[0].pid}): stop it, or run `interop testbed down --workdir {workdir}`"
+            )
         report = clean_up(ledger)  # namespaces a killed run left behind
         if not report.clean:
             raise FleetError(f"cannot clean up an earlier run in {workdir}: {'; '.join(report.leftovers)}")
@@ -399,16 +411,26 @@ def start_fleet(
         topology = netns.plan(run_id, [r.host for r in refs]) if use_netns else None
         namespace_of = topology.namespace_of if topology else (lambda host: None)
         plan = plan_fleet(refs, namespace_of, grpc_per_process)
-        fleet = Fleet(run_id, workdir, loaded, plan, ledger, latency_s, topology,
-                      ca.ca_path if ca is not None else None, timings=timings)
+        fleet = Fleet(
+            run_id,
+            workdir,
+            loaded,
+            plan,
+            ledger,
+            latency_s,
+            topology,
+            ca.ca_path if ca is not None else None,
+            timings=timings,
+        )
         phase_done("inventory")
         if topology is not None:
             netns.create(topology, ledger.namespace)
             phase_done("namespaces")
         certificates = issue_certificates(ca, refs) if ca is not None else {}
         phase_done("certificates")
-        fleet.processes = _processes(plan, workdir, Path(key_dir or workdir / "keys").resolve(), latency_s,
-                                     certificates)
+        fleet.processes = _processes(
+            plan, workdir, Path(key_dir or workdir / "keys").resolve(), latency_s, certificates
+        )
         phase_done("configs and keys")
         for process in fleet.processes:
             _launch(process, ledger, workdir)
@@ -426,8 +448,13 @@ def start_fleet(
     return fleet
 
 
-def _processes(plan: FleetPlan, workdir: Path, key_dir: Path, latency_s: float,
-               certificates: dict[tuple[str, str], Issued]) -> list[FleetProcess]:
+def _processes(
+    plan: FleetPlan,
+    workdir: Path,
+    key_dir: Path,
+    latency_s: float,
+    certificates: dict[tuple[str, str], Issued],
+) -> list[FleetProcess]:
     """What to run for the plan; writes the spec and config files."""
     logs, configs = workdir / "logs", workdir / "config"
     logs.mkdir(exist_ok=True)
@@ -439,19 +466,30 @@ def _processes(plan: FleetPlan, workdir: Path, key_dir: Path, latency_s: float,
         spec_file.write_text(_json_specs(specs))
         command = [sys.executable, "-m", "orchestrator.testbed.grpc_server", str(spec_file)]
         addresses = tuple(grpc_address(r) for r in group.endpoints)
-        processes.append(FleetProcess(group.name, "grpc", command, group.namespace, addresses,
-                                      logs / f"{group.name}.log"))
+        processes.append(
+            FleetProcess(group.name, "grpc", command, group.namespace, addresses, logs / f"{group.name}.log")
+        )
     for terminator in plan.terminators:
         prefix = workdir / terminator.name
         prefix.mkdir(exist_ok=True)
-        routes = [nginx.Route((r.host, r.port), grpc_address(r), certificates[certificate_key(r)])
-                  for r in terminator.endpoints]
+        routes = [
+            nginx.Route((r.host, r.port), grpc_address(r), certificates[certificate_key(r)])
+            for r in terminator.endpoints
+        ]
         config = configs / f"{terminator.name}.conf"
         config.write_text(nginx.legacy_terminator_config(prefix, routes))
         command = [nginx.NGINX, "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(config)]
         addresses = tuple((r.host, r.port) for r in terminator.endpoints)
-        processes.append(FleetProcess(terminator.name, "nginx", command, terminator.namespace, addresses,
-                                      logs / f"{terminator.name}.log"))
+        processes.append(
+            FleetProcess(
+                terminator.name,
+                "nginx",
+                command,
+                terminator.namespace,
+                addresses,
+                logs / f"{terminator.name}.log",
+            )
+        )
     keys = make_host_keys(key_dir, {g.flavour for g in plan.ssh}) if plan.ssh else {}
     for ssh_group in plan.ssh:
         flavour = ssh_group.flavour
@@ -464,8 +502,16 @@ def _processes(plan: FleetPlan, workdir: Path, key_dir: Path, latency_s: float,
             command = [sshd.SSHD, "-D", "-e", *sshd.no_reexec_flags(), "-f", str(config)]
         else:
             command = sshd.dropbear_argv(host_keys, list(ssh_group.addresses))
-        processes.append(FleetProcess(ssh_group.name, flavour.server, command, ssh_group.namespace,
-                                      ssh_group.addresses, logs / f"{ssh_group.name}.log"))
+        processes.append(
+            FleetProcess(
+                ssh_group.name,
+                flavour.server,
+                command,
+                ssh_group.namespace,
+                ssh_group.addresses,
+                logs / f"{ssh_group.name}.log",
+            )
+        )
     return processes
 
 

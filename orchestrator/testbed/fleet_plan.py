@@ -92,7 +92,9 @@ class TlsProblem:
     self_signed: bool = False
     key: str = "ec256"  # a pki.KEY_FACTORIES name; BoringSSL serves RSA-1024 without complaint
     legacy_terminator: bool = False
-    grpc_refused: bool = False  # grpcio's verifying client refuses the connection: the gRPC checks end as errors
+    grpc_refused: bool = (
+        False  # grpcio's verifying client refuses the connection: the gRPC checks end as errors
+    )
 
 
 # testbed-tls=<problem> -> how the testbed makes it; the verdict each one
@@ -183,7 +185,7 @@ class FleetPlan:
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def check_endpoints(endpoints: Iterable[EndpointRef], use_netns: bool) -> None:
@@ -199,7 +201,9 @@ def check_endpoints(endpoints: Iterable[EndpointRef], use_netns: bool) -> None:
             known = ", ".join(TLS_PROBLEMS)
             problems.append(f"{ref.url}: {TLS_TAG}={tls_problem} needs a grpcs endpoint and one of: {known}")
         elif tls_problem is not None and behind_terminator(ref) and ref.port + LEGACY_BACKEND_OFFSET > 65_535:
-            problems.append(f"{ref.url}: no backend port {ref.port} + {LEGACY_BACKEND_OFFSET} for the terminator")
+            problems.append(
+                f"{ref.url}: no backend port {ref.port} + {LEGACY_BACKEND_OFFSET} for the terminator"
+            )
         try:
             address = ipaddress.ip_address(ref.host)
         except ValueError:
@@ -267,9 +271,15 @@ def grpc_specs(
     """
     by_kind: dict[tuple[str, bool], list[Listener]] = defaultdict(list)
     for ref in group.endpoints:
-        tls = certificates[certificate_key(ref)] if ref.scheme == "grpcs" and not behind_terminator(ref) else None
+        tls = (
+            certificates[certificate_key(ref)]
+            if ref.scheme == "grpcs" and not behind_terminator(ref)
+            else None
+        )
         host, port = grpc_address(ref)
-        listener = Listener(host, port, identity=(ref.agency, ref.application), services=ref.services, tls=tls)
+        listener = Listener(
+            host, port, identity=(ref.agency, ref.application), services=ref.services, tls=tls
+        )
         by_kind[behaviour_of(ref), TEST_SERVICE in ref.services].append(listener)
     specs = []
     for (behaviour, test_service), listeners in by_kind.items():

@@ -72,10 +72,22 @@ def build(directory: Path = DEFAULT_DIR, log: Callable[[str], object] | None = N
         staging = directory / "bin.new"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        env = {**os.environ, "GO111MODULE": "off", "GOPATH": f"{SYSTEM_GOPATH}:{work / 'gopath'}",
-               "GOCACHE": str(directory / "gocache"), "GOFLAGS": "", "CGO_ENABLED": "0"}
+        env = {
+            **os.environ,
+            "GO111MODULE": "off",
+            "GOPATH": f"{SYSTEM_GOPATH}:{work / 'gopath'}",
+            "GOCACHE": str(directory / "gocache"),
+            "GOFLAGS": "",
+            "CGO_ENABLED": "0",
+        }
         say("go health fleet server: go build …")
-        run_step(["go", "build", "-o", str(staging / PACKAGE), PACKAGE], "go build", BUILD_TIMEOUT_S, env=env, cwd=work)
+        run_step(
+            ["go", "build", "-o", str(staging / PACKAGE), PACKAGE],
+            "go build",
+            BUILD_TIMEOUT_S,
+            env=env,
+            cwd=work,
+        )
         (staging / STAMP).write_text(wanted + "\n")
         shutil.rmtree(directory / "bin", ignore_errors=True)
         staging.rename(directory / "bin")
@@ -88,7 +100,9 @@ def fleet_addresses(count: int, first_octet: int) -> list[str]:
     """``count`` distinct loopback addresses 127.<first_octet + i // 250>.<i % 250 + 1>.1."""
     if count < 1 or first_octet + (count - 1) // ENDPOINTS_PER_OCTET > 254:
         raise ValueError(f"cannot place {count} endpoints from 127.{first_octet}.x.1")
-    return [f"127.{first_octet + i // ENDPOINTS_PER_OCTET}.{i % ENDPOINTS_PER_OCTET + 1}.1" for i in range(count)]
+    return [
+        f"127.{first_octet + i // ENDPOINTS_PER_OCTET}.{i % ENDPOINTS_PER_OCTET + 1}.1" for i in range(count)
+    ]
 
 
 @dataclass
@@ -114,8 +128,14 @@ class HealthFleet:
         self.stop()
 
 
-def start_fleet(binary: Path, workdir: Path, count: int, first_octet: int = 160,
-                tls: Issued | None = None, name: str = "go-health") -> HealthFleet:
+def start_fleet(
+    binary: Path,
+    workdir: Path,
+    count: int,
+    first_octet: int = 160,
+    tls: Issued | None = None,
+    name: str = "go-health",
+) -> HealthFleet:
     """``count`` health endpoints on distinct addresses sharing one free port, served by one process.
 
     ``tls``: the certificate (its SANs must name what clients verify) and key; plaintext when None.
@@ -141,7 +161,9 @@ def start_fleet(binary: Path, workdir: Path, count: int, first_octet: int = 160,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["build"])
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=f"build directory (default {DEFAULT_DIR})")
+    parser.add_argument(
+        "--dir", type=Path, default=DEFAULT_DIR, help=f"build directory (default {DEFAULT_DIR})"
+    )
     args = parser.parse_args(argv)
     try:
         binary = build(args.dir, log=lambda message: print(message, file=sys.stderr, flush=True))

@@ -113,8 +113,13 @@ def _entries(directory: Path) -> Iterator[tuple[list[str], str, list[str], list[
             if stanza.get("enabled", "yes").lower() == "no":
                 continue
             for uri in stanza.get("uris", "").split():
-                yield (stanza.get("types", "").split(), uri, stanza.get("suites", "").split(),
-                       stanza.get("components", "").split(), stanza.get("signed-by"))
+                yield (
+                    stanza.get("types", "").split(),
+                    uri,
+                    stanza.get("suites", "").split(),
+                    stanza.get("components", "").split(),
+                    stanza.get("signed-by"),
+                )
     for path in [directory / "sources.list", *sorted(directory.glob("sources.list.d/*.list"))]:
         if not path.is_file():
             continue
@@ -152,8 +157,9 @@ def debian_mirror(sources: Path = APT_SOURCES, codename: str | None = None) -> M
 def run_step(argv: list[str], step: str, timeout_s: float, **kwargs: Any) -> str:
     """One step of a build (also go_health's): its stdout, or ``BuildError`` naming the step."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s,
-                              stdin=subprocess.DEVNULL, **kwargs)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL, **kwargs
+        )
     except FileNotFoundError as exc:
         raise BuildError(f"{step}: {argv[0]} not found (make system installs it)") from exc
     except subprocess.TimeoutExpired as exc:
@@ -198,8 +204,13 @@ class PrivateApt:
 
     def run(self, *args: str, cwd: Path) -> str:
         argv = ["apt-get", "-q", *self.options(), *args]
-        return run_step(argv, f"apt-get {args[0]}", APT_TIMEOUT_S, cwd=cwd,
-                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"})
+        return run_step(
+            argv,
+            f"apt-get {args[0]}",
+            APT_TIMEOUT_S,
+            cwd=cwd,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"},
+        )
 
 
 def _fetch_interop_sources(apt: PrivateApt, version: str, work: Path, gopath: Path) -> None:
@@ -241,7 +252,9 @@ def _go_build(gopaths: Iterable[Path], work: Path, out: Path) -> None:
         "CGO_ENABLED": "0",  # static binaries, no C compiler needed
     }
     out.mkdir(parents=True)
-    run_step(["go", "build", "-o", f"{out}/", *PROGRAMS.values()], "go build", BUILD_TIMEOUT_S, env=env, cwd=work)
+    run_step(
+        ["go", "build", "-o", f"{out}/", *PROGRAMS.values()], "go build", BUILD_TIMEOUT_S, env=env, cwd=work
+    )
 
 
 def _stamp(library: str, go: str) -> str:
@@ -339,10 +352,21 @@ def start_server(
     ``tls`` is (certificate, key) in PEM. Reach it with ``in_namespace``; stop
     it with ``stop()`` (by pid: the namespace goes with the process).
     """
-    tls_flags = [] if tls is None else ["-use_tls", "-tls_cert_file", str(tls[0]),
-                                        "-tls_key_file", str(tls[1])]
-    argv = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-            str(peers.server), "-port", str(SERVER_PORT), *tls_flags]
+    tls_flags = (
+        [] if tls is None else ["-use_tls", "-tls_cert_file", str(tls[0]), "-tls_key_file", str(tls[1])]
+    )
+    argv = [
+        "unshare",
+        "--net",
+        "--",
+        "sh",
+        "-c",
+        'ip link set lo up && exec "$0" "$@"',
+        str(peers.server),
+        "-port",
+        str(SERVER_PORT),
+        *tls_flags,
+    ]
     server = launch("grpc-go-server", argv, "127.0.0.1", SERVER_PORT, workdir)
     process = server.process
     deadline = time.monotonic() + timeout_s
@@ -372,21 +396,31 @@ def client_argv(
 
 
 def run_client(
-    peers: Peers, port: int, case: str, host: str = "127.0.0.1", tls: tuple[Path, str] | None = None,
+    peers: Peers,
+    port: int,
+    case: str,
+    host: str = "127.0.0.1",
+    tls: tuple[Path, str] | None = None,
     timeout_s: float = 60.0,
 ) -> subprocess.CompletedProcess:
     """Run one case. grpc-go's pass is exit status 0 and an "… done" line on stderr (its log at
     info level); a failure exits non-zero with the reason."""
-    return subprocess.run(client_argv(peers, port, case, host, tls), capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=timeout_s,
-                          env={**os.environ, "GRPC_GO_LOG_SEVERITY_LEVEL": "info"})
+    return subprocess.run(
+        client_argv(peers, port, case, host, tls),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout_s,
+        env={**os.environ, "GRPC_GO_LOG_SEVERITY_LEVEL": "info"},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["build"])
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
-                        help=f"build directory (default {DEFAULT_DIR})")
+    parser.add_argument(
+        "--dir", type=Path, default=DEFAULT_DIR, help=f"build directory (default {DEFAULT_DIR})"
+    )
     args = parser.parse_args(argv)
     try:
         peers = build(args.dir, log=lambda message: print(message, file=sys.stderr, flush=True))

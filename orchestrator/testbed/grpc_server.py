@@ -159,7 +159,8 @@ def describe_declared_service(service: str) -> bool:
     file.message_type.add(name=f"{name}PingRequest")
     file.message_type.add(name=f"{name}PingResponse")
     file.service.add(name=name).method.add(
-        name=DECLARED_METHOD, input_type=f"{prefix}{name}PingRequest",
+        name=DECLARED_METHOD,
+        input_type=f"{prefix}{name}PingRequest",
         output_type=f"{prefix}{name}PingResponse",
     )
     pool.AddSerializedFile(file.SerializeToString())
@@ -303,7 +304,9 @@ def _describe(spec: GrpcServerSpec, listener: Listener) -> service_info_pb2.Desc
         identity = listener.identity
     assert identity is not None
     return service_info_pb2.DescribeResponse(
-        agency_code=identity[0], application_id=identity[1], service_version=spec.service_version,
+        agency_code=identity[0],
+        application_id=identity[1],
+        service_version=spec.service_version,
         contact=spec.contact,
         declared_services=list(dict.fromkeys((*listener.services, *spec.application_services))),
     )
@@ -436,8 +439,10 @@ def _place(specs: Sequence[GrpcServerSpec]) -> list[GrpcServerSpec]:
         wanted = sum(spec.host == host for spec in unplaced)
         reserve = sum(taken_host == host for taken_host, _ in taken)
         spare[host] = [port for port in free_ports(wanted + reserve, host) if (host, port) not in taken]
-    return [spec if spec.ports or spec.listeners else replace(spec, ports=(spare[spec.host].pop(),))
-            for spec in specs]
+    return [
+        spec if spec.ports or spec.listeners else replace(spec, ports=(spare[spec.host].pop(),))
+        for spec in specs
+    ]
 
 
 def start_grpc_servers(

@@ -63,7 +63,10 @@ class Listener:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "host": self.host, "port": self.port, "identity": self.identity, "services": list(self.services),
+            "host": self.host,
+            "port": self.port,
+            "identity": self.identity,
+            "services": list(self.services),
             "tls": _issued_to_paths(self.tls),
         }
 
@@ -77,8 +80,13 @@ class Listener:
                 issued[key] = _issued_from_paths(*key)
             tls = issued[key]
         identity = data.get("identity")
-        return cls(data["host"], data["port"], tuple(identity) if identity else None,
-                   tuple(data.get("services", ())), tls)
+        return cls(
+            data["host"],
+            data["port"],
+            tuple(identity) if identity else None,
+            tuple(data.get("services", ())),
+            tls,
+        )
 
 
 @dataclass(frozen=True)
@@ -194,7 +202,9 @@ def _issued_to_paths(issued: Issued | None) -> dict[str, str] | None:
     if issued is None:
         return None
     return {
-        "cert_path": str(issued.cert_path), "key_path": str(issued.key_path), "ca_path": str(issued.ca_path),
+        "cert_path": str(issued.cert_path),
+        "key_path": str(issued.key_path),
+        "ca_path": str(issued.ca_path),
     }
 
 

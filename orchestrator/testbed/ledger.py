@@ -77,12 +77,14 @@ class Ledger:
     def run(self, run_id: str) -> None:
         """The run starts: its id, and the process that owns it (``up``, or a test)."""
         pid = os.getpid()
-        self._append({"kind": "run", "run_id": run_id, "pid": pid, "ticks": start_ticks(pid),
-                      "started": time.time()})
+        self._append(
+            {"kind": "run", "run_id": run_id, "pid": pid, "ticks": start_ticks(pid), "started": time.time()}
+        )
 
     def process(self, pid: int, command: Iterable[str], name: str = "") -> None:
-        self._append({"kind": "process", "pid": pid, "command": list(command), "ticks": start_ticks(pid),
-                      "name": name})
+        self._append(
+            {"kind": "process", "pid": pid, "command": list(command), "ticks": start_ticks(pid), "name": name}
+        )
 
     def namespace(self, name: str) -> None:
         if not name.startswith(NAMESPACE_PREFIX):
@@ -110,7 +112,8 @@ class Ledger:
     def processes(self) -> list[RecordedProcess]:
         return [
             RecordedProcess(e["pid"], tuple(e["command"]), e.get("ticks"), e.get("name", ""))
-            for e in self.entries() if e.get("kind") == "process"
+            for e in self.entries()
+            if e.get("kind") == "process"
         ]
 
     def namespaces(self) -> list[str]:
@@ -123,7 +126,8 @@ class Ledger:
     def live_owners(self) -> list[int]:
         """Pids of the processes that started runs recorded here and are still running."""
         return [
-            e["pid"] for e in self.entries()
+            e["pid"]
+            for e in self.entries()
             if e.get("kind") == "run" and e.get("ticks") is not None and start_ticks(e["pid"]) == e["ticks"]
         ]
 

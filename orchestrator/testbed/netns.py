@@ -64,10 +64,15 @@ def plan(run_id: str, addresses: Sequence[str]) -> Topology:
             ip = ipaddress.ip_address(address)
         except ValueError:
             raise NetnsError(f"{address!r} is not an IP address: namespace hosts need one") from None
-        if ip not in NETWORK or str(ip) == PROBE_ADDRESS or ip in (NETWORK.network_address,
-                                                                   NETWORK.broadcast_address):
-            raise NetnsError(f"{address} is not a host address of {NETWORK} (the range used only inside "
-                             f"the testbed's namespaces; {PROBE_ADDRESS} is the probe's)")
+        if (
+            ip not in NETWORK
+            or str(ip) == PROBE_ADDRESS
+            or ip in (NETWORK.network_address, NETWORK.broadcast_address)
+        ):
+            raise NetnsError(
+                f"{address} is not a host address of {NETWORK} (the range used only inside "
+                f"the testbed's namespaces; {PROBE_ADDRESS} is the probe's)"
+            )
     prefix = f"{NAMESPACE_PREFIX}{run_id}-"
     hosts = {address: f"{prefix}h{i}" for i, address in enumerate(distinct)}
     return Topology(run_id, prefix + "hub", prefix + "probe", hosts)
@@ -87,8 +92,9 @@ def _ip(*args: str) -> None:
 def _attach(topology: Topology, index: str, namespace: str, address: str) -> None:
     """A veth pair: v<index> on the hub's bridge, eth0 with ``address`` in ``namespace``."""
     hub_end = f"v{index}"
-    _ip("-n", topology.hub, "link", "add", hub_end, "type", "veth",
-        "peer", "name", "eth0", "netns", namespace)
+    _ip(
+        "-n", topology.hub, "link", "add", hub_end, "type", "veth", "peer", "name", "eth0", "netns", namespace
+    )
     _ip("-n", topology.hub, "link", "set", hub_end, "master", BRIDGE, "up")
     _ip("-n", namespace, "addr", "add", f"{address}/{NETWORK.prefixlen}", "dev", "eth0")
     _ip("-n", namespace, "link", "set", "eth0", "up")

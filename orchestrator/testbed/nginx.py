@@ -133,12 +133,16 @@ def legacy_terminator_config(workdir: Path, routes: list[Route]) -> str:
     location / {{ grpc_pass grpc://backend_{n}; }}
   }}
 """)
-    return _config(workdir, "".join(blocks), log_level="warn", access_log="off",
-                   connections=4096)
+    return _config(workdir, "".join(blocks), log_level="warn", access_log="off", connections=4096)
 
 
-def _config(workdir: Path, servers: str, log_level: str = "info", access_log: str | None = None,
-            connections: int = 256) -> str:
+def _config(
+    workdir: Path,
+    servers: str,
+    log_level: str = "info",
+    access_log: str | None = None,
+    connections: int = 256,
+) -> str:
     temp = {kind: workdir / f"{kind}_temp" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
     return f"""daemon off;
 master_process off;
@@ -169,14 +173,25 @@ def start_grpc_proxy(
     down), ``status`` (gRPC UNAVAILABLE instead) and, with a certificate, ``tls`` (502 too)."""
     workdir.mkdir(parents=True, exist_ok=True)
     plans: list[tuple[str, Issued | None, str]] = [
-        ("plain", None, "http_502"), ("status", None, "status_unavailable")]
+        ("plain", None, "http_502"),
+        ("status", None, "status_unavailable"),
+    ]
     if tls is not None:
         plans.append(("tls", tls, "http_502"))
     ports = free_ports(len(plans))
-    listeners = [Listener(name, port, cert, mode) for (name, cert, mode), port in zip(plans, ports, strict=True)]
+    listeners = [
+        Listener(name, port, cert, mode) for (name, cert, mode), port in zip(plans, ports, strict=True)
+    ]
     config = workdir / "nginx.conf"
     config.write_text(config_text(workdir, listeners, backend_port))
     argv = [NGINX, "-p", str(workdir), "-e", str(workdir / "error.log"), "-c", str(config)]
-    process = spawn("nginx", argv, HOST, listeners[0].port, workdir, timeout_s,
-                    also=[(HOST, listener.port) for listener in listeners[1:]])
+    process = spawn(
+        "nginx",
+        argv,
+        HOST,
+        listeners[0].port,
+        workdir,
+        timeout_s,
+        also=[(HOST, listener.port) for listener in listeners[1:]],
+    )
     return GrpcProxy(process, {listener.name: listener for listener in listeners}, backend_port)

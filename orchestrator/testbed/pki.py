@@ -42,7 +42,10 @@ KEY_FACTORIES: dict[str, Callable[[], PrivateKey]] = {
 
 # Signature hashes cryptography can sign with; anything else goes through openssl.
 CRYPTOGRAPHY_HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
-    "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 OPENSSL_ONLY_HASHES = ("sha1",)
 
 
@@ -201,8 +204,14 @@ class TestCA:
             cert_pem = self._resign_with_openssl(builder, subject, leaf_key, cert_path, hash)
         return Issued(cert_path, key_path, self.ca_path, cert_pem, key_pem, self.ca_pem)
 
-    def _resign_with_openssl(self, builder: x509.CertificateBuilder, subject: x509.Name, leaf_key: PrivateKey,
-                             cert_path: Path, digest: str) -> bytes:
+    def _resign_with_openssl(
+        self,
+        builder: x509.CertificateBuilder,
+        subject: x509.Name,
+        leaf_key: PrivateKey,
+        cert_path: Path,
+        digest: str,
+    ) -> bytes:
         # openssl re-signs only a self-signed input; it keeps its extensions,
         # dates (-preserve_dates) and sets the issuer to the CA's subject.
         template = builder.issuer_name(subject).sign(leaf_key, hashes.SHA256())

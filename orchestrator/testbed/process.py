@@ -86,14 +86,23 @@ def launch(name: str, argv: list[str], host: str, port: int, workdir: Path) -> S
     log_path = workdir / f"{name}.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
             env={**os.environ, "LC_ALL": "C"},
         )
     return ServerProcess(name, host, port, process, workdir, log_path)
 
 
 def spawn(
-    name: str, argv: list[str], host: str, port: int, workdir: Path, timeout_s: float = 10.0,
+    name: str,
+    argv: list[str],
+    host: str,
+    port: int,
+    workdir: Path,
+    timeout_s: float = 10.0,
     also: Iterable[tuple[str, int]] = (),
 ) -> ServerProcess:
     """Start ``argv`` with its output in ``workdir/<name>.log`` and wait for its port and the

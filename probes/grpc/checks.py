@@ -67,7 +67,12 @@ def _health_verdict(outcome: dict[str, str], subject: Message) -> Verdict:
     else:
         meaning = Message(refusal) if refusal else details or Message("grpc.no_detail")
     return Verdict.of(
-        Status.FAIL, evidence, "grpc.health_answered", subject=subject, code=outcome["code"], meaning=meaning,
+        Status.FAIL,
+        evidence,
+        "grpc.health_answered",
+        subject=subject,
+        code=outcome["code"],
+        meaning=meaning,
     )
 
 
@@ -80,7 +85,7 @@ def _health_verdict(outcome: dict[str, str], subject: Message) -> Verdict:
     "endpoint from grpc.health.v1.Health; without it, or with NOT_SERVING, the endpoint is either "
     "invisible to them or out of service.",
     remediation="Register grpc.health.v1.Health (grpcio-health-checking, grpc-go health, …) and set the "
-    "status of the empty service name \"\" to SERVING once the application is ready.",
+    'status of the empty service name "" to SERVING once the application is ready.',
     references=(HEALTH_DOC,),
     facts=(HEALTH_OVERALL,),
 )
@@ -181,7 +186,11 @@ def check_reflection(facts: Facts, params: dict[str, Any]) -> Verdict:
         return Verdict.of(Status.FAIL, evidence, "grpc.no_reflection", tried=tried)
     evidence = registry.evidence(reflection["api"], services=reflection["services"][:SUMMARY_SERVICES])
     return Verdict.of(
-        Status.PASS, evidence, "grpc.reflection_lists", api=reflection["api"], count=reflection["count"],
+        Status.PASS,
+        evidence,
+        "grpc.reflection_lists",
+        api=reflection["api"],
+        count=reflection["count"],
     )
 
 
@@ -301,8 +310,7 @@ def check_unknown_method(facts: Facts, params: dict[str, Any]) -> Verdict:
     severity="medium",
     rationale="A call to a service the endpoint does not serve must fail cleanly with UNIMPLEMENTED so "
     "that misrouted calls are visible.",
-    remediation="Do not route unknown services to a default handler; let the framework answer "
-    "UNIMPLEMENTED.",
+    remediation="Do not route unknown services to a default handler; let the framework answer UNIMPLEMENTED.",
     references=(STATUS_DOC,),
     facts=(UNKNOWN_SERVICE,),
 )
@@ -331,7 +339,11 @@ def check_identity_present(facts: Facts, params: dict[str, Any]) -> Verdict:
     if not identity["implemented"]:
         evidence = registry.evidence(identity["code"], "a DescribeResponse")
         return Verdict.of(
-            Status.FAIL, evidence, "grpc.answered", subject="ServiceInfo.Describe", code=identity["code"],
+            Status.FAIL,
+            evidence,
+            "grpc.answered",
+            subject="ServiceInfo.Describe",
+            code=identity["code"],
         )
     fields = {name: identity[name] for name in (*IDENTITY_REQUIRED, *IDENTITY_EXPECTED)}
     evidence = registry.evidence(fields, "non-empty " + ", ".join(fields))
@@ -434,7 +446,11 @@ def check_latency(facts: Facts, params: dict[str, Any]) -> Verdict:
     )
     if latency["median_ms"] > threshold:
         return Verdict.of(
-            Status.WARN, evidence, "grpc.latency_over", median=latency["median_ms"], threshold=threshold,
+            Status.WARN,
+            evidence,
+            "grpc.latency_over",
+            median=latency["median_ms"],
+            threshold=threshold,
         )
     return Verdict.of(Status.PASS, evidence, "grpc.latency", median=latency["median_ms"])
 

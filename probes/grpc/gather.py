@@ -56,8 +56,18 @@ from protos.grpc.reflection.v1 import reflection_pb2 as reflection_v1_pb2
 from protos.spbe.interop.v1 import service_info_pb2
 
 OWN_FACTS = (
-    EXPECTED, TRANSPORT, HEALTH_OVERALL, HEALTH_SERVICES, HEALTH_WATCH, HEALTH_LIST, LATENCY,
-    REFLECTION, DESCRIPTORS, UNKNOWN_METHOD, UNKNOWN_SERVICE, IDENTITY,
+    EXPECTED,
+    TRANSPORT,
+    HEALTH_OVERALL,
+    HEALTH_SERVICES,
+    HEALTH_WATCH,
+    HEALTH_LIST,
+    LATENCY,
+    REFLECTION,
+    DESCRIPTORS,
+    UNKNOWN_METHOD,
+    UNKNOWN_SERVICE,
+    IDENTITY,
 )
 
 HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check"

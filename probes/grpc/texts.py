@@ -18,7 +18,7 @@ _ID: dict[str, CheckText] = {
         "endpoint berdasarkan grpc.health.v1.Health; tanpa layanan tersebut, atau dengan status NOT_SERVING, "
         "endpoint tidak terlihat oleh mereka atau dianggap tidak beroperasi.",
         "Daftarkan grpc.health.v1.Health (grpcio-health-checking, grpc-go health, …) dan tetapkan status "
-        "nama layanan kosong \"\" menjadi SERVING setelah aplikasi siap.",
+        'nama layanan kosong "" menjadi SERVING setelah aplikasi siap.',
     ),
     "GRPC-HLTH-002": CheckText(
         "Setiap layanan yang dideklarasikan melaporkan SERVING",
@@ -129,13 +129,17 @@ _ID: dict[str, CheckText] = {
 INTEROP_CASES_ID: dict[str, tuple[str, str]] = {
     "empty_unary": (
         "EmptyCall dengan request kosong berhasil dengan response kosong",
-        ("Pesan berukuran nol adalah pesan gRPC yang sah; server atau proxy yang salah menanganinya merusak "
-        "health check dan metode tanpa argumen."),
+        (
+            "Pesan berukuran nol adalah pesan gRPC yang sah; server atau proxy yang salah menanganinya merusak "
+            "health check dan metode tanpa argumen."
+        ),
     ),
     "large_unary": (
         "UnaryCall menjawab 314159 byte nol untuk request berukuran 271828 byte",
-        ("Pesan berukuran beberapa ratus kilobyte melintasi banyak frame HTTP/2 dan jendela flow control; "
-        "server atau proxy yang memotong atau menyusun ulang frame-nya merusak dokumen yang sesungguhnya."),
+        (
+            "Pesan berukuran beberapa ratus kilobyte melintasi banyak frame HTTP/2 dan jendela flow control; "
+            "server atau proxy yang memotong atau menyusun ulang frame-nya merusak dokumen yang sesungguhnya."
+        ),
     ),
     "client_streaming": (
         "StreamingInputCall menggabungkan 4 payload yang di-stream menjadi 74922 byte",
@@ -147,63 +151,91 @@ INTEROP_CASES_ID: dict[str, tuple[str, str]] = {
     ),
     "ping_pong": (
         "FullDuplexCall menjawab masing-masing dari 4 request secara bergiliran dengan ukuran yang diminta",
-        ("Stream dua arah harus menjawab setiap pesan saat pesan itu tiba; server atau proxy yang menahan "
-        "(buffer) hingga akhir membuat klien interaktif macet."),
+        (
+            "Stream dua arah harus menjawab setiap pesan saat pesan itu tiba; server atau proxy yang menahan "
+            "(buffer) hingga akhir membuat klien interaktif macet."
+        ),
     ),
     "empty_stream": (
         "FullDuplexCall tanpa request berakhir OK tanpa response",
-        ("Stream tanpa pesan di kedua arah tetap harus berakhir OK; klien membuka dan menutup sesi dengan "
-        "cara itu."),
+        (
+            "Stream tanpa pesan di kedua arah tetap harus berakhir OK; klien membuka dan menutup sesi dengan "
+            "cara itu."
+        ),
     ),
     "custom_metadata": (
-        ("x-grpc-test-echo-initial dan x-grpc-test-echo-trailing-bin dikembalikan (echo) pada panggilan unary "
-        "dan duplex"),
-        ("Klien membawa id request, token, dan konteks trace dalam metadata ASCII dan biner (-bin) serta "
-        "membaca hasil dari header dan trailer; server atau proxy yang membuangnya merusak tracing dan "
-        "autentikasi."),
+        (
+            "x-grpc-test-echo-initial dan x-grpc-test-echo-trailing-bin dikembalikan (echo) pada panggilan unary "
+            "dan duplex"
+        ),
+        (
+            "Klien membawa id request, token, dan konteks trace dalam metadata ASCII dan biner (-bin) serta "
+            "membaca hasil dari header dan trailer; server atau proxy yang membuangnya merusak tracing dan "
+            "autentikasi."
+        ),
     ),
     "status_code_and_message": (
         "Kode status dan pesan yang diminta kembali tanpa perubahan pada panggilan unary dan duplex",
-        ("Error sampai ke klien hanya sebagai kode status dan pesan; keduanya harus bertahan tanpa perubahan "
-        "pada panggilan unary maupun streaming."),
+        (
+            "Error sampai ke klien hanya sebagai kode status dan pesan; keduanya harus bertahan tanpa perubahan "
+            "pada panggilan unary maupun streaming."
+        ),
     ),
     "special_status_message": (
         "Pesan status dengan whitespace dan Unicode non-ASCII kembali tanpa perubahan",
-        ("Pesan status dikirim sebagai UTF-8 dengan percent-encoding; server yang memangkas atau mengubahnya "
-        "merusak teks error dalam semua bahasa kecuali bahasa Inggris biasa."),
+        (
+            "Pesan status dikirim sebagai UTF-8 dengan percent-encoding; server yang memangkas atau mengubahnya "
+            "merusak teks error dalam semua bahasa kecuali bahasa Inggris biasa."
+        ),
     ),
     "unimplemented_method": (
         "TestService/UnimplementedCall menjawab UNIMPLEMENTED",
-        ("Klien beralih ke alternatif atau melapor dengan jelas saat menerima UNIMPLEMENTED; jawaban lain "
-        "untuk metode yang tidak dikenal menyesatkan mereka."),
+        (
+            "Klien beralih ke alternatif atau melapor dengan jelas saat menerima UNIMPLEMENTED; jawaban lain "
+            "untuk metode yang tidak dikenal menyesatkan mereka."
+        ),
     ),
     "unimplemented_service": (
         "grpc.testing.UnimplementedService menjawab UNIMPLEMENTED",
-        ("Klien mengetahui layanan apa saja yang disediakan server dengan memanggilnya; layanan yang tidak "
-        "dikenal harus menjawab UNIMPLEMENTED, bukan berhasil atau gagal dengan cara lain."),
+        (
+            "Klien mengetahui layanan apa saja yang disediakan server dengan memanggilnya; layanan yang tidak "
+            "dikenal harus menjawab UNIMPLEMENTED, bukan berhasil atau gagal dengan cara lain."
+        ),
     ),
     "cancel_after_begin": (
-        ("Panggilan client-streaming yang dibatalkan sebelum ada request berakhir CANCELLED, bukan diakhiri "
-        "oleh server"),
-        ("Hanya klien yang boleh mengakhiri unggahan yang belum diselesaikannya; server yang terlalu dini "
-        "mengakhiri unggahan yang sedang diam merusak klien yang lambat. Kasus ini terutama menguji klien, "
-        "karena itu tingkatnya info."),
+        (
+            "Panggilan client-streaming yang dibatalkan sebelum ada request berakhir CANCELLED, bukan diakhiri "
+            "oleh server"
+        ),
+        (
+            "Hanya klien yang boleh mengakhiri unggahan yang belum diselesaikannya; server yang terlalu dini "
+            "mengakhiri unggahan yang sedang diam merusak klien yang lambat. Kasus ini terutama menguji klien, "
+            "karena itu tingkatnya info."
+        ),
     ),
     "cancel_after_first_response": (
-        ("Panggilan duplex yang dibatalkan setelah response pertamanya berakhir CANCELLED, bukan diakhiri "
-        "oleh server"),
-        ("Server harus menjaga stream duplex tetap terbuka selama klien masih dapat mengirim; mengakhirinya "
-        "setelah jawaban pertama merusak klien percakapan (conversational). Kasus ini terutama menguji "
-        "klien, karena itu tingkatnya info."),
+        (
+            "Panggilan duplex yang dibatalkan setelah response pertamanya berakhir CANCELLED, bukan diakhiri "
+            "oleh server"
+        ),
+        (
+            "Server harus menjaga stream duplex tetap terbuka selama klien masih dapat mengirim; mengakhirinya "
+            "setelah jawaban pertama merusak klien percakapan (conversational). Kasus ini terutama menguji "
+            "klien, karena itu tingkatnya info."
+        ),
     ),
     "timeout_on_sleeping_server": (
-        ("Panggilan duplex yang dibiarkan terbuka melewati deadline-nya berakhir DEADLINE_EXCEEDED, dengan "
-        "server tetap membukanya"),
-        ("Server harus menjaga stream tetap terbuka hingga klien mengakhirinya atau deadline-nya lewat. "
-        "Deadline 1 ms dalam spesifikasi habis sebelum server mana pun dapat menjawab, sehingga kasus itu "
-        "hanya menguji klien; sebagai gantinya probe menunggu deadline_s (0.5 s), sehingga server yang "
-        "mengakhiri stream terlalu dini dapat terlihat. Kasus ini terutama menguji klien, karena itu "
-        "tingkatnya info."),
+        (
+            "Panggilan duplex yang dibiarkan terbuka melewati deadline-nya berakhir DEADLINE_EXCEEDED, dengan "
+            "server tetap membukanya"
+        ),
+        (
+            "Server harus menjaga stream tetap terbuka hingga klien mengakhirinya atau deadline-nya lewat. "
+            "Deadline 1 ms dalam spesifikasi habis sebelum server mana pun dapat menjawab, sehingga kasus itu "
+            "hanya menguji klien; sebagai gantinya probe menunggu deadline_s (0.5 s), sehingga server yang "
+            "mengakhiri stream terlalu dini dapat terlihat. Kasus ini terutama menguji klien, karena itu "
+            "tingkatnya info."
+        ),
     ),
 }
 

@@ -25,8 +25,7 @@ check = registry.family("ssh")
 
 # The profile parameters of a check judged against its policy table; ``allowed`` only where a row allows it.
 _VERDICTS_DOC = (
-    " Profile parameters: `verdicts` maps an algorithm (or glob) to pass/warn/fail over the "
-    "built-in table"
+    " Profile parameters: `verdicts` maps an algorithm (or glob) to pass/warn/fail over the built-in table"
 )
 _ALLOWED_DOC = "; `allowed` (a list, or null) fails anything offered outside it"
 
@@ -78,10 +77,15 @@ def _list_meta(row: ListCheck) -> dict[str, Any]:
     if row.allowlist:
         params["allowed"] = None
     return dict(
-        id=row.id, title=row.title, category=row.category, severity=row.severity,
+        id=row.id,
+        title=row.title,
+        category=row.category,
+        severity=row.severity,
         rationale=row.rationale + _VERDICTS_DOC + (_ALLOWED_DOC if row.allowlist else "") + ".",
-        remediation=row.remediation, references=row.references,
-        facts=(KEXINIT,), params=params,
+        remediation=row.remediation,
+        references=row.references,
+        facts=(KEXINIT,),
+        params=params,
     )
 
 
@@ -105,7 +109,12 @@ def _list_verdict(row: ListCheck, facts: Facts, params: dict[str, Any]) -> Verdi
     lesser = [f.algorithm for f in findings if f.verdict != status]
     if lesser:
         return Verdict.of(
-            Status(status), evidence, "ssh.offered_also", what=what, names=flagged, lesser=lesser,
+            Status(status),
+            evidence,
+            "ssh.offered_also",
+            what=what,
+            names=flagged,
+            lesser=lesser,
         )
     return Verdict.of(Status(status), evidence, "ssh.offered", what=what, names=flagged)
 
@@ -339,7 +348,10 @@ def check_pins(facts: Facts, params: dict[str, Any]) -> Verdict:
         raise Undetermined(message=Message("ssh.no_host_key"))
     if unpinned:
         return Verdict.of(
-            Status(params["unpinned_extra_keys"]), evidence, "ssh.pins_extra", fingerprints=unpinned,
+            Status(params["unpinned_extra_keys"]),
+            evidence,
+            "ssh.pins_extra",
+            fingerprints=unpinned,
         )
     return Verdict.of(Status.PASS, evidence, "ssh.pins_match", count=len(keys))
 

@@ -75,7 +75,11 @@ async def gather(ctx: ProbeContext) -> None:
 
 
 async def _gather_host_keys(
-    ctx: ProbeContext, first: ClearSession, kexinit: wire.KexInit, summary: dict[str, Any], auth_on_first: bool
+    ctx: ProbeContext,
+    first: ClearSession,
+    kexinit: wire.KexInit,
+    summary: dict[str, Any],
+    auth_on_first: bool,
 ) -> None:
     # Algorithms that share a key blob type (ssh-rsa, rsa-sha2-256, rsa-sha2-512)
     # show the same key: one key exchange per blob type is enough.

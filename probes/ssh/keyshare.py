@@ -59,7 +59,9 @@ KEX_METHODS: tuple[KexMethod, ...] = (
 KEX_METHOD_NAMES = tuple(method.name for method in KEX_METHODS)
 
 _CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
-    "secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1, "secp521r1": ec.SECP521R1
+    "secp256r1": ec.SECP256R1,
+    "secp384r1": ec.SECP384R1,
+    "secp521r1": ec.SECP521R1,
 }
 
 

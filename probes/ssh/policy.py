@@ -60,13 +60,15 @@ VERDICT_ORDER = {"pass": 0, "warn": 1, "fail": 2}
 MITIGATED = "mitigated"
 
 # Names in the key-exchange list that signal extensions, not algorithms.
-EXTENSION_MARKERS = frozenset({
-    "ext-info-s",
-    "ext-info-c",
-    "kex-strict-s-v00@openssh.com",
-    "kex-strict-c-v00@openssh.com",
-    "kexguess2@matt.ucc.asn.au",
-})
+EXTENSION_MARKERS = frozenset(
+    {
+        "ext-info-s",
+        "ext-info-c",
+        "kex-strict-s-v00@openssh.com",
+        "kex-strict-c-v00@openssh.com",
+        "kexguess2@matt.ucc.asn.au",
+    }
+)
 STRICT_KEX_MARKER = "kex-strict-s-v00@openssh.com"
 
 CIPHER_LISTS = ("encryption_client_to_server", "encryption_server_to_client")
@@ -89,93 +91,156 @@ class ListPolicy:
     rules: dict[str, Rule]
 
 
-_SHA1_KEX = ("SHA-1 exchange hash, which the host key signs: RFC 9142 keeps it only for transition and names "
-             "group14-sha256 instead; NIST SP 800-131A disallows SHA-1 for signatures")
+_SHA1_KEX = (
+    "SHA-1 exchange hash, which the host key signs: RFC 9142 keeps it only for transition and names "
+    "group14-sha256 instead; NIST SP 800-131A disallows SHA-1 for signatures"
+)
 
 POLICY: dict[str, ListPolicy] = {
-    "SSH-KEX-001": ListPolicy(("kex_algorithms",), {
-        "diffie-hellman-group1-sha1": Rule(
-            "fail", "1024-bit MODP group with SHA-1 (RFC 9142: SHOULD NOT; within reach of precomputation)",
-            (RFC9142, SP800_131A)),
-        "diffie-hellman-group14-sha1": Rule("fail", _SHA1_KEX, (RFC9142, SP800_131A, BSI_SSH)),
-        "diffie-hellman-group-exchange-sha1": Rule(
-            "fail", "group exchange hashed with SHA-1 (RFC 9142: SHOULD NOT)", (RFC9142, SP800_131A)),
-        "rsa1024-sha1": Rule(
-            "fail", "1024-bit RSA key transport with SHA-1 (RFC 9142: MUST NOT)", (RFC9142,)),
-        "gss-group1-sha1-*": Rule("fail", "GSS-API key exchange over the 1024-bit group with SHA-1",
-                                  (RFC9142,)),
-        "gss-group14-sha1-*": Rule("fail", "GSS-API key exchange with SHA-1", (RFC9142,)),
-        "gss-gex-sha1-*": Rule("fail", "GSS-API group exchange with SHA-1", (RFC9142,)),
-    }),
-    "SSH-KEX-002": ListPolicy(("kex_algorithms",), {
-        name: Rule("warn", "ECDH over a NIST P-curve: acceptable, but curve25519 is preferred "
-                   "(simpler constant-time implementations, no unexplained curve constants)",
-                   (RFC9142, BSI_SSH))
-        for name in ("ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521")
-    }),
+    "SSH-KEX-001": ListPolicy(
+        ("kex_algorithms",),
+        {
+            "diffie-hellman-group1-sha1": Rule(
+                "fail",
+                "1024-bit MODP group with SHA-1 (RFC 9142: SHOULD NOT; within reach of precomputation)",
+                (RFC9142, SP800_131A),
+            ),
+            "diffie-hellman-group14-sha1": Rule("fail", _SHA1_KEX, (RFC9142, SP800_131A, BSI_SSH)),
+            "diffie-hellman-group-exchange-sha1": Rule(
+                "fail", "group exchange hashed with SHA-1 (RFC 9142: SHOULD NOT)", (RFC9142, SP800_131A)
+            ),
+            "rsa1024-sha1": Rule(
+                "fail", "1024-bit RSA key transport with SHA-1 (RFC 9142: MUST NOT)", (RFC9142,)
+            ),
+            "gss-group1-sha1-*": Rule(
+                "fail", "GSS-API key exchange over the 1024-bit group with SHA-1", (RFC9142,)
+            ),
+            "gss-group14-sha1-*": Rule("fail", "GSS-API key exchange with SHA-1", (RFC9142,)),
+            "gss-gex-sha1-*": Rule("fail", "GSS-API group exchange with SHA-1", (RFC9142,)),
+        },
+    ),
+    "SSH-KEX-002": ListPolicy(
+        ("kex_algorithms",),
+        {
+            name: Rule(
+                "warn",
+                "ECDH over a NIST P-curve: acceptable, but curve25519 is preferred "
+                "(simpler constant-time implementations, no unexplained curve constants)",
+                (RFC9142, BSI_SSH),
+            )
+            for name in ("ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521")
+        },
+    ),
     # Terrapin: these fail when the strict-kex marker is absent and are
     # "mitigated" when it is present. EtM is exploitable only with CBC (with CTR
     # the deleted packet desynchronises the keystream and the connection dies).
-    "SSH-KEX-003": ListPolicy(CIPHER_LISTS + MAC_LISTS, {
-        "chacha20-poly1305@openssh.com": Rule(
-            "fail", "ChaCha20-Poly1305 without strict key exchange is open to Terrapin prefix truncation",
-            (TERRAPIN, OPENSSH_STRICT_KEX)),
-        "*-etm@openssh.com": Rule(
-            "fail", "encrypt-then-MAC next to a CBC cipher, without strict key exchange, is open to Terrapin "
-            "prefix truncation", (TERRAPIN, TERRAPIN_ADVISORY, OPENSSH_STRICT_KEX), only_with=CBC_CIPHERS),
-        **{cbc: Rule("fail", "CBC cipher next to an encrypt-then-MAC MAC, without strict key exchange, is "
-                     "open to Terrapin prefix truncation", (TERRAPIN, TERRAPIN_ADVISORY, OPENSSH_STRICT_KEX),
-                     only_with=ETM_MACS)
-           for cbc in CBC_CIPHERS},
-    }),
-    "SSH-ENC-001": ListPolicy(CIPHER_LISTS, {
-        "none": Rule("fail", "no encryption at all", (BSI_SSH,)),
-        # 64-bit blocks are the weakness in every mode (3des-ctr, blowfish-ctr …), not only CBC.
-        "3des-*": Rule(
-            "fail", "Triple DES: 64-bit block, disallowed by NIST after 2023", (SP800_131A, SWEET32)),
-        "blowfish-*": Rule("fail", "Blowfish: 64-bit block cipher", (SWEET32, BSI_SSH)),
-        "cast128-*": Rule("fail", "CAST-128: 64-bit block cipher", (SWEET32, BSI_SSH)),
-        "idea-*": Rule("fail", "IDEA: 64-bit block cipher", (SWEET32, BSI_SSH)),
-        "des-cbc*": Rule("fail", "single DES: 56-bit key", (SP800_131A,)),
-        "arcfour*": Rule("fail", "RC4 keystream biases; RFC 8758 forbids it in SSH", (RFC8758,)),
-        "*-cbc": Rule(
-            "fail", "CBC mode in SSH allows plaintext recovery; use CTR or GCM", (CVE_2008_5161, BSI_SSH)),
-        "rijndael-cbc@lysator.liu.se": Rule(
-            "fail", "pre-standard alias of AES-256-CBC", (CVE_2008_5161, BSI_SSH)),
-    }),
-    "SSH-MAC-001": ListPolicy(MAC_LISTS, {
-        "none": Rule("fail", "no message integrity at all", (BSI_SSH,)),
-        "hmac-md5*": Rule("fail", "HMAC-MD5: MD5 is broken and must not be relied upon", (RFC6151, BSI_SSH)),
-        "hmac-sha1-96*": Rule("fail", "96-bit truncated HMAC-SHA1", (SP800_131A, BSI_SSH)),
-        "*-96": Rule("fail", "96-bit truncated MAC", (BSI_SSH,)),
-        "hmac-sha1": Rule("warn", "HMAC-SHA1: BSI TR-02102-4 no longer recommends SHA-1 based MACs",
-                          (BSI_SSH, SP800_131A)),
-        "hmac-sha1-etm@openssh.com": Rule("warn", "HMAC-SHA1 (encrypt-then-MAC): SHA-1 based MACs are no "
-                                          "longer recommended", (BSI_SSH, SP800_131A)),
-        "umac-64*": Rule("warn", "64-bit authentication tag", (BSI_SSH,)),
-        "hmac-ripemd160*": Rule("warn", "RIPEMD-160 MAC: not in current recommendations", (BSI_SSH,)),
-    }),
-    "SSH-HKEY-001": ListPolicy(("server_host_key_algorithms",), {
-        "ssh-dss": Rule(
-            "fail", "DSA host key: 1024-bit DSA with SHA-1, removed from FIPS 186-5", (FIPS186_5,)),
-        "ssh-dss-cert-v01@openssh.com": Rule("fail", "DSA certificate host key", (FIPS186_5,)),
-        "ssh-rsa": Rule("fail", "RSA signatures over SHA-1; offer rsa-sha2-256/512 instead",
-                        (RFC8332, SP800_131A)),
-        "ssh-rsa-cert-v01@openssh.com": Rule(
-            "fail", "RSA certificate signed over SHA-1", (RFC8332, SP800_131A)),
-        "x509v3-sign-rsa": Rule("fail", "X.509 RSA signature over SHA-1", (SP800_131A,)),
-        "x509v3-sign-dss": Rule("fail", "X.509 DSA signature over SHA-1", (FIPS186_5,)),
-    }),
+    "SSH-KEX-003": ListPolicy(
+        CIPHER_LISTS + MAC_LISTS,
+        {
+            "chacha20-poly1305@openssh.com": Rule(
+                "fail",
+                "ChaCha20-Poly1305 without strict key exchange is open to Terrapin prefix truncation",
+                (TERRAPIN, OPENSSH_STRICT_KEX),
+            ),
+            "*-etm@openssh.com": Rule(
+                "fail",
+                "encrypt-then-MAC next to a CBC cipher, without strict key exchange, is open to Terrapin "
+                "prefix truncation",
+                (TERRAPIN, TERRAPIN_ADVISORY, OPENSSH_STRICT_KEX),
+                only_with=CBC_CIPHERS,
+            ),
+            **{
+                cbc: Rule(
+                    "fail",
+                    "CBC cipher next to an encrypt-then-MAC MAC, without strict key exchange, is "
+                    "open to Terrapin prefix truncation",
+                    (TERRAPIN, TERRAPIN_ADVISORY, OPENSSH_STRICT_KEX),
+                    only_with=ETM_MACS,
+                )
+                for cbc in CBC_CIPHERS
+            },
+        },
+    ),
+    "SSH-ENC-001": ListPolicy(
+        CIPHER_LISTS,
+        {
+            "none": Rule("fail", "no encryption at all", (BSI_SSH,)),
+            # 64-bit blocks are the weakness in every mode (3des-ctr, blowfish-ctr …), not only CBC.
+            "3des-*": Rule(
+                "fail", "Triple DES: 64-bit block, disallowed by NIST after 2023", (SP800_131A, SWEET32)
+            ),
+            "blowfish-*": Rule("fail", "Blowfish: 64-bit block cipher", (SWEET32, BSI_SSH)),
+            "cast128-*": Rule("fail", "CAST-128: 64-bit block cipher", (SWEET32, BSI_SSH)),
+            "idea-*": Rule("fail", "IDEA: 64-bit block cipher", (SWEET32, BSI_SSH)),
+            "des-cbc*": Rule("fail", "single DES: 56-bit key", (SP800_131A,)),
+            "arcfour*": Rule("fail", "RC4 keystream biases; RFC 8758 forbids it in SSH", (RFC8758,)),
+            "*-cbc": Rule(
+                "fail", "CBC mode in SSH allows plaintext recovery; use CTR or GCM", (CVE_2008_5161, BSI_SSH)
+            ),
+            "rijndael-cbc@lysator.liu.se": Rule(
+                "fail", "pre-standard alias of AES-256-CBC", (CVE_2008_5161, BSI_SSH)
+            ),
+        },
+    ),
+    "SSH-MAC-001": ListPolicy(
+        MAC_LISTS,
+        {
+            "none": Rule("fail", "no message integrity at all", (BSI_SSH,)),
+            "hmac-md5*": Rule(
+                "fail", "HMAC-MD5: MD5 is broken and must not be relied upon", (RFC6151, BSI_SSH)
+            ),
+            "hmac-sha1-96*": Rule("fail", "96-bit truncated HMAC-SHA1", (SP800_131A, BSI_SSH)),
+            "*-96": Rule("fail", "96-bit truncated MAC", (BSI_SSH,)),
+            "hmac-sha1": Rule(
+                "warn",
+                "HMAC-SHA1: BSI TR-02102-4 no longer recommends SHA-1 based MACs",
+                (BSI_SSH, SP800_131A),
+            ),
+            "hmac-sha1-etm@openssh.com": Rule(
+                "warn",
+                "HMAC-SHA1 (encrypt-then-MAC): SHA-1 based MACs are no longer recommended",
+                (BSI_SSH, SP800_131A),
+            ),
+            "umac-64*": Rule("warn", "64-bit authentication tag", (BSI_SSH,)),
+            "hmac-ripemd160*": Rule("warn", "RIPEMD-160 MAC: not in current recommendations", (BSI_SSH,)),
+        },
+    ),
+    "SSH-HKEY-001": ListPolicy(
+        ("server_host_key_algorithms",),
+        {
+            "ssh-dss": Rule(
+                "fail", "DSA host key: 1024-bit DSA with SHA-1, removed from FIPS 186-5", (FIPS186_5,)
+            ),
+            "ssh-dss-cert-v01@openssh.com": Rule("fail", "DSA certificate host key", (FIPS186_5,)),
+            "ssh-rsa": Rule(
+                "fail", "RSA signatures over SHA-1; offer rsa-sha2-256/512 instead", (RFC8332, SP800_131A)
+            ),
+            "ssh-rsa-cert-v01@openssh.com": Rule(
+                "fail", "RSA certificate signed over SHA-1", (RFC8332, SP800_131A)
+            ),
+            "x509v3-sign-rsa": Rule("fail", "X.509 RSA signature over SHA-1", (SP800_131A,)),
+            "x509v3-sign-dss": Rule("fail", "X.509 DSA signature over SHA-1", (FIPS186_5,)),
+        },
+    ),
     # The host-key counterpart of SSH-KEX-002: same curves, same grade.
-    "SSH-HKEY-004": ListPolicy(("server_host_key_algorithms",), {
-        name: Rule("warn", "ECDSA over a NIST P-curve: acceptable, but Ed25519 is preferred (a biased or "
-                   "repeated ECDSA nonce reveals the host key, Ed25519 derives its nonce deterministically; "
-                   "no unexplained curve constants)",
-                   (RFC5656, FIPS186_5, RFC8709, RFC6979, CVE_2024_31497))
-        for curve in ("nistp256", "nistp384", "nistp521")
-        for name in (f"ecdsa-sha2-{curve}", f"ecdsa-sha2-{curve}-cert-v01@openssh.com",
-                     f"x509v3-ecdsa-sha2-{curve}")
-    }),
+    "SSH-HKEY-004": ListPolicy(
+        ("server_host_key_algorithms",),
+        {
+            name: Rule(
+                "warn",
+                "ECDSA over a NIST P-curve: acceptable, but Ed25519 is preferred (a biased or "
+                "repeated ECDSA nonce reveals the host key, Ed25519 derives its nonce deterministically; "
+                "no unexplained curve constants)",
+                (RFC5656, FIPS186_5, RFC8709, RFC6979, CVE_2024_31497),
+            )
+            for curve in ("nistp256", "nistp384", "nistp521")
+            for name in (
+                f"ecdsa-sha2-{curve}",
+                f"ecdsa-sha2-{curve}-cert-v01@openssh.com",
+                f"x509v3-ecdsa-sha2-{curve}",
+            )
+        },
+    ),
 }
 
 # SSH-KEX-004: hybrid key exchange resisting a future quantum computer.
@@ -240,8 +305,12 @@ class Finding:
     references: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"algorithm": self.algorithm, "verdict": self.verdict, "reason": self.reason,
-                "references": list(self.references)}
+        return {
+            "algorithm": self.algorithm,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "references": list(self.references),
+        }
 
 
 def _offered_any(names: list[str], globs: tuple[str, ...]) -> bool:
@@ -259,8 +328,11 @@ def judge(check_id: str, names: list[str], params: dict[str, Any]) -> list[Findi
 
 
 @functools.lru_cache(maxsize=4096)
-def _judge(check_id: str, names: tuple[str, ...],
-           params_key: tuple[tuple[tuple[str, str], ...], tuple[str, ...] | None]) -> tuple[Finding, ...]:
+def _judge(
+    check_id: str,
+    names: tuple[str, ...],
+    params_key: tuple[tuple[tuple[str, str], ...], tuple[str, ...] | None],
+) -> tuple[Finding, ...]:
     verdicts, allowed = params_key
     return tuple(_judge_uncached(check_id, list(names), {"verdicts": dict(verdicts), "allowed": allowed}))
 
@@ -290,8 +362,14 @@ def _judge_uncached(check_id: str, names: list[str], params: dict[str, Any]) -> 
             findings.append(Finding(name, verdict, rule.reason, rule.references))
         else:
             reason = rule.reason if rule is not None else "listed by the profile"
-            findings.append(Finding(name, verdict, f"{reason} (verdict set by profile)",
-                                    rule.references if rule is not None else ()))
+            findings.append(
+                Finding(
+                    name,
+                    verdict,
+                    f"{reason} (verdict set by profile)",
+                    rule.references if rule is not None else (),
+                )
+            )
     return findings
 
 

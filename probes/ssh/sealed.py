@@ -59,10 +59,13 @@ def kex_name(server: wire.KexInit) -> str | None:
 
 def can_continue(server: wire.KexInit) -> bool:
     """The server offers a key exchange, cipher and compression this module can finish with."""
-    return (kex_name(server) is not None
-            and CIPHER in server.encryption_client_to_server and CIPHER in server.encryption_server_to_client
-            and NO_COMPRESSION in server.compression_client_to_server
-            and NO_COMPRESSION in server.compression_server_to_client)
+    return (
+        kex_name(server) is not None
+        and CIPHER in server.encryption_client_to_server
+        and CIPHER in server.encryption_server_to_client
+        and NO_COMPRESSION in server.compression_client_to_server
+        and NO_COMPRESSION in server.compression_server_to_client
+    )
 
 
 def client_kexinit(server: wire.KexInit, host_key_algorithm: str) -> wire.KexInit:
@@ -94,9 +97,12 @@ class Exchange:
     server_kexinit: bytes  # I_S
 
     @classmethod
-    def start(cls, client_ident: bytes, server_ident: bytes, client_kexinit: bytes,
-              server_kexinit: bytes) -> Exchange:
-        return cls(x25519.X25519PrivateKey.generate(), client_ident, server_ident, client_kexinit, server_kexinit)
+    def start(
+        cls, client_ident: bytes, server_ident: bytes, client_kexinit: bytes, server_kexinit: bytes
+    ) -> Exchange:
+        return cls(
+            x25519.X25519PrivateKey.generate(), client_ident, server_ident, client_kexinit, server_kexinit
+        )
 
     def init_message(self) -> bytes:
         public = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -109,12 +115,26 @@ class Exchange:
         shared = self.private.exchange(x25519.X25519PublicKey.from_public_bytes(reply.server_public))
         secret = wire.encode_mpint(int.from_bytes(shared, "big"))
         client_public = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        exchange_hash = hashlib.sha256(b"".join(wire.encode_string(value) for value in (
-            self.client_ident, self.server_ident, self.client_kexinit, self.server_kexinit,
-            reply.host_key_blob, client_public, reply.server_public)) + secret).digest()
+        exchange_hash = hashlib.sha256(
+            b"".join(
+                wire.encode_string(value)
+                for value in (
+                    self.client_ident,
+                    self.server_ident,
+                    self.client_kexinit,
+                    self.server_kexinit,
+                    reply.host_key_blob,
+                    client_public,
+                    reply.server_public,
+                )
+            )
+            + secret
+        ).digest()
         # The first exchange of a connection: the session id is its hash.
-        return (Sealer(derive(secret, exchange_hash, b"C", exchange_hash)),
-                Opener(derive(secret, exchange_hash, b"D", exchange_hash)))
+        return (
+            Sealer(derive(secret, exchange_hash, b"C", exchange_hash)),
+            Opener(derive(secret, exchange_hash, b"D", exchange_hash)),
+        )
 
 
 def derive(secret: bytes, exchange_hash: bytes, letter: bytes, session_id: bytes) -> bytes:
@@ -171,8 +191,12 @@ def service_request() -> bytes:
 
 
 def none_request(username: str) -> bytes:
-    return (bytes([MSG_USERAUTH_REQUEST]) + wire.encode_string(username.encode("utf-8"))
-            + wire.encode_string(CONNECTION_SERVICE) + wire.encode_string(b"none"))
+    return (
+        bytes([MSG_USERAUTH_REQUEST])
+        + wire.encode_string(username.encode("utf-8"))
+        + wire.encode_string(CONNECTION_SERVICE)
+        + wire.encode_string(b"none")
+    )
 
 
 def methods_of(payload: bytes) -> list[str]:

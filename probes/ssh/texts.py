@@ -17,13 +17,17 @@ _VERDICTS_DOC = (
     " Parameter profil: `verdicts` memetakan sebuah algoritma (atau glob) ke pass/warn/fail, menimpa "
     "tabel bawaan"
 )
-_ALLOWED_DOC = "; `allowed` (sebuah daftar, atau null) menggagalkan setiap algoritma yang ditawarkan di luar daftar itu"
+_ALLOWED_DOC = (
+    "; `allowed` (sebuah daftar, atau null) menggagalkan setiap algoritma yang ditawarkan di luar daftar itu"
+)
 
 
 def _policy_check(title: str, rationale: str, remediation: str, *, allowlist: bool = True) -> CheckText:
     """The text of a check judged against its ``POLICY`` table: its rationale ends with the profile
     parameters it takes."""
-    return CheckText(title, rationale + _VERDICTS_DOC + (_ALLOWED_DOC if allowlist else "") + ".", remediation)
+    return CheckText(
+        title, rationale + _VERDICTS_DOC + (_ALLOWED_DOC if allowlist else "") + ".", remediation
+    )
 
 
 _CONFIG_FILE = "/etc/ssh/sshd_config"

@@ -66,7 +66,9 @@ class ClearSession:
         self.packets_read = 0
         self.server_ident = b""  # V_S and the server's KEXINIT payload, for the exchange hash
         self.server_kexinit = b""
-        self._finishable: tuple[sealed.Exchange, wire.KexReply] | None = None  # a key exchange auth_methods finishes
+        self._finishable: tuple[sealed.Exchange, wire.KexReply] | None = (
+            None  # a key exchange auth_methods finishes
+        )
 
     @classmethod
     async def open(
@@ -111,8 +113,11 @@ class ClearSession:
         server fewer than identification, KEXINIT and exchange one after another.
         """
         method, ours = _kexinit_for(known, host_key_algorithm)
-        await self._send(wire.encode_kexinit(ours), keyshare.first_message(method),
-                         prefix=wire.identification_line(CLIENT_SOFTWARE))
+        await self._send(
+            wire.encode_kexinit(ours),
+            keyshare.first_message(method),
+            prefix=wire.identification_line(CLIENT_SOFTWARE),
+        )
         await self._phase("SSH identification line", self._read_identification(send=False))
         await self._phase("KEXINIT from the server", self._read_message(wire.MSG_KEXINIT))
         payload = await self._phase(f"{method.name} key-exchange reply", self._finish_exchange(method))
@@ -125,7 +130,9 @@ class ClearSession:
         client_ident = wire.identification_line(CLIENT_SOFTWARE).rstrip(b"\r\n")
         exchange = sealed.Exchange.start(client_ident, self.server_ident, ours, self.server_kexinit)
         payload = await self._phase(
-            f"{sealed.kex_name(server)} key-exchange reply", self._exchange_payloads(ours, exchange.init_message()))
+            f"{sealed.kex_name(server)} key-exchange reply",
+            self._exchange_payloads(ours, exchange.init_message()),
+        )
         reply = wire.parse_kex_reply(payload)
         self._finishable = (exchange, reply)
         return parse_host_key(reply.host_key_blob)
@@ -134,10 +141,11 @@ class ClearSession:
         """After ``fetch_host_key_and_continue``: the methods a "none" request for ``username`` is told."""
         if self._finishable is None:
             raise RuntimeError("auth_methods needs fetch_host_key_and_continue first")
-        return await self._phase("answer to 'none' authentication", self._ask_methods(username, *self._finishable))
+        return await self._phase(
+            "answer to 'none' authentication", self._ask_methods(username, *self._finishable)
+        )
 
     # --- internals --------------------------------------------------------
-
 
     async def _phase(self, what: str, work: Coroutine[Any, Any, T]) -> T:
         started_with = self.received
@@ -202,7 +210,9 @@ class ClearSession:
         return payload
 
     async def _read_message(
-        self, expected: int | frozenset[int], opener: sealed.Opener | None = None,
+        self,
+        expected: int | frozenset[int],
+        opener: sealed.Opener | None = None,
         skippable: frozenset[int] = SKIPPABLE_MESSAGES,
     ) -> bytes:
         """The next payload of an ``expected`` type, skipping ``skippable`` messages; encrypted with ``opener``."""
@@ -221,14 +231,21 @@ class ClearSession:
                 raise wire.SshWireError(f"expected message type {expected}, got {kind}")
         raise wire.SshWireError(f"more than {MAX_SKIPPED_MESSAGES} housekeeping messages")
 
-    async def _send(self, *payloads: bytes, sealer: sealed.Sealer | None = None, prefix: bytes = b"",
-                    prefix_packets: int = 0) -> None:
+    async def _send(
+        self,
+        *payloads: bytes,
+        sealer: sealed.Sealer | None = None,
+        prefix: bytes = b"",
+        prefix_packets: int = 0,
+    ) -> None:
         """``payloads`` as packets (encrypted with ``sealer``) in one write, after ``prefix`` (bytes already
         framed, holding ``prefix_packets`` packets)."""
         self.packets_sent += prefix_packets
         packets = [prefix]
         for payload in payloads:
-            packets.append(wire.encode_packet(payload) if sealer is None else sealer.seal(self.packets_sent, payload))
+            packets.append(
+                wire.encode_packet(payload) if sealer is None else sealer.seal(self.packets_sent, payload)
+            )
             self.packets_sent += 1
         self.writer.write(b"".join(packets))  # one write: each is a system call and a wake-up of the server
         await self.writer.drain()
@@ -241,8 +258,13 @@ class ClearSession:
         sealer, opener = exchange.keys(reply)
         # Our keys change as our NEWKEYS leaves, and a server handles messages in order: the service request
         # and the "none" request follow NEWKEYS in the same write. A server that minds is asked through paramiko.
-        await self._send(sealed.service_request(), sealed.none_request(username), sealer=sealer,
-                         prefix=wire.encode_packet(bytes([wire.MSG_NEWKEYS])), prefix_packets=1)
+        await self._send(
+            sealed.service_request(),
+            sealed.none_request(username),
+            sealer=sealer,
+            prefix=wire.encode_packet(bytes([wire.MSG_NEWKEYS])),
+            prefix_packets=1,
+        )
         await self._read_message(wire.MSG_NEWKEYS)
         await self._read_message(sealed.MSG_SERVICE_ACCEPT, opener, AUTH_SKIPPABLE)
         answer = await self._read_message(AUTH_ANSWERS, opener, AUTH_SKIPPABLE)

@@ -26,10 +26,12 @@ from probes.ssh import policy
 from probes.ssh.policy import CIPHER_LISTS, MAC_LISTS, POLICY, VERDICT_ORDER
 
 SSH_AUDIT_VERSION = "3.9.0"
-MEASURED = ("measured on 2026-12-04 with `ssh-audit -j` against OpenSSH 9.2p1 (Debian defaults, hardened, "
-            "legacy, and every algorithm it supports with RSA, DSA, ECDSA and Ed25519 host keys and "
-            "certificates), Dropbear 2022.83, TinySSH 20230101 and paramiko 5.1 servers without strict key "
-            "exchange; names none of them offers were looked up in ssh-audit's algorithm table")
+MEASURED = (
+    "measured on 2026-12-04 with `ssh-audit -j` against OpenSSH 9.2p1 (Debian defaults, hardened, "
+    "legacy, and every algorithm it supports with RSA, DSA, ECDSA and Ed25519 host keys and "
+    "certificates), Dropbear 2022.83, TinySSH 20230101 and paramiko 5.1 servers without strict key "
+    "exchange; names none of them offers were looked up in ssh-audit's algorithm table"
+)
 
 # ssh-audit's categories and the KEXINIT lists they correspond to.
 KINDS: dict[str, tuple[str, ...]] = {
@@ -169,54 +171,99 @@ class Difference:
     without_strict_kex: bool = False  # a Terrapin row: SSH_AUDIT_WITHOUT_STRICT_KEX, judged together
 
 
-_PQ = ("Being classical is judged once per server, by SSH-KEX-004 (warn when no post-quantum hybrid is "
-       "offered), not on every classical method: a server that offers sntrup761x25519 or mlkem768x25519 "
-       "keeps curve25519 and finite-field groups for older clients without a warning.")
-_TERRAPIN = ("Without strict key exchange the prefix truncation is practical here, and the cure exists for "
-             "every maintained server (OpenSSH 9.6, Dropbear 2024.84, or a distribution's patched build), so "
-             "we fail; the check's medium severity keeps it from weighing like a broken algorithm.")
+_PQ = (
+    "Being classical is judged once per server, by SSH-KEX-004 (warn when no post-quantum hybrid is "
+    "offered), not on every classical method: a server that offers sntrup761x25519 or mlkem768x25519 "
+    "keeps curve25519 and finite-field groups for older clients without a warning."
+)
+_TERRAPIN = (
+    "Without strict key exchange the prefix truncation is practical here, and the cure exists for "
+    "every maintained server (OpenSSH 9.6, Dropbear 2024.84, or a distribution's patched build), so "
+    "we fail; the check's medium severity keeps it from weighing like a broken algorithm."
+)
 
 DIFFERENCES: tuple[Difference, ...] = (
-    Difference("kex", ("ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521"),
-               "RFC 9142 lists all three as SHOULD implement and NIST and BSI still approve the curves; "
-               "no attack on them is known, only doubt about how their constants were chosen. We warn to "
-               "record the preference for curve25519; spbe-strict fails them."),
-    Difference("key", tuple(f"{prefix}ecdsa-sha2-{curve}{suffix}"
-                            for curve in ("nistp256", "nistp384", "nistp521")
-                            for prefix, suffix in (("", ""), ("", "-cert-v01@openssh.com"), ("x509v3-", "")))
-               , "Same curves, same grade as the key exchange (SSH-KEX-002): FIPS 186-5 approves ECDSA over "
-               "them. The practical risk of ECDSA is a biased or repeated nonce, which is why the finding "
-               "prefers Ed25519; spbe-strict fails them."),
-    Difference("mac", ("hmac-sha1", "hmac-sha1-etm@openssh.com"),
-               "HMAC needs SHA-1 only as a pseudo-random function, which collision attacks do not break "
-               "(RFC 6194); NIST SP 800-131A still accepts HMAC-SHA-1. BSI no longer recommends it, so we "
-               "warn; spbe-strict fails it."),
-    Difference("mac", ("hmac-ripemd160", "hmac-ripemd160@openssh.com", "hmac-ripemd160-etm@openssh.com"),
-               "No attack on HMAC-RIPEMD160 is known; OpenSSH 7.6 dropped it for lack of use. We warn "
-               "because it is outside current recommendations; spbe-strict fails it."),
-    Difference("mac", ("hmac-sha2-256-96", "hmac-sha2-512-96"),
-               "Truncated SHA-2 MACs were never standardised for SSH (RFC 6668 defines full-length tags "
-               "only) and no current client needs them, so offering them only lowers the tag length."),
-    Difference("mac", ("hmac-sha2-256", "hmac-sha2-512", "umac-128@openssh.com"),
-               "Encrypt-and-MAC with a full-length SHA-2 HMAC or UMAC-128 has no practical attack when the "
-               "cipher is CTR or GCM; the known attacks need CBC, which SSH-ENC-001 fails. RFC 6668 defines "
-               "the SHA-2 MACs and many clients still lack the -etm forms."),
-    Difference("enc", ("aes128-cbc", "aes192-cbc", "aes256-cbc"),
-               "CBC in SSH allows plaintext recovery (CVE-2008-5161) and, next to an encrypt-then-MAC MAC, "
-               "Terrapin; every maintained client offers CTR, GCM or ChaCha20-Poly1305, so nothing needs CBC "
-               "any more."),
-    Difference("kex", ("curve25519-sha256", "curve25519-sha256@libssh.org", "diffie-hellman-group16-sha512",
-                       "diffie-hellman-group18-sha512", "diffie-hellman-group-exchange-sha256"), _PQ),
-    Difference("kex", ("diffie-hellman-group14-sha256",),
-               "The one method RFC 9142 says MUST be implemented; a 2048-bit group (112-bit strength) is "
-               "acceptable through 2030 (NIST SP 800-57). " + _PQ),
-    Difference("kex", ("kexguess2@matt.ucc.asn.au",),
-               "Dropbear's marker for a guessed first key-exchange packet, not a key exchange: markers are "
-               "never judged."),
+    Difference(
+        "kex",
+        ("ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521"),
+        "RFC 9142 lists all three as SHOULD implement and NIST and BSI still approve the curves; "
+        "no attack on them is known, only doubt about how their constants were chosen. We warn to "
+        "record the preference for curve25519; spbe-strict fails them.",
+    ),
+    Difference(
+        "key",
+        tuple(
+            f"{prefix}ecdsa-sha2-{curve}{suffix}"
+            for curve in ("nistp256", "nistp384", "nistp521")
+            for prefix, suffix in (("", ""), ("", "-cert-v01@openssh.com"), ("x509v3-", ""))
+        ),
+        "Same curves, same grade as the key exchange (SSH-KEX-002): FIPS 186-5 approves ECDSA over "
+        "them. The practical risk of ECDSA is a biased or repeated nonce, which is why the finding "
+        "prefers Ed25519; spbe-strict fails them.",
+    ),
+    Difference(
+        "mac",
+        ("hmac-sha1", "hmac-sha1-etm@openssh.com"),
+        "HMAC needs SHA-1 only as a pseudo-random function, which collision attacks do not break "
+        "(RFC 6194); NIST SP 800-131A still accepts HMAC-SHA-1. BSI no longer recommends it, so we "
+        "warn; spbe-strict fails it.",
+    ),
+    Difference(
+        "mac",
+        ("hmac-ripemd160", "hmac-ripemd160@openssh.com", "hmac-ripemd160-etm@openssh.com"),
+        "No attack on HMAC-RIPEMD160 is known; OpenSSH 7.6 dropped it for lack of use. We warn "
+        "because it is outside current recommendations; spbe-strict fails it.",
+    ),
+    Difference(
+        "mac",
+        ("hmac-sha2-256-96", "hmac-sha2-512-96"),
+        "Truncated SHA-2 MACs were never standardised for SSH (RFC 6668 defines full-length tags "
+        "only) and no current client needs them, so offering them only lowers the tag length.",
+    ),
+    Difference(
+        "mac",
+        ("hmac-sha2-256", "hmac-sha2-512", "umac-128@openssh.com"),
+        "Encrypt-and-MAC with a full-length SHA-2 HMAC or UMAC-128 has no practical attack when the "
+        "cipher is CTR or GCM; the known attacks need CBC, which SSH-ENC-001 fails. RFC 6668 defines "
+        "the SHA-2 MACs and many clients still lack the -etm forms.",
+    ),
+    Difference(
+        "enc",
+        ("aes128-cbc", "aes192-cbc", "aes256-cbc"),
+        "CBC in SSH allows plaintext recovery (CVE-2008-5161) and, next to an encrypt-then-MAC MAC, "
+        "Terrapin; every maintained client offers CTR, GCM or ChaCha20-Poly1305, so nothing needs CBC "
+        "any more.",
+    ),
+    Difference(
+        "kex",
+        (
+            "curve25519-sha256",
+            "curve25519-sha256@libssh.org",
+            "diffie-hellman-group16-sha512",
+            "diffie-hellman-group18-sha512",
+            "diffie-hellman-group-exchange-sha256",
+        ),
+        _PQ,
+    ),
+    Difference(
+        "kex",
+        ("diffie-hellman-group14-sha256",),
+        "The one method RFC 9142 says MUST be implemented; a 2048-bit group (112-bit strength) is "
+        "acceptable through 2030 (NIST SP 800-57). " + _PQ,
+    ),
+    Difference(
+        "kex",
+        ("kexguess2@matt.ucc.asn.au",),
+        "Dropbear's marker for a guessed first key-exchange packet, not a key exchange: markers are "
+        "never judged.",
+    ),
     Difference("enc", ("chacha20-poly1305@openssh.com",), _TERRAPIN, without_strict_kex=True),
-    Difference("enc", ("aes128-cbc", "hmac-sha2-256-etm@openssh.com"),
-               "A CBC cipher next to an encrypt-then-MAC MAC (every such pair). " + _TERRAPIN,
-               without_strict_kex=True),
+    Difference(
+        "enc",
+        ("aes128-cbc", "hmac-sha2-256-etm@openssh.com"),
+        "A CBC cipher next to an encrypt-then-MAC MAC (every such pair). " + _TERRAPIN,
+        without_strict_kex=True,
+    ),
 )
 
 
@@ -234,10 +281,15 @@ def our_verdict(
     mitigated, so the tables of the checks reading ``kind``'s lists decide;
     ``without_strict_kex`` asks the Terrapin check alone.
     """
-    check_ids = [TERRAPIN_CHECK] if without_strict_kex else [
-        check_id for check_id, list_policy in POLICY.items()
-        if check_id != TERRAPIN_CHECK and set(list_policy.lists) & set(KINDS[kind])
-    ]
+    check_ids = (
+        [TERRAPIN_CHECK]
+        if without_strict_kex
+        else [
+            check_id
+            for check_id, list_policy in POLICY.items()
+            if check_id != TERRAPIN_CHECK and set(list_policy.lists) & set(KINDS[kind])
+        ]
+    )
     judged = {cid: policy.worst(policy.judge(cid, list(names), {})) for cid in check_ids}
     worst = max(judged.values(), key=VERDICT_ORDER.__getitem__, default="pass")
     return worst, tuple(check_id for check_id, verdict in judged.items() if verdict == worst != "pass")

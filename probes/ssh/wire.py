@@ -157,9 +157,7 @@ class Reader:
 
     def take(self, count: int, field_name: str) -> bytes:
         if count < 0 or count > self.remaining:
-            raise SshWireError(
-                f"{self._what}: {field_name} needs {count} bytes, {self.remaining} left"
-            )
+            raise SshWireError(f"{self._what}: {field_name} needs {count} bytes, {self.remaining} left")
         chunk = self._data[self._pos : self._pos + count]
         self._pos += count
         return chunk

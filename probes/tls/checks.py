@@ -32,7 +32,7 @@ SUITE_LACKS = {
 
 _NIST_52 = "NIST SP 800-52 Rev. 2, Guidelines for TLS Implementations (2019)"
 _RFC_8996 = "RFC 8996: Deprecating TLS 1.0 and TLS 1.1"
-_RFC_9113 = "RFC 9113 §3.2: HTTP/2 over TLS uses ALPN \"h2\" (was RFC 7540 §3.3)"
+_RFC_9113 = 'RFC 9113 §3.2: HTTP/2 over TLS uses ALPN "h2" (was RFC 7540 §3.3)'
 _GRPC_H2 = "gRPC over HTTP/2 protocol (PROTOCOL-HTTP2.md): TLS with ALPN h2"
 _CABF_BR = "CA/Browser Forum Baseline Requirements for TLS server certificates"
 _NIST_57 = "NIST SP 800-57 Part 1 Rev. 5, Table 2 (security strengths)"
@@ -160,9 +160,9 @@ def tls_cipher_strong(facts: Facts, params: dict[str, Any]) -> Verdict:
     title="ALPN selects h2",
     category="alpn",
     severity="medium",
-    rationale="gRPC runs over HTTP/2, which over TLS is negotiated with ALPN \"h2\"; current gRPC clients "
+    rationale='gRPC runs over HTTP/2, which over TLS is negotiated with ALPN "h2"; current gRPC clients '
     "(grpc-go since 1.67, among others) refuse servers that do not select it.",
-    remediation="Enable ALPN with \"h2\" on the TLS terminator in front of the gRPC service.",
+    remediation='Enable ALPN with "h2" on the TLS terminator in front of the gRPC service.',
     references=(_RFC_9113, _GRPC_H2),
     facts=(ALPN,),
 )
@@ -218,7 +218,11 @@ def hostname_matches(facts: Facts, params: dict[str, Any]) -> Verdict:
     if value["matched_by"]:
         evidence = registry.evidence(observed, value["name"], matched_by=value["matched_by"])
         return Verdict.of(
-            Status.PASS, evidence, "tls.name_matches", name=value["name"], matched_by=value["matched_by"],
+            Status.PASS,
+            evidence,
+            "tls.name_matches",
+            name=value["name"],
+            matched_by=value["matched_by"],
         )
     evidence = registry.evidence(
         observed, value["name"], matched_by=value["matched_by"], reason="hostname mismatch"

@@ -182,8 +182,16 @@ class _Gathering:
             {
                 key: leaf[key]
                 for key in (
-                    "subject", "issuer", "dns_names", "ip_addresses", "not_before", "not_after",
-                    "key_type", "key_bits", "curve", "signature_algorithm",
+                    "subject",
+                    "issuer",
+                    "dns_names",
+                    "ip_addresses",
+                    "not_before",
+                    "not_after",
+                    "key_type",
+                    "key_bits",
+                    "curve",
+                    "signature_algorithm",
                 )
             }
         )
@@ -208,8 +216,9 @@ class _Gathering:
             each = [client_context(verify=False, version=v, ciphers=LEGACY_CIPHERS) for v in versions]
             if not all(offers_hello(context) for context in each):
                 return facts
-            context = client_context(verify=False, version=min(versions), up_to=max(versions),
-                                     ciphers=LEGACY_CIPHERS)
+            context = client_context(
+                verify=False, version=min(versions), up_to=max(versions), ciphers=LEGACY_CIPHERS
+            )
         except (ValueError, ssl.SSLError):
             return facts
         offered = " to ".join(LEGACY_VERSIONS[fact][1] for fact in (facts[0], facts[-1]))
@@ -248,8 +257,9 @@ class _Gathering:
             detail = None if result.error is None else describe_error(result.error)
             self.record_legacy(fact, result.completed, detail, result)
 
-    def record_legacy(self, fact: str, accepted: bool, detail: str | None = None,
-                      result: Handshake | None = None) -> None:
+    def record_legacy(
+        self, fact: str, accepted: bool, detail: str | None = None, result: Handshake | None = None
+    ) -> None:
         if accepted and result is not None:
             value = {"accepted": True, "version": result.version, "cipher": result.cipher}
         else:

@@ -14,9 +14,9 @@ from probes.tls.facts import LEGACY_VERSIONS
 _ID: dict[str, CheckText] = {
     "TLS-ALPN-001": CheckText(
         "ALPN memilih h2",
-        "gRPC berjalan di atas HTTP/2, yang pada TLS dinegosiasikan dengan ALPN \"h2\"; klien gRPC terkini "
+        'gRPC berjalan di atas HTTP/2, yang pada TLS dinegosiasikan dengan ALPN "h2"; klien gRPC terkini '
         "(antara lain grpc-go sejak 1.67) menolak server yang tidak memilihnya.",
-        "Aktifkan ALPN dengan \"h2\" pada TLS terminator di depan layanan gRPC.",
+        'Aktifkan ALPN dengan "h2" pada TLS terminator di depan layanan gRPC.',
     ),
     "TLS-CERT-001": CheckText(
         "Rantai sertifikat terverifikasi terhadap trust store yang dikonfigurasi",

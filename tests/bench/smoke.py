@@ -15,7 +15,11 @@ def smoke_section(name: str, tmp_path: Path) -> dict:
     out = tmp_path / "peers.json"
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "peers.py"), "--smoke", "--only", name, "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     (section,) = json.loads(out.read_text())["sections"]
     assert section["name"] == name

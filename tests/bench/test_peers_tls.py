@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from tests.bench.smoke import assert_each_side_ran_once, smoke_section
 
-FACT_ROWS = ("TLS 1.0 accepted", "TLS 1.1 accepted", "TLS 1.3 accepted", "certificate not_after",
-             "certificate key (type, bits)")
+FACT_ROWS = (
+    "TLS 1.0 accepted",
+    "TLS 1.1 accepted",
+    "TLS 1.3 accepted",
+    "certificate not_after",
+    "certificate key (type, bits)",
+)
 
 
 def test_smoke_run_compares_and_agrees(tmp_path):

@@ -28,5 +28,7 @@ def default_sshd(workdir):
 
 @pytest.fixture(scope="package")
 def grpc_server(workdir):
-    with start_grpc_servers([GrpcServerSpec("ok", identity=("32.73", "bdg-perizinan"))], workdir / "grpc") as servers:
+    with start_grpc_servers(
+        [GrpcServerSpec("ok", identity=("32.73", "bdg-perizinan"))], workdir / "grpc"
+    ) as servers:
         yield servers

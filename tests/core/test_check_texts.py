@@ -15,4 +15,7 @@ def test_texts_are_whole_and_efforts_known():
         assert registry.effort(check_id) in EFFORTS, check_id
         for language in LANGUAGES:
             text = registry.check_text(check_id, language)
-            assert all(part.strip() for part in (text.title, text.rationale, text.remediation)), (check_id, language)
+            assert all(part.strip() for part in (text.title, text.rationale, text.remediation)), (
+                check_id,
+                language,
+            )

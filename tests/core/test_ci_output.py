@@ -34,7 +34,12 @@ def piped_env() -> dict[str, str]:
 def interop(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "orchestrator.cli", *args],
-        cwd=REPO, env=piped_env(), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        cwd=REPO,
+        env=piped_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -62,7 +67,7 @@ def test_inventory_problems_keep_file_line_whole(deep):
     inventory.write_text(
         "version: 1\nscope: {networks: [127.0.0.0/8]}\nagencies:\n"
         '  - {code: "32.73", name: Kota Bandung, level: kota, province: "32"}\n'
-        "applications:\n  - id: app\n    name: App\n    agency: \"32.73\"\n    endpoints:\n"
+        'applications:\n  - id: app\n    name: App\n    agency: "32.73"\n    endpoints:\n'
         "      - {url: ftp://127.0.0.1:21}\n"
     )
     result = interop("inventory", "validate", str(inventory))
@@ -114,9 +119,21 @@ def test_serve_prints_its_lines_whole(deep):
     store = deep / "results.db"
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", "serve", "--store", str(store),
-         "--listen", f"127.0.0.1:{port}"],
-        cwd=REPO, env=piped_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "orchestrator.cli",
+            "serve",
+            "--store",
+            str(store),
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=REPO,
+        env=piped_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         # Bounded: serve prints two lines at start, then waits for a signal.

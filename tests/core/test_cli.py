@@ -28,7 +28,9 @@ def interop(*args: str):
 
 
 def fingerprint_of(public_key: Path) -> str:
-    listed = subprocess.run(["ssh-keygen", "-lf", str(public_key)], check=True, capture_output=True, text=True)
+    listed = subprocess.run(
+        ["ssh-keygen", "-lf", str(public_key)], check=True, capture_output=True, text=True
+    )
     return listed.stdout.split()[1]
 
 
@@ -113,8 +115,11 @@ def test_usage_errors_exit_2_and_probe_nothing(tmp_path):
         bad_profile.write_text("name: bad\nchecks:\n  NOPE-001: {}\n")
         garbage = tmp_path / "garbage.pem"
         garbage.write_text("this is not a certificate\n")
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id")],
-                       check=True, timeout=30)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id")],
+            check=True,
+            timeout=30,
+        )
         public_key_only = tmp_path / "id.pub"  # the key a user may pass by mistake
         for args, says in (
             (["check", f"ssh://127.0.0.1:{port}", "--profile", str(bad_profile)], str(bad_profile)),
@@ -124,11 +129,18 @@ def test_usage_errors_exit_2_and_probe_nothing(tmp_path):
             (["check", f"grpcs://127.0.0.1:{port}", "--ca", str(tmp_path)], "cannot read"),
             (["check", f"ssh://127.0.0.1:{port}", "--pin", "MD5:aa"], "--pin"),
             (["check", f"ssh://127.0.0.1:{port}", "--user", "root"], "--user"),
-            (["check", f"ssh://127.0.0.1:{port}", "--user", "root", "--key", str(garbage)], "not a private key"),
-            (["check", f"ssh://127.0.0.1:{port}", "--user", "root", "--key", str(public_key_only)],
-             "not a private key"),
-            (["check", f"ssh://127.0.0.1:{port}", "--user", "root", "--key", str(tmp_path / "nope")],
-             "cannot read"),
+            (
+                ["check", f"ssh://127.0.0.1:{port}", "--user", "root", "--key", str(garbage)],
+                "not a private key",
+            ),
+            (
+                ["check", f"ssh://127.0.0.1:{port}", "--user", "root", "--key", str(public_key_only)],
+                "not a private key",
+            ),
+            (
+                ["check", f"ssh://127.0.0.1:{port}", "--user", "root", "--key", str(tmp_path / "nope")],
+                "cannot read",
+            ),
         ):
             result = interop(*args)
             assert result.exit_code == 2, (args, result.output)
@@ -146,7 +158,10 @@ def test_console_script_runs(hardened_sshd):
     # The installed entry point, as a CI job calls it.
     completed = subprocess.run(
         [sys.executable, "-m", "orchestrator.cli", "check", f"ssh://127.0.0.1:{hardened_sshd.port}"],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "SSH-BANNER-001" in completed.stdout
@@ -170,14 +185,22 @@ def test_checks_doc_is_fresh(lang):
 def test_an_encrypted_key_without_its_passphrase_is_not_a_usage_error(tmp_path):
     # It parses; whether the passphrase is at hand is the login's business. A closed port: exit 3.
     key = tmp_path / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f", str(key)], check=True, timeout=30)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f", str(key)], check=True, timeout=30
+    )
     result = interop("check", f"ssh://127.0.0.1:{free_port()}", "--user", "root", "--key", str(key))
     assert result.exit_code == 3, result.output
 
 
 def test_help_lists_every_exit_code():
     text = " ".join(interop("check", "--help").output.split())
-    for code, word in ((0, "conformant"), (1, "findings"), (2, "usage"), (3, "unreachable"), (4, "undetermined")):
+    for code, word in (
+        (0, "conformant"),
+        (1, "findings"),
+        (2, "usage"),
+        (3, "unreachable"),
+        (4, "undetermined"),
+    ):
         assert f"{code} {word}" in text, text
 
 

@@ -75,8 +75,13 @@ def test_other_results_are_left_alone():
             "GRPC-HLTH-004", Status.SKIP, Severity.LOW, "Health.List is not implemented (it is optional)"
         ),
         # A failed check whose evidence happens to carry the key is not a skip for a missing expectation.
-        CheckResult("SSH-HKEY-003", Status.FAIL, Severity.CRITICAL, "no offered host key matches a pin",
-                    {MISSING_EXPECTATION: "pins"}),
+        CheckResult(
+            "SSH-HKEY-003",
+            Status.FAIL,
+            Severity.CRITICAL,
+            "no offered host key matches a pin",
+            {MISSING_EXPECTATION: "pins"},
+        ),
     ]
     report = ProbeReport("ssh://127.0.0.1:22", [*others], 0.0)
     before = [result.reason for result in report.results]

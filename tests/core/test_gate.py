@@ -69,8 +69,10 @@ def test_one_gate_writes_every_file_from_the_same_results(grpc_server, hardened_
     result = interop("gate", grpc_url, good_ssh, bad_ssh, *output_args(outputs))
 
     assert result.exit_code == EXIT_FINDINGS, result.output
-    assert result.output.strip().splitlines()[-1].endswith(
-        "→  exit 1 (findings: 1 check failed at or above high)"
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .endswith("→  exit 1 (findings: 1 check failed at or above high)")
     )
     document = validated(json.loads(outputs["json"].read_text()))
     by_url = {target["target"]: target for target in document["targets"]}
@@ -121,7 +123,9 @@ def test_a_waiver_keeps_the_gate_green_and_an_expired_one_does_not(default_sshd,
     skipped = case_of(next(iter(suites(outputs["junit"]).values())), DEFAULT_SSHD_FINDING).find("skipped")
     assert "W-TEST-1" in skipped.get("message") and "SSO rollout" in skipped.get("message")
     sarif_result = next(
-        r for r in json.loads(outputs["sarif"].read_text())["runs"][0]["results"] if r["ruleId"] == DEFAULT_SSHD_FINDING
+        r
+        for r in json.loads(outputs["sarif"].read_text())["runs"][0]["results"]
+        if r["ruleId"] == DEFAULT_SSHD_FINDING
     )
     assert sarif_result["suppressions"][0]["justification"].startswith("Password login stays")
     assert "### Waived (1)" in outputs["md"].read_text()
@@ -166,19 +170,32 @@ def test_targets_from_a_file_and_from_an_inventory(grpc_server, hardened_sshd, o
         f"  - {{id: other, name: Other, agency: '32.04', endpoints: [{{url: 'ssh://127.0.0.1:{free_port()}'}}]}}\n"
     )
 
-    result = interop("gate", "--targets", targets, "--inventory", inventory, "--application", "bdg-perizinan",
-                     *output_args(outputs))
+    result = interop(
+        "gate",
+        "--targets",
+        targets,
+        "--inventory",
+        inventory,
+        "--application",
+        "bdg-perizinan",
+        *output_args(outputs),
+    )
 
     assert result.exit_code == EXIT_OK, result.output
     document = validated(json.loads(outputs["json"].read_text()))
     assert [t["target"] for t in document["targets"]] == [ssh_url, grpc_url]
     from_inventory = document["targets"][1]
     assert (from_inventory["agency"], from_inventory["application"], from_inventory["province"]) == (
-        "32.73", "bdg-perizinan", "32")
+        "32.73",
+        "bdg-perizinan",
+        "32",
+    )
     # The inventory gave the identity: the identity check ran and matched.
     identity = next(r for r in from_inventory["results"] if r["check_id"] == "GRPC-IDEN-002")
     assert identity["status"] == "pass", identity
-    assert (suites(outputs["junit"])[grpc_url].find("properties/property[@name='agency']").get("value")) == "32.73"
+    assert (
+        suites(outputs["junit"])[grpc_url].find("properties/property[@name='agency']").get("value")
+    ) == "32.73"
 
 
 def test_input_that_cannot_be_right_is_refused_before_anything_is_probed(tmp_path, outputs):
@@ -189,7 +206,10 @@ def test_input_that_cannot_be_right_is_refused_before_anything_is_probed(tmp_pat
         ([], "no target"),
         ([closed, "--application", "x"], "--application and --agency choose endpoints of an --inventory"),
         (["--targets", targets], f"{targets}:2: url: URL 'http://127.0.0.1:80'"),
-        ([f"grpc://127.0.0.1:{free_port()}", "--pin", "SHA256:" + "A" * 43], "--pin applies to ssh:// targets only"),
+        (
+            [f"grpc://127.0.0.1:{free_port()}", "--pin", "SHA256:" + "A" * 43],
+            "--pin applies to ssh:// targets only",
+        ),
         ([closed, "--junit", tmp_path / "missing" / "out.xml"], "--junit"),
         ([closed, "--json", tmp_path], "--json"),
         ([closed, "--inventory", tmp_path / "nope.yaml"], "nope.yaml"),
@@ -214,7 +234,9 @@ def test_a_gate_names_the_options_that_give_what_a_skipped_check_lacks(grpc_serv
     }
     assert reasons["SSH-HKEY-003"] == "no host key pinned: give --pin or --known-hosts"
     assert reasons["GRPC-HLTH-002"].endswith(": give --service")
-    assert "--inventory" in reasons["GRPC-IDEN-002"]  # gate's --agency chooses endpoints, it gives no identity
+    assert (
+        "--inventory" in reasons["GRPC-IDEN-002"]
+    )  # gate's --agency chooses endpoints, it gives no identity
     assert not any("the inventory" in reason for reason in reasons.values())
 
 
@@ -224,9 +246,19 @@ def test_a_stream_given_as_an_output_is_written_to_not_replaced(hardened_sshd, t
     stdout_link.symlink_to("/proc/self/fd/1")  # what /dev/stdout is, without touching /dev
 
     done = subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", "gate", f"ssh://127.0.0.1:{hardened_sshd.port}",
-         "--md", str(stdout_link)],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "orchestrator.cli",
+            "gate",
+            f"ssh://127.0.0.1:{hardened_sshd.port}",
+            "--md",
+            str(stdout_link),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
 
     assert done.returncode == EXIT_OK, done.stdout + done.stderr

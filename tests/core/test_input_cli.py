@@ -53,9 +53,22 @@ def test_report_refuses_an_impossible_waiver_date_with_its_line(tmp_path):
 def test_serve_refuses_an_impossible_waiver_date_at_start(tmp_path):
     waivers = written(tmp_path, "waivers.yaml", BAD_WAIVERS)
     child = subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", "serve", "--waivers", str(waivers),
-         "--store", str(tmp_path / "results.db"), "--listen", "127.0.0.1:1"],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "orchestrator.cli",
+            "serve",
+            "--waivers",
+            str(waivers),
+            "--store",
+            str(tmp_path / "results.db"),
+            "--listen",
+            "127.0.0.1:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert child.returncode == 2, child.stderr
     assert f"{waivers}:6: waivers[0].expires: '2026-13-01' is not a date" in child.stderr.replace("\n", " ")
@@ -64,7 +77,8 @@ def test_serve_refuses_an_impossible_waiver_date_at_start(tmp_path):
 
 def test_a_date_like_name_in_an_inventory_is_text(tmp_path):
     inventory = written(
-        tmp_path, "inventory.yaml",
+        tmp_path,
+        "inventory.yaml",
         "scope: {networks: [127.0.0.0/8]}\n"
         "agencies:\n  - {code: '32.73', name: 2026-13-01, level: kota, province: '32'}\n"
         "applications:\n  - {id: app, name: 2026-02-30, agency: '32.73'}\n",
@@ -76,7 +90,9 @@ def test_a_date_like_name_in_an_inventory_is_text(tmp_path):
 def test_a_date_like_profile_title_is_text_and_a_bad_parameter_is_located(tmp_path):
     profile = written(tmp_path, "profile.yaml", "name: mine\ntitle: 2026-02-30\nextends: spbe-baseline\n")
     assert interop("profiles", "show", profile).exit_code == 0
-    bad = written(tmp_path, "bad.yaml", "name: mine\nchecks:\n  SSH-KEX-004:\n    params: {verdict_if_absent: maybe}\n")
+    bad = written(
+        tmp_path, "bad.yaml", "name: mine\nchecks:\n  SSH-KEX-004:\n    params: {verdict_if_absent: maybe}\n"
+    )
     result = interop("check", "ssh://127.0.0.1:1", "--profile", bad)
     assert result.exit_code == 2, result.output
     assert f"{bad}:4: checks.SSH-KEX-004.params.verdict_if_absent: expected one of pass, warn, fail" in (
@@ -133,7 +149,8 @@ def test_an_unreadable_known_hosts_file_exits_2(tmp_path):
 
 def test_csv_import_names_the_real_problem(tmp_path):
     csv_file = written(
-        tmp_path, "fleet.csv",
+        tmp_path,
+        "fleet.csv",
         "agency_code,agency_name,level,province,application_id,application_name,url\n"
         "KEMENKES,Kementerian Kesehatan,pusat,31,app-1\n"
         "32.73,Kota Bandung,kota,32,a2,A2,ssh://127.0.0.1:22\n"
@@ -143,7 +160,10 @@ def test_csv_import_names_the_real_problem(tmp_path):
     result = interop("inventory", "import", csv_file, "--out", out)
     assert result.exit_code == 2, result.output
     text = result.output.replace("\n", " ")
-    assert f"{csv_file}:2: (row): 5 cells where the header has 7 columns: no cell for application_name, url" in text
+    assert (
+        f"{csv_file}:2: (row): 5 cells where the header has 7 columns: no cell for application_name, url"
+        in text
+    )
     assert f"{csv_file}:4: level: 'kotamadya' is not a level: one of pusat, provinsi, kabupaten, kota" in text
     assert "scheme must be" not in text and "has level 'kota'" not in text
     assert not out.exists()

@@ -154,25 +154,91 @@ def test_the_documents_mutated_here_are_valid(tmp_path):
 LONG = "x" * 100_000
 # Raw YAML that a person (or an attacker) could put where a value goes.
 RAW_SCALARS = [
-    "2026-13-01", "2026-02-30", "2026-02-30 10:00:00", "2026-02-28T25:00:00Z", "!!timestamp tomorrow",
-    "!!timestamp 2026-13-01", "0b_", "0x_", "0o9", "!!int abc", "!!float x", "!!bool maybe", "!!null x",
-    ".nan", "-.inf", "1.0e+400", "99999999999999999999999999999999", "1:2:3:4:5", "~", "null", "yes",
-    "[]", "{}", "[[[[[[]]]]]]", "{a: {b: {c: [1, {d: 2}]}}}", "*nowhere", "&x value", "!!binary AAAA",
-    "!!binary a", "!!set {a, b}", "!!omap [1]", "!!python/object/apply:os.system [true]", "!custom x",
-    '"\\x00"', '"\\ud800"', '"\\u202e evil"', "'unterminated", '"unterminated', "|\n  block", ">-\n  folded",
-    "? complex\n  : key", "<<: *nowhere", "- item", "'" + LONG + "'", LONG, "ľudovít 漢字 👍", "\t", "@reserved",
-    "`reserved", "%TAG", "#comment", ": :", "[" * 300 + "]" * 300, "{" * 120 + "}" * 120,
+    "2026-13-01",
+    "2026-02-30",
+    "2026-02-30 10:00:00",
+    "2026-02-28T25:00:00Z",
+    "!!timestamp tomorrow",
+    "!!timestamp 2026-13-01",
+    "0b_",
+    "0x_",
+    "0o9",
+    "!!int abc",
+    "!!float x",
+    "!!bool maybe",
+    "!!null x",
+    ".nan",
+    "-.inf",
+    "1.0e+400",
+    "99999999999999999999999999999999",
+    "1:2:3:4:5",
+    "~",
+    "null",
+    "yes",
+    "[]",
+    "{}",
+    "[[[[[[]]]]]]",
+    "{a: {b: {c: [1, {d: 2}]}}}",
+    "*nowhere",
+    "&x value",
+    "!!binary AAAA",
+    "!!binary a",
+    "!!set {a, b}",
+    "!!omap [1]",
+    "!!python/object/apply:os.system [true]",
+    "!custom x",
+    '"\\x00"',
+    '"\\ud800"',
+    '"\\u202e evil"',
+    "'unterminated",
+    '"unterminated',
+    "|\n  block",
+    ">-\n  folded",
+    "? complex\n  : key",
+    "<<: *nowhere",
+    "- item",
+    "'" + LONG + "'",
+    LONG,
+    "ľudovít 漢字 👍",
+    "\t",
+    "@reserved",
+    "`reserved",
+    "%TAG",
+    "#comment",
+    ": :",
+    "[" * 300 + "]" * 300,
+    "{" * 120 + "}" * 120,
 ]
 # A "billion laughs" document fragment: 10^7 nodes when expanded.
 BOMB_HEAD = "".join(
     f"b{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 10 if i else ["lol"] * 10) + "]\n" for i in range(8)
 )
-FRAGMENTS = RAW_SCALARS + ["\x00", "\x07", "\ufeff", "\r", "\n", ":", "-", "*", "&", "!", "|", ">", "'", '"', "#"]
+FRAGMENTS = RAW_SCALARS + [
+    "\x00",
+    "\x07",
+    "\ufeff",
+    "\r",
+    "\n",
+    ":",
+    "-",
+    "*",
+    "&",
+    "!",
+    "|",
+    ">",
+    "'",
+    '"',
+    "#",
+]
 
 hostile_text = st.one_of(
     st.text(max_size=40),
-    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FFFF, exclude_categories=["Cs"]), max_size=20),
-    st.sampled_from(["", " ", "2026-13-01", "2026-02-30", LONG, "\u202e", "a\nb", "32.10", "../../etc/passwd"]),
+    st.text(
+        alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FFFF, exclude_categories=["Cs"]), max_size=20
+    ),
+    st.sampled_from(
+        ["", " ", "2026-13-01", "2026-02-30", LONG, "\u202e", "a\nb", "32.10", "../../etc/passwd"]
+    ),
 )
 hostile_scalar = st.one_of(
     st.none(),
@@ -185,8 +251,10 @@ hostile_scalar = st.one_of(
 )
 hostile_value = st.recursive(
     hostile_scalar,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.one_of(st.text(max_size=8), st.integers(-3, 3)), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.one_of(st.text(max_size=8), st.integers(-3, 3)), children, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -238,7 +306,9 @@ def data_mutation(draw, text: str) -> str:
 def text_mutation(draw, text: str) -> str:
     """The text with a raw YAML value put in, a line duplicated, an alias bomb, or cut short."""
     lines = text.splitlines(keepends=True) or ["\n"]
-    action = draw(st.sampled_from(["value", "value", "value", "insert", "duplicate", "truncate", "bomb", "drop"]))
+    action = draw(
+        st.sampled_from(["value", "value", "value", "insert", "duplicate", "truncate", "bomb", "drop"])
+    )
     index = draw(st.integers(0, len(lines) - 1))
     if action == "value":
         line = lines[index]
@@ -352,13 +422,17 @@ def test_mutated_waivers(scratch, text):
 def test_mutated_known_hosts(scratch, raw, host, port):
     path = scratch / "known_hosts"
     path.write_bytes(raw)
-    pins = assert_accepted_or_located(lambda: pins_for(path, host, port), path, raw.decode("utf-8", "replace"))
+    pins = assert_accepted_or_located(
+        lambda: pins_for(path, host, port), path, raw.decode("utf-8", "replace")
+    )
     assert pins is None or all(pin.startswith("SHA256:") and len(pin) == 50 for pin in pins)
 
 
 csv_cell = st.one_of(
     hostile_text,
-    st.sampled_from(["kotamadya", "KOTA", "32.10", "1e3", '"', '""', ",", ";", "\n", "\r\n", "\x00", LONG * 2]),
+    st.sampled_from(
+        ["kotamadya", "KOTA", "32.10", "1e3", '"', '""', ",", ";", "\n", "\r\n", "\x00", LONG * 2]
+    ),
 )
 
 
@@ -400,23 +474,73 @@ def test_mutated_csv_imports(scratch, raw):
 
 schemes = st.sampled_from(["ssh", "grpc", "grpcs", "SSH", "http", "", "ssh+x", "g rpc", "grpc\x00"])
 hosts = st.one_of(
-    st.sampled_from(["127.0.0.1", "[::1]", "::1", "[::1", "::1]", "[fe80::1%eth0]", "[v1.x]", "localhost",
-                     "bücher.de", "127.1", "2130706433", "-bad-.go.id", "a" * 300, "", "[]", "[[::1]]", "h@x",
-                     "user:pw@h", "%00", "h/o", "h?x", "h#x", "h\\x", "١٢٧.٠.٠.١"]),
+    st.sampled_from(
+        [
+            "127.0.0.1",
+            "[::1]",
+            "::1",
+            "[::1",
+            "::1]",
+            "[fe80::1%eth0]",
+            "[v1.x]",
+            "localhost",
+            "bücher.de",
+            "127.1",
+            "2130706433",
+            "-bad-.go.id",
+            "a" * 300,
+            "",
+            "[]",
+            "[[::1]]",
+            "h@x",
+            "user:pw@h",
+            "%00",
+            "h/o",
+            "h?x",
+            "h#x",
+            "h\\x",
+            "١٢٧.٠.٠.١",
+        ]
+    ),
     st.text(max_size=12),
 )
 ports = st.one_of(
-    st.sampled_from(["", ":", ":22", ":0", ":65535", ":65536", ":-1", ":+22", ":٢٢", ": 22", ":0x16",
-                     ":99999999999999999999", ":22:22", ":22/", ":22/x", ":22?q", ":22#f"]),
+    st.sampled_from(
+        [
+            "",
+            ":",
+            ":22",
+            ":0",
+            ":65535",
+            ":65536",
+            ":-1",
+            ":+22",
+            ":٢٢",
+            ": 22",
+            ":0x16",
+            ":99999999999999999999",
+            ":22:22",
+            ":22/",
+            ":22/x",
+            ":22?q",
+            ":22#f",
+        ]
+    ),
     st.integers(-10, 10**6).map(lambda n: f":{n}"),
     st.text(max_size=5).map(lambda t: ":" + t),
 )
 hostile_urls = st.one_of(
     st.builds(
-        lambda s, sep, h, p: f"{s}{sep}{h}{p}", schemes, st.sampled_from(["://", ":/", ":", "//", ":///"]), hosts, ports
+        lambda s, sep, h, p: f"{s}{sep}{h}{p}",
+        schemes,
+        st.sampled_from(["://", ":/", ":", "//", ":///"]),
+        hosts,
+        ports,
     ),
     st.text(max_size=40),
-    st.sampled_from(["grpc://[::1:50051", "ssh://", "://", "ssh://" + "a" * 5000 + ":22", "ssh://h:22\n", "ssh://h\t:22"]),
+    st.sampled_from(
+        ["grpc://[::1:50051", "ssh://", "://", "ssh://" + "a" * 5000 + ":22", "ssh://h:22\n", "ssh://h\t:22"]
+    ),
 )
 
 
@@ -437,8 +561,20 @@ def test_hostile_urls_are_targets_or_target_errors(url):
         pytest.fail(f"{url!r} became a target whose URL {target.url!r} the inventory refuses")
 
 
-option_values = st.one_of(hostile_text, st.sampled_from(["grpc.health.v1.Health", "SHA256:" + "A" * 43, "32.73",
-                                                         "KEMENKES", "bdg-simpeg", "satusehat.go.id", "SPBE_PW"]))
+option_values = st.one_of(
+    hostile_text,
+    st.sampled_from(
+        [
+            "grpc.health.v1.Health",
+            "SHA256:" + "A" * 43,
+            "32.73",
+            "KEMENKES",
+            "bdg-simpeg",
+            "satusehat.go.id",
+            "SPBE_PW",
+        ]
+    ),
+)
 
 
 @DETERMINISTIC
@@ -452,11 +588,20 @@ option_values = st.one_of(hostile_text, st.sampled_from(["grpc.health.v1.Health"
     user=st.none() | option_values,
     password_env=option_values,
 )
-def test_command_line_values_are_checked(url, services, pins, server_name, agency, application, user, password_env):
+def test_command_line_values_are_checked(
+    url, services, pins, server_name, agency, application, user, password_env
+):
     credentials = None if user is None else Credentials(username=user, password_env=password_env)
     try:
-        target = make_target(url, services=tuple(services), pins=tuple(pins), server_name=server_name,
-                             agency=agency, application=application, credentials=credentials)
+        target = make_target(
+            url,
+            services=tuple(services),
+            pins=tuple(pins),
+            server_name=server_name,
+            agency=agency,
+            application=application,
+            credentials=credentials,
+        )
     except TargetError as exc:
         assert str(exc).startswith("--"), f"names the option: {exc}"
         return
@@ -475,4 +620,3 @@ def test_a_national_size_alias_expansion_is_refused_quickly(scratch):
         path.write_text(BOMB_HEAD + "name: *b7\n")
         with pytest.raises(error, match="anchors and aliases expand to more than"):
             load(path)
-

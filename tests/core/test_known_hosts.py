@@ -15,7 +15,9 @@ def public_key(tmp_path_factory):
     directory = tmp_path_factory.mktemp("kh")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(directory / "k")], check=True)
     text = (directory / "k.pub").read_text().split()
-    listed = subprocess.run(["ssh-keygen", "-lf", str(directory / "k.pub")], check=True, capture_output=True, text=True)
+    listed = subprocess.run(
+        ["ssh-keygen", "-lf", str(directory / "k.pub")], check=True, capture_output=True, text=True
+    )
     return text[0], text[1], listed.stdout.split()[1], directory
 
 
@@ -72,7 +74,9 @@ def test_every_bad_line_is_a_problem_with_its_column(tmp_path, public_key, line,
     """Even lines of other hosts: a file that is not what the user thinks is refused before probing."""
     key_type, blob, _, _ = public_key
     path = tmp_path / "known_hosts"
-    path.write_text(f"# first\nother.go.id {key_type} {blob}\n" + line.format(type=key_type, blob=blob) + "\n")
+    path.write_text(
+        f"# first\nother.go.id {key_type} {blob}\n" + line.format(type=key_type, blob=blob) + "\n"
+    )
     with pytest.raises(ConfigError) as caught:
         pins_for(path, "127.0.0.1", 22)
     [problem] = caught.value.problems

@@ -13,27 +13,72 @@ PACKAGES = ("orchestrator", "probes")
 # Who may not import whom: (the code a rule covers, what it must not import, why). A prefix
 # ``orchestrator.engine`` covers the package and everything below it.
 RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("probes", ("orchestrator", "ray", "prometheus_client", "sqlite3", "typer", "rich"),
-     "probes are pure asyncio probe code: they run in a CI gate, a Ray worker or a test alike"),
-    ("orchestrator.engine", ("orchestrator.cli", "orchestrator.metrics", "rich", "typer", "prometheus_client"),
-     "the engine reports progress to an observer it is given; it never knows a terminal or the metrics"),
-    ("orchestrator.store", ("orchestrator.cli", "orchestrator.metrics", "rich", "typer", "prometheus_client"),
-     "the store is read by the CLI, reports and metrics, never the other way round"),
-    ("orchestrator.sweep", ("orchestrator.cli", "rich", "typer"),
-     "a sweep runs the same from the CLI, the service and tests: its observer is passed in"),
-    ("orchestrator.reports", ("orchestrator.cli", "rich", "typer"),
-     "reports are written by the CLI and served by the service alike"),
-    ("orchestrator.metrics", ("orchestrator.cli", "rich", "typer"),
-     "metrics are exported by the CLI and served by the service alike"),
-    ("orchestrator.service", ("orchestrator.cli", "rich", "typer"),
-     "the service is started by the CLI and by tests alike; its scheduler runs sweeps as CLI child processes"),
-    ("orchestrator.gate", ("orchestrator.cli", "orchestrator.store", "orchestrator.metrics", "orchestrator.sweep",
-                           "ray", "rich", "typer", "prometheus_client"),
-     "a gate runs in a CI job, from the CLI or the pytest plugin: in-process, no Ray, no store, no terminal"),
-    ("orchestrator.testbed", ("orchestrator.cli", "orchestrator.engine", "orchestrator.store",
-                              "orchestrator.reports", "orchestrator.metrics", "orchestrator.sweep",
-                              "probes.runner", "probes.registry", "probes.ssh", "probes.tls", "probes.grpc"),
-     "the testbed serves tests, the demo and benchmarks; it knows servers, probes.model and the inventory"),
+    (
+        "probes",
+        ("orchestrator", "ray", "prometheus_client", "sqlite3", "typer", "rich"),
+        "probes are pure asyncio probe code: they run in a CI gate, a Ray worker or a test alike",
+    ),
+    (
+        "orchestrator.engine",
+        ("orchestrator.cli", "orchestrator.metrics", "rich", "typer", "prometheus_client"),
+        "the engine reports progress to an observer it is given; it never knows a terminal or the metrics",
+    ),
+    (
+        "orchestrator.store",
+        ("orchestrator.cli", "orchestrator.metrics", "rich", "typer", "prometheus_client"),
+        "the store is read by the CLI, reports and metrics, never the other way round",
+    ),
+    (
+        "orchestrator.sweep",
+        ("orchestrator.cli", "rich", "typer"),
+        "a sweep runs the same from the CLI, the service and tests: its observer is passed in",
+    ),
+    (
+        "orchestrator.reports",
+        ("orchestrator.cli", "rich", "typer"),
+        "reports are written by the CLI and served by the service alike",
+    ),
+    (
+        "orchestrator.metrics",
+        ("orchestrator.cli", "rich", "typer"),
+        "metrics are exported by the CLI and served by the service alike",
+    ),
+    (
+        "orchestrator.service",
+        ("orchestrator.cli", "rich", "typer"),
+        "the service is started by the CLI and by tests alike; its scheduler runs sweeps as CLI child processes",
+    ),
+    (
+        "orchestrator.gate",
+        (
+            "orchestrator.cli",
+            "orchestrator.store",
+            "orchestrator.metrics",
+            "orchestrator.sweep",
+            "ray",
+            "rich",
+            "typer",
+            "prometheus_client",
+        ),
+        "a gate runs in a CI job, from the CLI or the pytest plugin: in-process, no Ray, no store, no terminal",
+    ),
+    (
+        "orchestrator.testbed",
+        (
+            "orchestrator.cli",
+            "orchestrator.engine",
+            "orchestrator.store",
+            "orchestrator.reports",
+            "orchestrator.metrics",
+            "orchestrator.sweep",
+            "probes.runner",
+            "probes.registry",
+            "probes.ssh",
+            "probes.tls",
+            "probes.grpc",
+        ),
+        "the testbed serves tests, the demo and benchmarks; it knows servers, probes.model and the inventory",
+    ),
 )
 LINE_LIMIT = 520  # "no module over ~500 lines unless it is data"
 DATA_MODULES: frozenset[str] = frozenset()  # modules exempt from the limit because they are tables
@@ -45,7 +90,9 @@ def module_name(path: Path) -> str:
 
 
 def source_modules() -> dict[str, Path]:
-    return {module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))}
+    return {
+        module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
+    }
 
 
 def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
@@ -115,7 +162,7 @@ def test_no_import_loops():
         state[name] = 1
         for dep in sorted(graph[name]):
             if state.get(dep) == 1:
-                cycles.append(stack[stack.index(dep):] + [dep] if dep in stack else [name, dep])
+                cycles.append(stack[stack.index(dep) :] + [dep] if dep in stack else [name, dep])
             elif dep not in state:
                 visit(dep, [*stack, dep])
         state[name] = 2
@@ -139,6 +186,7 @@ def test_no_module_is_a_second_architecture():
     long = {
         name: lines
         for name, path in source_modules().items()
-        if name not in DATA_MODULES and (lines := len(path.read_text(encoding="utf-8").splitlines())) > LINE_LIMIT
+        if name not in DATA_MODULES
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > LINE_LIMIT
     }
     assert long == {}

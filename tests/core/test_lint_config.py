@@ -16,7 +16,9 @@ TOOLS = ("ruff", "mypy")
 def make_recipe(makefile: str, target: str) -> list[str]:
     """The commands of ``target``'s recipe, with $(VENV) as its default .venv."""
     lines = makefile.split(f"\n{target}:", 1)[1].splitlines()[1:]
-    recipe = [line[1:] for line in lines[: next(i for i, line in enumerate(lines) if not line.startswith("\t"))]]
+    recipe = [
+        line[1:] for line in lines[: next(i for i, line in enumerate(lines) if not line.startswith("\t"))]
+    ]
     return [command.replace("$(VENV)", ".venv") for command in recipe]
 
 
@@ -45,13 +47,19 @@ def drift(makefile: str, config: dict, pinned: dict[str, str], installed: dict[s
         problems.append("make test does not run lint first")
     for repo in config["repos"]:
         if repo["repo"] != "local":
-            problems.append(f"{repo['repo']}: a hook from elsewhere runs its own version, not pyproject's pin")
+            problems.append(
+                f"{repo['repo']}: a hook from elsewhere runs its own version, not pyproject's pin"
+            )
     for tool in TOOLS:
         if tool not in pinned:
             problems.append(f"{tool} is not pinned exactly (==) in pyproject's dev extra")
         elif installed.get(tool) != pinned[tool]:
-            problems.append(f"{tool} {installed.get(tool)} is installed, pyproject pins {pinned[tool]}: run make venv")
-        if not any(command.startswith(f".venv/bin/{tool} ") or command == f".venv/bin/{tool}" for command in lint):
+            problems.append(
+                f"{tool} {installed.get(tool)} is installed, pyproject pins {pinned[tool]}: run make venv"
+            )
+        if not any(
+            command.startswith(f".venv/bin/{tool} ") or command == f".venv/bin/{tool}" for command in lint
+        ):
             problems.append(f"make lint does not run the venv's {tool}")
     return problems
 

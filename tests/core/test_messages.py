@@ -131,9 +131,16 @@ def test_render_reason_falls_back_to_the_stored_reason():
 
 
 def test_messages_are_plain_json_and_pickle():
-    message = Message("grpc.misregistered", {"fields": [
-        Message("grpc.identity_field", {"field": "agency_code", "observed": "00.00", "expected": "32.73"}),
-    ]})
+    message = Message(
+        "grpc.misregistered",
+        {
+            "fields": [
+                Message(
+                    "grpc.identity_field", {"field": "agency_code", "observed": "00.00", "expected": "32.73"}
+                ),
+            ]
+        },
+    )
     data = json.loads(json.dumps(message.to_dict()))
     assert Message.from_dict(data) == message
     assert pickle.loads(pickle.dumps(message)) == message  # noqa: S301 - the bytes were made one line up
@@ -158,24 +165,31 @@ def test_a_verdict_and_an_exception_with_a_message_read_as_its_english():
 
 
 def test_error_templates_read_as_describe_error():
-    for exc in (TimeoutError(), TimeoutError("after 5 s"), ConnectionRefusedError(), ConnectionResetError(),
-                asyncio.IncompleteReadError(b"abc", 10)):
+    for exc in (
+        TimeoutError(),
+        TimeoutError("after 5 s"),
+        ConnectionRefusedError(),
+        ConnectionResetError(),
+        asyncio.IncompleteReadError(b"abc", 10),
+    ):
         assert render(error_message(exc), "en") == describe_error(exc)
     assert error_message(ValueError("x")) is None
 
 
 # Values: text (anything a server may send, braces included), numbers, nested phrases and lists.
 TEXT = st.text(max_size=30)
-NUMBER = st.one_of(st.integers(-10**9, 10**9), st.floats(allow_nan=True, allow_infinity=True))
+NUMBER = st.one_of(st.integers(-(10**9), 10**9), st.floats(allow_nan=True, allow_infinity=True))
 PHRASE = st.sampled_from([key for key in CATALOGUE if not fields(key, "en")]).map(Message)
 LIST = st.lists(st.one_of(TEXT, PHRASE), max_size=4)
 VALUE = st.one_of(TEXT, st.none(), st.booleans(), NUMBER, PHRASE, LIST)
 
 
 @settings(max_examples=300, deadline=None)
-@given(key=st.one_of(st.sampled_from(sorted(CATALOGUE)), TEXT),
-       params=st.dictionaries(st.sampled_from(["what", "names", "days", "code", "x"]), VALUE, max_size=4),
-       lang=st.sampled_from([*LANGUAGES, "xx"]))
+@given(
+    key=st.one_of(st.sampled_from(sorted(CATALOGUE)), TEXT),
+    params=st.dictionaries(st.sampled_from(["what", "names", "days", "code", "x"]), VALUE, max_size=4),
+    lang=st.sampled_from([*LANGUAGES, "xx"]),
+)
 def test_any_message_renders_or_falls_back_without_raising(key, params, lang):
     assert isinstance(render_reason("stored", Message(key, params), lang), str)
 
@@ -206,9 +220,16 @@ def _stored(tmp_path: Path, *targets: Target) -> list:
     reports = [asyncio.run(run_probe(target, None, options)) for target in targets]
     metas = [EndpointMeta(r.target, r.target, t.scheme) for r, t in zip(reports, targets, strict=True)]
     with Store(tmp_path / "results.db") as store:
-        sweep = store.create_sweep(inventory_path="inv.yaml", inventory_hash="h", inventory_name="e2e",
-                                   profile="baseline", profile_hash="p", engine="local", endpoints=metas,
-                                   options={})
+        sweep = store.create_sweep(
+            inventory_path="inv.yaml",
+            inventory_hash="h",
+            inventory_name="e2e",
+            profile="baseline",
+            profile_hash="p",
+            engine="local",
+            endpoints=metas,
+            options={},
+        )
         store.record_many(sweep, [(r.target, r) for r in reports])
         rows = list(store.results(sweep))
     fresh = {(r.target, c.check_id): c for r in reports for c in r.results}
@@ -262,8 +283,11 @@ def test_reasons_of_grpc_answers_and_of_an_unreachable_target_read_in_indonesian
     )
     row = by_check[misregistered.url, "GRPC-REFL-002"]
     assert render_reason(row.reason, row.message, "id") == "tidak dicantumkan oleh reflection: sikd.v1.Surat"
-    assert all(row.message == Message("probe.plaintext_no_tls") for row in rows
-               if registry.get_check(row.check_id).protocol == "tls")
+    assert all(
+        row.message == Message("probe.plaintext_no_tls")
+        for row in rows
+        if registry.get_check(row.check_id).protocol == "tls"
+    )
     unreachable = [row for row in rows if row.url == closed.url and row.status is Status.ERROR]
     assert unreachable and all(row.message is not None for row in unreachable)
     said = f"target tidak dapat dijangkau: 127.0.0.1:{closed.port}: koneksi ditolak"

@@ -60,7 +60,9 @@ def test_errors_at_or_above_the_threshold_are_undetermined():
 
 
 def test_a_finding_outranks_what_could_not_be_determined():
-    mixed = report((Status.FAIL, Severity.HIGH), (Status.ERROR, Severity.CRITICAL), (Status.ERROR, Severity.HIGH))
+    mixed = report(
+        (Status.FAIL, Severity.HIGH), (Status.ERROR, Severity.CRITICAL), (Status.ERROR, Severity.HIGH)
+    )
     assert exit_code(mixed, Severity.HIGH) == EXIT_FINDINGS
     assert exit_explanation(mixed, Severity.HIGH) == (
         "findings: 1 check failed at or above high; 2 more could not be determined"
@@ -77,8 +79,11 @@ def test_unreachable_outranks_everything_a_probe_can_find():
 
 def test_determined_statuses_make_a_green():
     determined = report(
-        (Status.PASS, Severity.CRITICAL), (Status.WARN, Severity.HIGH),
-        (Status.SKIP, Severity.HIGH), (Status.WAIVED, Severity.CRITICAL), (Status.FAIL, Severity.MEDIUM),
+        (Status.PASS, Severity.CRITICAL),
+        (Status.WARN, Severity.HIGH),
+        (Status.SKIP, Severity.HIGH),
+        (Status.WAIVED, Severity.CRITICAL),
+        (Status.FAIL, Severity.MEDIUM),
     )
     assert exit_code(determined, Severity.HIGH) == EXIT_OK
     assert exit_explanation(determined, Severity.HIGH) == "conformant"

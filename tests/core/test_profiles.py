@@ -20,7 +20,9 @@ def write(tmp_path, name, text):
 
 def a_check_with_params():
     for meta in registry.checks().values():
-        numeric = {k: v for k, v in meta.params.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        numeric = {
+            k: v for k, v in meta.params.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
         if numeric:
             return meta, next(iter(numeric))
     raise AssertionError("no registered check has a numeric parameter")
@@ -74,7 +76,9 @@ def test_disabled_in_parent_stays_disabled_when_child_only_changes_params(tmp_pa
     meta, param = a_check_with_params()
     write(tmp_path, "parent.yaml", f"name: parent\nchecks:\n  {meta.id}: {{enabled: false}}\n")
     child = write(
-        tmp_path, "child.yaml", f"name: child\nextends: parent.yaml\nchecks:\n  {meta.id}: {{params: {{{param}: 1}}}}\n"
+        tmp_path,
+        "child.yaml",
+        f"name: child\nextends: parent.yaml\nchecks:\n  {meta.id}: {{params: {{{param}: 1}}}}\n",
     )
     assert meta.id not in load_profile(str(child)).selection
 

@@ -68,11 +68,17 @@ def test_an_option_foreign_to_the_scheme_is_refused(url, options, message):
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"services": ("grpc.health.v1.Health", "not a service")}, "--service 'not a service': a fully qualified"),
+        (
+            {"services": ("grpc.health.v1.Health", "not a service")},
+            "--service 'not a service': a fully qualified",
+        ),
         ({"services": ("a" * 300,)}, "at most 255 characters"),
         ({"pins": ("SHA256:short",)}, "--pin 'SHA256:short': an OpenSSH fingerprint"),
         ({"agency": "Kota Bandung"}, "--agency: not an agency code"),
-        ({"agency": "32.70"}, "--agency: not an agency code"),  # 70: neither a kabupaten (01-69) nor a kota (71-99)
+        (
+            {"agency": "32.70"},
+            "--agency: not an agency code",
+        ),  # 70: neither a kabupaten (01-69) nor a kota (71-99)
         ({"application": " "}, "--application: letters, digits"),
         ({"server_name": "not a name"}, "--server-name: a DNS name"),
     ],
@@ -91,6 +97,10 @@ def test_credentials_options_are_checked():
         make_target("ssh://127.0.0.1:22", credentials=Credentials(username="a b", password_env="PW"))
     with pytest.raises(TargetError, match="--password-env: names an environment variable"):
         make_target("ssh://127.0.0.1:22", credentials=Credentials(username="audit", password_env="hunter2!"))
-    good = make_target("ssh://127.0.0.1:22", agency="32.04", application="bdg-simpeg",
-                       credentials=Credentials(username="audit", password_env="SPBE_PW"))
+    good = make_target(
+        "ssh://127.0.0.1:22",
+        agency="32.04",
+        application="bdg-simpeg",
+        credentials=Credentials(username="audit", password_env="SPBE_PW"),
+    )
     assert (good.agency, good.application, good.credentials.username) == ("32.04", "bdg-simpeg", "audit")

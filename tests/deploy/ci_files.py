@@ -46,7 +46,7 @@ class GateCommand:
         assert words[start - 1] == "interop", script
         targets: list[str] = []
         options: dict[str, list[str]] = {}
-        rest = words[start + 1:]
+        rest = words[start + 1 :]
         while rest:
             word = rest.pop(0)
             if word.startswith("--"):
@@ -73,7 +73,7 @@ def github_gate() -> tuple[dict[str, Any], dict[str, Any], int]:
         if GATE in step.get("run", "")
     ]
     assert len(found) == 1, f"{GITHUB}: the gate must run in exactly one step, not {len(found)}"
-    (job, index), = found
+    ((job, index),) = found
     return workflow, job, index
 
 
@@ -88,5 +88,5 @@ def gitlab_gate() -> tuple[dict[str, Any], str]:
         if GATE in entry
     ]
     assert len(found) == 1, f"{GITLAB}: the gate must run in exactly one script entry, not {len(found)}"
-    (job, entry), = found
+    ((job, entry),) = found
     return job, entry

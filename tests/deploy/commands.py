@@ -11,7 +11,14 @@ from orchestrator.cli import app
 
 # The options the deployed service runs with, in every deployment (the issue names them).
 SERVE_OPTIONS = [
-    "--store", "--inventory", "--profile", "--every", "--keep", "--tokens", "--listen", "--ray-address",
+    "--store",
+    "--inventory",
+    "--profile",
+    "--every",
+    "--keep",
+    "--tokens",
+    "--listen",
+    "--ray-address",
 ]
 
 

@@ -29,23 +29,33 @@ GITHUB_DEFAULTS = {"GITHUB_STEP_SUMMARY"}  # set by the runner in every step
 VALIDATORS = {
     "actionlint": lambda path: [*ACTIONLINT, str(path)],
     "check-jsonschema": lambda path: [
-        str(BIN / "check-jsonschema"), "--builtin-schema", SCHEMAS[path.name], str(path),
+        str(BIN / "check-jsonschema"),
+        "--builtin-schema",
+        SCHEMAS[path.name],
+        str(path),
     ],
 }
 # name -> (validator, file, a breaking edit: old text → new text)
 BROKEN = {
     "actionlint-unknown-runner": (
-        "actionlint", GITHUB, ("runs-on: ubuntu-latest", "runs-on: ubuntu-lastest"),
+        "actionlint",
+        GITHUB,
+        ("runs-on: ubuntu-latest", "runs-on: ubuntu-lastest"),
     ),
     "actionlint-bad-expression": (
-        "actionlint", GITHUB,
+        "actionlint",
+        GITHUB,
         ("sarif_file: interop.sarif", "sarif_file: ${{ steps.gate.outputs.nothing.here }}"),
     ),
     "github-schema-unknown-key": (
-        "check-jsonschema", GITHUB, ("    runs-on: ubuntu-latest\n", "    runs_on: ubuntu-latest\n"),
+        "check-jsonschema",
+        GITHUB,
+        ("    runs-on: ubuntu-latest\n", "    runs_on: ubuntu-latest\n"),
     ),
     "gitlab-schema-bad-value": (
-        "check-jsonschema", GITLAB, ("  artifacts:\n    when: always", "  artifacts:\n    when: sometimes"),
+        "check-jsonschema",
+        GITLAB,
+        ("  artifacts:\n    when: always", "  artifacts:\n    when: sometimes"),
     ),
     "gitlab-schema-unknown-key": ("check-jsonschema", GITLAB, ("  after_script:", "  afterscript:")),
 }
@@ -81,7 +91,7 @@ def test_a_broken_copy_is_refused(validator, path, edit, tmp_path):
 
 def test_the_github_job_fails_with_the_gate_and_still_publishes():
     _workflow, job, index = github_gate()
-    gate_step, later = job["steps"][index], job["steps"][index + 1:]
+    gate_step, later = job["steps"][index], job["steps"][index + 1 :]
     command = GateCommand.parse(gate_step["run"])
     assert gate_step["shell"] == "bash"
     # The gate's exit code fails the job.

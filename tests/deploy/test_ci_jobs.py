@@ -87,8 +87,9 @@ def staging(tmp_path_factory):
         yield Staging(
             grpc_url=f"grpcs://127.0.0.1:{grpc.port('staging')}",
             ca_path=ca.ca_path,
-            ssh_urls={server.info["profile"]: f"ssh://127.0.0.1:{server.port}"
-                      for server in (hardened, legacy)},
+            ssh_urls={
+                server.info["profile"]: f"ssh://127.0.0.1:{server.port}" for server in (hardened, legacy)
+            },
             host_key_line=f"{key_type} {key_data}",
         )
 
@@ -103,10 +104,20 @@ def checkout(root: Path, staging: Staging, ssh_url: str) -> Path:
     today = dt.date.today()
     waivers = {
         "waivers": [
-            {"id": "W-CI-001", "check": WAIVED, "justification": JUSTIFICATION,
-             "approver": "Kepala Diskominfo", "expires": today + dt.timedelta(days=60)},
-            {"id": "W-CI-002", "check": EXPIRED, "justification": "Expired: it must waive nothing.",
-             "approver": "Kepala Diskominfo", "expires": today - dt.timedelta(days=60)},
+            {
+                "id": "W-CI-001",
+                "check": WAIVED,
+                "justification": JUSTIFICATION,
+                "approver": "Kepala Diskominfo",
+                "expires": today + dt.timedelta(days=60),
+            },
+            {
+                "id": "W-CI-002",
+                "check": EXPIRED,
+                "justification": "Expired: it must waive nothing.",
+                "approver": "Kepala Diskominfo",
+                "expires": today - dt.timedelta(days=60),
+            },
         ]
     }
     (workspace / "ci" / "waivers.yaml").write_text(yaml.safe_dump(waivers))
@@ -129,8 +140,15 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     path = temp / f"step-{len(list(temp.glob('step-*')))}.sh"
     path.write_text(script)
-    return subprocess.run([*argv, str(path)], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=JOB_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [*argv, str(path)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @dataclass(frozen=True)
@@ -151,16 +169,24 @@ def run_github(tmp_path: Path, staging: Staging, ssh_url: str) -> JobRun:
     summary.touch()  # the runner creates it empty before the step
     env = {
         **base_env(temp),
-        "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(temp),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "RUNNER_TEMP": str(temp),
         "GITHUB_STEP_SUMMARY": str(summary),
-        **job_env(job["env"],
-                  {"STAGING_SSH_URL": ssh_url, "STAGING_GRPC_URL": staging.grpc_url, **STAGING_VALUES}),
+        **job_env(
+            job["env"], {"STAGING_SSH_URL": ssh_url, "STAGING_GRPC_URL": staging.grpc_url, **STAGING_VALUES}
+        ),
         **job_env(step.get("env", {}), {}),
     }
     assert step["shell"] == "bash"
     done = run(list(GITHUB_BASH), step["run"], workspace, env, temp)
-    return JobRun(done.returncode, workspace, GateCommand.parse(step["run"]), summary.read_text(),
-                  done.stdout + done.stderr)
+    return JobRun(
+        done.returncode,
+        workspace,
+        GateCommand.parse(step["run"]),
+        summary.read_text(),
+        done.stdout + done.stderr,
+    )
 
 
 def run_gitlab(tmp_path: Path, staging: Staging, ssh_url: str) -> JobRun:
@@ -170,7 +196,8 @@ def run_gitlab(tmp_path: Path, staging: Staging, ssh_url: str) -> JobRun:
     cicd_variables = {"STAGING_SSH_URL": ssh_url, "STAGING_GRPC_URL": staging.grpc_url}  # set in the project
     env = {
         **base_env(temp),
-        "GITLAB_CI": "true", "CI_PROJECT_DIR": str(workspace),
+        "GITLAB_CI": "true",
+        "CI_PROJECT_DIR": str(workspace),
         **cicd_variables,
         **job_env(job.get("variables", {}), STAGING_VALUES),
     }
@@ -269,8 +296,11 @@ def test_a_job_without_its_staging_variables_is_a_usage_error(staging, tmp_path)
     step = job["steps"][index]
     workspace, temp = checkout(tmp_path, staging, staging.ssh_urls["hardened"]), tmp_path / "temp"
     temp.mkdir()
-    env = {**base_env(temp), "GITHUB_STEP_SUMMARY": str(temp / "summary"),
-           **job_env(job["env"], {"STAGING_SSH_URL": "", "STAGING_GRPC_URL": "", **STAGING_VALUES})}
+    env = {
+        **base_env(temp),
+        "GITHUB_STEP_SUMMARY": str(temp / "summary"),
+        **job_env(job["env"], {"STAGING_SSH_URL": "", "STAGING_GRPC_URL": "", **STAGING_VALUES}),
+    }
     done = run(list(GITHUB_BASH), step["run"], workspace, env, temp)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "URL" in done.stderr

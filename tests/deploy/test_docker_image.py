@@ -43,7 +43,9 @@ def hadolint(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     config.write_text("{}\n")
     return subprocess.run(
         ["unshare", "--net", "--", str(HADOLINT), "--no-color", "--config", str(config), str(path)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -85,7 +87,9 @@ def test_the_base_image_is_the_ray_and_python_pyproject_pins():
 
 
 def test_the_image_copies_every_package_and_the_context_holds_them():
-    packages = {pattern.rstrip("*") for pattern in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
+    packages = {
+        pattern.rstrip("*") for pattern in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
     needed = packages | {"pyproject.toml", PYPROJECT["project"]["readme"]}
     copied = set(copied_sources())
     assert needed <= copied, needed - copied

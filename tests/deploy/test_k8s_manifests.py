@@ -30,7 +30,10 @@ from tests.deploy.dockerfile import final_user
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 OPERATORS_DOC = REPO / "docs" / "operators.md"
-KUBERNETES_VERSIONS = ["1.29", "1.37"]  # the oldest with sidecar containers (restartPolicy: Always); the newest
+KUBERNETES_VERSIONS = [
+    "1.29",
+    "1.37",
+]  # the oldest with sidecar containers (restartPolicy: Always); the newest
 KUBERAY = "ray.io/v1"
 GCS_PORT = 6379
 RAY_TOKEN_SECRET_KEY = "auth_token"  # the key KubeRay's authOptions.secretName reads
@@ -44,9 +47,19 @@ RAY_TOKEN_SECRET_KEY = "auth_token"  # the key KubeRay's authOptions.secretName 
 KUBERAY_V1: dict[str, dict[str, set[str]]] = {
     "RayClusterSpec": {
         "fields": {
-            "upgradeStrategy", "authOptions", "suspend", "managedBy", "autoscalerOptions",
-            "headServiceAnnotations", "enableInTreeAutoscaling", "gcsFaultToleranceOptions",
-            "historyServerOptions", "networkPolicy", "tlsOptions", "headGroupSpec", "rayVersion",
+            "upgradeStrategy",
+            "authOptions",
+            "suspend",
+            "managedBy",
+            "autoscalerOptions",
+            "headServiceAnnotations",
+            "enableInTreeAutoscaling",
+            "gcsFaultToleranceOptions",
+            "historyServerOptions",
+            "networkPolicy",
+            "tlsOptions",
+            "headGroupSpec",
+            "rayVersion",
             "workerGroupSpecs",
         },
         "required": {"headGroupSpec"},
@@ -54,7 +67,13 @@ KUBERAY_V1: dict[str, dict[str, set[str]]] = {
     },
     "HeadGroupSpec": {
         "fields": {
-            "template", "headService", "enableIngress", "ingressOptions", "resources", "labels", "rayStartParams",
+            "template",
+            "headService",
+            "enableIngress",
+            "ingressOptions",
+            "resources",
+            "labels",
+            "rayStartParams",
             "serviceType",
         },
         "required": {"template"},
@@ -62,8 +81,19 @@ KUBERAY_V1: dict[str, dict[str, set[str]]] = {
     },
     "WorkerGroupSpec": {
         "fields": {
-            "suspend", "groupName", "replicas", "minReplicas", "maxReplicas", "idleTimeoutSeconds", "priority",
-            "resources", "labels", "rayStartParams", "template", "scaleStrategy", "numOfHosts",
+            "suspend",
+            "groupName",
+            "replicas",
+            "minReplicas",
+            "maxReplicas",
+            "idleTimeoutSeconds",
+            "priority",
+            "resources",
+            "labels",
+            "rayStartParams",
+            "template",
+            "scaleStrategy",
+            "numOfHosts",
         },
         "required": {"groupName", "minReplicas", "maxReplicas", "template"},
         "ours": {"replicas", "rayStartParams"},
@@ -75,10 +105,26 @@ KUBERAY_V1: dict[str, dict[str, set[str]]] = {
     },
     "RayJobSpec": {
         "fields": {
-            "activeDeadlineSeconds", "backoffLimit", "rayClusterSpec", "submitterPodTemplate", "metadata",
-            "clusterSelector", "submitterConfig", "managedBy", "deletionStrategy", "entrypoint", "runtimeEnvYAML",
-            "jobId", "submissionMode", "entrypointResources", "entrypointNumCpus", "entrypointNumGpus",
-            "ttlSecondsAfterFinished", "preRunningDeadlineSeconds", "shutdownAfterJobFinishes", "suspend",
+            "activeDeadlineSeconds",
+            "backoffLimit",
+            "rayClusterSpec",
+            "submitterPodTemplate",
+            "metadata",
+            "clusterSelector",
+            "submitterConfig",
+            "managedBy",
+            "deletionStrategy",
+            "entrypoint",
+            "runtimeEnvYAML",
+            "jobId",
+            "submissionMode",
+            "entrypointResources",
+            "entrypointNumCpus",
+            "entrypointNumGpus",
+            "ttlSecondsAfterFinished",
+            "preRunningDeadlineSeconds",
+            "shutdownAfterJobFinishes",
+            "suspend",
         },
         "required": set(),
         "ours": {"entrypoint", "shutdownAfterJobFinishes", "rayClusterSpec"},
@@ -134,7 +180,9 @@ def kubernetes_validate(
     executable = Path(sys.executable).parent / "kubernetes-validate"
     return subprocess.run(
         ["unshare", "--net", "--", str(executable), "--strict", "--kubernetes-version", version, str(path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -142,9 +190,14 @@ def core_objects() -> list[dict[str, Any]]:
     core = [d for d in all_objects() if not d["apiVersion"].startswith("ray.io/")]
     # The pod templates inside KubeRay objects, as the core PodTemplate kind they are.
     core += [
-        {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": re.sub(r"[^a-z0-9-]", "-", name.lower())},
-         "template": template}
-        for name, template in pod_templates() if not name.startswith("Deployment/")
+        {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": {"name": re.sub(r"[^a-z0-9-]", "-", name.lower())},
+            "template": template,
+        }
+        for name, template in pod_templates()
+        if not name.startswith("Deployment/")
     ]
     return core
 
@@ -163,8 +216,13 @@ def test_core_objects_and_ray_pod_templates_pass_kubernetes_validate(tmp_path, v
     "kind, breaking, field",
     [
         ("Deployment", lambda d: d["spec"].__setitem__("replica", d["spec"].pop("replicas")), "replica"),
-        ("PodTemplate", lambda d: d["template"]["spec"]["containers"][0]["securityContext"].__setitem__(
-            "runAsNonroot", True), "runAsNonroot"),
+        (
+            "PodTemplate",
+            lambda d: d["template"]["spec"]["containers"][0]["securityContext"].__setitem__(
+                "runAsNonroot", True
+            ),
+            "runAsNonroot",
+        ),
     ],
 )
 def test_kubernetes_validate_sees_a_mistake(tmp_path, kind, breaking, field):
@@ -203,7 +261,9 @@ def kuberay_problems(kind: str, spec: dict[str, Any]) -> list[str]:
         auth = value.get("authOptions", {})
         fields("AuthOptions", f"{where}.authOptions", auth)
         if auth.get("mode") not in AUTH_MODES:
-            problems.append(f"{where}.authOptions.mode: {auth.get('mode')!r} is not one of {sorted(AUTH_MODES)}")
+            problems.append(
+                f"{where}.authOptions.mode: {auth.get('mode')!r} is not one of {sorted(AUTH_MODES)}"
+            )
         for index, group in enumerate(value.get("workerGroupSpecs", [])):
             at = f"{where}.workerGroupSpecs[{index}]"
             fields("WorkerGroupSpec", at, group)
@@ -232,11 +292,22 @@ def test_kuberay_objects_use_only_documented_fields_and_have_the_required_ones(k
 @pytest.mark.parametrize(
     "kind, breaking, expected",
     [
-        ("RayCluster", lambda s: s.__setitem__("workerGroupSpec", s.pop("workerGroupSpecs")),
-         "unknown field workerGroupSpec"),
-        ("RayCluster", lambda s: s["headGroupSpec"]["rayStartParams"].__setitem__("num-cpus", 0), "not a string"),
+        (
+            "RayCluster",
+            lambda s: s.__setitem__("workerGroupSpec", s.pop("workerGroupSpecs")),
+            "unknown field workerGroupSpec",
+        ),
+        (
+            "RayCluster",
+            lambda s: s["headGroupSpec"]["rayStartParams"].__setitem__("num-cpus", 0),
+            "not a string",
+        ),
         ("RayJob", lambda s: s.pop("shutdownAfterJobFinishes"), "missing shutdownAfterJobFinishes"),
-        ("RayJob", lambda s: s["rayClusterSpec"]["workerGroupSpecs"][0].pop("maxReplicas"), "missing maxReplicas"),
+        (
+            "RayJob",
+            lambda s: s["rayClusterSpec"]["workerGroupSpecs"][0].pop("maxReplicas"),
+            "missing maxReplicas",
+        ),
     ],
 )
 def test_the_kuberay_check_sees_a_mistake(kind, breaking, expected):
@@ -260,7 +331,10 @@ def test_every_pod_runs_the_image_as_its_non_root_user_with_limits_and_no_usage_
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
         assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
         resources = container["resources"]
-        assert set(resources["requests"]) == set(resources["limits"]) == RESOURCE_KEYS, (name, container["name"])
+        assert set(resources["requests"]) == set(resources["limits"]) == RESOURCE_KEYS, (
+            name,
+            container["name"],
+        )
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         assert env.get("RAY_USAGE_STATS_ENABLED") == "0", (name, container["name"])
 
@@ -278,7 +352,10 @@ def test_ray_clusters_use_token_authentication_with_one_secret():
     for container in containers(_one("Deployment")["spec"]["template"]):
         env = {e["name"]: e for e in container["env"]}
         assert env["RAY_AUTH_MODE"]["value"] == "token", container["name"]
-        assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": RAY_TOKEN_SECRET_KEY}
+        assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+            "name": secret,
+            "key": RAY_TOKEN_SECRET_KEY,
+        }
 
 
 def _mounts(template: dict[str, Any], container: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -301,8 +378,10 @@ def test_the_service_runs_its_schedule_on_the_cluster_with_what_it_needs_mounted
     assert set(SERVE_OPTIONS) <= set(serve["command"]), set(SERVE_OPTIONS) - set(serve["command"])
     assert params["every"] == "6h" and params["keep"] >= 1
     mounts = _mounts(template, serve)
-    assert _volume_of(str(params["store_path"]), mounts)["persistentVolumeClaim"]["claimName"] == _one(
-        "PersistentVolumeClaim")["metadata"]["name"]
+    assert (
+        _volume_of(str(params["store_path"]), mounts)["persistentVolumeClaim"]["claimName"]
+        == _one("PersistentVolumeClaim")["metadata"]["name"]
+    )
     assert _volume_of(str(params["inventory"]), mounts)["configMap"]["name"] == "spbe-interop-inventory"
     assert _volume_of(str(params["tokens"]), mounts)["secret"]["secretName"] == "spbe-interop-service-tokens"
     # The head service KubeRay makes for a RayCluster is <name>-head-svc; its GCS port.
@@ -347,7 +426,7 @@ def test_the_service_is_reachable_through_its_service_object():
 # Stand-in for `ray job submit … -- ENTRYPOINT`: Ray's job CLI re-joins the words after `--`
 # with shlex.join (ray/dashboard/modules/job/cli.py) and sends that string.
 SUBMIT = "import shlex, sys; print(shlex.join(sys.argv[sys.argv.index('--') + 1:]))"
-RECORD_ARGV = "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$RECORD\"\n"
+RECORD_ARGV = '#!/bin/sh\nprintf \'%s\\n\' "$@" > "$RECORD"\n'
 
 
 def _entrypoint_as_the_head_runs_it(entrypoint: str, tmp_path: Path, gcs: str) -> list[str]:
@@ -359,8 +438,9 @@ def _entrypoint_as_the_head_runs_it(entrypoint: str, tmp_path: Path, gcs: str) -
     (ray/dashboard/modules/job/job_supervisor.py).
     """
     script = f"{shlex.quote(sys.executable)} -c {shlex.quote(SUBMIT)} -- {entrypoint} ;"
-    sent = subprocess.run(["bash", "-ce", script], capture_output=True, text=True, timeout=30,
-                          env={"PATH": "/usr/bin:/bin"})
+    sent = subprocess.run(
+        ["bash", "-ce", script], capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"}
+    )
     assert sent.returncode == 0, sent.stderr
     shims = tmp_path / "bin"
     shims.mkdir()

@@ -82,7 +82,9 @@ def promtool(config: dict, tmp_path: Path) -> subprocess.CompletedProcess:
     assert shutil.which("promtool"), "prometheus is a test dependency (Makefile DEBIAN_PACKAGES)"
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
-    return subprocess.run(["promtool", "check", "config", str(path)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["promtool", "check", "config", str(path)], capture_output=True, text=True, timeout=60
+    )
 
 
 def _with_token_file(config: dict, tmp_path: Path) -> dict:

@@ -110,11 +110,15 @@ def _run_on_node(tmp_path: Path, command: str, addresses: str) -> tuple[int, lis
     record = tmp_path / "record"
     record.unlink(missing_ok=True)
     environment = {
-        "PATH": f"{shims}:/usr/bin:/bin", "RECORD": str(record), "NODE_ADDRESSES": addresses,
+        "PATH": f"{shims}:/usr/bin:/bin",
+        "RECORD": str(record),
+        "NODE_ADDRESSES": addresses,
         "HOME": str(tmp_path),
     }
     script = f"export RAY_HEAD_IP=10.0.0.5; {command.replace(INSTALL_PREFIX, str(prefix))}"
-    result = subprocess.run(["bash", "-c", script], env=environment, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["bash", "-c", script], env=environment, capture_output=True, text=True, timeout=30
+    )
     if not record.exists():
         return result.returncode, [], {}, result.stderr
     arguments, _, env_text = record.read_text().partition("--env--\n")
@@ -153,7 +157,9 @@ def test_the_head_starts_with_token_auth_no_usage_stats_and_the_autoscaler(tmp_p
     assert code == 0, stderr
     params = _parsed_by_ray_start(arguments)
     assert params["head"] and str(params["port"]) == HEAD_PORT and params["disable_usage_stats"]
-    assert params["autoscaling_config"] == "~/ray_bootstrap_config.yaml" and params["temp_dir"] == f"{STATE}/ray"
+    assert (
+        params["autoscaling_config"] == "~/ray_bootstrap_config.yaml" and params["temp_dir"] == f"{STATE}/ray"
+    )
     assert params["include_dashboard"] is False
     assert {k: env.get(k) for k in RAY_ENVIRONMENT} == RAY_ENVIRONMENT
 

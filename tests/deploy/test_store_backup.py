@@ -55,8 +55,11 @@ with Store(Path(store_path)) as store:
 
 def backup_commands() -> dict[str, str]:
     """The document's backup commands (console lines that write under /var/backups), by tool."""
-    lines = [line[2:] for line in OPERATORS_DOC.read_text().splitlines()
-             if line.startswith("# ") and DOC_COPY in line]
+    lines = [
+        line[2:]
+        for line in OPERATORS_DOC.read_text().splitlines()
+        if line.startswith("# ") and DOC_COPY in line
+    ]
     found = {("sqlite3" if "VACUUM INTO" in line else "python"): line for line in lines}
     assert sorted(found) == ["python", "sqlite3"], lines
     return found
@@ -84,14 +87,18 @@ def test_the_documented_backup_copies_a_store_while_a_sweep_writes_it(tmp_path, 
     stop = tmp_path / "stop"
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(store), str(stop), str(WRITER_LIMIT_S), str(WRITER_SWEEPS)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         started = writer.stdout.readline().strip()
         assert started == "writing", writer.stderr.read() if writer.poll() is not None else started
         before = _sweep_ids(store)  # committed before the backup starts: all must be in the copy
-        backup = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=BACKUP_TIMEOUT_S,
-                                cwd=tmp_path)
+        backup = subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, timeout=BACKUP_TIMEOUT_S, cwd=tmp_path
+        )
         still_writing = writer.poll() is None
     finally:
         stop.touch()

@@ -82,8 +82,18 @@ def verify(units: list[Path]) -> subprocess.CompletedProcess:
 
 def security(unit: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["systemd-analyze", "security", "--offline=true", "--no-pager", f"--threshold={MAX_EXPOSURE}", str(unit)],
-        capture_output=True, text=True, timeout=60, cwd=unit.parent,
+        [
+            "systemd-analyze",
+            "security",
+            "--offline=true",
+            "--no-pager",
+            f"--threshold={MAX_EXPOSURE}",
+            str(unit),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=unit.parent,
     )
 
 

@@ -44,11 +44,15 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
     spec = GrpcServerSpec("ok", identity=("32.73", "bdg-perizinan"), tls=ca.issue("grpc-ok"))
     profile = workdir / "brief.yaml"
     profile.write_text(f"name: brief\nextends: spbe-baseline\nprobe: {json.dumps(BRIEF)}\n")
-    with start_grpc_servers([spec], workdir / "grpc") as grpc_servers, start_openssh(
-        workdir, "legacy", host_keys=[host_key(workdir / "keys", "ed25519")]
-    ) as sshd:
+    with (
+        start_grpc_servers([spec], workdir / "grpc") as grpc_servers,
+        start_openssh(workdir, "legacy", host_keys=[host_key(workdir / "keys", "ed25519")]) as sshd,
+    ):
         yield Servers(
-            f"grpcs://127.0.0.1:{grpc_servers.port('ok')}", ca.ca_path, f"ssh://127.0.0.1:{sshd.port}", profile
+            f"grpcs://127.0.0.1:{grpc_servers.port('ok')}",
+            ca.ca_path,
+            f"ssh://127.0.0.1:{sshd.port}",
+            profile,
         )
 
 

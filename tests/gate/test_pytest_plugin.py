@@ -41,7 +41,9 @@ FAIL_ON = Severity.HIGH  # the plugin's and the gate's default
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("--rootdir", str(pytester.path), "-ra", *args, timeout=SUBPROCESS_TIMEOUT_S)
+    return pytester.runpytest_subprocess(
+        "--rootdir", str(pytester.path), "-ra", *args, timeout=SUBPROCESS_TIMEOUT_S
+    )
 
 
 def target_args(servers: Servers, *urls: str) -> list[str]:
@@ -63,7 +65,8 @@ def items_of(servers: Servers, *urls: str) -> dict[str, Severity]:
 
 def write_waivers(directory: Path, legacy: str) -> Path:
     path = directory / "waivers.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         waivers:
           - id: W-KEX
             check: SSH-KEX-001
@@ -76,7 +79,8 @@ def write_waivers(directory: Path, legacy: str) -> Path:
             justification: Accepted once, long ago.
             approver: Kepala Diskominfo
             expires: 2020-01-01
-    """))
+    """)
+    )
     return path
 
 
@@ -108,20 +112,26 @@ def verdict(result: dict, fail_on: Severity) -> str:
 
 
 def test_the_target_options_mirror_the_gates():
-    assert {option.field for option in TARGET_OPTIONS.values()} == {f.name for f in dataclasses.fields(TargetOptions)}
+    assert {option.field for option in TARGET_OPTIONS.values()} == {
+        f.name for f in dataclasses.fields(TargetOptions)
+    }
     assert set(SCHEME_OPTIONS) <= {f"--{name}" for name in TARGET_OPTIONS}
 
 
 def test_every_status_has_an_outcome():
     assert set(OUTCOMES) == set(Status)
-    assert [s for s, outcome in OUTCOMES.items() if outcome.in_setup] == [Status.ERROR]  # an error is never a pass
+    assert [s for s, outcome in OUTCOMES.items() if outcome.in_setup] == [
+        Status.ERROR
+    ]  # an error is never a pass
 
 
 def test_each_check_is_an_item_with_the_outcome_of_its_status(pytester, servers, silent):
     urls = [servers.grpcs, servers.legacy, url_of(silent)]
     waivers = write_waivers(pytester.path, servers.legacy)
     pytester.makepyfile(test_own_assertions=own_test_writing("document.json", servers.grpcs))
-    result = run(pytester, *target_args(servers, *urls), "--interop-waivers", str(waivers), "--junitxml", "junit.xml")
+    result = run(
+        pytester, *target_args(servers, *urls), "--interop-waivers", str(waivers), "--junitxml", "junit.xml"
+    )
 
     junit = pytester.path / "junit.xml"
     outcomes, cases = junit_outcomes(junit), junit_cases(junit)
@@ -144,7 +154,9 @@ def test_each_check_is_an_item_with_the_outcome_of_its_status(pytester, servers,
     assert results[node_id(legacy, "SSH-MAC-001")]["interop_status"] == "fail"  # medium: below the threshold
     assert where(url_of(silent), "error") and not where(url_of(silent), "passed")
     assert not where(servers.grpcs, "failed") and not where(servers.grpcs, "error")
-    warned = [n for n, r in results.items() if r["interop_status"] in ("warn", "fail") and outcomes[n] == "passed"]
+    warned = [
+        n for n, r in results.items() if r["interop_status"] in ("warn", "fail") and outcomes[n] == "passed"
+    ]
     assert node_id(legacy, "SSH-MAC-001") in warned
     tally = list(outcomes.values())
     result.assert_outcomes(
@@ -155,19 +167,26 @@ def test_each_check_is_an_item_with_the_outcome_of_its_status(pytester, servers,
         xfailed=tally.count("xfailed"),
         warnings=len(warned),
     )
-    result.stdout.fnmatch_lines([
-        "*InteropWarning: * SSH-MAC-001 * (medium) fail: weak MACs offered*",
-        f"probed 3 of 3 targets in 1 gate run, * s: {' '.join(urls)}",  # together, the fixture's one included
-        "waiver W-OLD (SSH-ENC-001) expired on 2020-01-01: waived nothing (it would cover 1 result)",
-        (f"XFAIL interop::{legacy}::SSH-KEX-001 - waived by W-KEX until 2099-12-31 "
-        "(approver: Kepala Diskominfo): Legacy appliance; its replacement is contracted. [[]was fail: *"),
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*InteropWarning: * SSH-MAC-001 * (medium) fail: weak MACs offered*",
+            f"probed 3 of 3 targets in 1 gate run, * s: {' '.join(urls)}",  # together, the fixture's one included
+            "waiver W-OLD (SSH-ENC-001) expired on 2020-01-01: waived nothing (it would cover 1 result)",
+            (
+                f"XFAIL interop::{legacy}::SSH-KEX-001 - waived by W-KEX until 2099-12-31 "
+                "(approver: Kepala Diskominfo): Legacy appliance; its replacement is contracted. [[]was fail: *"
+            ),
+        ]
+    )
 
     failure = cases[node_id(legacy, "SSH-ENC-001")].find("failure")
     assert failure.get("message").startswith("Finding: SSH-ENC-001")
     assert "remediation:" in failure.text
-    assert cases[node_id(url_of(silent), "SSH-KEX-001")].find("error").get("message").startswith(
-        'failed on setup with "Undetermined: SSH-KEX-001'
+    assert (
+        cases[node_id(url_of(silent), "SSH-KEX-001")]
+        .find("error")
+        .get("message")
+        .startswith('failed on setup with "Undetermined: SSH-KEX-001')
     )
     assert "W-KEX" in cases[node_id(legacy, "SSH-KEX-001")].find("skipped").get("message")
 
@@ -192,10 +211,22 @@ def test_outcomes_match_the_gates_verdicts(pytester, servers, silent):
     accepted_by_plugin = silent.accepted
 
     gate_json = pytester.path / "gate.json"
-    gate = CliRunner().invoke(app, [
-        "gate", *urls, "--ca", str(servers.ca), "--profile", str(servers.profile),
-        "--waivers", str(waivers), "--json", str(gate_json),
-    ], catch_exceptions=False)
+    gate = CliRunner().invoke(
+        app,
+        [
+            "gate",
+            *urls,
+            "--ca",
+            str(servers.ca),
+            "--profile",
+            str(servers.profile),
+            "--waivers",
+            str(waivers),
+            "--json",
+            str(gate_json),
+        ],
+        catch_exceptions=False,
+    )
     assert gate.exit_code == 1, gate.output
     document = validated(json.loads(gate_json.read_text()))
 
@@ -211,8 +242,14 @@ def test_outcomes_match_the_gates_verdicts(pytester, servers, silent):
 
 def test_k_selects_items_and_only_their_targets_are_probed(pytester, servers, silent):
     urls = [servers.grpcs, servers.legacy, url_of(silent)]
-    result = run(pytester, *target_args(servers, *urls), "-k", servers.grpcs.removeprefix("grpcs://"),
-                 "--junitxml", "junit.xml")
+    result = run(
+        pytester,
+        *target_args(servers, *urls),
+        "-k",
+        servers.grpcs.removeprefix("grpcs://"),
+        "--junitxml",
+        "junit.xml",
+    )
 
     outcomes = junit_outcomes(pytester.path / "junit.xml")
     assert set(outcomes) == set(items_of(servers, servers.grpcs))
@@ -225,7 +262,10 @@ def test_k_selects_items_and_only_their_targets_are_probed(pytester, servers, si
     "selection, chosen",
     [
         (["-m", "high"], lambda node, severity: severity is Severity.HIGH),
-        (["-k", "SSH-KEX-001 or SSH-MAC-001"], lambda node, severity: node.endswith(("SSH-KEX-001", "SSH-MAC-001"))),
+        (
+            ["-k", "SSH-KEX-001 or SSH-MAC-001"],
+            lambda node, severity: node.endswith(("SSH-KEX-001", "SSH-MAC-001")),
+        ),
     ],
     ids=["-m high", "-k check ids"],
 )
@@ -234,7 +274,9 @@ def test_markers_and_keywords_select_without_probing(pytester, servers, silent, 
     result = run(pytester, *target_args(servers, *urls), *selection, "--collect-only", "-q")
 
     collected = {line for line in result.outlines if line.startswith("interop::")}
-    assert collected == {node for node, severity in items_of(servers, *urls).items() if chosen(node, severity)}
+    assert collected == {
+        node for node, severity in items_of(servers, *urls).items() if chosen(node, severity)
+    }
     assert collected
     assert silent.accepted == 0  # collecting probes nothing
 
@@ -243,7 +285,9 @@ def test_x_stops_at_the_first_failure(pytester, servers):
     result = run(pytester, *target_args(servers, servers.legacy), "-x")
 
     assert result.parseoutcomes()["failed"] == 1
-    assert sum(result.parseoutcomes().get(o, 0) for o in ("passed", "skipped")) < len(items_of(servers, servers.legacy))
+    assert sum(result.parseoutcomes().get(o, 0) for o in ("passed", "skipped")) < len(
+        items_of(servers, servers.legacy)
+    )
     result.stdout.fnmatch_lines(["*stopping after 1 failures*"])
 
 
@@ -252,7 +296,10 @@ def test_an_ipv6_target_is_named_without_brackets(pytester):
 
     collected = [line for line in result.outlines if line.startswith("interop::")]
     assert collected
-    assert all(line.startswith("interop::ssh://0000:0000:0000:0000:0000:0000:0000:0001:22::SSH-") for line in collected)
+    assert all(
+        line.startswith("interop::ssh://0000:0000:0000:0000:0000:0000:0000:0001:22::SSH-")
+        for line in collected
+    )
 
 
 def test_the_fixture_alone_probes_its_target_only(pytester, servers, silent):
@@ -281,13 +328,27 @@ def test_the_fixture_without_a_target_is_an_error(pytester):
     "args, message",
     [
         (["--interop-target", "ftp://127.0.0.1:21"], "*ftp*"),
-        (["--interop-target", "ssh://127.0.0.1:22", "--interop-service", "spbe.A"],
-         "*--interop-service applies to grpc:// and grpcs:// targets only*"),
-        (["--interop-target", "grpcs://127.0.0.1:1", "--interop-ca", "missing.pem"], "*--interop-ca*missing.pem*"),
-        (["--interop-target", "ssh://127.0.0.1:22", "--interop-profile", "no-such-profile"], "*no-such-profile*"),
-        (["--interop-target", "ssh://127.0.0.1:22", "--interop-waivers", "waivers.yaml"], "*waivers.yaml:3*expires*"),
+        (
+            ["--interop-target", "ssh://127.0.0.1:22", "--interop-service", "spbe.A"],
+            "*--interop-service applies to grpc:// and grpcs:// targets only*",
+        ),
+        (
+            ["--interop-target", "grpcs://127.0.0.1:1", "--interop-ca", "missing.pem"],
+            "*--interop-ca*missing.pem*",
+        ),
+        (
+            ["--interop-target", "ssh://127.0.0.1:22", "--interop-profile", "no-such-profile"],
+            "*no-such-profile*",
+        ),
+        (
+            ["--interop-target", "ssh://127.0.0.1:22", "--interop-waivers", "waivers.yaml"],
+            "*waivers.yaml:3*expires*",
+        ),
         (["--interop-profile", "spbe-baseline"], "*--interop-profile given without --interop-target*"),
-        (["--interop-target", "ssh://127.0.0.1:22", "--interop-fail-on", "severe"], "*invalid choice*severe*"),
+        (
+            ["--interop-target", "ssh://127.0.0.1:22", "--interop-fail-on", "severe"],
+            "*invalid choice*severe*",
+        ),
     ],
     ids=["scheme", "service on ssh", "ca missing", "profile", "waivers", "no target", "fail-on"],
 )
@@ -319,5 +380,7 @@ def test_importing_the_plugin_loads_nothing_heavy():
         "import sys, orchestrator.gate.pytest_plugin\n"
         f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
     )
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert loaded.stdout.strip() == "[]"

@@ -104,8 +104,9 @@ def plain_servers(tmp_path_factory) -> Iterator[RunningGrpcServers]:
 def tls_servers(tmp_path_factory) -> Iterator[RunningGrpcServers]:
     ca = TestCA(tmp_path_factory.mktemp("grpc-ca"))
     now = dt.datetime.now(dt.UTC)
-    expired = ca.issue("grpc-expired", not_before=now - dt.timedelta(days=60),
-                       not_after=now - dt.timedelta(days=1))
+    expired = ca.issue(
+        "grpc-expired", not_before=now - dt.timedelta(days=60), not_after=now - dt.timedelta(days=1)
+    )
     wrong_name = ca.issue("grpc-wrong-name", dns_names=("lain.go.id",), ip_addresses=())
     specs = [
         GrpcServerSpec("tls", tls=ca.issue("grpc-tls")),

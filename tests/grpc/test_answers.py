@@ -30,8 +30,13 @@ LOST_CALLS = [
     (S.UNAVAILABLE, "Stream removed (Socket closed)"),
     (S.UNAVAILABLE, "Stream removed (recvmsg:Connection reset by peer (104))"),
     (S.UNAVAILABLE, "Socket closed"),
-    (S.UNAVAILABLE, ("failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: "
-                    "Failed to connect to remote host: Connection refused")),
+    (
+        S.UNAVAILABLE,
+        (
+            "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: "
+            "Failed to connect to remote host: Connection refused"
+        ),
+    ),
     (S.RESOURCE_EXHAUSTED, "Received message larger than max (5000000 vs. 4194304)"),  # our own cap
     (S.DEADLINE_EXCEEDED, "Deadline Exceeded"),
     (S.CANCELLED, "Locally cancelled by application!"),

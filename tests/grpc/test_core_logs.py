@@ -25,9 +25,24 @@ CORE_LOG_LINE = re.compile(r"^[EWID]\d{4} ")  # absl's prefix: severity letter, 
 def piped_check(url: str) -> subprocess.CompletedProcess:
     env = {name: value for name, value in os.environ.items() if not name.startswith("GRPC_")}
     return subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", "check", url, "--json",
-         "--only", "GRPC-*", "--only", "TLS-*"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "orchestrator.cli",
+            "check",
+            url,
+            "--json",
+            "--only",
+            "GRPC-*",
+            "--only",
+            "TLS-*",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
     )
 
 

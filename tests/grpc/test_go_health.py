@@ -30,8 +30,10 @@ def fleets(tmp_path_factory) -> Iterator[dict[str, go_health.HealthFleet]]:
     workdir = tmp_path_factory.mktemp("go-health")
     binary = go_health.build()  # a build failure fails the tests; nothing skips
     cert = TestCA(workdir / "ca").issue("go-health", dns_names=(SERVER_NAME,), ip_addresses=())
-    with go_health.start_fleet(binary, workdir, 3, first_octet=240, name="plain") as plain, \
-            go_health.start_fleet(binary, workdir, 3, first_octet=241, tls=cert, name="tls") as tls:
+    with (
+        go_health.start_fleet(binary, workdir, 3, first_octet=240, name="plain") as plain,
+        go_health.start_fleet(binary, workdir, 3, first_octet=241, tls=cert, name="tls") as tls,
+    ):
         yield {"plain": plain, "tls": tls}
 
 
@@ -44,6 +46,7 @@ def target(host: str, port: int, tls: go_health.HealthFleet | None = None) -> Ta
 def probe_all(targets: list[Target], check_ids: tuple[str, ...]):
     async def run():
         return await asyncio.gather(*(run_probe(t, selection(*check_ids), OPTIONS) for t in targets))
+
     return asyncio.run(run())
 
 
@@ -71,8 +74,10 @@ def test_health_only_passes_on_every_endpoint(fleets, transport):
 def test_latency_is_sampled_when_its_check_is_selected(fleets):
     host, port = fleets["plain"].endpoints[0]
     (report,) = probe_all([target(host, port)], ("GRPC-HLTH-001", "GRPC-LAT-001"))
-    assert {r.check_id: r.status for r in report.results} == {"GRPC-HLTH-001": Status.PASS,
-                                                              "GRPC-LAT-001": Status.PASS}
+    assert {r.check_id: r.status for r in report.results} == {
+        "GRPC-HLTH-001": Status.PASS,
+        "GRPC-LAT-001": Status.PASS,
+    }
     assert report.facts["grpc"]["health_latency_ms"] > 0
 
 

@@ -18,7 +18,9 @@ def reason(report, check_id: str) -> str:
 def test_garbled_identity_answer(plain_servers):
     report = probe(registered(plain_servers, "garbled_identity"))
     assert statuses(report) == PASS_ALL_BUT_PLAINTEXT | {
-        "GRPC-IDEN-001": "error", "GRPC-IDEN-002": "error", "GRPC-IDEN-003": "error",
+        "GRPC-IDEN-001": "error",
+        "GRPC-IDEN-002": "error",
+        "GRPC-IDEN-003": "error",
     }
     assert reason(report, "GRPC-IDEN-001") == (
         "ServiceInfo.Describe: answer is not a valid spbe.interop.v1.DescribeResponse"
@@ -28,8 +30,10 @@ def test_garbled_identity_answer(plain_servers):
 def test_garbled_reflection_is_not_taken_for_absent_reflection(plain_servers):
     report = probe(registered(plain_servers, "garbled_reflection"))
     assert statuses(report) == PASS_ALL_BUT_PLAINTEXT | {
-        "GRPC-REFL-001": "error", "GRPC-REFL-002": "error",
-        "GRPC-REFL-003": "error", "GRPC-REFL-004": "error",
+        "GRPC-REFL-001": "error",
+        "GRPC-REFL-002": "error",
+        "GRPC-REFL-003": "error",
+        "GRPC-REFL-004": "error",
     }
     assert "not a valid grpc.reflection.v1.ServerReflectionResponse" in reason(report, "GRPC-REFL-001")
 
@@ -43,7 +47,9 @@ def test_stalled_watch(plain_servers):
 def test_stalled_health_check(plain_servers):
     report = probe(registered(plain_servers, "stalled_health"), timeout_s=STALL_TIMEOUT_S)
     assert statuses(report) == PASS_ALL_BUT_PLAINTEXT | {
-        "GRPC-HLTH-001": "error", "GRPC-HLTH-002": "error", "GRPC-LAT-001": "error",
+        "GRPC-HLTH-001": "error",
+        "GRPC-HLTH-002": "error",
+        "GRPC-LAT-001": "error",
     }
     assert reason(report, "GRPC-LAT-001") == "/grpc.health.v1.Health/Check: no answer before the deadline"
     assert "grpc.testing.TestService" in reason(report, "GRPC-HLTH-002")

@@ -46,12 +46,18 @@ def technical_names(text: str) -> set[str]:
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ('Register grpc.health.v1.Health and set `""` to SERVING.',
-         {"grpc.health.v1.Health", '`""`', '""', "SERVING"}),
-        ('Run the large_unary case; see RFC 8996 and TLS 1.2 ("h2").',
-         {"large_unary", "RFC", "8996", "TLS", "1.2", '"h2"'}),
-        ("List services in DescribeResponse.declared_services. Done.",
-         {"DescribeResponse.declared_services", "declared_services"}),
+        (
+            'Register grpc.health.v1.Health and set `""` to SERVING.',
+            {"grpc.health.v1.Health", '`""`', '""', "SERVING"},
+        ),
+        (
+            'Run the large_unary case; see RFC 8996 and TLS 1.2 ("h2").',
+            {"large_unary", "RFC", "8996", "TLS", "1.2", '"h2"'},
+        ),
+        (
+            "List services in DescribeResponse.declared_services. Done.",
+            {"DescribeResponse.declared_services", "declared_services"},
+        ),
     ],
 )
 def test_technical_names_are_found(text, expected):
@@ -62,8 +68,9 @@ def test_every_check_has_an_indonesian_text_and_an_effort():
     checks = family_checks()
     assert {"grpc", "tls"} <= set(checks.values())
     assert [missing for missing in registry.missing_texts() if missing.split("/")[0] in checks] == []
-    assert {check_id: registry.effort(check_id) for check_id in checks
-            if registry.effort(check_id) not in EFFORTS} == {}
+    assert {
+        check_id: registry.effort(check_id) for check_id in checks if registry.effort(check_id) not in EFFORTS
+    } == {}
 
 
 def test_catalogues_name_only_registered_checks_of_their_family():
@@ -85,4 +92,3 @@ def test_indonesian_text_is_a_translation_that_keeps_technical_names(check_id):
         assert translated != source, f"{check_id}.{field} is not translated"
         lost = sorted(name for name in technical_names(source) if name not in translated)
         assert lost == [], f"{check_id}.{field}: Indonesian lacks {lost}"
-

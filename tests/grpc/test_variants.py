@@ -49,15 +49,25 @@ CASES = [
     (
         "no_identity",
         {"agency": None, "application": None, "services": ()},
-        {"GRPC-IDEN-001": "fail", "GRPC-IDEN-002": "skip", "GRPC-HLTH-002": "skip", "GRPC-REFL-002": "skip",
-         "GRPC-IDEN-003": "skip"},
+        {
+            "GRPC-IDEN-001": "fail",
+            "GRPC-IDEN-002": "skip",
+            "GRPC-HLTH-002": "skip",
+            "GRPC-REFL-002": "skip",
+            "GRPC-IDEN-003": "skip",
+        },
     ),
     # The inventory declares a service this endpoint does not serve.
     (
         "conformant",
         {"services": (*DECLARED, "sikd.v1.Surat")},
-        {"GRPC-HLTH-002": "fail", "GRPC-HLTH-004": "fail", "GRPC-REFL-002": "fail", "GRPC-REFL-003": "fail",
-         "GRPC-IDEN-003": "warn"},
+        {
+            "GRPC-HLTH-002": "fail",
+            "GRPC-HLTH-004": "fail",
+            "GRPC-REFL-002": "fail",
+            "GRPC-REFL-003": "fail",
+            "GRPC-IDEN-003": "warn",
+        },
     ),
 ]
 

@@ -23,14 +23,23 @@ IDENTITY = ("32.73", "bdg-perizinan")
 def test_grpc_behind_nginx_fails_the_gate_when_the_backend_stops(tmp_path, hostile_ca, profiles):
     backend = start_grpc_servers([GrpcServerSpec("backend", identity=IDENTITY)], tmp_path / "backend")
     try:
-        with start_grpc_proxy(tmp_path / "nginx", backend.port("backend"), tls=hostile_ca.issue("proxy")) as proxy:
+        with start_grpc_proxy(
+            tmp_path / "nginx", backend.port("backend"), tls=hostile_ca.issue("proxy")
+        ) as proxy:
             urls = {
                 "plain": f"grpc://127.0.0.1:{proxy.port('plain')}",
                 "status": f"grpc://127.0.0.1:{proxy.port('status')}",
                 "tls": f"grpcs://127.0.0.1:{proxy.port('tls')}",
             }
             options = {
-                name: ["--profile", str(profiles["patient"]), "--agency", IDENTITY[0], "--application", IDENTITY[1]]
+                name: [
+                    "--profile",
+                    str(profiles["patient"]),
+                    "--agency",
+                    IDENTITY[0],
+                    "--application",
+                    IDENTITY[1],
+                ]
                 + (["--ca", str(hostile_ca.ca_path)] if name == "tls" else [])
                 for name in urls
             }

@@ -123,8 +123,11 @@ def test_nginx_answering_for_a_stopped_backend_fails_the_health_checks(
     health = checked.result("GRPC-HLTH-001")
     assert "answered UNAVAILABLE (the service is not serving" in health["reason"] and said in health["reason"]
     # nginx answered every call: nothing the endpoint probe asked is left undetermined.
-    assert not [r["check_id"] for r in checked.report["results"]
-                if r["status"] == "error" and not r["check_id"].startswith("GRPC-INTR-")]
+    assert not [
+        r["check_id"]
+        for r in checked.report["results"]
+        if r["status"] == "error" and not r["check_id"].startswith("GRPC-INTR-")
+    ]
 
 
 @pytest.mark.timeout(60)
@@ -163,9 +166,17 @@ def test_the_installed_command_exits_the_same(server, scheme, expected, start_se
     """The console script as a CI job runs it: the table's last line says the code in words."""
     patience = PATIENCE[expected]
     completed = subprocess.run(
-        [*interop_command(), "check", f"{scheme}://127.0.0.1:{start_server(server)}",
-         "--profile", str(profiles[patience])],
-        capture_output=True, text=True, timeout=100, stdin=subprocess.DEVNULL,
+        [
+            *interop_command(),
+            "check",
+            f"{scheme}://127.0.0.1:{start_server(server)}",
+            "--profile",
+            str(profiles[patience]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        stdin=subprocess.DEVNULL,
     )
     assert completed.returncode == expected, completed.stdout + completed.stderr
     last_line = completed.stdout.strip().splitlines()[-1]
@@ -192,8 +203,15 @@ def test_one_gate_over_the_matrix_gives_each_target_its_code_and_the_worst_wins(
     cases = [case for case in CASES if case.exit == expected]
     urls = {f"{case.scheme}://127.0.0.1:{start_server(case.server)}": case for case in cases}
 
-    code, document = gate(*urls, "--profile", str(profiles[PATIENCE[expected]]), "--ca", str(hostile_ca.ca_path),
-                          "--per-host", "16")
+    code, document = gate(
+        *urls,
+        "--profile",
+        str(profiles[PATIENCE[expected]]),
+        "--ca",
+        str(hostile_ca.ca_path),
+        "--per-host",
+        "16",
+    )
 
     got = {target["target"]: target["exit_code"] for target in document["targets"]}
     assert got == {url: case.exit for url, case in urls.items()}

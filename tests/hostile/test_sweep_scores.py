@@ -25,15 +25,19 @@ KURANG, CUKUP = 1.79, 2.59  # the top of each band (orchestrator.scoring.CAPS)
 @pytest.fixture(scope="module")
 def legacy_sshd(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("legacy-sshd")
-    keys = [host_key(workdir / "keys", "rsa", 2048), host_key(workdir / "keys", "dsa"),
-            host_key(workdir / "keys", "ed25519")]
+    keys = [
+        host_key(workdir / "keys", "rsa", 2048),
+        host_key(workdir / "keys", "dsa"),
+        host_key(workdir / "keys", "ed25519"),
+    ]
     with start_openssh(workdir, "legacy", host_keys=keys) as server:
         yield server
 
 
 @pytest.mark.timeout(180)
-def test_a_sweep_over_broken_servers_is_capped_or_not_measured(tmp_path, profiles, nginx_without_backend,
-                                                               legacy_sshd):
+def test_a_sweep_over_broken_servers_is_capped_or_not_measured(
+    tmp_path, profiles, nginx_without_backend, legacy_sshd
+):
     with HostileServer("silent") as silent:
         urls = {
             "silent": f"ssh://127.0.0.1:{silent.port}",
@@ -41,15 +45,42 @@ def test_a_sweep_over_broken_servers_is_capped_or_not_measured(tmp_path, profile
             "legacy": f"ssh://127.0.0.1:{legacy_sshd.port}",
         }
         inventory = write_inventory(
-            tmp_path / "inventory.yaml", [Planned(url, agency=index) for index, url in enumerate(urls.values())]
+            tmp_path / "inventory.yaml",
+            [Planned(url, agency=index) for index, url in enumerate(urls.values())],
         )
         store = tmp_path / "results.db"
-        swept = runner.invoke(app, ["sweep", "run", "--engine", "local", "--inventory", str(inventory),
-                                    "--profile", str(profiles["brief"]), "--store", str(store)])
+        swept = runner.invoke(
+            app,
+            [
+                "sweep",
+                "run",
+                "--engine",
+                "local",
+                "--inventory",
+                str(inventory),
+                "--profile",
+                str(profiles["brief"]),
+                "--store",
+                str(store),
+            ],
+        )
         assert swept.exit_code in (0, 1), swept.output
 
-    written = runner.invoke(app, ["report", "latest", "--store", str(store), "--format", "json", "--lang", "en",
-                                  "--out", str(tmp_path / "report.json")])
+    written = runner.invoke(
+        app,
+        [
+            "report",
+            "latest",
+            "--store",
+            str(store),
+            "--format",
+            "json",
+            "--lang",
+            "en",
+            "--out",
+            str(tmp_path / "report.json"),
+        ],
+    )
     assert written.exit_code == 0, written.output
     report = json.loads((tmp_path / "report.json").read_text())
     endpoints = {endpoint["url"]: endpoint["score"] for endpoint in report["endpoints"]}

@@ -100,11 +100,17 @@ class ServerThread:
             try:
                 while data := await reader.read(65536):
                     sent += len(data)
-                    if counted and cut_after_bytes is not None and not cut.is_set() and sent > cut_after_bytes:
+                    if (
+                        counted
+                        and cut_after_bytes is not None
+                        and not cut.is_set()
+                        and sent > cut_after_bytes
+                    ):
                         cut.set()
                         for side in both:  # SO_LINGER 0: close with a TCP reset
                             side.transport.get_extra_info("socket").setsockopt(
-                                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                            )
                             side.transport.abort()
                         return
                     writer.write(data)
@@ -119,8 +125,10 @@ class ServerThread:
             self.relayed[port] = self.relayed.get(port, 0) + 1
             server_reader, server_writer = await asyncio.open_connection(HOST, target_port)
             both = (client_writer, server_writer)
-            await asyncio.gather(pump(client_reader, server_writer, True, both),
-                                 pump(server_reader, client_writer, False, both))
+            await asyncio.gather(
+                pump(client_reader, server_writer, True, both),
+                pump(server_reader, client_writer, False, both),
+            )
 
         async def start() -> int:
             server = await asyncio.start_server(handle, HOST, 0)

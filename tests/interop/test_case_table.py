@@ -16,9 +16,19 @@ from probes.grpc.interop.gather import unanswered
 from probes.model import Severity, Status
 
 SPEC_ORDER = [
-    "empty_unary", "large_unary", "client_streaming", "server_streaming", "ping_pong", "empty_stream",
-    "custom_metadata", "status_code_and_message", "special_status_message", "unimplemented_method",
-    "unimplemented_service", "cancel_after_begin", "cancel_after_first_response",
+    "empty_unary",
+    "large_unary",
+    "client_streaming",
+    "server_streaming",
+    "ping_pong",
+    "empty_stream",
+    "custom_metadata",
+    "status_code_and_message",
+    "special_status_message",
+    "unimplemented_method",
+    "unimplemented_service",
+    "cancel_after_begin",
+    "cancel_after_first_response",
     "timeout_on_sleeping_server",
 ]
 
@@ -135,22 +145,32 @@ def test_a_deadline_status_before_our_deadline_is_the_servers_answer():
     assert unanswered(PLAIN, {"code": "DEADLINE_EXCEEDED", "details": "upstream timed out"}, 0.2, 5.0) is None
 
 
-@pytest.mark.parametrize("details", [
-    "Received http2 header with status: 502",  # nginx with its backend down
-    "backend unavailable",  # a grpc-status 14 the server or a proxy sent
-])
+@pytest.mark.parametrize(
+    "details",
+    [
+        "Received http2 header with status: 502",  # nginx with its backend down
+        "backend unavailable",  # a grpc-status 14 the server or a proxy sent
+    ],
+)
 def test_unavailable_sent_by_the_server_or_a_proxy_is_an_answer(details):
     assert unanswered(PLAIN, {"code": "UNAVAILABLE", "details": details}, 0.1, 5.0) is None
 
 
-@pytest.mark.parametrize("details", [
-    "Socket closed",
-    "Stream removed (recvmsg:Connection reset by peer (104))",
-    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Connection refused",
-])
+@pytest.mark.parametrize(
+    "details",
+    [
+        "Socket closed",
+        "Stream removed (recvmsg:Connection reset by peer (104))",
+        "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Connection refused",
+    ],
+)
 def test_a_lost_or_missing_connection_is_no_answer(details):
-    reason = unanswered(PLAIN, {"unary_code": "OK", "full_duplex_code": "UNAVAILABLE",
-                                "full_duplex_details": details}, 0.1, 5.0)
+    reason = unanswered(
+        PLAIN,
+        {"unary_code": "OK", "full_duplex_code": "UNAVAILABLE", "full_duplex_details": details},
+        0.1,
+        5.0,
+    )
     assert reason == f"no answer: UNAVAILABLE: {details}"
 
 

@@ -57,13 +57,26 @@ def grpc_go_server(request, grpc_go_peers, interop_certificate, tmp_path_factory
 def test_our_probe_passes_every_case_against_grpc_go_server(grpc_go_server, interop_certificate):
     server, security = grpc_go_server
     scheme = "grpcs" if security == "tls" else "grpc"
-    argv = [str(INTEROP), "check", f"{scheme}://127.0.0.1:{server.port}",
-            "--service", "grpc.testing.TestService", "--only", "GRPC-INTR-*", "--json"]
+    argv = [
+        str(INTEROP),
+        "check",
+        f"{scheme}://127.0.0.1:{server.port}",
+        "--service",
+        "grpc.testing.TestService",
+        "--only",
+        "GRPC-INTR-*",
+        "--json",
+    ]
     if security == "tls":
         argv += ["--ca", str(interop_certificate.ca_path)]
 
-    done = subprocess.run(grpc_go.in_namespace(server, argv), capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=180)
+    done = subprocess.run(
+        grpc_go.in_namespace(server, argv),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=180,
+    )
 
     report = validated(json.loads(done.stdout))
     statuses = {result["check_id"]: result["status"] for result in report["results"]}
@@ -84,8 +97,9 @@ def reference_server(request, interop_certificate, tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
-def test_grpc_go_client_passes_every_case_against_our_server(grpc_go_peers, reference_server,
-                                                             interop_certificate, case):
+def test_grpc_go_client_passes_every_case_against_our_server(
+    grpc_go_peers, reference_server, interop_certificate, case
+):
     server, security = reference_server
 
     done = grpc_go.run_client(grpc_go_peers, server.port, case, tls=client_tls(security, interop_certificate))
@@ -101,8 +115,9 @@ def test_grpc_go_client_verifies_our_certificate(grpc_go_peers, reference_server
     stranger = TestCA(tmp_path / "other-ca")
 
     try:
-        done = grpc_go.run_client(grpc_go_peers, server.port, "empty_unary",
-                                  tls=(stranger.ca_path, "localhost"), timeout_s=5)
+        done = grpc_go.run_client(
+            grpc_go_peers, server.port, "empty_unary", tls=(stranger.ca_path, "localhost"), timeout_s=5
+        )
     except subprocess.TimeoutExpired as stopped:
         assert PASSED.search((stopped.stderr or b"").decode(errors="replace")) is None
     else:
@@ -127,7 +142,10 @@ def test_grpc_go_client_fails_each_fault_a_client_can_see(grpc_go_peers, grpc_se
 
 def test_client_side_cases_are_the_three_info_cases():
     assert {
-        "cancel_after_begin", "cancel_after_first_response", "timeout_on_sleeping_server"} == CLIENT_SIDE_CASES
+        "cancel_after_begin",
+        "cancel_after_first_response",
+        "timeout_on_sleeping_server",
+    } == CLIENT_SIDE_CASES
 
 
 class AnswersUnimplementedWithAMessage(interop_server.TestService):

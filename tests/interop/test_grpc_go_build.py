@@ -48,9 +48,11 @@ def test_the_mirror_comes_from_the_deb822_sources(tmp_path):
 
 
 def test_the_mirror_comes_from_a_one_line_sources_list(tmp_path):
-    one_line = ("# a comment\n"
-                "deb http://security.debian.org/debian-security bookworm-security main\n"
-                "deb [arch=amd64] http://mirror.example.id/debian bookworm main contrib\n")
+    one_line = (
+        "# a comment\n"
+        "deb http://security.debian.org/debian-security bookworm-security main\n"
+        "deb [arch=amd64] http://mirror.example.id/debian bookworm main contrib\n"
+    )
 
     mirror = grpc_go.debian_mirror(apt_dir(tmp_path, one_line=one_line), codename="bookworm")
 
@@ -66,7 +68,9 @@ def test_a_disabled_stanza_is_not_the_mirror(tmp_path):
 
 
 def test_private_apt_keeps_to_its_own_directory(tmp_path):
-    apt = grpc_go.PrivateApt(tmp_path / "apt", grpc_go.Mirror("http://deb.debian.org/debian", "bookworm", None))
+    apt = grpc_go.PrivateApt(
+        tmp_path / "apt", grpc_go.Mirror("http://deb.debian.org/debian", "bookworm", None)
+    )
 
     options = dict(pair.split("=", 1) for pair in apt.options()[1::2])
 
@@ -79,11 +83,15 @@ def test_a_second_build_uses_the_cache(grpc_go_peers):
     again = grpc_go.build()
 
     assert again == grpc_go_peers
-    assert again.built_from.startswith(f"golang-google-grpc {grpc_go.installed_version('golang-google-grpc-dev')};")
+    assert again.built_from.startswith(
+        f"golang-google-grpc {grpc_go.installed_version('golang-google-grpc-dev')};"
+    )
 
 
 def test_make_test_builds_the_peers_first():
     makefile = (REPO / "Makefile").read_text()
 
     assert re.search(r"^test:.*\bgrpc-go\b", makefile, re.MULTILINE)
-    assert re.search(r"^grpc-go:.*\n\t\$\(PY\) -m orchestrator\.testbed\.grpc_go build$", makefile, re.MULTILINE)
+    assert re.search(
+        r"^grpc-go:.*\n\t\$\(PY\) -m orchestrator\.testbed\.grpc_go build$", makefile, re.MULTILINE
+    )

@@ -42,8 +42,16 @@ def test_conformant_server_passes_every_case(conformant_process):
 
 
 def test_several_broken_cases_fail_exactly(tmp_path):
-    broken = frozenset({"large_unary", "ping_pong", "custom_metadata", "special_status_message",
-                        "unimplemented_service", "cancel_after_first_response"})
+    broken = frozenset(
+        {
+            "large_unary",
+            "ping_pong",
+            "custom_metadata",
+            "special_status_message",
+            "unimplemented_service",
+            "cancel_after_first_response",
+        }
+    )
     with run_interop_server(tmp_path, broken) as server:
         report = probe(server.port)
 
@@ -177,8 +185,9 @@ def test_an_endless_stream_is_cut_and_fails(grpc_servers):
     assert observed["code"] == "CANCELLED"
 
 
-@pytest.mark.parametrize("greeting", [b"", b"SSH-2.0-OpenSSH_9.2\r\n" + bytes(range(256)) * 4],
-                         ids=["silent", "not-http2"])
+@pytest.mark.parametrize(
+    "greeting", [b"", b"SSH-2.0-OpenSSH_9.2\r\n" + bytes(range(256)) * 4], ids=["silent", "not-http2"]
+)
 def test_a_server_that_does_not_speak_grpc_errors_every_check(grpc_servers, greeting):
     port = grpc_servers.start_tcp(greeting)
 
@@ -187,8 +196,9 @@ def test_a_server_that_does_not_speak_grpc_errors_every_check(grpc_servers, gree
     assert report.unreachable is None
     assert statuses(report) == dict.fromkeys(ALL_IDS, Status.ERROR)
     no_answer = ("empty_unary: no complete answer", "empty_unary: no answer: UNAVAILABLE")
-    assert all(result.reason.startswith(no_answer)
-               for result in report.results), [r.reason for r in report.results]
+    assert all(result.reason.startswith(no_answer) for result in report.results), [
+        r.reason for r in report.results
+    ]
 
 
 def test_cacheable_unary_call_echoes_metadata_beside_cache_control(conformant_process):
@@ -228,8 +238,10 @@ def test_a_proxy_answering_for_a_stopped_backend_fails_every_case(proxy_without_
     assert statuses(report) == dict.fromkeys(ALL_IDS, Status.FAIL)
     empty = next(r for r in report.results if r.check_id == "GRPC-INTR-001")
     assert empty.evidence["observed"]["code"] == "UNAVAILABLE"
-    assert empty.evidence["observed"]["details"] == {
-        "plain": "Received http2 header with status: 502", "status": "backend unavailable"}[listener]
+    assert (
+        empty.evidence["observed"]["details"]
+        == {"plain": "Received http2 header with status: 502", "status": "backend unavailable"}[listener]
+    )
 
 
 class DeadlineFromUpstream(interop_server.TestService):
@@ -272,7 +284,8 @@ def test_the_grpc_and_interop_checks_share_one_connection(grpc_servers):
     relay = grpc_servers.start_cutting_relay(grpc_servers.start())
     every_grpc_check = {
         check_id: CheckSettings(meta.severity, dict(meta.params))
-        for check_id, meta in registry.checks().items() if meta.protocol == "grpc"
+        for check_id, meta in registry.checks().items()
+        if meta.protocol == "grpc"
     }
 
     report = asyncio.run(run_probe(grpc_target(relay), every_grpc_check))

@@ -29,7 +29,9 @@ def test_validate_ok_prints_counts():
     result = invoke("validate", TINY)
     assert result.exit_code == 0, result.output
     first = result.stdout.splitlines()[0]
-    assert first.startswith(f"OK {TINY}: 4 agencies, 4 applications, 5 endpoints (ssh 2, grpc 3, grpcs 0) in ")
+    assert first.startswith(
+        f"OK {TINY}: 4 agencies, 4 applications, 5 endpoints (ssh 2, grpc 3, grpcs 0) in "
+    )
     assert "scope: networks 127.0.0.0/8; domains localhost" in result.stdout
     assert f"sha256: {load_inventory(TINY).content_hash}" in result.stdout
 
@@ -46,8 +48,10 @@ def test_validate_invalid_prints_every_problem_and_exits_2(write):
     province_line, url_line = marked_line(text, 'province: "33"'), marked_line(text, "192.0.2.7")
     assert result.stderr.splitlines() == [
         f"{path}:{province_line}: agencies[2].province: province '33' does not match code '32.73' (province '32')",
-        (f"{path}:{url_line}: applications[2].endpoints[0].url: 192.0.2.7 is outside the inventory scope "
-        "(networks 127.0.0.0/8; domains localhost): refused, nothing is ever sent to it"),
+        (
+            f"{path}:{url_line}: applications[2].endpoints[0].url: 192.0.2.7 is outside the inventory scope "
+            "(networks 127.0.0.0/8; domains localhost): refused, nothing is ever sent to it"
+        ),
         f"error: 2 problems in {path}: nothing runs on an invalid inventory",
     ]
     assert "OK" not in result.stdout
@@ -66,7 +70,9 @@ def test_stats_json_counts_by_level_and_province():
     assert (data["agencies"], data["applications"]) == (4, 4)
     assert data["endpoints"] == {"total": 5, "ssh": 2, "grpc": 3, "grpcs": 0}
     assert data["by_level"]["kota"] == {
-        "agencies": 1, "applications": 1, "endpoints": {"ssh": 0, "grpc": 1, "grpcs": 0}
+        "agencies": 1,
+        "applications": 1,
+        "endpoints": {"ssh": 0, "grpc": 1, "grpcs": 0},
     }
     assert data["by_level"]["pusat"]["endpoints"] == {"ssh": 1, "grpc": 1, "grpcs": 0}
     assert data["by_province"]["32"] == {
@@ -159,8 +165,11 @@ def test_generate_usage_errors_exit_2(tmp_path):
 
 def test_an_output_that_cannot_be_written_exits_2(write, tmp_path):
     nowhere = tmp_path / "no-such-dir"
-    csv_path = write("agency_code,agency_name,level,province,application_id,application_name,url\n"
-                     "KEMENKES,K,pusat,31,k-1,K1,grpc://127.0.0.1:1\n", "fleet.csv")
+    csv_path = write(
+        "agency_code,agency_name,level,province,application_id,application_name,url\n"
+        "KEMENKES,K,pusat,31,k-1,K1,grpc://127.0.0.1:1\n",
+        "fleet.csv",
+    )
     for args in (
         ("import", csv_path, "--out", nowhere / "x.yaml"),
         ("export", TINY, "--out", nowhere / "x.csv"),
@@ -168,7 +177,10 @@ def test_an_output_that_cannot_be_written_exits_2(write, tmp_path):
     ):
         result = invoke(*args)
         assert result.exit_code == 2, (args, result.output)
-        assert f"error: {nowhere}/x." in result.stderr and "cannot write: No such file or directory" in result.stderr
+        assert (
+            f"error: {nowhere}/x." in result.stderr
+            and "cannot write: No such file or directory" in result.stderr
+        )
 
 
 def test_a_bad_scope_domain_is_a_usage_error(write, tmp_path):

@@ -9,7 +9,9 @@ from orchestrator.inventory.csv import COLUMNS, export_csv, import_csv
 from tests.inventory.conftest import TINY, write_private_key
 
 LOOPBACK = {"networks": ["127.0.0.0/8"], "domains": ["localhost"]}
-HEADER = "agency_code,agency_name,level,province,application_id,application_name,url,services,pins,vantage,tags\n"
+HEADER = (
+    "agency_code,agency_name,level,province,application_id,application_name,url,services,pins,vantage,tags\n"
+)
 ROWS = (
     "KEMENKES,Kementerian Kesehatan,pusat,31,kemenkes-satusehat,SATUSEHAT,grpc://127.0.0.1:50051,"
     "grpc.health.v1.Health;spbe.kesehatan.v1.KesehatanService,,,env=staging;testbed=conformant\n"
@@ -44,7 +46,8 @@ def test_round_trip_yaml_csv_yaml_is_lossless(tmp_path):
     source = tmp_path / "source.yaml"
     source.write_text(
         TINY.read_text().replace(
-            "password_env: SPBE_AUDIT_PASSWORD", "key_path: keys/audit\n          passphrase_env: SPBE_KEY_PASS"
+            "password_env: SPBE_AUDIT_PASSWORD",
+            "key_path: keys/audit\n          passphrase_env: SPBE_KEY_PASS",
         )
     )
     original = load_inventory(source)
@@ -88,10 +91,14 @@ def test_scope_is_given_to_the_importer(write, tmp_path):
     text = HEADER + "KEMENKES,Kementerian Kesehatan,pusat,31,k-1,K1,grpc://10.1.2.3:50051,,,,\n"
     problems = _problems(write, tmp_path, text)
     assert problems == [
-        ("2: url: 10.1.2.3 is outside the inventory scope (networks 127.0.0.0/8; domains localhost): refused, "
-        "nothing is ever sent to it")
+        (
+            "2: url: 10.1.2.3 is outside the inventory scope (networks 127.0.0.0/8; domains localhost): refused, "
+            "nothing is ever sent to it"
+        )
     ]
-    inventory = import_csv(write(text, "ok.csv"), tmp_path / "ok.yaml", {"networks": ["10.0.0.0/8"], "domains": []})
+    inventory = import_csv(
+        write(text, "ok.csv"), tmp_path / "ok.yaml", {"networks": ["10.0.0.0/8"], "domains": []}
+    )
     assert [ref.host for ref in inventory.endpoints()] == ["10.1.2.3"]
 
 
@@ -139,8 +146,14 @@ def test_a_bad_first_value_is_reported_once_on_its_own_row(write, tmp_path):
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        (REQUIRED.encode() + b"K,K\xe9,pusat,31,a,A,grpc://127.0.0.1:1\n", "2: (file): not UTF-8 text: byte 0xe9"),
-        ((REQUIRED + "K,K,pusat,31,a,A," + "x" * 200_000 + "\n").encode(), "2: (row): not valid CSV: field larger"),
+        (
+            REQUIRED.encode() + b"K,K\xe9,pusat,31,a,A,grpc://127.0.0.1:1\n",
+            "2: (file): not UTF-8 text: byte 0xe9",
+        ),
+        (
+            (REQUIRED + "K,K,pusat,31,a,A," + "x" * 200_000 + "\n").encode(),
+            "2: (row): not valid CSV: field larger",
+        ),
         (b"agency_code,url,url\n", "1: (header): missing column(s)"),
     ],
 )
@@ -154,11 +167,17 @@ def test_files_the_csv_module_cannot_read_are_located(write, tmp_path, raw, expe
 
 
 def test_a_column_given_twice_is_refused(write, tmp_path):
-    text = REQUIRED.replace("\n", ",url\n") + "KEMENKES,K,pusat,31,a,A,grpc://127.0.0.1:1,grpc://127.0.0.1:2\n"
+    text = (
+        REQUIRED.replace("\n", ",url\n") + "KEMENKES,K,pusat,31,a,A,grpc://127.0.0.1:1,grpc://127.0.0.1:2\n"
+    )
     assert _problems(write, tmp_path, text) == ["1: (header): column(s) given twice: url"]
 
 
 def test_a_bad_domain_in_the_scope_names_the_option(write, tmp_path):
     text = REQUIRED + "KEMENKES,K,pusat,31,a,A,grpc://127.0.0.1:1\n"
-    problems = _problems(write, tmp_path, text, scope={"networks": ["127.0.0.0/8"], "domains": ["bad domain"]})
-    assert problems == [" --domain: a domain suffix is a DNS name such as go.id or localhost (got 'bad domain')"]
+    problems = _problems(
+        write, tmp_path, text, scope={"networks": ["127.0.0.0/8"], "domains": ["bad domain"]}
+    )
+    assert problems == [
+        " --domain: a domain suffix is a DNS name such as go.id or localhost (got 'bad domain')"
+    ]

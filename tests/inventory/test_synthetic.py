@@ -49,8 +49,11 @@ def test_regions_carry_real_kemendagri_codes_and_names(national):
             assert agency["code"][:2] == agency["province"]
             counts[agency["province"]][agency["level"]] += 1
     for code, province in provinces().items():
-        assert counts[code] == Counter({"kabupaten": province.kabupaten, "kota": province.kota} if province.kota
-                                       else {"kabupaten": province.kabupaten}), code
+        assert counts[code] == Counter(
+            {"kabupaten": province.kabupaten, "kota": province.kota}
+            if province.kota
+            else {"kabupaten": province.kabupaten}
+        ), code
 
 
 def test_every_application_has_one_grpc_endpoint_and_a_fifth_also_ssh(national):
@@ -66,16 +69,20 @@ def test_each_application_declares_its_own_service_and_a_third_the_interop_servi
     interop = 0
     for app in national["applications"]:
         first, *rest = app["endpoints"][0]["services"]
-        assert first in own and any(app["name"].startswith(topic) and synthetic.application_service(topic) == first
-                                    for topic in synthetic.TOPICS), app["name"]
+        assert first in own and any(
+            app["name"].startswith(topic) and synthetic.application_service(topic) == first
+            for topic in synthetic.TOPICS
+        ), app["name"]
         assert rest in ([], [synthetic.INTEROP_SERVICE])
         interop += bool(rest)
     assert 0.33 <= interop / len(national["applications"]) <= 0.40  # SPLP_SHARE = 86/236 = 0.364
 
 
 def test_application_service_names_are_grpc_names():
-    assert (synthetic.application_service("Pengadaan Barang/Jasa")
-            == "spbe.pengadaanbarangjasa.v1.PengadaanBarangJasaService")
+    assert (
+        synthetic.application_service("Pengadaan Barang/Jasa")
+        == "spbe.pengadaanbarangjasa.v1.PengadaanBarangJasaService"
+    )
     assert synthetic.application_service("UMKM") == "spbe.umkm.v1.UMKMService"
     assert synthetic.application_service("PPID") == "spbe.ppid.v1.PPIDService"
 
@@ -91,7 +98,9 @@ def test_loopback_address_plan(national):
             address = ipaddress.ip_address(host)
             assert address in ipaddress.ip_network("127.0.0.0/8")
             assert address not in ipaddress.ip_network("127.0.0.0/24")
-            low, high = (synthetic.SSH_PORT_BASE, 20_000) if scheme == "ssh" else (synthetic.GRPC_PORT_BASE, 32_768)
+            low, high = (
+                (synthetic.SSH_PORT_BASE, 20_000) if scheme == "ssh" else (synthetic.GRPC_PORT_BASE, 32_768)
+            )
             assert low <= port < high  # below the ephemeral range 32768-60999
             sockets.add((host, port))
             host_of_agency[app["agency"]].add(host)
@@ -193,7 +202,9 @@ def test_grpcs_endpoints_name_server_and_ca(tmp_path):
     document = synthetic.write_generated(path, 4, slice_endpoints=200, grpcs_share=0.25)
     tls = [ep for ep in _endpoints(document) if ep["url"].startswith("grpcs://")]
     assert 0.1 < len(tls) / len(document["applications"]) < 0.4
-    assert all(ep["ca_file"] == "testbed-ca.pem" and ep["server_name"].endswith(".testbed.localhost") for ep in tls)
+    assert all(
+        ep["ca_file"] == "testbed-ca.pem" and ep["server_name"].endswith(".testbed.localhost") for ep in tls
+    )
     # Same topics and behaviours as without TLS: only the scheme changed.
     plain = synthetic.generate(4, slice_endpoints=200, grpcs_share=0.0)
     assert [a["name"] for a in plain["applications"]] == [a["name"] for a in document["applications"]]
@@ -213,9 +224,15 @@ def test_tls_is_the_norm_with_problems_at_their_rates(national):
     grpc = [ep for ep in _endpoints(national) if not ep["url"].startswith("ssh://")]
     tls = [ep for ep in grpc if ep["url"].startswith("grpcs://")]
     assert abs(len(tls) / len(grpc) - synthetic.GRPCS_SHARE) < 0.01
-    problems = Counter(tag.split("=", 1)[1] for ep in _endpoints(national) for tag in ep["tags"]
-                       if tag.startswith(synthetic.TLS_TAG + "="))
-    assert all(tag.startswith("testbed=") for ep in _endpoints(national) if ep not in tls for tag in ep["tags"])
+    problems = Counter(
+        tag.split("=", 1)[1]
+        for ep in _endpoints(national)
+        for tag in ep["tags"]
+        if tag.startswith(synthetic.TLS_TAG + "=")
+    )
+    assert all(
+        tag.startswith("testbed=") for ep in _endpoints(national) if ep not in tls for tag in ep["tags"]
+    )
     weights = dict(synthetic.TLS_PROBLEMS)
     assert set(problems) == set(weights) - {synthetic.VALID_TLS}
     for problem, count in problems.items():  # each within 20 % of its weight (hundreds of draws each)

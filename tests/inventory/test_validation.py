@@ -452,9 +452,9 @@ applications:
         "the key 'name' appears twice",
     ),
     "empty scope": (
-        HEAD.replace("  networks: [127.0.0.0/8, 10.20.0.0/16]\n  domains: [go.id, localhost]\n", "  {}\n").replace(
-            "scope:", "scope:  # <-"
-        ),
+        HEAD.replace(
+            "  networks: [127.0.0.0/8, 10.20.0.0/16]\n  domains: [go.id, localhost]\n", "  {}\n"
+        ).replace("scope:", "scope:  # <-"),
         "scope",
         "the scope allows nothing",
     ),
@@ -537,7 +537,9 @@ applications:
 
 
 # -1: every file is "large" and read in a child; the default reads the tiny ones in process.
-LOADERS = pytest.mark.parametrize("in_process_max", [-1, model.IN_PROCESS_MAX_BYTES], ids=["child", "in-process"])
+LOADERS = pytest.mark.parametrize(
+    "in_process_max", [-1, model.IN_PROCESS_MAX_BYTES], ids=["child", "in-process"]
+)
 
 
 @LOADERS
@@ -565,8 +567,10 @@ def test_endpoint_set_of_a_bad_inventory_raises_every_problem(write, monkeypatch
         load_endpoint_set(path)
 
     assert loaded.value.problems == direct.value.problems
-    assert [(p.line, p.field) for p in loaded.value.problems][:2] == [(11, "applications[0].name"),
-                                                                         (12, "applications[0].agency")]
+    assert [(p.line, p.field) for p in loaded.value.problems][:2] == [
+        (11, "applications[0].name"),
+        (12, "applications[0].agency"),
+    ]
 
 
 def test_a_missing_file_is_a_problem_not_a_crash(tmp_path):
@@ -601,7 +605,9 @@ applications:
 """
     )
     targets = [ref.to_target() for ref in load_inventory(path).endpoints()]
-    assert [t.credentials for t in targets] == [Credentials(username="audit", password_env="AUDIT_PASSWORD")] * 2
+    assert [t.credentials for t in targets] == [
+        Credentials(username="audit", password_env="AUDIT_PASSWORD")
+    ] * 2
 
 
 @pytest.mark.parametrize(
@@ -637,8 +643,10 @@ def test_scope_allows_ipv6_networks():
 
 def test_date_like_text_is_text(write):
     """YAML 1.1 timestamps crashed the reader (2026-13-01) or turned names into dates."""
-    path = write(HEAD.replace("name: Kota Bandung", "name: 2026-13-01") + "applications:\n"
-                 "  - {id: app-1, name: 2026-02-30, agency: KEMENKES}\n")
+    path = write(
+        HEAD.replace("name: Kota Bandung", "name: 2026-13-01") + "applications:\n"
+        "  - {id: app-1, name: 2026-02-30, agency: KEMENKES}\n"
+    )
     inventory = load_inventory(path)
     assert inventory.agency("32.73").name == "2026-13-01"
     assert inventory.applications[0].name == "2026-02-30"
@@ -647,7 +655,11 @@ def test_date_like_text_is_text(write):
 @pytest.mark.parametrize(
     "value, field, phrase",
     [
-        ("!!binary AAAA", "applications[0].agency", "the YAML tag 'tag:yaml.org,2002:binary' has no place here"),
+        (
+            "!!binary AAAA",
+            "applications[0].agency",
+            "the YAML tag 'tag:yaml.org,2002:binary' has no place here",
+        ),
         ("!!set {KEMENKES}", "applications[0].agency", "has no place here"),
         ("!!int KEMENKES", "applications[0].agency", "'KEMENKES' is not a valid int"),
         ("!!bool maybe", "applications[0].agency", "'maybe' is not a valid bool"),
@@ -672,7 +684,8 @@ def test_merge_keys_recursive_aliases_and_depth(write):
     )
     inventory = load_inventory(write(shared))
     assert [(a.id, a.name, a.agency) for a in inventory.applications] == [
-        ("app-1", "Shared", "KEMENKES"), ("app-2", "Own", "KEMENKES")
+        ("app-1", "Shared", "KEMENKES"),
+        ("app-2", "Own", "KEMENKES"),
     ]
     recursive = HEAD + "applications: &a [*a]  # <-\n"
     with pytest.raises(InventoryError, match="recursive alias") as caught:

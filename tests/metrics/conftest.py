@@ -110,10 +110,16 @@ def build_scenario(path: Path) -> Scenario:
             store,
             "nasional",
             [
-                (RECORDS[E1], report(E1, facts=ssh_facts({"ssh-ed25519": "e1-ed", "ssh-rsa": "e1-rsa"})),
-                 None),
-                (RECORDS[E2], report(E2, facts=ssh_facts({"ssh-ed25519": "e2-old", "ssh-rsa": "e2-rsa"})),
-                 None),
+                (
+                    RECORDS[E1],
+                    report(E1, facts=ssh_facts({"ssh-ed25519": "e1-ed", "ssh-rsa": "e1-rsa"})),
+                    None,
+                ),
+                (
+                    RECORDS[E2],
+                    report(E2, facts=ssh_facts({"ssh-ed25519": "e2-old", "ssh-rsa": "e2-rsa"})),
+                    None,
+                ),
                 (RECORDS[E3], report(E3, facts=grpcs_facts("2026-03-01T12:00:00+00:00")), None),
                 (RECORDS[E4], report(E4), None),
                 (RECORDS[E5], report(E5), None),
@@ -125,21 +131,42 @@ def build_scenario(path: Path) -> Scenario:
             "nasional",
             [
                 # SSH-KEX-001 (high) fails, SSH-KEX-002 (low) warns; same host keys as before.
-                (RECORDS[E1], report(E1, {"SSH-KEX-001": Status.FAIL, "SSH-KEX-002": Status.WARN},
-                                     facts=ssh_facts({"ssh-ed25519": "e1-ed", "ssh-rsa": "e1-rsa"})), None),
+                (
+                    RECORDS[E1],
+                    report(
+                        E1,
+                        {"SSH-KEX-001": Status.FAIL, "SSH-KEX-002": Status.WARN},
+                        facts=ssh_facts({"ssh-ed25519": "e1-ed", "ssh-rsa": "e1-rsa"}),
+                    ),
+                    None,
+                ),
                 # The ED25519 key changed; a new ECDSA key appeared (not a change).
-                (RECORDS[E2], report(E2, facts=ssh_facts(
-                    {"ssh-ed25519": "e2-new", "ssh-rsa": "e2-rsa", "ecdsa-sha2-nistp256": "e2-ec"})), None),
+                (
+                    RECORDS[E2],
+                    report(
+                        E2,
+                        facts=ssh_facts(
+                            {"ssh-ed25519": "e2-new", "ssh-rsa": "e2-rsa", "ecdsa-sha2-nistp256": "e2-ec"}
+                        ),
+                    ),
+                    None,
+                ),
                 # GRPC-REFL-001 (medium) fails; certificate renewed.
-                (RECORDS[E3], report(E3, {"GRPC-REFL-001": Status.FAIL}, facts=grpcs_facts(NOT_AFTER),
-                                     duration_s=1.7), None),
+                (
+                    RECORDS[E3],
+                    report(E3, {"GRPC-REFL-001": Status.FAIL}, facts=grpcs_facts(NOT_AFTER), duration_s=1.7),
+                    None,
+                ),
                 # Nothing answered: every gRPC check an error, TLS checks skipped (plaintext).
                 (RECORDS[E4], report(E4, unreachable="connection refused", duration_s=0.003), "refused"),
                 # Plaintext gRPC: GRPC-TLS-001 (high) fails.
                 (RECORDS[E5], report(E5, {"GRPC-TLS-001": Status.FAIL}, duration_s=0.08), None),
                 # New endpoint: nothing to compare its host keys with; SSH-HKEY-003 (critical) fails.
-                (RECORDS[E6], report(E6, {"SSH-HKEY-003": Status.FAIL},
-                                     facts=ssh_facts({"ssh-ed25519": "e6-ed"})), None),
+                (
+                    RECORDS[E6],
+                    report(E6, {"SSH-HKEY-003": Status.FAIL}, facts=ssh_facts({"ssh-ed25519": "e6-ed"})),
+                    None,
+                ),
             ],
             started="2026-01-12T01:00:00",
         )
@@ -158,8 +185,13 @@ def build_scenario(path: Path) -> Scenario:
         pilot = add_sweep(
             store,
             "pilot",
-            [(endpoint(PILOT, "32.73", "kota", "32", "32-73-0099"),
-              report(PILOT, facts=ssh_facts({"ssh-ed25519": "pilot"})), None)],
+            [
+                (
+                    endpoint(PILOT, "32.73", "kota", "32", "32-73-0099"),
+                    report(PILOT, facts=ssh_facts({"ssh-ed25519": "pilot"})),
+                    None,
+                )
+            ],
             started="2026-01-10T01:00:00",
         )
     return Scenario(path, previous, latest, running, pilot)

@@ -26,10 +26,17 @@ DASHBOARD_NAMES = ("national", "agency", "operations")
 # Variables Grafana defines itself, with the values the tests give them (scrapes every second).
 GRAFANA_BUILTINS = {"__rate_interval": "1m", "__range": "1h", "__interval": "15s"}
 # Series Prometheus writes itself: scrape health and alert state.
-PROMETHEUS_INTERNAL = frozenset({
-    "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
-    "scrape_series_added", "ALERTS", "ALERTS_FOR_STATE",
-})
+PROMETHEUS_INTERNAL = frozenset(
+    {
+        "up",
+        "scrape_duration_seconds",
+        "scrape_samples_scraped",
+        "scrape_samples_post_metric_relabeling",
+        "scrape_series_added",
+        "ALERTS",
+        "ALERTS_FOR_STATE",
+    }
+)
 # Sample names as the exposition spells them (a counter's _total, a histogram's three series).
 SUFFIXES = {"gauge": ("",), "counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
 EXPORTED = frozenset(f.name + suffix for f in FAMILIES for suffix in SUFFIXES[f.type])
@@ -54,8 +61,11 @@ def panels(board: dict) -> Iterator[dict]:
 
 def dashboard_expressions(name: str) -> list[Expression]:
     board = dashboard(name)
-    return [Expression(f"{name}:{p['title']}:{t['refId']}", t["expr"])
-            for p in panels(board) for t in p.get("targets", ())]
+    return [
+        Expression(f"{name}:{p['title']}:{t['refId']}", t["expr"])
+        for p in panels(board)
+        for t in p.get("targets", ())
+    ]
 
 
 def rules() -> list[dict]:
@@ -64,8 +74,9 @@ def rules() -> list[dict]:
 
 
 def rule_expressions() -> list[Expression]:
-    return [Expression(f"rules:{rule.get('alert') or rule['record']}", rule["expr"].strip())
-            for rule in rules()]
+    return [
+        Expression(f"rules:{rule.get('alert') or rule['record']}", rule["expr"].strip()) for rule in rules()
+    ]
 
 
 def recorded_names() -> frozenset[str]:
@@ -99,6 +110,7 @@ def variables_in(text: str) -> set[str]:
 
 def substitute(expr: str, values: dict[str, str]) -> str:
     """``expr`` with every ``$var``, ``${var}`` and ``[[var]]`` replaced; an unknown one is an error."""
+
     def one(match: re.Match) -> str:
         name = next(g for g in match.groups() if g)
         if name not in values:
@@ -127,8 +139,27 @@ _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\
 _DURATIONS = re.compile(r"\b\d+(?:ms|[smhdwy])\b")
 _NUMBERS = re.compile(r"\b\d+(?:\.\d*)?(?:[eE][+-]?\d+)?\b|\.\d+")
 _IDENTIFIER = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring",
-                      "group_left", "group_right", "inf", "nan", "Inf", "NaN", "start", "end"})
+KEYWORDS = frozenset(
+    {
+        "and",
+        "or",
+        "unless",
+        "bool",
+        "offset",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "inf",
+        "nan",
+        "Inf",
+        "NaN",
+        "start",
+        "end",
+    }
+)
 
 
 def metric_names(expr: str) -> set[str]:
@@ -142,7 +173,7 @@ def metric_names(expr: str) -> set[str]:
     text = _NUMBERS.sub(" ", text)
     names = set()
     for match in _IDENTIFIER.finditer(text):
-        if match[0] in KEYWORDS or text[match.end():].lstrip().startswith("("):
+        if match[0] in KEYWORDS or text[match.end() :].lstrip().startswith("("):
             continue
         names.add(match[0])
     return names

@@ -53,21 +53,41 @@ class History:
 
 def _sweep_argv(workdir: Path, profile: Path) -> list[str]:
     # No retries: the refused and silent endpoints end at once; --per-host: every server is on 127.0.0.1.
-    return [sys.executable, "-m", "orchestrator.cli", "sweep", "run",
-            "--inventory", str(workdir / "nasional.yaml"), "--profile", str(profile),
-            "--store", str(workdir / "results.db"), "--engine", "local",
-            "--retries", "0", "--per-host", "16", "--json", "--no-summary"]
+    return [
+        sys.executable,
+        "-m",
+        "orchestrator.cli",
+        "sweep",
+        "run",
+        "--inventory",
+        str(workdir / "nasional.yaml"),
+        "--profile",
+        str(profile),
+        "--store",
+        str(workdir / "results.db"),
+        "--engine",
+        "local",
+        "--retries",
+        "0",
+        "--per-host",
+        "16",
+        "--json",
+        "--no-summary",
+    ]
 
 
 def _profile(path: Path, deadline_s: float) -> Path:
-    path.write_text(f'name: dashboards\ninclude: ["*"]\n'
-                    f"probe: {{deadline_s: {deadline_s}, connect_timeout_s: 2, read_timeout_s: 2}}\n")
+    path.write_text(
+        f'name: dashboards\ninclude: ["*"]\n'
+        f"probe: {{deadline_s: {deadline_s}, connect_timeout_s: 2, read_timeout_s: 2}}\n"
+    )
     return path
 
 
 def _run_sweep(workdir: Path, profile: Path) -> str:
-    done = subprocess.run(_sweep_argv(workdir, profile), capture_output=True, text=True,
-                          timeout=SWEEP_TIMEOUT_S)
+    done = subprocess.run(
+        _sweep_argv(workdir, profile), capture_output=True, text=True, timeout=SWEEP_TIMEOUT_S
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     with Store(workdir / "results.db", create=False) as store:
         return store.list_sweeps(1, inventory_name=INVENTORY)[0].id
@@ -113,13 +133,22 @@ def _waivers(path: Path) -> Path:
 
 
 def _fingerprint(key: Path) -> str:
-    done = subprocess.run(["ssh-keygen", "-lf", str(key)], capture_output=True, text=True, timeout=10,
-                          check=True)
+    done = subprocess.run(
+        ["ssh-keygen", "-lf", str(key)], capture_output=True, text=True, timeout=10, check=True
+    )
     return done.stdout.split()[1]
 
 
-def _inventory(path: Path, ssh_pinned: int, pin: str, ssh_legacy: int, grpc: tuple[int, ...], ca: Path,
-               refused: int, silent: int) -> Path:
+def _inventory(
+    path: Path,
+    ssh_pinned: int,
+    pin: str,
+    ssh_legacy: int,
+    grpc: tuple[int, ...],
+    ca: Path,
+    refused: int,
+    silent: int,
+) -> Path:
     plain_a, plain_b, soon, expired = grpc
     tls = f'ca_file: "{ca}", server_name: localhost'
     path.write_text(f"""version: 1
@@ -163,12 +192,15 @@ def make_history(workdir: Path) -> History:
     ca = TestCA(workdir / "tls")
     now = dt.datetime.now(dt.UTC)
     soon = ca.issue("soon", not_after=now + dt.timedelta(days=7))
-    expired = ca.issue("expired", not_before=now - dt.timedelta(days=60),
-                       not_after=now - dt.timedelta(days=2))
+    expired = ca.issue(
+        "expired", not_before=now - dt.timedelta(days=60), not_after=now - dt.timedelta(days=2)
+    )
     ports = free_ports(4, HOST)
-    specs = [GrpcServerSpec(name="plain", ports=ports[:2]),
-             GrpcServerSpec(name="soon", ports=(ports[2],), tls=soon),
-             GrpcServerSpec(name="expired", ports=(ports[3],), tls=expired)]
+    specs = [
+        GrpcServerSpec(name="plain", ports=ports[:2]),
+        GrpcServerSpec(name="soon", ports=(ports[2],), tls=soon),
+        GrpcServerSpec(name="expired", ports=(ports[3],), tls=expired),
+    ]
     silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # accepts connections (backlog), never answers
     servers = []
     try:
@@ -179,14 +211,29 @@ def make_history(workdir: Path) -> History:
         pinned = sshd.start_openssh(workdir / "sshd", "hardened", host_keys=[first_key], name="sshd-pinned")
         servers.append(pinned)
         servers.append(sshd.start_openssh(workdir / "sshd", "legacy", name="sshd-legacy"))
-        _inventory(workdir / "nasional.yaml", pinned.port, _fingerprint(first_key), servers[-1].port, ports,
-                   ca.ca_path, free_port(HOST), silent.getsockname()[1])
+        _inventory(
+            workdir / "nasional.yaml",
+            pinned.port,
+            _fingerprint(first_key),
+            servers[-1].port,
+            ports,
+            ca.ca_path,
+            free_port(HOST),
+            silent.getsockname()[1],
+        )
         fast = _profile(workdir / "fast.yaml", deadline_s=5)  # the silent endpoint takes all of it
         first = _run_sweep(workdir, fast)
         # The pinned server is reinstalled: same address, another host key.
         pinned.stop()
-        servers.append(sshd.start_openssh(workdir / "sshd", "hardened", port=pinned.port, name="sshd-rekeyed",
-                                          host_keys=[sshd.host_key(workdir / "keys-after", "ed25519")]))
+        servers.append(
+            sshd.start_openssh(
+                workdir / "sshd",
+                "hardened",
+                port=pinned.port,
+                name="sshd-rekeyed",
+                host_keys=[sshd.host_key(workdir / "keys-after", "ed25519")],
+            )
+        )
         second = _run_sweep(workdir, fast)
         running = _kill_mid_sweep(workdir, _profile(workdir / "slow.yaml", SLOW_DEADLINE_S), {first, second})
     finally:

@@ -78,21 +78,32 @@ def report(
         results.append(
             CheckResult(check_id, status, severity, reason, {"observed": reason, "expected": "pass"}, 0.002)
         )
-    return ProbeReport(target=url, results=results, duration_s=duration_s, unreachable=unreachable,
-                       facts=facts or {})
+    return ProbeReport(
+        target=url, results=results, duration_s=duration_s, unreachable=unreachable, facts=facts or {}
+    )
 
 
 def ssh_facts(keys: dict[str, str]) -> dict:
     """``facts.summary`` of the SSH probe with host keys by type (``{"ssh-ed25519": seed, ...}``)."""
-    labels = {"ssh-ed25519": ("ED25519", 256, ["ssh-ed25519"]),
-              "ssh-rsa": ("RSA", 3072, ["rsa-sha2-512", "rsa-sha2-256"]),
-              "ecdsa-sha2-nistp256": ("ECDSA", 256, ["ecdsa-sha2-nistp256"])}
+    labels = {
+        "ssh-ed25519": ("ED25519", 256, ["ssh-ed25519"]),
+        "ssh-rsa": ("RSA", 3072, ["rsa-sha2-512", "rsa-sha2-256"]),
+        "ecdsa-sha2-nistp256": ("ECDSA", 256, ["ecdsa-sha2-nistp256"]),
+    }
     host_keys = []
     for key_type, seed in keys.items():
         label, bits, algorithms = labels[key_type]
         fp = fingerprint(seed)
-        host_keys.append({"algorithms": algorithms, "type": key_type, "label": label, "bits": bits,
-                          "fingerprint": fp, "display": f"{bits} {fp} ({label})"})
+        host_keys.append(
+            {
+                "algorithms": algorithms,
+                "type": key_type,
+                "label": label,
+                "bits": bits,
+                "fingerprint": fp,
+                "display": f"{bits} {fp} ({label})",
+            }
+        )
     return {
         "ssh": {
             "banner": "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3",
@@ -195,6 +206,7 @@ def add_hostile_sweep(store: Store) -> tuple[str, list[EndpointMeta]]:
         )
         for n, agency in enumerate(HOSTILE_AGENCIES)
     ]
-    sweep_id = add_sweep(store, HOSTILE_INVENTORY, [(r, report(r.url), None) for r in records],
-                         started="2026-02-01T00:00:00")
+    sweep_id = add_sweep(
+        store, HOSTILE_INVENTORY, [(r, report(r.url), None) for r in records], started="2026-02-01T00:00:00"
+    )
     return sweep_id, records

@@ -33,12 +33,16 @@ WORST_CASE = [
 
 
 def worst_case_store(path: Path) -> None:
-    records = [endpoint(url, agency, level, province, f"app-{n}")
-               for n, (url, agency, level, province) in enumerate(WORST_CASE)]
+    records = [
+        endpoint(url, agency, level, province, f"app-{n}")
+        for n, (url, agency, level, province) in enumerate(WORST_CASE)
+    ]
 
-    capping = {"ssh://127.5.0.1:10000": {"SSH-KEX-001": Status.FAIL},
-               "grpcs://127.6.0.1:20000": {"GRPC-HLTH-001": Status.FAIL},
-               "ssh://127.7.0.1:10000": {"SSH-ENC-001": Status.FAIL}}
+    capping = {
+        "ssh://127.5.0.1:10000": {"SSH-KEX-001": Status.FAIL},
+        "grpcs://127.6.0.1:20000": {"GRPC-HLTH-001": Status.FAIL},
+        "ssh://127.7.0.1:10000": {"SSH-ENC-001": Status.FAIL},
+    }
 
     def reports(seed: str):
         out = []
@@ -55,8 +59,13 @@ def worst_case_store(path: Path) -> None:
     with Store(path) as store:
         add_sweep(store, "nasional", reports("a"), started="2026-03-01T00:00:00")
         add_sweep(store, "nasional", reports("b"), started="2026-03-08T00:00:00")
-        running = add_sweep(store, "nasional", reports("c")[:2] + [(records[2], None, None)],
-                            started="2026-03-15T00:00:00", state=SweepState.RUNNING)
+        running = add_sweep(
+            store,
+            "nasional",
+            reports("c")[:2] + [(records[2], None, None)],
+            started="2026-03-15T00:00:00",
+            state=SweepState.RUNNING,
+        )
         store.write_live(running, in_flight=1, workers=1)
 
 

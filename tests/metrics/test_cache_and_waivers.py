@@ -74,8 +74,9 @@ def test_a_slow_build_serves_the_previous_snapshot_meanwhile(scenario, store_cop
         hold = threading.Event()
         collector._builder.submit(hold.wait)  # the builder is busy with something long
         with Store(store_copy) as store:
-            newer = add_sweep(store, "nasional", [(RECORDS[E1], report(E1), None)],
-                              started="2026-01-14T00:00:00")
+            newer = add_sweep(
+                store, "nasional", [(RECORDS[E1], report(E1), None)], started="2026-01-14T00:00:00"
+            )
         assert sweep_shown(samples(scrape(collector))) == scenario.latest  # stale, not missing
         hold.set()
         collector._builder.submit(lambda: None).result(timeout=30)  # the queued build is done
@@ -92,16 +93,35 @@ def test_waivers_turn_failures_into_waived_and_changes_to_the_file_are_picked_up
         parsed = samples(scrape(collector))
         assert value(parsed, "interop_sweep_results", **INV, status="waived") == 1
         assert value(parsed, "interop_sweep_results", **INV, status="fail") == 3
-        assert value(parsed, "interop_agency_check_failures", **INV, agency="32.73", check="SSH-KEX-001",
-                     severity="high") == 0
+        assert (
+            value(
+                parsed,
+                "interop_agency_check_failures",
+                **INV,
+                agency="32.73",
+                check="SSH-KEX-001",
+                severity="high",
+            )
+            == 0
+        )
         assert value(parsed, "interop_check_failures", **INV, check="SSH-KEX-001", severity="high") == 0
         # A waived failure earns full credit: E1 loses only the warn's half point.
-        assert value(parsed, "interop_endpoint_compliance_ratio", **INV, agency="32.73",
-                     endpoint=E1) == pytest.approx((SSH - 0.5) / SSH)
+        assert value(
+            parsed, "interop_endpoint_compliance_ratio", **INV, agency="32.73", endpoint=E1
+        ) == pytest.approx((SSH - 0.5) / SSH)
         # ... and no longer caps: 32.73's capped endpoints drop from 2 (E1, E3) to 1 (E3).
         assert value(parsed, "interop_agency_capped_endpoints", **INV, agency="32.73") == 1
-        assert value(parsed, "interop_agency_cap_info", **INV, agency="32.73", check="GRPC-REFL-001",
-                     severity="medium") == 1
+        assert (
+            value(
+                parsed,
+                "interop_agency_cap_info",
+                **INV,
+                agency="32.73",
+                check="GRPC-REFL-001",
+                severity="medium",
+            )
+            == 1
+        )
         assert value(parsed, "interop_waivers_active") == 1
         builds = collector.builds
 

@@ -76,9 +76,19 @@ def test_serve_before_the_first_sweep_and_stop_on_sigterm(tmp_path):
     port = free_port()
     store = tmp_path / "not-yet" / "results.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", "serve", "--store", str(store),
-         "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "orchestrator.cli",
+            "serve",
+            "--store",
+            str(store),
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         wait_for_port("127.0.0.1", port, 30, process)
@@ -122,9 +132,23 @@ def test_serve_reads_a_store_in_a_directory_it_cannot_write_while_a_sweep_writes
     assert list(before) == ["results.db"]  # no writer: nothing to share, the hardest case
     port = free_port()
     process = subprocess.Popen(
-        read_only(directory, sys.executable, "-m", "orchestrator.cli", "serve", "--store", str(built.path),
-                  "--listen", f"127.0.0.1:{port}", "--build-wait", "60"),
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        read_only(
+            directory,
+            sys.executable,
+            "-m",
+            "orchestrator.cli",
+            "serve",
+            "--store",
+            str(built.path),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--build-wait",
+            "60",
+        ),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         wait_for_port("127.0.0.1", port, 60, process)

@@ -59,8 +59,18 @@ def ep(url: str, agency: str) -> dict[str, str]:
 
 def test_sweep_level_series_show_the_latest_complete_sweep(parsed, scenario):
     inv = {"inventory": "nasional"}
-    assert value(parsed, "interop_sweep_info", **inv, sweep=scenario.latest, profile="spbe-baseline",
-                 engine="local", state="complete") == 1
+    assert (
+        value(
+            parsed,
+            "interop_sweep_info",
+            **inv,
+            sweep=scenario.latest,
+            profile="spbe-baseline",
+            engine="local",
+            state="complete",
+        )
+        == 1
+    )
     assert len(series_of(parsed, "interop_sweep_info")) == 2  # nasional and pilot
     started = datetime(2026, 1, 12, 1, 0, tzinfo=UTC).timestamp()
     assert value(parsed, "interop_sweep_start_timestamp_seconds", **inv) == started
@@ -72,8 +82,11 @@ def test_sweep_level_series_show_the_latest_complete_sweep(parsed, scenario):
     assert value(parsed, "interop_sweep_results", **inv, status="error") == N_GRPC - N_TLS == 29
     assert value(parsed, "interop_sweep_results", **inv, status="skip") == 3 * 4 + 2 * N_TLS
     assert value(parsed, "interop_sweep_results", **inv, status="waived") == 0
-    nasional = [v for (n, labels), v in parsed.items()
-                if n == "interop_sweep_results" and ("inventory", "nasional") in labels]
+    nasional = [
+        v
+        for (n, labels), v in parsed.items()
+        if n == "interop_sweep_results" and ("inventory", "nasional") in labels
+    ]
     assert sum(nasional) == 3 * (N_SSH + N_GRPC)
     assert value(parsed, "interop_sweep_latest_state", **inv, state="running") == 1
     assert value(parsed, "interop_sweep_latest_state", **inv, state="complete") == 0
@@ -105,7 +118,8 @@ def test_scores_national_province_agency(parsed):
     national = NATIONAL
     assert value(parsed, "interop_agency_compliance_ratio", **inv, agency="32.73") == pytest.approx(bandung)
     assert value(parsed, "interop_agency_compliance_ratio", **inv, agency="KEMENKES") == pytest.approx(
-        kemenkes)
+        kemenkes
+    )
     # KEMENKES: E4's 79 of error weight against E5's 79 determined.
     assert value(parsed, "interop_agency_confidence_ratio", **inv, agency="KEMENKES") == pytest.approx(0.5)
     assert value(parsed, "interop_agency_confidence_ratio", **inv, agency="32.73") == 1
@@ -114,7 +128,8 @@ def test_scores_national_province_agency(parsed):
     assert value(parsed, "interop_agency_spbe_index", **inv, agency="KEMENKES") == group_index(E5) == 2.59
     assert value(parsed, "interop_national_compliance_ratio", **inv) == pytest.approx(national)
     assert value(parsed, "interop_national_confidence_ratio", **inv) == pytest.approx(
-        (3 * SSH + GRPCS + GRPC) / (3 * SSH + GRPCS + 2 * GRPC))
+        (3 * SSH + GRPCS + GRPC) / (3 * SSH + GRPCS + 2 * GRPC)
+    )
     assert value(parsed, "interop_national_spbe_index", **inv) == NATIONAL_INDEX == 3.08
     assert value(parsed, "interop_province_spbe_index", **inv, province="32") == group_index(E1, E2, E3, E6)
     assert value(parsed, "interop_agency_spbe_index", **inv, agency="32.73") == group_index(E1, E2, E3)
@@ -124,23 +139,37 @@ def test_scores_national_province_agency(parsed):
     assert value(parsed, "interop_national_cap_info", **inv, check="SSH-HKEY-003", severity="critical") == 1
     assert len(series_of(parsed, "interop_national_cap_info")) == 1
     assert value(parsed, "interop_province_capped_endpoints", **inv, province="31") == 1
-    assert value(parsed, "interop_province_cap_info", **inv, province="31", check="GRPC-TLS-001",
-                 severity="high") == 1
+    assert (
+        value(
+            parsed, "interop_province_cap_info", **inv, province="31", check="GRPC-TLS-001", severity="high"
+        )
+        == 1
+    )
     assert value(parsed, "interop_agency_capped_endpoints", **inv, agency="32.73") == 2  # E1, E3
-    assert value(parsed, "interop_agency_cap_info", **inv, agency="32.73", check="SSH-KEX-001",
-                 severity="high") == 1
-    assert value(parsed, "interop_agency_cap_info", **inv, agency="32", check="SSH-HKEY-003",
-                 severity="critical") == 1
+    assert (
+        value(parsed, "interop_agency_cap_info", **inv, agency="32.73", check="SSH-KEX-001", severity="high")
+        == 1
+    )
+    assert (
+        value(
+            parsed, "interop_agency_cap_info", **inv, agency="32", check="SSH-HKEY-003", severity="critical"
+        )
+        == 1
+    )
     # The pilot's only endpoint passes everything: measured, nothing capped, no reason.
     assert value(parsed, "interop_agency_capped_endpoints", inventory="pilot", agency="32.73") == 0
     assert value(parsed, "interop_national_spbe_index", inventory="pilot") == 5.0
-    assert not [labels for labels in series_of(parsed, "interop_national_cap_info")
-                if ("inventory", "pilot") in labels]
+    assert not [
+        labels
+        for labels in series_of(parsed, "interop_national_cap_info")
+        if ("inventory", "pilot") in labels
+    ]
     jabar = (E1_EARNED + SSH + E3_EARNED + E6_EARNED) / (3 * SSH + GRPCS)
     assert value(parsed, "interop_province_compliance_ratio", **inv, province="32") == pytest.approx(jabar)
     assert value(parsed, "interop_province_compliance_ratio", **inv, province="31") == pytest.approx(kemenkes)
-    assert value(parsed, "interop_agency_info", **inv, agency="32", agency_level="provinsi",
-                 province="32") == 1
+    assert (
+        value(parsed, "interop_agency_info", **inv, agency="32", agency_level="provinsi", province="32") == 1
+    )
     assert value(parsed, "interop_agency_endpoints", **inv, agency="32.73") == 3
     assert value(parsed, "interop_agency_endpoints_unreachable", **inv, agency="KEMENKES") == 1
     assert value(parsed, "interop_agency_results", **inv, agency="KEMENKES", status="error") == 29
@@ -149,24 +178,63 @@ def test_scores_national_province_agency(parsed):
 
 def test_agency_check_failures_cover_every_check_the_agency_was_tested_with(parsed):
     inv = {"inventory": "nasional"}
-    assert value(parsed, "interop_agency_check_failures", **inv, agency="32.73", check="SSH-KEX-001",
-                 severity="high") == 1
-    assert value(parsed, "interop_agency_check_failures", **inv, agency="32.73", check="GRPC-REFL-001",
-                 severity="medium") == 1
-    assert value(parsed, "interop_agency_check_failures", **inv, agency="32.73", check="TLS-CERT-003",
-                 severity="critical") == 0
-    kemenkes = [labels for labels in series_of(parsed, "interop_agency_check_failures")
-                if ("agency", "KEMENKES") in labels]
+    assert (
+        value(
+            parsed,
+            "interop_agency_check_failures",
+            **inv,
+            agency="32.73",
+            check="SSH-KEX-001",
+            severity="high",
+        )
+        == 1
+    )
+    assert (
+        value(
+            parsed,
+            "interop_agency_check_failures",
+            **inv,
+            agency="32.73",
+            check="GRPC-REFL-001",
+            severity="medium",
+        )
+        == 1
+    )
+    assert (
+        value(
+            parsed,
+            "interop_agency_check_failures",
+            **inv,
+            agency="32.73",
+            check="TLS-CERT-003",
+            severity="critical",
+        )
+        == 0
+    )
+    kemenkes = [
+        labels
+        for labels in series_of(parsed, "interop_agency_check_failures")
+        if ("agency", "KEMENKES") in labels
+    ]
     assert len(kemenkes) == N_GRPC  # gRPC and TLS checks only: no SSH endpoint
-    assert len([1 for labels in series_of(parsed, "interop_agency_check_failures")
-                if ("agency", "32.73") in labels and ("inventory", "nasional") in labels]) == N_SSH + N_GRPC
+    assert (
+        len(
+            [
+                1
+                for labels in series_of(parsed, "interop_agency_check_failures")
+                if ("agency", "32.73") in labels and ("inventory", "nasional") in labels
+            ]
+        )
+        == N_SSH + N_GRPC
+    )
 
 
 def test_endpoint_series(parsed):
     assert value(parsed, "interop_endpoint_up", **ep(E1, "32.73")) == 1
     assert value(parsed, "interop_endpoint_up", **ep(E4, "KEMENKES")) == 0
     assert value(parsed, "interop_endpoint_compliance_ratio", **ep(E1, "32.73")) == pytest.approx(
-        E1_EARNED / SSH)
+        E1_EARNED / SSH
+    )
     assert value(parsed, "interop_endpoint_compliance_ratio", **ep(E2, "32.73")) == 1
     assert value(parsed, "interop_endpoint_compliance_ratio", **ep(E4, "KEMENKES")) is None  # not measured
     assert value(parsed, "interop_endpoint_probe_duration_seconds", **ep(E3, "32.73")) == 1.7
@@ -176,14 +244,28 @@ def test_endpoint_series(parsed):
     assert value(parsed, "interop_endpoint_ssh_host_key_changed", **ep(E1, "32.73")) == 0
     assert value(parsed, "interop_endpoint_ssh_host_key_changed", **ep(E2, "32.73")) == 1
     assert value(parsed, "interop_endpoint_ssh_host_key_changed", **ep(E6, "32")) is None  # nothing before
-    assert value(parsed, "interop_endpoint_info", **ep(E3, "32.73"), application="32-73-0003",
-                 protocol="grpc", agency_level="kota", province="32") == 1
+    assert (
+        value(
+            parsed,
+            "interop_endpoint_info",
+            **ep(E3, "32.73"),
+            application="32-73-0003",
+            protocol="grpc",
+            agency_level="kota",
+            province="32",
+        )
+        == 1
+    )
     # The pilot inventory has a single sweep: no host-key comparison there either.
-    assert value(parsed, "interop_endpoint_ssh_host_key_changed", inventory="pilot", agency="32.73",
-                 endpoint=PILOT) is None
+    assert (
+        value(
+            parsed, "interop_endpoint_ssh_host_key_changed", inventory="pilot", agency="32.73", endpoint=PILOT
+        )
+        is None
+    )
     assert value(parsed, "interop_endpoint_up", inventory="pilot", agency="32.73", endpoint=PILOT) == 1
     # No fingerprint and no free text from a server anywhere in the labels.
-    for (_, labels) in parsed:
+    for _, labels in parsed:
         for _, text in labels:
             assert "SHA256:" not in text and "OpenSSH" not in text
 
@@ -208,7 +290,7 @@ def test_running_sweep_series(parsed, scenario):
 
 
 def test_every_series_uses_its_familys_labels(parsed):
-    for (name, labels) in parsed:
+    for name, labels in parsed:
         base = name
         for suffix in ("_bucket", "_count", "_sum", "_total"):
             if name.endswith(suffix) and name[: -len(suffix)] in BY_NAME:

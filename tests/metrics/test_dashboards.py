@@ -45,12 +45,14 @@ def test_the_builder_makes_exactly_the_three_dashboards():
 @pytest.mark.parametrize("name", DASHBOARD_NAMES)
 def test_committed_json_is_what_the_builder_makes(name):
     assert (GRAFANA / f"{name}.json").read_text(encoding="utf-8") == builder().render(name), (
-        f"deploy/grafana/{name}.json is stale: run .venv/bin/python deploy/grafana/build.py")
+        f"deploy/grafana/{name}.json is stale: run .venv/bin/python deploy/grafana/build.py"
+    )
 
 
 def test_builder_check_mode_agrees():
-    done = subprocess.run([sys.executable, str(GRAFANA / "build.py"), "--check"], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(GRAFANA / "build.py"), "--check"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -77,8 +79,12 @@ def test_dashboard_json_is_valid(name):
         for query in item["targets"]:
             assert query["datasource"] == DATASOURCE and query["expr"].strip(), item["title"]
     # Panels do not overlap: no two share a grid cell.
-    cells = [(x, y) for p in items for x in range(p["gridPos"]["x"], p["gridPos"]["x"] + p["gridPos"]["w"])
-             for y in range(p["gridPos"]["y"], p["gridPos"]["y"] + p["gridPos"]["h"])]
+    cells = [
+        (x, y)
+        for p in items
+        for x in range(p["gridPos"]["x"], p["gridPos"]["x"] + p["gridPos"]["w"])
+        for y in range(p["gridPos"]["y"], p["gridPos"]["y"] + p["gridPos"]["h"])
+    ]
     assert len(cells) == len(set(cells))
     # Every query sits in a panel's targets, where the other tests find it.
     assert count_key(board, "expr") == sum(len(p.get("targets", ())) for p in items)
@@ -132,18 +138,32 @@ def test_every_recording_rule_is_shown_on_a_dashboard():
             assert rule["record"] in used, f"{rule['record']} is recorded but no dashboard shows it"
 
 
-@pytest.mark.parametrize(("expr", "names"), [
-    (('sum by (agency_level) ((interop_agency_spbe_index{inventory="$inventory"} >= bool 4.2)'
-     ' * on (inventory, agency) group_left (agency_level) interop_agency_info{inventory="$inventory"})'),
-     {"interop_agency_spbe_index", "interop_agency_info"}),
-    ("interop_national_compliance_ratio < interop_national_compliance_ratio offset 7d - 0.05",
-     {"interop_national_compliance_ratio"}),
-    ('histogram_quantile(0.95, sum by (le) (rate(a_bucket{x="y"}[$__rate_interval])))', {"a_bucket"}),
-    ('count by (alertname) (ALERTS{alertstate="firing", alertname=~"Interop.+"}) or vector(0)', {"ALERTS"}),
-    ("time() - interop_sweep_end_timestamp_seconds > 8 * 86400 and up",
-     {"interop_sweep_end_timestamp_seconds", "up"}),
-    ("sum(x) without (le) / ignoring(a) y:rate5m unless z offset 1d", {"x", "y:rate5m", "z"}),
-    ("1e3 * .5 + inf", set()),
-])
+@pytest.mark.parametrize(
+    ("expr", "names"),
+    [
+        (
+            (
+                'sum by (agency_level) ((interop_agency_spbe_index{inventory="$inventory"} >= bool 4.2)'
+                ' * on (inventory, agency) group_left (agency_level) interop_agency_info{inventory="$inventory"})'
+            ),
+            {"interop_agency_spbe_index", "interop_agency_info"},
+        ),
+        (
+            "interop_national_compliance_ratio < interop_national_compliance_ratio offset 7d - 0.05",
+            {"interop_national_compliance_ratio"},
+        ),
+        ('histogram_quantile(0.95, sum by (le) (rate(a_bucket{x="y"}[$__rate_interval])))', {"a_bucket"}),
+        (
+            'count by (alertname) (ALERTS{alertstate="firing", alertname=~"Interop.+"}) or vector(0)',
+            {"ALERTS"},
+        ),
+        (
+            "time() - interop_sweep_end_timestamp_seconds > 8 * 86400 and up",
+            {"interop_sweep_end_timestamp_seconds", "up"},
+        ),
+        ("sum(x) without (le) / ignoring(a) y:rate5m unless z offset 1d", {"x", "y:rate5m", "z"}),
+        ("1e3 * .5 + inf", set()),
+    ],
+)
 def test_metric_names_reads_promql(expr, names):
     assert metric_names(expr) == names

@@ -25,8 +25,16 @@ def test_textfile_holds_the_summary_of_the_sweep(scenario, tmp_path):
     # Issue 7: the capped index, not 1 + 4 x compliance; the reason is part of the summary.
     assert value(parsed, "interop_national_spbe_index", inventory="nasional") == NATIONAL_INDEX
     assert round2(1 + 4 * NATIONAL) > NATIONAL_INDEX
-    assert value(parsed, "interop_national_cap_info", inventory="nasional", check="SSH-HKEY-003",
-                 severity="critical") == 1
+    assert (
+        value(
+            parsed,
+            "interop_national_cap_info",
+            inventory="nasional",
+            check="SSH-HKEY-003",
+            severity="critical",
+        )
+        == 1
+    )
     (info,) = series_of(parsed, "interop_sweep_info")
     assert dict(info)["sweep"] == scenario.latest and dict(info)["state"] == "complete"
     assert value(parsed, "interop_agency_endpoints", inventory="nasional", agency="32.73") == 3
@@ -69,8 +77,12 @@ def test_the_rename_is_the_only_way_the_target_changes(scenario, tmp_path, monke
 
 def test_export_summary_reports_failures_without_raising(scenario, tmp_path):
     closed = f"http://127.0.0.1:{free_port()}"
-    problems = export_summary(scenario.path, scenario.latest, push_gateway=closed,
-                              textfile=tmp_path / "missing-dir" / "interop.prom")
+    problems = export_summary(
+        scenario.path,
+        scenario.latest,
+        push_gateway=closed,
+        textfile=tmp_path / "missing-dir" / "interop.prom",
+    )
     assert len(problems) == 2
     assert problems[0].startswith(f"could not push the sweep summary to {closed}")
     assert problems[1].startswith("could not write the sweep summary to")

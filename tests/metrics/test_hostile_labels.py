@@ -98,8 +98,11 @@ def test_text_that_is_not_utf8_in_the_store_is_escaped_not_fatal(tmp_path):
 
 def test_lone_surrogates_never_reach_the_encoder():
     series = SeriesSet()
-    series.gauge("interop_endpoint_up", {"inventory": label("inv\udcff"), "agency": label("\ud800"),
-                                         "endpoint": label("ssh://h\udc80:22")}, 1)
+    series.gauge(
+        "interop_endpoint_up",
+        {"inventory": label("inv\udcff"), "agency": label("\ud800"), "endpoint": label("ssh://h\udc80:22")},
+        1,
+    )
 
     class Fixed(Collector):
         def collect(self):
@@ -110,4 +113,7 @@ def test_lone_surrogates_never_reach_the_encoder():
     text = generate_latest(registry).decode("utf-8")
     (family,) = list(text_string_to_metric_families(text))
     assert family.samples[0].labels == {
-        "inventory": "inv\\udcff", "agency": "\\ud800", "endpoint": "ssh://h\\udc80:22"}
+        "inventory": "inv\\udcff",
+        "agency": "\\ud800",
+        "endpoint": "ssh://h\\udc80:22",
+    }

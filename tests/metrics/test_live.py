@@ -48,17 +48,25 @@ def closed_port() -> int:
 def test_in_flight_and_heartbeat_while_probes_hang(silent_servers, tmp_path):
     ports = [server.port for server in silent_servers] + [closed_port()]
     endpoints = [
-        PlannedEndpoint(EndpointMeta(f"ssh://127.0.0.1:{port}", f"ssh://127.0.0.1:{port}", "ssh", "32.73"),
-                        Target("ssh", "127.0.0.1", port))
+        PlannedEndpoint(
+            EndpointMeta(f"ssh://127.0.0.1:{port}", f"ssh://127.0.0.1:{port}", "ssh", "32.73"),
+            Target("ssh", "127.0.0.1", port),
+        )
         for port in ports
     ]
     path = tmp_path / "results.db"
     writer = Store(path)
     sweep_id = writer.create_sweep(
-        inventory_path="/srv/interop/live.yaml", inventory_hash="h", inventory_name="live",
-        profile="spbe-baseline", profile_hash="p", engine="local",
-        endpoints=[EndpointMeta(e.endpoint_id, e.endpoint_id, "ssh", "32.73", "kota", "32", "32-73-0001")
-                   for e in endpoints],
+        inventory_path="/srv/interop/live.yaml",
+        inventory_hash="h",
+        inventory_name="live",
+        profile="spbe-baseline",
+        profile_hash="p",
+        engine="local",
+        endpoints=[
+            EndpointMeta(e.endpoint_id, e.endpoint_id, "ssh", "32.73", "kota", "32", "32-73-0001")
+            for e in endpoints
+        ],
         options={},
     )
     limits = Limits(concurrency=8, per_host=8, retries=0)
@@ -112,8 +120,11 @@ def test_in_flight_and_heartbeat_while_probes_hang(silent_servers, tmp_path):
 
 def test_live_writes_never_stop_a_sweep(tmp_path):
     store = Store(tmp_path / "results.db")
-    endpoints = [PlannedEndpoint(EndpointMeta("ssh://127.0.0.1:1", "ssh://127.0.0.1:1", "ssh"),
-                                 Target("ssh", "127.0.0.1", 1))]
+    endpoints = [
+        PlannedEndpoint(
+            EndpointMeta("ssh://127.0.0.1:1", "ssh://127.0.0.1:1", "ssh"), Target("ssh", "127.0.0.1", 1)
+        )
+    ]
     plan = make_plan(endpoints, Limits(), lambda v: 1)
     store.close()  # every write now raises StoreError
     with LiveObserver(store, "no-such-sweep", plan) as observer:

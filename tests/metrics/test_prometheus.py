@@ -67,8 +67,16 @@ def served_store(scenario, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def interop_serve(served_store, tmp_path_factory):
     port = free_port()
-    argv = [sys.executable, "-m", "orchestrator.cli", "serve", "--store", str(served_store),
-            "--listen", f"127.0.0.1:{port}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "orchestrator.cli",
+        "serve",
+        "--store",
+        str(served_store),
+        "--listen",
+        f"127.0.0.1:{port}",
+    ]
     workdir = tmp_path_factory.mktemp("serve")
     with spawn("interop-serve", argv, "127.0.0.1", port, workdir, timeout_s=30) as server:
         yield server
@@ -89,8 +97,13 @@ def prometheus(interop_serve, tmp_path_factory):
         "    label_value_length_limit: 256\n"
         f"    static_configs:\n      - targets: ['127.0.0.1:{interop_serve.port}']\n"
     )
-    argv = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+    argv = [
+        "prometheus",
+        f"--config.file={config}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
     with spawn("prometheus", argv, "127.0.0.1", port, workdir, timeout_s=30):
         base = f"http://127.0.0.1:{port}"
 
@@ -105,8 +118,12 @@ def prometheus(interop_serve, tmp_path_factory):
 @pytest.fixture(scope="module")
 def pushgateway(tmp_path_factory):
     port = free_port()
-    argv = ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}", "--persistence.file=",
-            "--log.level=warn"]
+    argv = [
+        "prometheus-pushgateway",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--persistence.file=",
+        "--log.level=warn",
+    ]
     with spawn("pushgateway", argv, "127.0.0.1", port, tmp_path_factory.mktemp("pushgateway"), timeout_s=30):
         yield f"http://127.0.0.1:{port}"
 
@@ -136,8 +153,11 @@ def test_prometheus_ingests_every_series_and_reads_the_right_values(prometheus, 
     assert one(query(prometheus, f'interop_endpoint_up{{inventory="pilot",endpoint="{PILOT}"}}')) == 1
     assert one(query(prometheus, 'interop_running_sweep_endpoints_in_flight{inventory="nasional"}')) == 1
     # A join through the info metric, as docs/metrics.md shows it.
-    joined = query(prometheus, 'interop_endpoint_up * on (inventory, endpoint) group_left (province) '
-                               'interop_endpoint_info{inventory="nasional"}')
+    joined = query(
+        prometheus,
+        "interop_endpoint_up * on (inventory, endpoint) group_left (province) "
+        'interop_endpoint_info{inventory="nasional"}',
+    )
     assert {r["metric"]["province"] for r in joined} == {"31", "32"}
 
 
@@ -166,8 +186,11 @@ def pushed(gateway: str) -> dict[tuple[str, frozenset], float]:
 
 
 def group_values(parsed, name: str, **labels: str) -> list[tuple[dict, float]]:
-    return [(dict(k), v) for (n, k), v in parsed.items()
-            if n == name and all(dict(k).get(key) == val for key, val in labels.items())]
+    return [
+        (dict(k), v)
+        for (n, k), v in parsed.items()
+        if n == name and all(dict(k).get(key) == val for key, val in labels.items())
+    ]
 
 
 def test_push_summary_to_a_real_pushgateway(pushgateway, served_store, scenario):
@@ -175,23 +198,28 @@ def test_push_summary_to_a_real_pushgateway(pushgateway, served_store, scenario)
         push_summary(store, scenario.latest, pushgateway, job="interop_ci")
         push_summary(store, scenario.pilot, pushgateway, job="interop_ci")
     parsed = pushed(pushgateway)
-    ((_, index),) = group_values(parsed, "interop_national_spbe_index", job="interop_ci",
-                                 inventory="nasional")
+    ((_, index),) = group_values(
+        parsed, "interop_national_spbe_index", job="interop_ci", inventory="nasional"
+    )
     assert index == NATIONAL_INDEX  # capped (issue 7), no longer round2(1 + 4 * NATIONAL)
     ((labels, _),) = group_values(parsed, "interop_sweep_info", job="interop_ci", inventory="nasional")
     assert labels["sweep"] == scenario.latest
     assert group_values(parsed, "interop_agency_compliance_ratio", job="interop_ci", inventory="pilot")
     # The summary only: no per-endpoint or per-agency-and-check series on a gateway.
-    detail = [name for name, _ in parsed
-              if name.startswith("interop_endpoint_") or name == "interop_agency_check_failures"]
+    detail = [
+        name
+        for name, _ in parsed
+        if name.startswith("interop_endpoint_") or name == "interop_agency_check_failures"
+    ]
     assert not detail
     assert group_values(parsed, "push_time_seconds", job="interop_ci", inventory="nasional")
 
     # A later push of the same inventory replaces its group.
     with Store(served_store, create=False) as store:
         push_summary(store, scenario.previous, pushgateway, job="interop_ci")
-    ((labels, _),) = group_values(pushed(pushgateway), "interop_sweep_info", job="interop_ci",
-                                  inventory="nasional")
+    ((labels, _),) = group_values(
+        pushed(pushgateway), "interop_sweep_info", job="interop_ci", inventory="nasional"
+    )
     assert labels["sweep"] == scenario.previous
 
 
@@ -215,10 +243,26 @@ def test_sweep_run_pushes_and_writes_a_textfile(pushgateway, tmp_path):
         inventory = write_inventory(tmp_path / "inventory.yaml", planned(fleet.urls))
         profile = write_profile(tmp_path / "profile.yaml")
         textfile = tmp_path / "interop.prom"
-        result = CliRunner().invoke(app, [
-            "sweep", "run", "--inventory", str(inventory), "--profile", str(profile), "--engine", "local",
-            "--store", str(tmp_path / "results.db"), "--push-gateway", pushgateway, "--textfile", str(textfile),
-        ], catch_exceptions=False)
+        result = CliRunner().invoke(
+            app,
+            [
+                "sweep",
+                "run",
+                "--inventory",
+                str(inventory),
+                "--profile",
+                str(profile),
+                "--engine",
+                "local",
+                "--store",
+                str(tmp_path / "results.db"),
+                "--push-gateway",
+                pushgateway,
+                "--textfile",
+                str(textfile),
+            ],
+            catch_exceptions=False,
+        )
     finally:
         fleet.stop()
     assert result.exit_code == 0, result.output

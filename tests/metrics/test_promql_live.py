@@ -47,22 +47,28 @@ class Empty:
 
 EXPECTED_EMPTY: dict[str, Empty] = {
     "rules:InteropNationalComplianceDropped": Empty(
-        "Prometheus holds no samples from a week ago", {"offset 7d": "offset 1s", "- 0.05": "+ 0.05"}),
+        "Prometheus holds no samples from a week ago", {"offset 7d": "offset 1s", "- 0.05": "+ 0.05"}
+    ),
     "rules:InteropSweepStale": Empty(
-        "the latest complete sweep ended seconds ago, not 8 days", {"> 8 * 86400": "> 0"}),
+        "the latest complete sweep ended seconds ago, not 8 days", {"> 8 * 86400": "> 0"}
+    ),
     "rules:InteropLatestSweepNotComplete": Empty(
         "the newest sweep is running (its driver was killed), neither failed nor interrupted",
-        {'state=~"failed|interrupted"': 'state=~"running"'}),
+        {'state=~"failed|interrupted"': 'state=~"running"'},
+    ),
     "rules:InteropSweepDriverSilent": Empty(
-        "the killed driver's last heartbeat is seconds old, the alert wants 2 minutes", {"> 120": "> 0"}),
+        "the killed driver's last heartbeat is seconds old, the alert wants 2 minutes", {"> 120": "> 0"}
+    ),
     "rules:InteropSweepManyProbeErrors": Empty(
         "1 of the 7 endpoints recorded failed as a whole (refused): under 20 %, and the alert wants over "
         "100 done",
-        {"> 0.2": "> 0", "> 100": "> 0"}),
+        {"> 0.2": "> 0", "> 100": "> 0"},
+    ),
     "rules:InteropStoreUnreadable": Empty("the store is readable", {"== 0": "== 1"}),
     "operations:Time left at this rate:A": Empty(
         "the running sweep's driver was killed: it makes no progress, so there is no time left to show",
-        {"> 0)": ">= 0)"}),
+        {"> 0)": ">= 0)"},
+    ),
 }
 
 
@@ -93,8 +99,18 @@ def history(tmp_path_factory):
 def prometheus(history, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("dashboards-prometheus")
     serve_port, port = free_port(), free_port()
-    serve = [sys.executable, "-m", "orchestrator.cli", "serve", "--store", str(history.store),
-             "--waivers", str(history.waivers), "--listen", f"127.0.0.1:{serve_port}"]
+    serve = [
+        sys.executable,
+        "-m",
+        "orchestrator.cli",
+        "serve",
+        "--store",
+        str(history.store),
+        "--waivers",
+        str(history.waivers),
+        "--listen",
+        f"127.0.0.1:{serve_port}",
+    ]
     config = workdir / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
@@ -102,16 +118,32 @@ def prometheus(history, tmp_path_factory):
         f"scrape_configs:\n  - job_name: {JOB}\n    scrape_timeout: 1s\n"
         f"    static_configs:\n      - targets: ['127.0.0.1:{serve_port}']\n"
     )
-    argv = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
-    with spawn("interop-serve", serve, "127.0.0.1", serve_port, workdir / "serve", timeout_s=30), \
-            spawn("prometheus", argv, "127.0.0.1", port, workdir, timeout_s=30):
+    argv = [
+        "prometheus",
+        f"--config.file={config}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
+    with (
+        spawn("interop-serve", serve, "127.0.0.1", serve_port, workdir / "serve", timeout_s=30),
+        spawn("prometheus", argv, "127.0.0.1", port, workdir, timeout_s=30),
+    ):
         base = f"http://127.0.0.1:{port}"
         # Scraped, the rules evaluated, and enough samples for the range functions ([1m] windows).
-        wait_for("Prometheus to scrape interop serve",
-                 lambda: query(base, f'up{{job="{JOB}"}} == 1') and query(base, "interop_sweep_info"), 60)
-        wait_for("the rules to be evaluated", lambda: query(base, "interop:agencies_below_cukup:count")
-                 and query(base, 'ALERTS{alertname="InteropEndpointDown"}'), 60)
+        wait_for(
+            "Prometheus to scrape interop serve",
+            lambda: query(base, f'up{{job="{JOB}"}} == 1') and query(base, "interop_sweep_info"),
+            60,
+        )
+        wait_for(
+            "the rules to be evaluated",
+            lambda: (
+                query(base, "interop:agencies_below_cukup:count")
+                and query(base, 'ALERTS{alertname="InteropEndpointDown"}')
+            ),
+            60,
+        )
         wait_for("five scrapes", lambda: query(base, "count_over_time(interop_store_up[1m]) >= 5"), 60)
         yield base
 

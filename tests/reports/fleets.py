@@ -29,20 +29,39 @@ T0 = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 def fixed(fleet: Fleet, checks: Iterable[str]) -> dict[str, tuple[str, dict[str, Status]]]:
     """The fleet once the open (fail, warn) results of ``checks`` pass."""
     checks = set(checks)
-    return {url: (agency, {c: P if c in checks and s in OPEN else s for c, s in statuses.items()})
-            for url, (agency, statuses) in fleet.items()}
+    return {
+        url: (agency, {c: P if c in checks and s in OPEN else s for c, s in statuses.items()})
+        for url, (agency, statuses) in fleet.items()
+    }
 
 
-def record_sweep(store: Store, fleet: Fleet, *, started_at: datetime = T0, inventory_name: str = "fleet",
-                 profile: str = "spbe-baseline", state: SweepState = SweepState.COMPLETE,
-                 messages: Mapping[tuple[str, str], Message] | None = None) -> str:
+def record_sweep(
+    store: Store,
+    fleet: Fleet,
+    *,
+    started_at: datetime = T0,
+    inventory_name: str = "fleet",
+    profile: str = "spbe-baseline",
+    state: SweepState = SweepState.COMPLETE,
+    messages: Mapping[tuple[str, str], Message] | None = None,
+) -> str:
     """One sweep of ``fleet`` (every endpoint done); ``messages`` gives some results a reason template."""
-    records = [EndpointMeta(url, url, url.split("://")[0].replace("grpcs", "grpc"), agency, "kota", "32",
-                            f"app-{agency}") for url, (agency, _) in fleet.items()]
+    records = [
+        EndpointMeta(
+            url, url, url.split("://")[0].replace("grpcs", "grpc"), agency, "kota", "32", f"app-{agency}"
+        )
+        for url, (agency, _) in fleet.items()
+    ]
     sweep_id = store.create_sweep(
-        inventory_path=str(Path("/nonexistent/fleet.yaml")), inventory_hash="sha256:fleet",
-        inventory_name=inventory_name, profile=profile, profile_hash="sha256:" + profile, engine="local",
-        endpoints=records, options={}, started_at=started_at,
+        inventory_path=str(Path("/nonexistent/fleet.yaml")),
+        inventory_hash="sha256:fleet",
+        inventory_name=inventory_name,
+        profile=profile,
+        profile_hash="sha256:" + profile,
+        engine="local",
+        endpoints=records,
+        options={},
+        started_at=started_at,
     )
     for url, (_, statuses) in fleet.items():
         results = []
@@ -50,8 +69,17 @@ def record_sweep(store: Store, fleet: Fleet, *, started_at: datetime = T0, inven
             message = (messages or {}).get((url, check_id))
             # As the runner stores it: the English rendering is the reason.
             reason = render(message, "en") if message is not None else f"{check_id} {status.value}"
-            results.append(CheckResult(check_id, status, registry.get_check(check_id).severity, reason,
-                                       {"observed": status.value}, 0.01, message=message))
+            results.append(
+                CheckResult(
+                    check_id,
+                    status,
+                    registry.get_check(check_id).severity,
+                    reason,
+                    {"observed": status.value},
+                    0.01,
+                    message=message,
+                )
+            )
         store.record(sweep_id, url, ProbeReport(url, results, 0.1))
     store.set_state(sweep_id, state)
     return sweep_id

@@ -49,7 +49,8 @@ def _report(url: str, scheme: str, checks: list[str], rng: random.Random) -> Pro
     severities = registry.checks()
     if rng.random() < UNREACHABLE_SHARE:
         results = [
-            CheckResult(c, Status.ERROR, severities[c].severity, "connection refused", {}, 0.0) for c in checks
+            CheckResult(c, Status.ERROR, severities[c].severity, "connection refused", {}, 0.0)
+            for c in checks
         ]
         return ProbeReport(url, results, 3.0, unreachable="connection refused")
     statuses = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()), k=len(checks))
@@ -59,21 +60,32 @@ def _report(url: str, scheme: str, checks: list[str], rng: random.Random) -> Pro
             status,
             severities[check_id].severity,
             f"{check_id}: server offered diffie-hellman-group1-sha1, ssh-rsa ({status.value})",
-            {"observed": ["diffie-hellman-group1-sha1", "curve25519-sha256", "ecdh-sha2-nistp256"],
-             "expected": "no SHA-1 key exchange", "offending": ["diffie-hellman-group1-sha1"]},
+            {
+                "observed": ["diffie-hellman-group1-sha1", "curve25519-sha256", "ecdh-sha2-nistp256"],
+                "expected": "no SHA-1 key exchange",
+                "offending": ["diffie-hellman-group1-sha1"],
+            },
             0.02,
         )
         for check_id, status in zip(checks, statuses, strict=True)
     ]
     facts: dict = {}
     if scheme == "ssh":
-        facts["ssh"] = {"banner": "SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3", "software": "OpenSSH",
-                        "version": "8.4p1", "kex": ["curve25519-sha256", "diffie-hellman-group14-sha1"] * 4}
+        facts["ssh"] = {
+            "banner": "SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3",
+            "software": "OpenSSH",
+            "version": "8.4p1",
+            "kex": ["curve25519-sha256", "diffie-hellman-group14-sha1"] * 4,
+        }
     else:
         facts["grpc"] = {"connection": "ready", "health": "SERVING"}
         if scheme == "grpcs":
-            facts["tls"] = {"version": "TLSv1.3", "subject": f"CN={url.split('//')[1].split(':')[0]}",
-                            "issuer": "CN=Testbed CA", "not_after": f"2026-{rng.randint(1, 12):02d}-15T00:00:00+00:00"}
+            facts["tls"] = {
+                "version": "TLSv1.3",
+                "subject": f"CN={url.split('//')[1].split(':')[0]}",
+                "issuer": "CN=Testbed CA",
+                "not_after": f"2026-{rng.randint(1, 12):02d}-15T00:00:00+00:00",
+            }
     return ProbeReport(url, results, 0.5, facts=facts)
 
 
@@ -101,8 +113,14 @@ def record_sweep(directory: Path, seed: int) -> None:
         last = store.list_sweeps(1)
         started_at = last[0].started_at + timedelta(days=7) if last else datetime.now(UTC)
         sweep_id = store.create_sweep(
-            inventory_path=str(inventory_path), inventory_hash=inventory.content_hash, inventory_name="national",
-            profile="spbe-baseline", profile_hash="sha256:scale", engine="synthetic", endpoints=records, options={},
+            inventory_path=str(inventory_path),
+            inventory_hash=inventory.content_hash,
+            inventory_name="national",
+            profile="spbe-baseline",
+            profile_hash="sha256:scale",
+            engine="synthetic",
+            endpoints=records,
+            options={},
             started_at=started_at,
         )
         batch = []
@@ -114,8 +132,16 @@ def record_sweep(directory: Path, seed: int) -> None:
         store.record_many(sweep_id, batch)
         store.set_state(sweep_id, SweepState.COMPLETE)
         progress = store.progress(sweep_id)
-    print(json.dumps({"sweep": sweep_id, "endpoints": len(refs), "results": sum(progress.by_status.values()),
-                      "seconds": round(time.monotonic() - started, 1)}))
+    print(
+        json.dumps(
+            {
+                "sweep": sweep_id,
+                "endpoints": len(refs),
+                "results": sum(progress.by_status.values()),
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        )
+    )
 
 
 def measure_one(directory: Path, fmt: str) -> None:
@@ -132,8 +158,17 @@ def measure_one(directory: Path, fmt: str) -> None:
         with out.open("w", encoding="utf-8", newline="") as stream:
             write_report(model, fmt, stream)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"format": fmt, "build_s": round(built, 1), "total_s": round(time.monotonic() - started, 1),
-                      "peak_rss_mib": round(peak_mib), "output_mib": round(out.stat().st_size / 2**20, 1)}))
+    print(
+        json.dumps(
+            {
+                "format": fmt,
+                "build_s": round(built, 1),
+                "total_s": round(time.monotonic() - started, 1),
+                "peak_rss_mib": round(peak_mib),
+                "output_mib": round(out.stat().st_size / 2**20, 1),
+            }
+        )
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -146,7 +181,9 @@ def main(argv: list[str]) -> None:
         measure_one(directory, argv[2])
     elif command == "measure":
         for fmt in FORMATS:
-            subprocess.run([sys.executable, "-m", "tests.reports.scale", "one", str(directory), fmt], check=True)
+            subprocess.run(
+                [sys.executable, "-m", "tests.reports.scale", "one", str(directory), fmt], check=True
+            )
     else:
         raise SystemExit(__doc__)
 

@@ -18,7 +18,7 @@ from probes.model import CheckResult, ProbeReport, Status
 
 P, F, W, E, S = Status.PASS, Status.FAIL, Status.WARN, Status.ERROR, Status.SKIP
 
-HOSTILE = '<script>alert(1)</script> "quoted" \'single\' & ]]> \n second line \x00\x1b[31m \u202e end \U0001f600 \ufffd'
+HOSTILE = "<script>alert(1)</script> \"quoted\" 'single' & ]]> \n second line \x00\x1b[31m \u202e end \U0001f600 \ufffd"
 
 INVENTORY = textwrap.dedent(
     """\
@@ -103,7 +103,9 @@ def _facts(url: str, days_left: int, now: datetime) -> dict:
         banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"
         if url.endswith(":2273"):
             banner = "SSH-2.0-" + HOSTILE
-        return {"ssh": {"banner": banner, "software": "OpenSSH", "version": "9.2p1", "kex": ["curve25519-sha256"]}}
+        return {
+            "ssh": {"banner": banner, "software": "OpenSSH", "version": "9.2p1", "kex": ["curve25519-sha256"]}
+        }
     facts = {"grpc": {"connection": "ready", "health": "SERVING"}}
     if url.startswith("grpcs://"):
         not_after = now + timedelta(days=days_left, hours=1)

@@ -38,8 +38,19 @@ def test_latest_is_the_most_recent_complete_sweep(built: Built) -> None:
 @pytest.mark.parametrize("fmt", ["json", "junit", "sarif", "md", "csv", "html"])
 def test_every_format_is_written_to_a_file(built: Built, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / "out" / f"report.{fmt}"
-    result = invoke(built.current[:15], "--store", str(built.store_path), "-f", fmt, "--out", str(out),
-                    "--agency", "32.73", "--lang", "en")
+    result = invoke(
+        built.current[:15],
+        "--store",
+        str(built.store_path),
+        "-f",
+        fmt,
+        "--out",
+        str(out),
+        "--agency",
+        "32.73",
+        "--lang",
+        "en",
+    )
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "127.0.0.1:2273" in text
@@ -51,12 +62,18 @@ def test_every_format_is_written_to_a_file(built: Built, tmp_path: Path, fmt: st
 
 
 def test_waivers_file_is_applied(built: Built, waivers_file: Path) -> None:
-    result = invoke(built.current, "--store", str(built.store_path), "-f", "csv", "--waivers", str(waivers_file))
+    result = invoke(
+        built.current, "--store", str(built.store_path), "-f", "csv", "--waivers", str(waivers_file)
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
-    waived = {(row["endpoint"], row["check_id"], row["waiver_id"]) for row in rows if row["status"] == "waived"}
-    assert waived == {("ssh://127.0.0.1:2273", "SSH-KEX-001", "W-BDG-KEX"),
-                      ("ssh://127.0.0.1:2273", "SSH-KEX-002", "W-BDG-KEX")}
+    waived = {
+        (row["endpoint"], row["check_id"], row["waiver_id"]) for row in rows if row["status"] == "waived"
+    }
+    assert waived == {
+        ("ssh://127.0.0.1:2273", "SSH-KEX-001", "W-BDG-KEX"),
+        ("ssh://127.0.0.1:2273", "SSH-KEX-002", "W-BDG-KEX"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -76,7 +93,9 @@ def test_usage_errors_exit_2(built: Built, args: list[str], message: str) -> Non
 
 def test_bad_waivers_file_exits_2_with_its_line(built: Built, tmp_path: Path) -> None:
     waivers = tmp_path / "bad.yaml"
-    waivers.write_text("waivers:\n  - id: W1\n    check: SSH-KEX-001\n    approver: A\n    expires: 2030-01-01\n")
+    waivers.write_text(
+        "waivers:\n  - id: W1\n    check: SSH-KEX-001\n    approver: A\n    expires: 2030-01-01\n"
+    )
     result = invoke("latest", "--store", str(built.store_path), "--waivers", str(waivers))
     assert result.exit_code == 2
     assert f"{waivers}:2: waivers[0].justification: Field required" in result.output

@@ -75,7 +75,11 @@ def test_fixing_the_one_high_fail_lifts_the_cap(tmp_path: Path) -> None:
     [fix] = report["fixes"]
     assert fix["id"] == "ssh-kex-001" and fix["checks"][0]["id"] == "SSH-KEX-001"
     assert (fix["severity"], fix["endpoints"], fix["endpoint_count"], fix["findings"]) == (
-        "high", ["ssh://10.1.0.1:22"], 1, 1)
+        "high",
+        ["ssh://10.1.0.1:22"],
+        1,
+        1,
+    )
     assert fix["effort"] == registry.effort("SSH-KEX-001") and fix["effort"] in EFFORTS
     # The real report once the fix is done: the cap is gone, every endpoint at 5.00.
     after, _ = report_of(tmp_path, fixed(CAPPED_BY_ONE, ["SSH-KEX-001"]), agency="A")
@@ -110,14 +114,22 @@ def test_agency_order_severity_then_endpoints_then_id(tmp_path: Path) -> None:
     report, _ = report_of(tmp_path, NATION, agency="A")
     # KEX-001 (high, 2 endpoints) before ENC-001 (high, 1) although "ssh-enc" sorts first; medium last.
     assert [(f["id"], f["severity"], f["endpoint_count"]) for f in report["fixes"]] == [
-        ("ssh-kex-001", "high", 2), ("ssh-enc-001", "high", 1), ("ssh-mac-001", "medium", 1)]
+        ("ssh-kex-001", "high", 2),
+        ("ssh-enc-001", "high", 1),
+        ("ssh-mac-001", "medium", 1),
+    ]
 
 
 def test_a_fix_on_three_endpoints_ranks_above_one_on_one(tmp_path: Path) -> None:
-    fleet = {**{f"ssh://10.3.0.{n}:22": ("A", ssh(SSH_KEX_001=F)) for n in (1, 2, 3)},
-             "ssh://10.3.0.4:22": ("A", ssh(SSH_ENC_001=F))}
+    fleet = {
+        **{f"ssh://10.3.0.{n}:22": ("A", ssh(SSH_KEX_001=F)) for n in (1, 2, 3)},
+        "ssh://10.3.0.4:22": ("A", ssh(SSH_ENC_001=F)),
+    }
     report, _ = report_of(tmp_path, fleet, agency="A")
-    assert [(f["id"], f["endpoint_count"]) for f in report["fixes"]] == [("ssh-kex-001", 3), ("ssh-enc-001", 1)]
+    assert [(f["id"], f["endpoint_count"]) for f in report["fixes"]] == [
+        ("ssh-kex-001", 3),
+        ("ssh-enc-001", 1),
+    ]
 
 
 def test_national_list_counts_agencies_moving_up_and_ranks_by_it(tmp_path: Path) -> None:
@@ -129,7 +141,11 @@ def test_national_list_counts_agencies_moving_up_and_ranks_by_it(tmp_path: Path)
     # KEX-001 everywhere lifts B (its only capped endpoint) and A (10.2.0.2 uncapped, although ENC-001
     # still caps 10.2.0.1) a predicate each: it heads the list; ENC-001 lifts C only.
     assert [(f["id"], f["agencies_up"]) for f in fixes[:2]] == [("ssh-kex-001", 2), ("ssh-enc-001", 1)]
-    assert by_id["ssh-kex-001"]["endpoints"] == ["ssh://10.2.0.1:22", "ssh://10.2.0.2:22", "ssh://10.2.0.4:22"]
+    assert by_id["ssh-kex-001"]["endpoints"] == [
+        "ssh://10.2.0.1:22",
+        "ssh://10.2.0.2:22",
+        "ssh://10.2.0.4:22",
+    ]
     # Open findings only: the error (HKEY-003) and the skip are no fixes; warnings are.
     assert "ssh-hkey-003" not in by_id and "ssh-banner-001" not in by_id
     assert by_id["ssh-mac-001"]["findings"] == 2 and by_id["ssh-kex-002"]["severity"] == "low"
@@ -139,7 +155,9 @@ def test_waived_findings_are_not_fixes(tmp_path: Path) -> None:
     waivers_path = tmp_path / "waivers.yaml"
     waivers_path.write_text(
         "waivers:\n  - id: W-B\n    check: SSH-KEX-001\n    agency: B\n    justification: Appliance.\n"
-        "    approver: Kepala Dinas B\n    expires: 2099-01-31\n", encoding="utf-8")
+        "    approver: Kepala Dinas B\n    expires: 2099-01-31\n",
+        encoding="utf-8",
+    )
     waivers = load_waivers(waivers_path, as_of=date(2099, 1, 10))
     report, document = report_of(tmp_path, NATION, waivers=waivers)
     kex = next(f for f in report["fixes"] if f["id"] == "ssh-kex-001")
@@ -147,7 +165,8 @@ def test_waived_findings_are_not_fixes(tmp_path: Path) -> None:
     # The waived finding shows who approved it and until when; the waiver expires within 30 days.
     waived = [f for f in report["findings"] if f["status"] == "waived"]
     assert [(f["endpoint"], f["waiver"]["approver"], f["waiver"]["expires"]) for f in waived] == [
-        ("ssh://10.2.0.4:22", "Kepala Dinas B", "2099-01-31")]
+        ("ssh://10.2.0.4:22", "Kepala Dinas B", "2099-01-31")
+    ]
     assert [(w["id"], w["days_left"]) for w in document["waivers"]["expiring"]] == [("W-B", 21)]
 
 
@@ -155,8 +174,9 @@ def test_checks_sharing_a_remediation_make_one_fix(tmp_path: Path, monkeypatch) 
     def check(check_id: str, remediation: str) -> Check:
         return Check(check_id, "t", "ssh", "key-exchange", Severity.HIGH, "r", remediation)
 
-    assert fix_ids({"X-002": check("X-002", "same"), "X-001": check("X-001", "same"),
-                    "X-003": check("X-003", "other")}) == {"X-001": "x-001", "X-002": "x-001", "X-003": "x-003"}
+    assert fix_ids(
+        {"X-002": check("X-002", "same"), "X-001": check("X-001", "same"), "X-003": check("X-003", "other")}
+    ) == {"X-001": "x-001", "X-002": "x-001", "X-003": "x-003"}
     # In a report: KEX-001 and KEX-002 grouped (as if their remediation were one text).
     grouping = {**fixes_module.fix_of_check(), "SSH-KEX-002": "ssh-kex-001"}
     monkeypatch.setattr(fixes_module, "fix_of_check", lambda: grouping)

@@ -73,7 +73,11 @@ def test_junit_structure_and_counts(report) -> None:
     endpoints = {e["id"]: e for e in report["endpoints"]}
     for suite in root.findall("testsuite"):
         endpoint = endpoints[suite.get("name")]
-        assert int(suite.get("tests")) == len(suite.findall("testcase")) == sum(endpoint["score"]["counts"].values())
+        assert (
+            int(suite.get("tests"))
+            == len(suite.findall("testcase"))
+            == sum(endpoint["score"]["counts"].values())
+        )
         assert int(suite.get("failures")) == len(suite.findall("testcase/failure"))
         agency = suite.find("properties/property[@name='agency']").get("value")
         assert agency == endpoint["agency"]
@@ -85,8 +89,9 @@ def test_junit_structure_and_counts(report) -> None:
 
 def test_junit_waived_is_skipped_with_the_waiver(store: Store, built: Built, waivers_file) -> None:
     # English: test case names carry the check title in the report's language (issue 10).
-    report = build_report(store, built.current, lang="en",
-                          waivers=load_waivers(waivers_file, as_of=date(2025, 6, 1)))
+    report = build_report(
+        store, built.current, lang="en", waivers=load_waivers(waivers_file, as_of=date(2025, 6, 1))
+    )
     root = ET.fromstring(render(report, "junit"))
     suite = root.find("testsuite[@name='ssh://127.0.0.1:2273']")
     case = suite.find("testcase[@name='SSH-KEX-001 No weak key-exchange methods offered']")
@@ -105,13 +110,17 @@ def test_sarif_structure(report) -> None:
     assert len(ids) == len(set(ids)) == len(report["checks"])
     for rule in rules:
         assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"] and rule["help"]["text"]
-        assert float(rule["properties"]["security-severity"]) >= 0 and "security" in rule["properties"]["tags"]
+        assert (
+            float(rule["properties"]["security-severity"]) >= 0 and "security" in rule["properties"]["tags"]
+        )
     assert len(run["results"]) == len(report["findings"])
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["level"] in ("error", "warning", "note", "none")
         location = result["locations"][0]
-        assert location["physicalLocation"]["artifactLocation"]["uri"] == artifact_uri(result["properties"]["url"])
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == artifact_uri(
+            result["properties"]["url"]
+        )
         assert result["properties"]["url"].split("://")[0] in ("ssh", "grpc", "grpcs")
         if result["properties"]["status"] == "error":
             assert (result["kind"], result["level"]) == ("review", "none")
@@ -151,9 +160,27 @@ def test_csv_one_row_per_finding(report) -> None:
 def test_csv_neutralises_formulas(store: Store, built: Built) -> None:
     from orchestrator.reports.csv_report import row
 
-    cells = dict(zip(COLUMNS, row("s", {"endpoint": "ssh://h:22", "reason": "=HYPERLINK(\"http://x\")",
-                                         "evidence": {"observed": 1}, "title": "+1", "check_id": "-X"}), strict=True))
-    assert cells["reason"] == "'=HYPERLINK(\"http://x\")" and cells["title"] == "'+1" and cells["check_id"] == "'-X"
+    cells = dict(
+        zip(
+            COLUMNS,
+            row(
+                "s",
+                {
+                    "endpoint": "ssh://h:22",
+                    "reason": '=HYPERLINK("http://x")',
+                    "evidence": {"observed": 1},
+                    "title": "+1",
+                    "check_id": "-X",
+                },
+            ),
+            strict=True,
+        )
+    )
+    assert (
+        cells["reason"] == '\'=HYPERLINK("http://x")'
+        and cells["title"] == "'+1"
+        and cells["check_id"] == "'-X"
+    )
     assert cells["evidence"] == '{"observed": 1}'
 
 
@@ -164,14 +191,18 @@ def test_markdown_summary(store: Store, built: Built, waivers_file) -> None:
     # Issue 7: a Cap column next to the index says why the index is capped.
     cap = report["score"]["cap"]
     assert cap["endpoints"] == 5 and cap["check"] == "GRPC-IDEN-001"  # every measured endpoint
-    assert (f"| {report['score']['index']:.2f} | dibatasi: GRPC-IDEN-001 gagal (keparahan tinggi); 5 endpoint"
-            f" dibatasi | {report['score']['predicate']['label']} |") in text
+    assert (
+        f"| {report['score']['index']:.2f} | dibatasi: GRPC-IDEN-001 gagal (keparahan tinggi); 5 endpoint"
+        f" dibatasi | {report['score']['predicate']['label']} |"
+    ) in text
     assert "### Temuan utama" in text and "`SSH-KEX-001`" in text
     # W-BDG-KEX expires 2099-12-31, 16 days after this report date: listed as expiring.
     assert "| Berakhir dalam 30 hari | `W-BDG-KEX` | `SSH-KEX-00*` | 2099-12-31 | 16 |" in text
     assert "### Perubahan sejak sweep" in text
     english = render(build_report(store, built.current, lang="en"), "md")
-    assert english.startswith("## SPBE interoperability compliance report\n") and "### Top findings" in english
+    assert (
+        english.startswith("## SPBE interoperability compliance report\n") and "### Top findings" in english
+    )
     assert "| Index | Cap | Predicate |" in english
     assert "| capped: SSH-ENC-001 high fail; 2 endpoints capped |" in english
     # Every table row has as many cells as its header.

@@ -44,16 +44,20 @@ def test_junit_escapes_and_stays_well_formed(store: Store, built: Built) -> None
     root = ET.fromstring(text)
     failure = root.find(f"testsuite[@name='{ENDPOINT}']/testcase/failure")
     message = failure.get("message")
-    assert message.startswith('server said: <script>alert(1)</script> "quoted" \'single\' & ]]> \n second line')
+    assert message.startswith(
+        "server said: <script>alert(1)</script> \"quoted\" 'single' & ]]> \n second line"
+    )
     assert "\\x00\\x1b[31m \\u202e end \U0001f600" in message
     assert "<script>alert(1)</script>" in failure.text
 
 
 def test_sarif_carries_the_text_as_data(store: Store, built: Built) -> None:
     results = json.loads(render(build_report(store, built.current), "sarif"))["runs"][0]["results"]
-    messages = [r["message"]["text"] for r in results
-                if r["properties"]["url"] == ENDPOINT
-                and r["properties"]["status"] == "fail"]
+    messages = [
+        r["message"]["text"]
+        for r in results
+        if r["properties"]["url"] == ENDPOINT and r["properties"]["status"] == "fail"
+    ]
     assert messages and all(m == "server said: " + HOSTILE for m in messages)
 
 

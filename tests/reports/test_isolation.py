@@ -18,9 +18,20 @@ AGENCY = "32.73"
 # Everything that identifies the other agencies: codes, names, applications, endpoints,
 # their province (31 has only KEMENKES), their waivers and the words of their justifications.
 FOREIGN = [
-    "KEMENKES", "Kementerian Kesehatan", "kemenkes", "Provinsi Jawa Barat", "jabar-sapawarga",
-    "Sapawarga", "SATUSEHAT", "SISDMK", "DKI Jakarta", "W-KES-CERT", "W-JABAR-REFL", "W-NOTHING",
-    "Pusdatin", "Diskominfo Jawa Barat",
+    "KEMENKES",
+    "Kementerian Kesehatan",
+    "kemenkes",
+    "Provinsi Jawa Barat",
+    "jabar-sapawarga",
+    "Sapawarga",
+    "SATUSEHAT",
+    "SISDMK",
+    "DKI Jakarta",
+    "W-KES-CERT",
+    "W-JABAR-REFL",
+    "W-NOTHING",
+    "Pusdatin",
+    "Diskominfo Jawa Barat",
 ] + [url.split("://")[1] for url, (agency, *_rest) in ENDPOINTS.items() if agency != AGENCY]
 OWN = ["32-73-simpeg", "127.0.0.1:2273", "127.0.0.1:50473", "W-BDG-KEX"]
 

@@ -27,15 +27,19 @@ from tests.reports.support import Built
 
 FORMATS = ("json", "csv", "sarif", "md")
 OTHER = {"id": "en", "en": "id"}
-KEX_OFFERED = Message("ssh.offered", {"what": Message("ssh.what.weak_kex"),
-                                      "names": ["diffie-hellman-group1-sha1"]})
+KEX_OFFERED = Message(
+    "ssh.offered", {"what": Message("ssh.what.weak_kex"), "names": ["diffie-hellman-group1-sha1"]}
+)
 FLEET = {"ssh://10.7.0.1:22": ("A", {"SSH-KEX-001": F, "SSH-MAC-001": W, "SSH-BANNER-001": P})}
 
 
 def titles(lang: str) -> set[str]:
     """Every registered check's title in ``lang`` that differs from its title in the other language."""
-    return {registry.check_text(c, lang).title for c in registry.checks()
-            if registry.check_text(c, lang).title != registry.check_text(c, OTHER[lang]).title}
+    return {
+        registry.check_text(c, lang).title
+        for c in registry.checks()
+        if registry.check_text(c, lang).title != registry.check_text(c, OTHER[lang]).title
+    }
 
 
 @pytest.fixture
@@ -66,7 +70,10 @@ def test_json_checks_findings_and_fixes_carry_the_language(store: Store, built: 
         for check in report["checks"]:
             text = registry.check_text(check["id"], lang)
             assert (check["title"], check["rationale"], check["remediation"]) == (
-                text.title, text.rationale, text.remediation)
+                text.title,
+                text.rationale,
+                text.remediation,
+            )
             assert check["effort"] == registry.effort(check["id"])
         for finding in [*report["findings"], *report["top_findings"]]:
             text = registry.check_text(finding["check_id"], lang)
@@ -108,8 +115,10 @@ def test_sarif_rules_and_run_language(store: Store, built: Built) -> None:
 
 
 def test_markdown_agency_opens_with_its_fix_list(store: Store, built: Built) -> None:
-    for lang, heading, after in (("id", "### Yang harus diperbaiki", "Indeks setelahnya"),
-                                 ("en", "### What to fix first", "Index after")):
+    for lang, heading, after in (
+        ("id", "### Yang harus diperbaiki", "Indeks setelahnya"),
+        ("en", "### What to fix first", "Index after"),
+    ):
         report = build_report(store, built.current, agency="32.73", lang=lang)
         text = render_report(report, "md")
         assert text.split("\n### ", 1)[1].startswith(heading[4:])  # the first section

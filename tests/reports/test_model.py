@@ -37,7 +37,9 @@ def test_national_scores_are_summed_from_results(national) -> None:
     assert bandung["level"] == 2 and bandung["weight"] == 68.0
     assert bandung["cap"]["endpoints"] == 2 and bandung["cap"]["uncapped_index"] == 3.71
     assert [(r["check"], r["severity"]) for r in bandung["cap"]["reasons"]] == [
-        ("SSH-ENC-001", "high"), ("TLS-PROTO-002", "high")]
+        ("SSH-ENC-001", "high"),
+        ("TLS-PROTO-002", "high"),
+    ]
     assert agencies["32.73"]["name"] == "Kota Bandung"
     assert agencies["32.73"]["province_name"] == "Jawa Barat"
     assert agencies["32.73"]["findings"] == 7  # 5 fail + 2 warn
@@ -77,7 +79,9 @@ def test_checks_categories_and_endpoint_facts(national) -> None:
     checks = by(national["checks"], "id")
     kex = checks["SSH-KEX-001"]
     assert kex["severity"] == "high" and kex["category"] == "key-exchange"
-    assert kex["counts"]["fail"] == 2 and kex["counts"]["error"] == 1 and kex["rationale"] and kex["remediation"]
+    assert (
+        kex["counts"]["fail"] == 2 and kex["counts"]["error"] == 1 and kex["rationale"] and kex["remediation"]
+    )
     categories = by(national["categories"], "category")
     assert categories["key-exchange"]["counts"]["fail"] == 3
     facts = by(national["endpoints"], "id")["grpcs://127.0.0.1:50443"]["facts"]
@@ -96,13 +100,17 @@ def test_certificates_soonest_first(national) -> None:
 def test_findings_and_top_findings(national) -> None:
     findings = list(national["findings"])
     assert {f["status"] for f in findings} == {"fail", "warn", "error"}
-    assert len(findings) == sum(1 for s in CURRENT.values() for v in s.values() if v.value in ("fail", "warn", "error"))
+    assert len(findings) == sum(
+        1 for s in CURRENT.values() for v in s.values() if v.value in ("fail", "warn", "error")
+    )
     top = national["top_findings"]
     counts = national["score"]["counts"]
     assert len(top) == counts["fail"] + counts["warn"] == 12  # all of them: fewer than TOP_FINDINGS
     assert (top[0]["severity"], top[0]["status"]) == ("high", "fail")
-    ranks = [({"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}[f["severity"]],
-              f["status"] == "fail") for f in top]
+    ranks = [
+        ({"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}[f["severity"]], f["status"] == "fail")
+        for f in top
+    ]
     assert ranks == sorted(ranks, reverse=True)
     assert all(f["status"] in ("fail", "warn") for f in top)
 
@@ -143,24 +151,33 @@ def test_waivers_change_scores_and_findings(store: Store, built: Built, waivers_
     assert again["waivers"] == report["waivers"]
 
 
-def test_endpoint_caps_name_the_worst_open_fail_and_a_waiver_lifts_them(store: Store, built: Built,
-                                                                          tmp_path) -> None:
+def test_endpoint_caps_name_the_worst_open_fail_and_a_waiver_lifts_them(
+    store: Store, built: Built, tmp_path
+) -> None:
     report = build_report(store, built.current, lang="en")
     endpoint = by(report["endpoints"], "id")["ssh://127.0.0.1:2222"]["score"]
     # BANNER high P, KEX-001 high F, KEX-002 low W, ENC-001 high P, MAC-001 medium P, HKEY-003 critical P:
     # 23.5 / 29 -> 4.24 (Memuaskan) uncapped, held in Cukup by the open high fail.
     assert endpoint["cap"] == {
-        "check": "SSH-KEX-001", "severity": "high", "status": "fail", "endpoints": 1, "uncapped_index": 4.24,
-        "predicate": {"id": "cukup", "label": "Fair"}, "max_index": 2.59,
+        "check": "SSH-KEX-001",
+        "severity": "high",
+        "status": "fail",
+        "endpoints": 1,
+        "uncapped_index": 4.24,
+        "predicate": {"id": "cukup", "label": "Fair"},
+        "max_index": 2.59,
         "reasons": [{"check": "SSH-KEX-001", "severity": "high", "status": "fail", "endpoints": 1}],
     }
     assert (endpoint["index"], endpoint["predicate"]["id"], endpoint["weight"]) == (2.59, "cukup", 29.0)
     kemenkes = by(report["agencies"], "code")["KEMENKES"]["score"]
     # Waive that fail: nothing open is left on the endpoint, the cap goes, every group above it rises.
     path = tmp_path / "waivers.yaml"
-    path.write_text("waivers:\n  - id: W-KEX\n    check: SSH-KEX-001\n    endpoint: ssh://127.0.0.1:2222\n"
-                    "    justification: Accepted until the upgrade.\n    approver: Pusdatin\n"
-                    "    expires: 2099-01-01\n", encoding="utf-8")
+    path.write_text(
+        "waivers:\n  - id: W-KEX\n    check: SSH-KEX-001\n    endpoint: ssh://127.0.0.1:2222\n"
+        "    justification: Accepted until the upgrade.\n    approver: Pusdatin\n"
+        "    expires: 2099-01-01\n",
+        encoding="utf-8",
+    )
     waived = build_report(store, built.current, lang="en", waivers=load_waivers(path, as_of=date(2026, 1, 1)))
     lifted = by(waived["endpoints"], "id")["ssh://127.0.0.1:2222"]["score"]
     # 28.5 / 29 (the low warning stays): 4.93, no cap.
@@ -174,8 +191,11 @@ def test_endpoint_caps_name_the_worst_open_fail_and_a_waiver_lifts_them(store: S
 def test_names_fall_back_to_codes_without_the_inventory(store: Store, built: Built, tmp_path) -> None:
     report = build_report(store, built.current, inventory_names={})
     assert by(report["agencies"], "code")["32.73"]["name"] == "32.73"
-    named = build_report(store, built.current, inventory_names={"agencies": {"32.73": "Kota Kembang"},
-                                                                "applications": {"32-73-simpeg": "SIMPEG"}})
+    named = build_report(
+        store,
+        built.current,
+        inventory_names={"agencies": {"32.73": "Kota Kembang"}, "applications": {"32-73-simpeg": "SIMPEG"}},
+    )
     assert by(named["agencies"], "code")["32.73"]["name"] == "Kota Kembang"
     assert by(named["applications"], "id")["32-73-simpeg"]["name"] == "SIMPEG"
 
@@ -218,7 +238,13 @@ def test_bad_requests(store: Store, built: Built) -> None:
 def test_change_lists_are_capped_but_counted(store: Store, built: Built, monkeypatch) -> None:
     monkeypatch.setattr(changes_module, "CHANGES_LIMIT", 1)
     changes = build_report(store, built.current)["changes"]
-    assert changes["counts"] == {"regressions": 2, "fixes": 1, "changed": 0, "new_endpoints": 0, "gone_endpoints": 0}
+    assert changes["counts"] == {
+        "regressions": 2,
+        "fixes": 1,
+        "changed": 0,
+        "new_endpoints": 0,
+        "gone_endpoints": 0,
+    }
     assert [(c["endpoint_id"], c["check_id"]) for c in changes["regressions"]] == [
         ("grpc://localhost:50052", "GRPC-IDEN-001")
     ]

@@ -27,7 +27,9 @@ def r(status: str, severity: str, check_id: str | None = None) -> SimpleNamespac
 
 
 def test_weights_and_half_credit_for_warn() -> None:
-    s = score([r("pass", "critical"), r("fail", "high"), r("warn", "medium"), r("pass", "low"), r("pass", "info")])
+    s = score(
+        [r("pass", "critical"), r("fail", "high"), r("warn", "medium"), r("pass", "low"), r("pass", "info")]
+    )
     assert s.possible == 10 + 5 + 3 + 1 + 0
     assert s.earned == 10 + 0 + 1.5 + 1
     assert s.compliance == pytest.approx(12.5 / 19)
@@ -96,8 +98,14 @@ def test_aggregation_sums_compliance_and_weighs_capped_indices() -> None:
 
 def test_tally_merge_equals_scoring_everything_at_once() -> None:
     # Issue 7: aggregate() now treats each member as an endpoint; parts of one endpoint are merged.
-    rows = [r("pass", "high"), r("warn", "critical"), r("error", "medium"), r("fail", "low", "B-1"),
-            r("waived", "info"), r("fail", "low", "A-1")] + [r("pass", "critical")] * 4
+    rows = [
+        r("pass", "high"),
+        r("warn", "critical"),
+        r("error", "medium"),
+        r("fail", "low", "B-1"),
+        r("waived", "info"),
+        r("fail", "low", "A-1"),
+    ] + [r("pass", "critical")] * 4
     parts = Tally(), Tally()
     for i, row in enumerate(rows):
         parts[i % 2].add(row.status, row.severity, check_id=getattr(row, "check_id", None))
@@ -107,8 +115,12 @@ def test_tally_merge_equals_scoring_everything_at_once() -> None:
 
 
 def test_group_tallies_merge_like_one_group() -> None:
-    endpoints = [score([r("pass", "high"), r("fail", "medium", "M-1")]), score([r("pass", "critical")]),
-                 score([r("error", "low")]), score([r("warn", "low"), r("fail", "high", "H-1")])]
+    endpoints = [
+        score([r("pass", "high"), r("fail", "medium", "M-1")]),
+        score([r("pass", "critical")]),
+        score([r("error", "low")]),
+        score([r("warn", "low"), r("fail", "high", "H-1")]),
+    ]
     halves = GroupTally(), GroupTally()
     for i, endpoint in enumerate(endpoints):
         halves[i % 2].add(endpoint)
@@ -162,21 +174,39 @@ def test_predicate_labels_in_both_languages() -> None:
 
 
 def test_worked_example_of_the_docs() -> None:
-    s = score([r("fail", "high", "SSH-KEX-001"), r("fail", "low", "SSH-KEX-002"),
-               r("warn", "medium", "SSH-MAC-001"), r("pass", "critical", "SSH-HKEY-003"),
-               r("pass", "high", "SSH-BANNER-001"), r("error", "medium", "SSH-CONF-002")])
+    s = score(
+        [
+            r("fail", "high", "SSH-KEX-001"),
+            r("fail", "low", "SSH-KEX-002"),
+            r("warn", "medium", "SSH-MAC-001"),
+            r("pass", "critical", "SSH-HKEY-003"),
+            r("pass", "high", "SSH-BANNER-001"),
+            r("error", "medium", "SSH-CONF-002"),
+        ]
+    )
     assert (s.earned, s.possible, s.error_weight, s.weight) == (16.5, 24, 3, 27)
     assert s.compliance == 0.6875 and round(s.confidence, 3) == 0.889
     # Issue 7: 3.75 (Sangat Baik) uncapped; the open high fail holds it in Cukup.
     assert s.index == 2.59 and (s.predicate.id, s.level) == ("cukup", 2)
     assert s.cap.to_dict("en") == {
-        "check": "SSH-KEX-001", "severity": "high", "status": "fail", "endpoints": 1, "uncapped_index": 3.75,
-        "predicate": {"id": "cukup", "label": "Fair"}, "max_index": 2.59,
+        "check": "SSH-KEX-001",
+        "severity": "high",
+        "status": "fail",
+        "endpoints": 1,
+        "uncapped_index": 3.75,
+        "predicate": {"id": "cukup", "label": "Fair"},
+        "max_index": 2.59,
         "reasons": [{"check": "SSH-KEX-001", "severity": "high", "status": "fail", "endpoints": 1}],
     }
     # The docs' group: this endpoint and a clean one (weight 20, index 5.00) of the same agency.
-    clean = score([r("pass", "critical", "TLS-CERT-003"), r("pass", "high", "TLS-PROTO-001"),
-                   r("pass", "high", "TLS-PROTO-002"), r("skip", "medium", "TLS-ALPN-001")])
+    clean = score(
+        [
+            r("pass", "critical", "TLS-CERT-003"),
+            r("pass", "high", "TLS-PROTO-001"),
+            r("pass", "high", "TLS-PROTO-002"),
+            r("skip", "medium", "TLS-ALPN-001"),
+        ]
+    )
     assert (clean.index, clean.weight) == (5.0, 23)
     agency = aggregate([s, clean])
     assert agency.index == round((27 * 2.59 + 23 * 5.0) / 50, 2) == 3.70
@@ -186,8 +216,12 @@ def test_worked_example_of_the_docs() -> None:
 
 @pytest.mark.parametrize(
     "severity, predicate, top",
-    [("critical", "kurang", 1.79), ("high", "cukup", 2.59), ("medium", "baik", 3.49),
-     ("low", "sangat_baik", 4.19)],
+    [
+        ("critical", "kurang", 1.79),
+        ("high", "cukup", 2.59),
+        ("medium", "baik", 3.49),
+        ("low", "sangat_baik", 4.19),
+    ],
 )
 def test_caps_table_holds_a_perfect_endpoint_in_its_band(severity: str, predicate: str, top: float) -> None:
     assert CAPS[severity] == predicate and CAP_MAX_INDEX[severity] == top
@@ -207,8 +241,10 @@ def test_info_fails_warnings_and_waived_fails_cap_nothing() -> None:
 
 
 def test_the_worst_open_fail_caps_not_the_first() -> None:
-    s = score([r("fail", "low", "A-1"), r("fail", "critical", "Z-9"), r("fail", "medium", "B-1")]
-              + [r("pass", "critical")] * 50)
+    s = score(
+        [r("fail", "low", "A-1"), r("fail", "critical", "Z-9"), r("fail", "medium", "B-1")]
+        + [r("pass", "critical")] * 50
+    )
     assert (s.index, s.cap.main.check_id, s.cap.main.severity) == (1.79, "Z-9", "critical")
 
 

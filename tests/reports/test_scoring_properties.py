@@ -31,11 +31,14 @@ CHECK_IDS = tuple(f"X-{n:03d}" for n in range(12))
 Results = dict[str, tuple[str, str]]  # check id -> (status, severity)
 
 results_strategy = st.dictionaries(
-    st.sampled_from(CHECK_IDS), st.tuples(st.sampled_from(STATUSES), st.sampled_from(SEVERITIES)),
-    min_size=1, max_size=len(CHECK_IDS),
+    st.sampled_from(CHECK_IDS),
+    st.tuples(st.sampled_from(STATUSES), st.sampled_from(SEVERITIES)),
+    min_size=1,
+    max_size=len(CHECK_IDS),
 )
-placement = st.tuples(st.sampled_from(("31", "32")), st.sampled_from(("A", "B", "C")),
-                      st.sampled_from(("p", "q")))
+placement = st.tuples(
+    st.sampled_from(("31", "32")), st.sampled_from(("A", "B", "C")), st.sampled_from(("p", "q"))
+)
 fleets = st.lists(st.tuples(placement, results_strategy), min_size=1, max_size=8)
 
 
@@ -51,8 +54,13 @@ def group_scores(fleet: list) -> dict[tuple, Score | None]:
     members: dict[tuple, list[Score]] = {}
     for position, ((province, agency, app), results) in enumerate(fleet):
         score = endpoint_score(results)
-        for key in (("endpoint", position), ("application", agency, app), ("agency", agency),
-                    ("province", province), ("nation",)):
+        for key in (
+            ("endpoint", position),
+            ("application", agency, app),
+            ("agency", agency),
+            ("province", province),
+            ("nation",),
+        ):
             members.setdefault(key, []).append(score)
     return {key: scores[0] if key[0] == "endpoint" else aggregate(scores) for key, scores in members.items()}
 
@@ -161,8 +169,12 @@ def test_adding_a_fail_to_an_endpoint_never_raises_it(results: Results, severity
 @PROPERTIES
 @given(fleets, st.data())
 def test_waiving_a_finding_never_lowers_any_score(fleet: list, data: st.DataObject) -> None:
-    waivable = [(position, check_id) for position, (_, results) in enumerate(fleet)
-                for check_id, (status, _) in results.items() if status in ("fail", "warn")]
+    waivable = [
+        (position, check_id)
+        for position, (_, results) in enumerate(fleet)
+        for check_id, (status, _) in results.items()
+        if status in ("fail", "warn")
+    ]
     if not waivable:
         return
     position, check_id = data.draw(st.sampled_from(waivable))
@@ -193,7 +205,6 @@ def test_the_oracle_helpers_agree_with_the_issue() -> None:
     assert _in_group(("nation",), ("32", "C", "q")) and _in_group(("application", "C", "q"), ("32", "C", "q"))
 
 
-
 def test_the_counterexample_hypothesis_found_for_a_status_dependent_weight() -> None:
     # Weighted by `possible` (or by the non-skipped checks), this application went from 1.53 to 1.59
     # when B's undetermined (or skipped) critical check became a critical fail: B stays held at 1.79
@@ -215,8 +226,13 @@ def test_index_if_fixed_is_the_index_of_the_fixed_results(results: Results, data
     # The fix list's what-if: the endpoint re-scored with the fixed fail/warn results passing.
     open_checks = sorted(c for c, (status, _) in results.items() if status in ("fail", "warn"))
     fixed = set(data.draw(st.lists(st.sampled_from(open_checks), unique=True))) if open_checks else set()
-    after = {c: ("pass", severity) if c in fixed else (status, severity) for c, (status, severity) in results.items()}
-    still_failing = [(severity, c) for c, (status, severity) in results.items() if status == "fail" and c not in fixed]
+    after = {
+        c: ("pass", severity) if c in fixed else (status, severity)
+        for c, (status, severity) in results.items()
+    }
+    still_failing = [
+        (severity, c) for c, (status, severity) in results.items() if status == "fail" and c not in fixed
+    ]
     index = index_if_fixed(endpoint_score(results), [results[c] for c in sorted(fixed)], still_failing)
     assert index == endpoint_score(after).index
     if endpoint_score(results).index is not None:
@@ -234,6 +250,8 @@ def test_what_if_index_is_the_group_tally_index(fleet: list, data: st.DataObject
     if not measured:
         return
     chosen = data.draw(st.lists(st.sampled_from(measured), unique=True))
-    replacements = {p: endpoint_score({c: ("pass", sev) for c, (_, sev) in fleet[p][1].items()}) for p in chosen}
+    replacements = {
+        p: endpoint_score({c: ("pass", sev) for c, (_, sev) in fleet[p][1].items()}) for p in chosen
+    }
     changed = [replacements.get(p, s) for p, s in enumerate(scores)]
     assert group.index({p: s.index for p, s in replacements.items()}) == aggregate(changed).index

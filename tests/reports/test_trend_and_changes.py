@@ -53,7 +53,8 @@ def test_trend_is_each_sweeps_own_index_oldest_first(history, agency) -> None:
     report = build_report(store, sweeps[2], agency=agency, lang="en")
     own = [build_report(store, sweep_id, agency=agency, lang="en")["score"] for sweep_id in sweeps]
     assert [(p["sweep"], p["index"], p["predicate"]) for p in report["trend"]] == [
-        (sweep_id, score["index"], score["predicate"]) for sweep_id, score in zip(sweeps, own, strict=True)]
+        (sweep_id, score["index"], score["predicate"]) for sweep_id, score in zip(sweeps, own, strict=True)
+    ]
     assert report["trend"][-1]["index"] == report["score"]["index"]
     assert [p["started_at"] for p in report["trend"]] == sorted(p["started_at"] for p in report["trend"])
     if agency == "A":  # A fixed its fails week after week
@@ -74,13 +75,17 @@ def test_trend_applies_the_reports_waivers_to_every_sweep(history, tmp_path: Pat
     waivers_path = tmp_path / "waivers.yaml"
     waivers_path.write_text(
         "waivers:\n  - id: W-A\n    check: SSH-KEX-00*\n    agency: A\n    justification: Appliance.\n"
-        "    approver: Kepala Dinas A\n    expires: 2099-01-31\n", encoding="utf-8")
+        "    approver: Kepala Dinas A\n    expires: 2099-01-31\n",
+        encoding="utf-8",
+    )
 
     def waivers():
         return load_waivers(waivers_path, as_of=date(2099, 1, 1))
 
     report = build_report(store, sweeps[2], agency="A", waivers=waivers())
-    own = [build_report(store, sweep_id, agency="A", waivers=waivers())["score"]["index"] for sweep_id in sweeps]
+    own = [
+        build_report(store, sweep_id, agency="A", waivers=waivers())["score"]["index"] for sweep_id in sweeps
+    ]
     assert [p["index"] for p in report["trend"]] == own
     assert own != [build_report(store, s, agency="A")["score"]["index"] for s in sweeps]  # the waiver matters
     # The trend reads the waivers without counting: the report's counts are its own sweep's.
@@ -90,7 +95,9 @@ def test_trend_applies_the_reports_waivers_to_every_sweep(history, tmp_path: Pat
 
 def test_changes_by_endpoint_new_fixed_still_open(tmp_path: Path) -> None:
     with Store(tmp_path / "results.db") as store:
-        sweeps = [record_sweep(store, week, started_at=later(7 * n)) for n, week in enumerate((WEEK_2, WEEK_3))]
+        sweeps = [
+            record_sweep(store, week, started_at=later(7 * n)) for n, week in enumerate((WEEK_2, WEEK_3))
+        ]
         check_changes_of_week_3(store, sweeps)
 
 
@@ -99,8 +106,12 @@ def check_changes_of_week_3(store: Store, sweeps: list[str]) -> None:
     assert changes["previous_sweep"] == sweeps[0]
     assert changes["by_endpoint"] == [
         # KEX-001 fail -> pass and MAC-001 warn -> pass fixed; KEX-002 fail -> warn still open.
-        {"endpoint": "ssh://10.5.0.1:22", "new": [], "fixed": ["SSH-KEX-001", "SSH-MAC-001"],
-         "still_open": ["SSH-KEX-002"]},
+        {
+            "endpoint": "ssh://10.5.0.1:22",
+            "new": [],
+            "fixed": ["SSH-KEX-001", "SSH-MAC-001"],
+            "still_open": ["SSH-KEX-002"],
+        },
         # 10.5.0.2 passes both times: not listed. B: KEX-001 newly fails, KEX-002's warning is fixed.
         {"endpoint": "ssh://10.5.0.9:22", "new": ["SSH-KEX-001"], "fixed": ["SSH-KEX-002"], "still_open": []},
     ]
@@ -117,7 +128,10 @@ def test_changes_by_endpoint_edge_cases_and_bound(tmp_path: Path, monkeypatch) -
         # BANNER fail -> skip is fixed (not applicable now); KEX-001 fail -> error is not known to be
         # fixed; KEX-002 warn -> fail stays open; ENC-001 pass -> warn is new; MAC-001 dropped.
         "ssh://10.6.0.1:22": ("A", dict(zip(CHECKS[:4], (S, E, F, W), strict=True))),
-        "ssh://10.6.0.2:22": ("A", dict(zip(CHECKS, (P, F, W, P, P), strict=True))),  # a new endpoint: all open is new
+        "ssh://10.6.0.2:22": (
+            "A",
+            dict(zip(CHECKS, (P, F, W, P, P), strict=True)),
+        ),  # a new endpoint: all open is new
         "ssh://10.6.0.3:22": ("A", dict(zip(CHECKS, (F, P, P, P, P), strict=True))),
     }
     with Store(path) as store:
@@ -125,9 +139,18 @@ def test_changes_by_endpoint_edge_cases_and_bound(tmp_path: Path, monkeypatch) -
         current = record_sweep(store, after, started_at=later(7))
         changes = build_report(store, current)["changes"]
         assert changes["by_endpoint"] == [
-            {"endpoint": "ssh://10.6.0.1:22", "new": ["SSH-ENC-001"], "fixed": ["SSH-BANNER-001"],
-             "still_open": ["SSH-KEX-002"]},
-            {"endpoint": "ssh://10.6.0.2:22", "new": ["SSH-KEX-001", "SSH-KEX-002"], "fixed": [], "still_open": []},
+            {
+                "endpoint": "ssh://10.6.0.1:22",
+                "new": ["SSH-ENC-001"],
+                "fixed": ["SSH-BANNER-001"],
+                "still_open": ["SSH-KEX-002"],
+            },
+            {
+                "endpoint": "ssh://10.6.0.2:22",
+                "new": ["SSH-KEX-001", "SSH-KEX-002"],
+                "fixed": [],
+                "still_open": [],
+            },
             {"endpoint": "ssh://10.6.0.3:22", "new": ["SSH-BANNER-001"], "fixed": [], "still_open": []},
         ]
         monkeypatch.setattr(changes_module, "CHANGES_LIMIT", 1)

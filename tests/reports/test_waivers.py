@@ -18,10 +18,22 @@ from tests.reports.support import Built
 AS_OF = date(2025, 6, 1)
 
 
-def row(check_id: str, status: str, *, agency: str = "32.73", application: str = "32-73-simpeg",
-        endpoint: str = "ssh://127.0.0.1:2273") -> SimpleNamespace:
-    return SimpleNamespace(check_id=check_id, status=Status(status), agency=agency, application=application,
-                           endpoint_id=endpoint, url=endpoint)
+def row(
+    check_id: str,
+    status: str,
+    *,
+    agency: str = "32.73",
+    application: str = "32-73-simpeg",
+    endpoint: str = "ssh://127.0.0.1:2273",
+) -> SimpleNamespace:
+    return SimpleNamespace(
+        check_id=check_id,
+        status=Status(status),
+        agency=agency,
+        application=application,
+        endpoint_id=endpoint,
+        url=endpoint,
+    )
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -49,8 +61,10 @@ def test_endpoint_glob_and_expiry(waivers_file: Path) -> None:
     kemenkes = dict(agency="KEMENKES", application="kemenkes-satusehat", endpoint="grpcs://127.0.0.1:50443")
     before = load_waivers(waivers_file, as_of=date(2020, 1, 31))  # the expiry day itself still counts
     assert before.apply(row("TLS-CERT-004", "warn", **kemenkes))[0] is Status.WAIVED
-    assert before.apply(row("TLS-CERT-004", "warn", **{**kemenkes, "endpoint": "grpcs://127.0.0.1:50473"}))[
-        0] is Status.WARN
+    assert (
+        before.apply(row("TLS-CERT-004", "warn", **{**kemenkes, "endpoint": "grpcs://127.0.0.1:50473"}))[0]
+        is Status.WARN
+    )
 
     after = load_waivers(waivers_file, as_of=date(2020, 2, 1))
     assert after.apply(row("TLS-CERT-004", "warn", **kemenkes)) == (Status.WARN, None)
@@ -86,23 +100,56 @@ def test_reset_starts_a_new_count(waivers_file: Path) -> None:
 @pytest.mark.parametrize(
     "entry, line, field, message",
     [
-        ("  - id: W1\n    check: SSH-KEX-001\n    approver: A\n    expires: 2030-01-01\n",
-         2, "waivers[0].justification", "Field required"),
-        ("  - id: W1\n    check: SSH-KEX-001\n    justification: '   '\n    approver: A\n    expires: 2030-01-01\n",
-         4, "waivers[0].justification", "at least 1 character"),
-        ("  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n",
-         2, "waivers[0].expires", "Field required"),
-        ("  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    expires: 2030-01-01\n",
-         2, "waivers[0].approver", "Field required"),
-        ("  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n    expires: soon\n",
-         6, "waivers[0].expires", "date"),
-        (("  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n    expires: 2030-01-01\n"
-         "    reason: typo\n"), 7, "waivers[0].reason", "unknown field"),
-        ("  - id: W1\n    check: SSH-KEKS-*\n    justification: ok\n    approver: A\n    expires: 2030-01-01\n",
-         3, "waivers[0].check", "matches no registered check id"),
+        (
+            "  - id: W1\n    check: SSH-KEX-001\n    approver: A\n    expires: 2030-01-01\n",
+            2,
+            "waivers[0].justification",
+            "Field required",
+        ),
+        (
+            "  - id: W1\n    check: SSH-KEX-001\n    justification: '   '\n    approver: A\n    expires: 2030-01-01\n",
+            4,
+            "waivers[0].justification",
+            "at least 1 character",
+        ),
+        (
+            "  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n",
+            2,
+            "waivers[0].expires",
+            "Field required",
+        ),
+        (
+            "  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    expires: 2030-01-01\n",
+            2,
+            "waivers[0].approver",
+            "Field required",
+        ),
+        (
+            "  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n    expires: soon\n",
+            6,
+            "waivers[0].expires",
+            "date",
+        ),
+        (
+            (
+                "  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver: A\n    expires: 2030-01-01\n"
+                "    reason: typo\n"
+            ),
+            7,
+            "waivers[0].reason",
+            "unknown field",
+        ),
+        (
+            "  - id: W1\n    check: SSH-KEKS-*\n    justification: ok\n    approver: A\n    expires: 2030-01-01\n",
+            3,
+            "waivers[0].check",
+            "matches no registered check id",
+        ),
     ],
 )
-def test_problems_name_file_line_and_field(tmp_path: Path, entry: str, line: int, field: str, message: str) -> None:
+def test_problems_name_file_line_and_field(
+    tmp_path: Path, entry: str, line: int, field: str, message: str
+) -> None:
     path = write(tmp_path, "# waivers\nwaivers:\n" + entry)
     with pytest.raises(ConfigError) as caught:
         load_waivers(path, as_of=AS_OF)
@@ -147,7 +194,9 @@ ENTRY = "  - id: W1\n    check: SSH-KEX-001\n    justification: ok\n    approver
         ("[2026-03-31]", "give a date as YYYY-MM-DD"),
     ],
 )
-def test_an_expiry_that_is_no_date_names_file_line_and_field(tmp_path: Path, expires: str, phrase: str) -> None:
+def test_an_expiry_that_is_no_date_names_file_line_and_field(
+    tmp_path: Path, expires: str, phrase: str
+) -> None:
     path = write(tmp_path, "waivers:\n" + ENTRY.format(expires=expires))
     with pytest.raises(ConfigError) as caught:
         load_waivers(path, as_of=AS_OF)
@@ -164,15 +213,21 @@ def test_an_expiry_is_a_date_however_it_is_quoted(tmp_path: Path, expires: str) 
 
 def test_text_fields_read_dates_as_text_and_refuse_ambiguous_codes(tmp_path: Path) -> None:
     entry = ENTRY.format(expires="2026-03-31").replace("approver: A", "approver: 2026-13-01")
-    assert load_waivers(write(tmp_path, "waivers:\n" + entry), as_of=AS_OF).all[0].entry.approver == "2026-13-01"
+    assert (
+        load_waivers(write(tmp_path, "waivers:\n" + entry), as_of=AS_OF).all[0].entry.approver == "2026-13-01"
+    )
     scoped = ENTRY.format(expires="2026-03-31") + "    agency: 32.10\n"
-    with pytest.raises(ConfigError, match=r"waivers\.yaml:7: waivers\[0\]\.agency: YAML read this as the number 32\.1"):
+    with pytest.raises(
+        ConfigError, match=r"waivers\.yaml:7: waivers\[0\]\.agency: YAML read this as the number 32\.1"
+    ):
         load_waivers(write(tmp_path, "waivers:\n" + scoped), as_of=AS_OF)
 
 
 def test_duplicate_keys_and_unreadable_files_are_refused(tmp_path: Path) -> None:
     entry = ENTRY.format(expires="2026-03-31") + "    expires: 2099-01-01\n"
-    with pytest.raises(ConfigError, match=r"waivers\.yaml:7: waivers\[0\]\.expires: the key 'expires' appears twice"):
+    with pytest.raises(
+        ConfigError, match=r"waivers\.yaml:7: waivers\[0\]\.expires: the key 'expires' appears twice"
+    ):
         load_waivers(write(tmp_path, "waivers:\n" + entry), as_of=AS_OF)
     with pytest.raises(ConfigError, match="cannot read the waivers file"):
         load_waivers(tmp_path, as_of=AS_OF)
@@ -181,11 +236,14 @@ def test_duplicate_keys_and_unreadable_files_are_refused(tmp_path: Path) -> None
         load_waivers(tmp_path / "latin1.yaml", as_of=AS_OF)
 
 
-def test_waivers_expiring_within_30_days_are_listed_apart(waivers_file: Path, store: Store, built: Built) -> None:
+def test_waivers_expiring_within_30_days_are_listed_apart(
+    waivers_file: Path, store: Store, built: Built
+) -> None:
     # W-BDG-KEX (applied) ends 2099-12-31; the others have expired by then or match nothing.
     soon = build_report(store, built.current, waivers=load_waivers(waivers_file, as_of=date(2099, 12, 1)))
     assert [(w["id"], w["days_left"], w["approver"]) for w in soon["waivers"]["expiring"]] == [
-        ("W-BDG-KEX", 30, "Kepala Diskominfo Kota Bandung")]
+        ("W-BDG-KEX", 30, "Kepala Diskominfo Kota Bandung")
+    ]
     later = build_report(store, built.current, waivers=load_waivers(waivers_file, as_of=date(2099, 11, 30)))
     assert later["waivers"]["expiring"] == []  # 31 days left
     # Every waived finding names who approved it and until when.

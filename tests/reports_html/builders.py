@@ -39,7 +39,14 @@ GRPC = ("GRPC-HLTH-001", "GRPC-REFL-001", "GRPC-IDEN-001")
 
 # url -> (agency, level, province, application, statuses, days of certificate left)
 SMALL_ENDPOINTS: dict[str, tuple[str, str, str, str, dict[str, Status], int | None]] = {
-    "ssh://127.0.0.1:2222": ("KEMENKES", "pusat", "31", "satusehat", dict(zip(SSH, (P, F, W, P), strict=True)), None),
+    "ssh://127.0.0.1:2222": (
+        "KEMENKES",
+        "pusat",
+        "31",
+        "satusehat",
+        dict(zip(SSH, (P, F, W, P), strict=True)),
+        None,
+    ),
     "grpcs://127.0.0.1:50443": (
         "KEMENKES",
         "pusat",
@@ -49,9 +56,21 @@ SMALL_ENDPOINTS: dict[str, tuple[str, str, str, str, dict[str, Status], int | No
         200,
     ),
     "ssh://127.0.0.1:2224": ("KEMENKES", "pusat", "31", "sisdmk", dict.fromkeys(SSH, E), None),
-    "grpc://localhost:50052": ("32", "provinsi", "32", "sapawarga", dict(zip(GRPC, (P, E, F), strict=True)), None),
+    "grpc://localhost:50052": (
+        "32",
+        "provinsi",
+        "32",
+        "sapawarga",
+        dict(zip(GRPC, (P, E, F), strict=True)),
+        None,
+    ),
     "ssh://127.0.0.1:2273": (
-        "32.73", "kota", "32", "simpeg" + PAYLOAD, dict(zip(SSH, (P, F, F, F), strict=True)), None
+        "32.73",
+        "kota",
+        "32",
+        "simpeg" + PAYLOAD,
+        dict(zip(SSH, (P, F, F, F), strict=True)),
+        None,
     ),
     "grpcs://127.0.0.1:50473": (
         "32.73",
@@ -62,9 +81,21 @@ SMALL_ENDPOINTS: dict[str, tuple[str, str, str, str, dict[str, Status], int | No
         12,
     ),
     "grpcs://127.0.0.1:50474": (
-        "32.73", "kota", "32", "sipd", dict(zip(TLS + GRPC, (P, P, P, P, P, P), strict=True)), -3
+        "32.73",
+        "kota",
+        "32",
+        "sipd",
+        dict(zip(TLS + GRPC, (P, P, P, P, P, P), strict=True)),
+        -3,
     ),
-    "ssh://127.0.0.1:1101": ("11.01", "kabupaten", "11", "simda", dict(zip(SSH, (P, P, P, P), strict=True)), None),
+    "ssh://127.0.0.1:1101": (
+        "11.01",
+        "kabupaten",
+        "11",
+        "simda",
+        dict(zip(SSH, (P, P, P, P), strict=True)),
+        None,
+    ),
 }
 UNREACHABLE = "ssh://127.0.0.1:2224"
 HOSTILE_URLS = ("ssh://127.0.0.1:2273", "grpcs://127.0.0.1:50473")

@@ -267,7 +267,8 @@ def test_every_capped_index_says_why_beside_it(open_page, reports, small, key):
             capped += bool(reason)
     assert capped >= 2
     heights = page.evaluate(
-        "Array.from(document.querySelectorAll('.cap')).map(e => e.getBoundingClientRect().height)")
+        "Array.from(document.querySelectorAll('.cap')).map(e => e.getBoundingClientRect().height)"
+    )
     assert heights and min(heights) > 0  # rendered, not hidden
 
 

@@ -110,9 +110,10 @@ def test_the_agency_view_opens_with_what_to_fix_and_the_index_after(open_page, r
     for entry, fix in zip(entries, fixes, strict=True):
         assert entry["change"] == plain(fix["remediation"])
         assert t.optional("effort", fix["effort"]) in entry["head"]
-        assert t(
-            "fix.after", index=t.number(fix["index_after"], 2), predicate=fix["predicate_after"]["label"]
-        ) in entry["after"]
+        assert (
+            t("fix.after", index=t.number(fix["index_after"], 2), predicate=fix["predicate_after"]["label"])
+            in entry["after"]
+        )
         for check in fix["checks"]:
             assert check["id"] in entry["text"] and check["title"] in entry["text"]
         for endpoint in fix["endpoints"]:
@@ -337,7 +338,10 @@ def test_the_agency_report_prints_to_pdf_pages(reports, tmp_path):
     assert min(inks) > 0.002, inks  # no blank page, the last one included
     first = subprocess.run(
         ["pdftotext", "-l", "1", "-layout", str(pdf), "-"],
-        check=True, timeout=60, capture_output=True, text=True,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
     ).stdout
     assert "Yang harus diperbaiki" in first and "Indeks setelah perbaikan" in first
     everything = subprocess.run(

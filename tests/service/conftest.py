@@ -31,10 +31,26 @@ OWN, OTHER, THIRD = "32.73", "KEMENKES", "35.78"
 # agency -> (name, level, province, loopback host, application id, application name, ports, server spec fields)
 AGENCIES = {
     OWN: ("Kota Bandung", "kota", "32", "127.0.0.61", "bdg-simpeg", "SIMPEG Bandung", 2, {}),
-    OTHER: ("Kementerian Kesehatan", "pusat", "31", "127.0.0.62", "kemenkes-satusehat", "SATUSEHAT Platform",
-            2, {"reflection": ()}),
-    THIRD: ("Kota Surabaya", "kota", "35", "127.0.0.63", "sby-ekinerja", "E-Kinerja Surabaya", 1,
-            {"health": "not_serving"}),
+    OTHER: (
+        "Kementerian Kesehatan",
+        "pusat",
+        "31",
+        "127.0.0.62",
+        "kemenkes-satusehat",
+        "SATUSEHAT Platform",
+        2,
+        {"reflection": ()},
+    ),
+    THIRD: (
+        "Kota Surabaya",
+        "kota",
+        "35",
+        "127.0.0.63",
+        "sby-ekinerja",
+        "E-Kinerja Surabaya",
+        1,
+        {"health": "not_serving"},
+    ),
 }
 PROFILE_CHECKS = ("GRPC-HLTH-*", "GRPC-REFL-*")
 WAIVERS = """\
@@ -82,9 +98,27 @@ def _inventory(urls: dict[str, list[str]]) -> str:
 
 def run_sweep(fleet_dir: Path, inventory: Path, profile: Path, store: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", "sweep", "run", "--engine", "local", "--inventory",
-         str(inventory), "--profile", str(profile), "--store", str(store), "--no-summary"],
-        cwd=fleet_dir, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "orchestrator.cli",
+            "sweep",
+            "run",
+            "--engine",
+            "local",
+            "--inventory",
+            str(inventory),
+            "--profile",
+            str(profile),
+            "--store",
+            str(store),
+            "--no-summary",
+        ],
+        cwd=fleet_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -95,8 +129,9 @@ def fleet(tmp_path_factory) -> Iterator[Fleet]:
     specs, urls = [], {}
     for code, (_, _, _, host, app_id, _, count, fields) in AGENCIES.items():
         ports = free_ports(count, host)
-        specs.append(GrpcServerSpec(name=f"agency-{app_id}", host=host, ports=ports, identity=(code, app_id),
-                                    **fields))
+        specs.append(
+            GrpcServerSpec(name=f"agency-{app_id}", host=host, ports=ports, identity=(code, app_id), **fields)
+        )
         urls[code] = [f"grpc://{host}:{port}" for port in ports]
     servers = start_grpc_servers(specs, directory / "servers", name="service-fleet")
     try:
@@ -110,7 +145,9 @@ def fleet(tmp_path_factory) -> Iterator[Fleet]:
             run_sweep(directory, inventory, profile, store)
         with Store(store, read_only=True) as opened:
             sweeps = [sweep.id for sweep in reversed(opened.list_sweeps(None))]
-        yield Fleet(store, inventory, profile, waivers, sweeps, urls)  # the servers stay up for scheduled sweeps
+        yield Fleet(
+            store, inventory, profile, waivers, sweeps, urls
+        )  # the servers stay up for scheduled sweeps
     finally:
         servers.stop()
 
@@ -126,8 +163,12 @@ class Tokens:
 def tokens(tmp_path_factory) -> Tokens:
     path = tmp_path_factory.mktemp("tokens") / "tokens.yaml"
     by_name, ids = {}, {}
-    for name, role in (("operator", OPERATOR_ROLE), ("own", Role("agency", OWN)), ("other", Role("agency", OTHER)),
-                       ("third", Role("agency", THIRD))):
+    for name, role in (
+        ("operator", OPERATOR_ROLE),
+        ("own", Role("agency", OWN)),
+        ("other", Role("agency", OTHER)),
+        ("third", Role("agency", THIRD)),
+    ):
         entry, token = add_token(path, role, note=f"tests: {name}")
         by_name[name], ids[name] = token, entry.id
     return Tokens(path, by_name, ids)
@@ -143,15 +184,26 @@ class Served:
 
 
 def serve_argv(store: Path, port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "orchestrator.cli", "serve", "--store", str(store),
-            "--listen", f"127.0.0.1:{port}", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "orchestrator.cli",
+        "serve",
+        "--store",
+        str(store),
+        "--listen",
+        f"127.0.0.1:{port}",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="session")
 def service(fleet: Fleet, tokens: Tokens, tmp_path_factory):
     port = free_port()
     argv = serve_argv(fleet.store, port, "--tokens", str(tokens.path), "--waivers", str(fleet.waivers))
-    with spawn("interop-serve", argv, "127.0.0.1", port, tmp_path_factory.mktemp("serve"), timeout_s=60) as server:
+    with spawn(
+        "interop-serve", argv, "127.0.0.1", port, tmp_path_factory.mktemp("serve"), timeout_s=60
+    ) as server:
         yield Served(f"http://127.0.0.1:{port}", server)
 
 

@@ -38,9 +38,21 @@ MATRIX: dict[str, dict[str, int]] = {
     f"/reports/no-such-sweep/agency/{OWN}.html": {"none": 401, "operator": 404, "own": 404, "other": 403},
     "/reports/no-such-sweep/national.html": {"none": 401, "operator": 404, "own": 403, "other": 403},
 }
-UNKNOWN_PATHS = ("/", "/nope", "/reports", "/metrics/", "/status/", "/healthz/x", "/reports/latest",
-                 "/reports/latest/national", "/reports/latest/national.pdf", "/reports/latest/agency/",
-                 "/admin", "/reports/latest/agency/32.73/x.html", "/static/app.js")
+UNKNOWN_PATHS = (
+    "/",
+    "/nope",
+    "/reports",
+    "/metrics/",
+    "/status/",
+    "/healthz/x",
+    "/reports/latest",
+    "/reports/latest/national",
+    "/reports/latest/national.pdf",
+    "/reports/latest/agency/",
+    "/admin",
+    "/reports/latest/agency/32.73/x.html",
+    "/static/app.js",
+)
 
 
 def unique_prefix(fleet) -> str:
@@ -65,7 +77,9 @@ def test_route_by_caller(http, tokens, fleet, template, caller):
 def test_the_matrix_covers_every_route():
     covered = {route for route, _, _ in ROUTES}
     patterns = {"/reports/{sweep}/national.{fmt}", "/reports/{sweep}/agency/{code}.{fmt}"}
-    plain = {template for template in MATRIX if not template.startswith("/reports/") or template == "/reports/"}
+    plain = {
+        template for template in MATRIX if not template.startswith("/reports/") or template == "/reports/"
+    }
     assert covered == plain | patterns
 
 
@@ -106,7 +120,9 @@ def agency_bodies(http, token: str, code: str, fleet) -> dict[str, str]:
     """Every body a token of ``code`` can get: its reports in every format and language, index, metrics."""
     paths = ["/healthz", "/readyz", "/metrics", "/reports/", "/reports/?lang=en"]
     for sweep in ("latest", *fleet.sweeps):
-        paths += [f"/reports/{sweep}/agency/{code}.{fmt}?lang={lang}" for fmt in FORMATS for lang in ("id", "en")]
+        paths += [
+            f"/reports/{sweep}/agency/{code}.{fmt}?lang={lang}" for fmt in FORMATS for lang in ("id", "en")
+        ]
     bodies = {}
     for path in paths:
         response = http.get(path, headers=bearer(token))
@@ -118,8 +134,12 @@ def agency_bodies(http, token: str, code: str, fleet) -> dict[str, str]:
 @pytest.mark.parametrize("name, code", [("own", OWN), ("other", OTHER), ("third", THIRD)])
 def test_an_agency_token_gets_nothing_of_any_other_agency(http, tokens, fleet, name, code):
     bodies = agency_bodies(http, tokens.by_name[name], code, fleet)
-    foreign = [word for other in (OWN, OTHER, THIRD) if other != code for word in identifying_words(other, fleet)]
-    leaks = {path: [word for word in foreign if word.lower() in body.lower()] for path, body in bodies.items()}
+    foreign = [
+        word for other in (OWN, OTHER, THIRD) if other != code for word in identifying_words(other, fleet)
+    ]
+    leaks = {
+        path: [word for word in foreign if word.lower() in body.lower()] for path, body in bodies.items()
+    }
     assert {path: words for path, words in leaks.items() if words} == {}
     # And its own endpoints are there (SARIF and CSV list findings only: a conformant agency has none).
     own_urls = fleet.urls[code]

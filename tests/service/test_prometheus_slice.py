@@ -32,13 +32,21 @@ def prometheus(service, tokens, tmp_path_factory):
         )
     config = workdir / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1s\nscrape_configs:\n" + "".join(jobs))
-    argv = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+    argv = [
+        "prometheus",
+        f"--config.file={config}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
     with spawn("prometheus", argv, "127.0.0.1", port, workdir, timeout_s=30):
         base = f"http://127.0.0.1:{port}"
         for job in ("agency", "operator"):
-            wait_for(f"Prometheus to scrape job {job}",
-                     lambda job=job: query(base, f'interop_store_up{{job="{job}"}}'), timeout_s=60)
+            wait_for(
+                f"Prometheus to scrape job {job}",
+                lambda job=job: query(base, f'interop_store_up{{job="{job}"}}'),
+                timeout_s=60,
+            )
         yield base
 
 
@@ -59,8 +67,12 @@ def test_the_agency_job_sees_only_its_agency(prometheus, fleet):
             assert family.agency_shared, labels
     names = {labels["__name__"] for labels in seen}
     assert {"interop_agency_spbe_index", "interop_endpoint_up", "interop_agency_check_failures"} <= names
-    assert not names & {"interop_national_spbe_index", "interop_province_spbe_index", "interop_check_failures",
-                        "interop_sweep_results"}
+    assert not names & {
+        "interop_national_spbe_index",
+        "interop_province_spbe_index",
+        "interop_check_failures",
+        "interop_sweep_results",
+    }
     endpoints = {labels["endpoint"] for labels in seen if labels["__name__"] == "interop_endpoint_up"}
     assert endpoints == set(fleet.urls[OWN])
     text = json.dumps(seen).lower()

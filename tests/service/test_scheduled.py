@@ -36,10 +36,24 @@ def wait_for_status(client: httpx.Client, token: str, done, what: str, timeout_s
 def scheduled(fleet, tokens, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("scheduled")
     port = free_port()
-    argv = serve_argv(workdir / "results.db", port, "--tokens", str(tokens.path), "--inventory", str(fleet.inventory),
-                      "--profile", str(fleet.profile), "--every", "1h", "--engine", "local")
+    argv = serve_argv(
+        workdir / "results.db",
+        port,
+        "--tokens",
+        str(tokens.path),
+        "--inventory",
+        str(fleet.inventory),
+        "--profile",
+        str(fleet.profile),
+        "--every",
+        "1h",
+        "--engine",
+        "local",
+    )
     log = open(workdir / "serve.log", "w+")  # noqa: SIM115 - open while the fixture yields; closed in finally
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir)
+    process = subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir
+    )
     try:
         wait_for_port("127.0.0.1", port, 60, process)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60.0) as client:
@@ -58,8 +72,12 @@ def scheduled(fleet, tokens, tmp_path_factory):
 def test_the_service_sweeps_on_its_schedule_and_shows_it(scheduled, tokens):
     _process, client, _log_path = scheduled
     operator = tokens.by_name["operator"]
-    status = wait_for_status(client, operator, lambda s: (s["scheduler"]["last_sweep"] or {}).get("state")
-                             == "complete", "the first scheduled sweep")
+    status = wait_for_status(
+        client,
+        operator,
+        lambda s: (s["scheduler"]["last_sweep"] or {}).get("state") == "complete",
+        "the first scheduled sweep",
+    )
     scheduler = status["scheduler"]
     assert scheduler["alive"] is True and scheduler["runs"]["complete"] == 1 and scheduler["next_run"]
     assert scheduler["schedule"]["every_s"] == 3600
@@ -80,8 +98,12 @@ def test_the_service_sweeps_on_its_schedule_and_shows_it(scheduled, tokens):
 
 def test_sigterm_stops_the_scheduler_and_the_service(scheduled, tokens):
     process, client, log_path = scheduled
-    wait_for_status(client, tokens.by_name["operator"], lambda s: s["scheduler"]["last_sweep"] is not None,
-                    "a scheduled sweep")
+    wait_for_status(
+        client,
+        tokens.by_name["operator"],
+        lambda s: s["scheduler"]["last_sweep"] is not None,
+        "a scheduled sweep",
+    )
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=90) == 0
     log = log_path.read_text()

@@ -39,8 +39,10 @@ LOCAL = ["--engine", "local", "--progress-interval", "0"]
 # -- schedules ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, seconds", [("30m", 1800), ("6h", 21600), ("1d", 86400), ("1h30m", 5400),
-                                           ("90s", 90), (" 2H ", 7200)])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [("30m", 1800), ("6h", 21600), ("1d", 86400), ("1h30m", 5400), ("90s", 90), (" 2H ", 7200)],
+)
 def test_every_intervals(text, seconds):
     schedule = parse_schedule(text, None)
     assert schedule.every_s == seconds and schedule.cron is None
@@ -49,10 +51,18 @@ def test_every_intervals(text, seconds):
 NOT_AN_INTERVAL = "give a number and a unit"
 
 
-@pytest.mark.parametrize("text, reason", [("", NOT_AN_INTERVAL), ("6", NOT_AN_INTERVAL),
-                                          ("h", NOT_AN_INTERVAL), ("6h30", NOT_AN_INTERVAL),
-                                          ("-5m", NOT_AN_INTERVAL),
-                                          ("6w", "unknown unit 'w'"), ("59s", "at least 1m")])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("", NOT_AN_INTERVAL),
+        ("6", NOT_AN_INTERVAL),
+        ("h", NOT_AN_INTERVAL),
+        ("6h30", NOT_AN_INTERVAL),
+        ("-5m", NOT_AN_INTERVAL),
+        ("6w", "unknown unit 'w'"),
+        ("59s", "at least 1m"),
+    ],
+)
 def test_every_errors_say_why(text, reason):
     with pytest.raises(ValueError, match=reason):
         parse_schedule(text, None)
@@ -76,14 +86,17 @@ def test_cron_in_utc_or_the_zone_it_names():
     assert wib.next_run(now=now, last_start=None) == datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("every, cron, reason", [
-    ("6h", "0 * * * *", "not both"),
-    (None, "0 */6 * *", "4 fields; give 5"),
-    (None, "* * * * * *", "6 fields; give 5"),
-    (None, "61 * * * *", "out of range"),
-    (None, "0 0 * * mon-xyz", "--cron"),
-    (None, "CRON_TZ=Mars/Olympus 0 1 * * *", "unknown time zone 'Mars/Olympus'"),
-])
+@pytest.mark.parametrize(
+    "every, cron, reason",
+    [
+        ("6h", "0 * * * *", "not both"),
+        (None, "0 */6 * *", "4 fields; give 5"),
+        (None, "* * * * * *", "6 fields; give 5"),
+        (None, "61 * * * *", "out of range"),
+        (None, "0 0 * * mon-xyz", "--cron"),
+        (None, "CRON_TZ=Mars/Olympus 0 1 * * *", "unknown time zone 'Mars/Olympus'"),
+    ],
+)
 def test_cron_errors_say_why(every, cron, reason):
     with pytest.raises(ValueError, match=reason):
         parse_schedule(every, cron)
@@ -100,8 +113,11 @@ def scrape(scheduler: Scheduler) -> dict[tuple[str, frozenset], float]:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(scheduler.collector())
     text = generate_latest(registry).decode()
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def sweeps_of(store_path: Path) -> list:
@@ -145,12 +161,14 @@ def test_a_due_sweep_runs_in_a_child_and_shows_in_status_and_metrics(tmp_path, s
         with sqlite3.connect(store_path) as conn:
             two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="milliseconds")
             conn.execute("UPDATE sweeps SET started_at = ? WHERE id = ?", (two_hours_ago, earlier))
-        scheduler = Scheduler(store_path, inventory, str(profile), parse_schedule("1m", None),
-                              sweep_args=LOCAL, keep=1)
+        scheduler = Scheduler(
+            store_path, inventory, str(profile), parse_schedule("1m", None), sweep_args=LOCAL, keep=1
+        )
         started.append(scheduler)
         scheduler.start()
-        wait_until(lambda: scheduler.status()["compactions"]["done"] == 1, SWEEP_WAIT_S,
-                   "a sweep and a compaction")
+        wait_until(
+            lambda: scheduler.status()["compactions"]["done"] == 1, SWEEP_WAIT_S, "a sweep and a compaction"
+        )
         status = scheduler.status()
         assert status["alive"] and status["running_sweep"] is None and status["last_error"] is None
         newest = sweeps_of(store_path)[0]
@@ -170,13 +188,15 @@ def test_a_due_sweep_runs_in_a_child_and_shows_in_status_and_metrics(tmp_path, s
         assert metrics[("interop_scheduler_up", frozenset({inv}))] == 1
         assert metrics[("interop_scheduler_running", frozenset({inv}))] == 0
         assert metrics[("interop_scheduler_next_run_timestamp_seconds", frozenset({inv}))] == pytest.approx(
-            next_run.timestamp())
+            next_run.timestamp()
+        )
         assert metrics[("interop_scheduler_last_sweep_state", frozenset({inv, ("state", "complete")}))] == 1
         assert metrics[("interop_scheduler_last_sweep_state", frozenset({inv, ("state", "running")}))] == 0
         assert metrics[("interop_scheduler_runs_total", frozenset({inv, ("outcome", "complete")}))] == 1
         assert metrics[("interop_scheduler_compactions_total", frozenset({inv, ("outcome", "done")}))] == 1
         assert {name for name, _ in metrics} >= {f.name for f in SCHEDULER_FAMILIES if f.type == "gauge"} - {
-            "interop_scheduler_last_error_timestamp_seconds"}
+            "interop_scheduler_last_error_timestamp_seconds"
+        }
 
         scheduler.stop(60)
         assert not scheduler.alive() and scheduler.status()["next_run"] is None
@@ -189,8 +209,9 @@ def test_a_busy_store_skips_the_run_and_says_so(tmp_path, started):
     inventory = write_inventory(tmp_path / "busy.yaml", planned(["grpc://127.0.0.73:1"]))
     store_path = tmp_path / "results.db"
     with StoreLock(store_path):  # as another service's or a manual sweep holds it
-        scheduler = Scheduler(store_path, inventory, "spbe-baseline", parse_schedule("1h", None),
-                              sweep_args=LOCAL)
+        scheduler = Scheduler(
+            store_path, inventory, "spbe-baseline", parse_schedule("1h", None), sweep_args=LOCAL
+        )
         started.append(scheduler)
         scheduler.start()
         wait_until(lambda: scheduler.status()["runs"]["skipped"] == 1, 60, "the due run to be skipped")
@@ -209,15 +230,23 @@ def test_a_busy_store_skips_the_run_and_says_so(tmp_path, started):
 def test_sweep_run_and_resume_refuse_a_busy_store_with_exit_75(tmp_path):
     store_path = tmp_path / "results.db"
     with Store(store_path) as store:
-        left = store.create_sweep(inventory_path=str(tmp_path / "gone.yaml"), inventory_hash="sha256:x",
-                                  inventory_name="gone", profile="spbe-baseline", profile_hash="sha256:y",
-                                  engine="local", endpoints=[], options={})
+        left = store.create_sweep(
+            inventory_path=str(tmp_path / "gone.yaml"),
+            inventory_hash="sha256:x",
+            inventory_name="gone",
+            profile="spbe-baseline",
+            profile_hash="sha256:y",
+            engine="local",
+            endpoints=[],
+            options={},
+        )
         store.set_state(left, SweepState.INTERRUPTED)
     with HostileServer("silent", host="127.0.0.78") as server:
         inventory = write_inventory(tmp_path / "busy.yaml", planned([f"grpc://127.0.0.78:{server.port}"]))
         with StoreLock(store_path):
-            run = CliRunner().invoke(app, ["sweep", "run", "-i", str(inventory), "--store", str(store_path),
-                                           "--engine", "local"])
+            run = CliRunner().invoke(
+                app, ["sweep", "run", "-i", str(inventory), "--store", str(store_path), "--engine", "local"]
+            )
             resume = CliRunner().invoke(app, ["sweep", "resume", left, "--store", str(store_path)])
         assert server.accepted == 0  # nothing probed
     for result in (run, resume):
@@ -239,7 +268,8 @@ def test_sigterm_mid_sweep_then_a_new_start_resumes_it_probing_each_endpoint_onc
         inventory = write_inventory(tmp_path / "slow.yaml", planned(urls))
         profile = tmp_path / "slow-profile.yaml"
         profile.write_text(
-            'name: slow\ninclude: ["GRPC-HLTH-*"]\nprobe: {deadline_s: 6, connect_timeout_s: 3}\n')
+            'name: slow\ninclude: ["GRPC-HLTH-*"]\nprobe: {deadline_s: 6, connect_timeout_s: 3}\n'
+        )
         store_path = tmp_path / "results.db"
         args = [*LOCAL, "--concurrency", "2", "--per-host", "1", "--retries", "0"]
         first = Scheduler(store_path, inventory, str(profile), parse_schedule("1h", None), sweep_args=args)
@@ -272,8 +302,9 @@ def test_sigterm_mid_sweep_then_a_new_start_resumes_it_probing_each_endpoint_onc
         assert 2 <= len(done_before) < len(urls), "the stop came mid-sweep"
         connections_before = {url: by_url[url].accepted for url in urls}
 
-        restarted = Scheduler(store_path, inventory, str(profile), parse_schedule("1h", None),
-                              sweep_args=args)
+        restarted = Scheduler(
+            store_path, inventory, str(profile), parse_schedule("1h", None), sweep_args=args
+        )
         started.append(restarted)
         restarted.start()  # resumes the interrupted sweep before anything else
         wait_until(lambda: restarted.status()["runs"]["complete"] == 1, SWEEP_WAIT_S, "the resumed sweep")
@@ -295,8 +326,11 @@ def test_sigterm_mid_sweep_then_a_new_start_resumes_it_probing_each_endpoint_onc
 @pytest.mark.parametrize("family", SCHEDULER_FAMILIES, ids=lambda f: f.name)
 def test_every_scheduler_metric_is_documented(family):
     name = family.name + ("_total" if family.type == "counter" else "")
-    rows = [line for line in (REPO / "docs" / "metrics.md").read_text(encoding="utf-8").splitlines()
-            if line.startswith(f"| `{name}` |")]
+    rows = [
+        line
+        for line in (REPO / "docs" / "metrics.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith(f"| `{name}` |")
+    ]
     assert len(rows) == 1, f"{name} needs exactly one row in docs/metrics.md"
     cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
     assert cells[1:3] == [family.type, ", ".join(family.labels)]

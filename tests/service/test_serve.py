@@ -15,8 +15,14 @@ from tests.service.conftest import OTHER, OWN, bearer, serve_argv
 
 
 def serve(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", "serve", *args], capture_output=True,
-                          text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+    )
 
 
 def test_usage_errors_exit_2_before_serving(fleet, tokens, tmp_path):
@@ -39,16 +45,25 @@ def test_usage_errors_exit_2_before_serving(fleet, tokens, tmp_path):
 def test_a_bad_schedule_is_exit_2(fleet):
     for args, expected in ((("--every", "soon"), "--every"), (("--cron", "61 * * * *"), "--cron")):
         done = serve("--store", str(fleet.store), "--inventory", str(fleet.inventory), *args)
-        assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr, (
+            done.stderr
+        )
 
 
 def test_sigterm_stops_the_service_with_exit_0(fleet, tokens):
     port = free_port()
-    process = subprocess.Popen(serve_argv(fleet.store, port, "--tokens", str(tokens.path)),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        serve_argv(fleet.store, port, "--tokens", str(tokens.path)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         wait_for_port("127.0.0.1", port, 60, process)
-        response = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=bearer(tokens.by_name["own"]), timeout=60)
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/metrics", headers=bearer(tokens.by_name["own"]), timeout=60
+        )
         assert response.status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
@@ -88,15 +103,17 @@ def test_the_report_language(http, tokens, query, accept, expected):
 
 
 def test_an_unknown_language_is_400(http, tokens):
-    response = http.get(f"/reports/latest/agency/{OWN}.json", params={"lang": "xx"},
-                        headers=bearer(tokens.by_name["own"]))
+    response = http.get(
+        f"/reports/latest/agency/{OWN}.json", params={"lang": "xx"}, headers=bearer(tokens.by_name["own"])
+    )
     assert response.status_code == 400 and "id, en" in response.text
 
 
 def test_json_reports_follow_the_language(http, tokens):
     for lang in ("id", "en"):
-        report = http.get(f"/reports/latest/agency/{OWN}.json", params={"lang": lang},
-                          headers=bearer(tokens.by_name["own"])).json()
+        report = http.get(
+            f"/reports/latest/agency/{OWN}.json", params={"lang": lang}, headers=bearer(tokens.by_name["own"])
+        ).json()
         assert report["lang"] == lang
 
 
@@ -105,18 +122,24 @@ def test_json_reports_follow_the_language(http, tokens):
 
 def test_a_report_is_rendered_once_and_then_served_from_the_cache(http, tokens, service, fleet):
     path = f"/reports/{fleet.sweeps[0]}/agency/{OTHER}.sarif"
-    bodies = {http.get(path, params={"lang": "en"}, headers=bearer(tokens.by_name["operator"])).text
-              for _ in range(3)}
+    bodies = {
+        http.get(path, params={"lang": "en"}, headers=bearer(tokens.by_name["operator"])).text
+        for _ in range(3)
+    }
     assert len(bodies) == 1
     line = f"rendered the agency {OTHER} sarif report of sweep {fleet.sweeps[0]} (en)"
     assert service.log().count(line) == 1
     http.get(path, params={"lang": "id"}, headers=bearer(tokens.by_name["operator"]))
-    assert service.log().count(f"rendered the agency {OTHER} sarif report of sweep {fleet.sweeps[0]} (id)") == 1
+    assert (
+        service.log().count(f"rendered the agency {OTHER} sarif report of sweep {fleet.sweeps[0]} (id)") == 1
+    )
 
 
 def test_large_answers_are_compressed_on_request(http, tokens):
-    response = http.get("/reports/latest/national.html", headers={**bearer(tokens.by_name["operator"]),
-                                                                   "Accept-Encoding": "gzip"})
+    response = http.get(
+        "/reports/latest/national.html",
+        headers={**bearer(tokens.by_name["operator"]), "Accept-Encoding": "gzip"},
+    )
     assert response.status_code == 200 and response.headers["content-encoding"] == "gzip"
     assert "<html" in response.text  # httpx decompressed it
 

@@ -17,13 +17,16 @@ INTEROP = [sys.executable, "-m", "orchestrator.cli"]
 
 
 def interop(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*INTEROP, *args], capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL, env=env)
+    return subprocess.run(
+        [*INTEROP, *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env
+    )
 
 
 def test_add_list_revoke(tmp_path):
     path = tmp_path / "tokens.yaml"
-    added = interop("tokens", "add", "--role", f"agency:{OWN}", "--tokens", str(path), "--note", "Prometheus Bandung")
+    added = interop(
+        "tokens", "add", "--role", f"agency:{OWN}", "--tokens", str(path), "--note", "Prometheus Bandung"
+    )
     assert added.returncode == 0, added.stderr
     token = added.stdout.strip()
     assert len(token) > 40 and "\n" not in token and "shown only this once" in added.stderr
@@ -68,15 +71,27 @@ def test_bad_roles_are_refused(tmp_path, role):
 
 
 BAD_FILES = {
-    "unknown field": ("tokens:\n  - id: a\n    role: operator\n    sha256: " + "0" * 64
-                      + "\n    created: '2026-01-01'\n    token: plain\n", "t.yaml:6: tokens[0].token: unknown field"),
-    "bad role": ("tokens:\n  - id: a\n    role: root\n    sha256: " + "0" * 64 + "\n    created: '2026-01-01'\n",
-                 "t.yaml:3: tokens[0].role: role 'root'"),
-    "not a hash": ("tokens:\n  - id: a\n    role: operator\n    sha256: spbe_abc\n    created: '2026-01-01'\n",
-                   "t.yaml:4: tokens[0].sha256: give the token's SHA-256"),
-    "duplicate id": ("tokens:\n" + "".join(f"  - id: a\n    role: operator\n    sha256: {d * 64}\n"
-                                            "    created: '2026-01-01'\n" for d in "ab"),
-                     "t.yaml:6: tokens[1].id: the same id as tokens[0]"),
+    "unknown field": (
+        "tokens:\n  - id: a\n    role: operator\n    sha256: "
+        + "0" * 64
+        + "\n    created: '2026-01-01'\n    token: plain\n",
+        "t.yaml:6: tokens[0].token: unknown field",
+    ),
+    "bad role": (
+        "tokens:\n  - id: a\n    role: root\n    sha256: " + "0" * 64 + "\n    created: '2026-01-01'\n",
+        "t.yaml:3: tokens[0].role: role 'root'",
+    ),
+    "not a hash": (
+        "tokens:\n  - id: a\n    role: operator\n    sha256: spbe_abc\n    created: '2026-01-01'\n",
+        "t.yaml:4: tokens[0].sha256: give the token's SHA-256",
+    ),
+    "duplicate id": (
+        "tokens:\n"
+        + "".join(
+            f"  - id: a\n    role: operator\n    sha256: {d * 64}\n    created: '2026-01-01'\n" for d in "ab"
+        ),
+        "t.yaml:6: tokens[1].id: the same id as tokens[0]",
+    ),
     "not yaml": ("tokens: [\n", "t.yaml:2: (yaml): not valid YAML"),
     "a list": ("- a\n", "t.yaml:1: (document): a tokens file is a mapping"),
 }
@@ -86,10 +101,18 @@ BAD_FILES = {
 def test_a_bad_tokens_file_is_exit_2_with_file_line_field(tmp_path, case):
     text, expected = BAD_FILES[case]
     (tmp_path / "t.yaml").write_text(text)
-    for args in (["tokens", "list", "--tokens", "t.yaml"],
-                 ["serve", "--store", "nowhere.db", "--tokens", "t.yaml", "--listen", "127.0.0.1:1"]):
-        done = subprocess.run([*INTEROP, *args], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                              stdin=subprocess.DEVNULL)
+    for args in (
+        ["tokens", "list", "--tokens", "t.yaml"],
+        ["serve", "--store", "nowhere.db", "--tokens", "t.yaml", "--listen", "127.0.0.1:1"],
+    ):
+        done = subprocess.run(
+            [*INTEROP, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+        )
         assert done.returncode == 2 and expected in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
 
@@ -98,8 +121,11 @@ def test_a_token_revoked_while_serving_is_refused_at_once(http, tokens):
     added = interop("tokens", "add", "--role", f"agency:{OWN}", "--tokens", str(tokens.path))
     token = added.stdout.strip()
     assert http.get("/metrics", headers=bearer(token)).status_code == 200
-    token_id = next(entry.id for entry in load_tokens(tokens.path)
-                    if entry.sha256 == hashlib.sha256(token.encode()).hexdigest())
+    token_id = next(
+        entry.id
+        for entry in load_tokens(tokens.path)
+        if entry.sha256 == hashlib.sha256(token.encode()).hexdigest()
+    )
     assert interop("tokens", "revoke", token_id, "--tokens", str(tokens.path)).returncode == 0
     assert http.get("/metrics", headers=bearer(token)).status_code == 401
     assert http.get("/metrics", headers=bearer(tokens.by_name["own"])).status_code == 200

@@ -24,9 +24,19 @@ from tests.metrics.conftest import E1, E4, E6, PILOT, build_scenario
 @pytest.mark.parametrize(
     "header, expected",
     [
-        ("en", "en"), ("en-US,en;q=0.9,id;q=0.8", "en"), ("id-ID", "id"), ("in", "id"),
-        ("de, fr;q=0.9", None), ("en;q=0, id;q=0.1", "id"), ("*", "id"), ("en;q=0.5, *;q=0.9", "id"),
-        ("en;q=x", None), ("", None), (None, None), ("EN-gb", "en"), ("id;q=0.5, en;q=0.5", "id"),
+        ("en", "en"),
+        ("en-US,en;q=0.9,id;q=0.8", "en"),
+        ("id-ID", "id"),
+        ("in", "id"),
+        ("de, fr;q=0.9", None),
+        ("en;q=0, id;q=0.1", "id"),
+        ("*", "id"),
+        ("en;q=0.5, *;q=0.9", "id"),
+        ("en;q=x", None),
+        ("", None),
+        (None, None),
+        ("EN-gb", "en"),
+        ("id;q=0.5, en;q=0.5", "id"),
     ],
 )
 def test_accept_language(header, expected):
@@ -47,8 +57,15 @@ def test_the_query_wins_and_must_be_known():
 
 @pytest.mark.parametrize(
     "header, token",
-    [("Bearer abc", "abc"), ("bearer  abc ", "abc"), ("Basic abc", None), ("abc", None), ("Bearer", None),
-     ("", None), (None, None)],
+    [
+        ("Bearer abc", "abc"),
+        ("bearer  abc ", "abc"),
+        ("Basic abc", None),
+        ("abc", None),
+        ("Bearer", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_bearer_token(header, token):
     assert bearer_token(header) == token
@@ -88,11 +105,14 @@ def labels_of(metrics) -> list[tuple[str, dict]]:
     return [(metric.name, sample.labels) for metric in metrics for sample in metric.samples]
 
 
-@pytest.mark.parametrize("agency, endpoints, inventories", [
-    ("32.73", {E1, "ssh://127.1.0.1:10001", "grpcs://127.1.0.1:20000", PILOT}, {"nasional", "pilot"}),
-    ("KEMENKES", {E4, "grpc://127.2.0.1:20001"}, {"nasional"}),
-    ("32", {E6}, {"nasional"}),
-])
+@pytest.mark.parametrize(
+    "agency, endpoints, inventories",
+    [
+        ("32.73", {E1, "ssh://127.1.0.1:10001", "grpcs://127.1.0.1:20000", PILOT}, {"nasional", "pilot"}),
+        ("KEMENKES", {E4, "grpc://127.2.0.1:20001"}, {"nasional"}),
+        ("32", {E6}, {"nasional"}),
+    ],
+)
 def test_an_agency_view_holds_its_series_only(collected, agency, endpoints, inventories):
     view = labels_of(agency_view(collected, agency))
     assert view
@@ -106,8 +126,12 @@ def test_an_agency_view_holds_its_series_only(collected, agency, endpoints, inve
     shown = {labels["inventory"] for _, labels in view if "inventory" in labels}
     assert shown == inventories  # "pilot" holds 32.73 only: nobody else sees that it exists
     names = {name for name, _ in view}
-    assert "interop_store_up" in names and not names & {"interop_national_spbe_index", "interop_check_failures",
-                                                       "interop_running_sweep_info", "interop_exporter_errors"}
+    assert "interop_store_up" in names and not names & {
+        "interop_national_spbe_index",
+        "interop_check_failures",
+        "interop_running_sweep_info",
+        "interop_exporter_errors",
+    }
 
 
 def test_an_unknown_agency_sees_only_whether_the_store_is_up(collected):

@@ -39,10 +39,15 @@ def start_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
     """Start OpenSSH servers for one test; every one is stopped afterwards."""
     started: list[ServerProcess] = []
 
-    def start(profile: str, host_keys: list[Path], options: dict[str, str] | None = None,
-              extra_lines: list[str] | None = None) -> ServerProcess:
-        server = sshd.start_openssh(tmp_path_factory.mktemp(f"sshd-{profile}"), profile, host_keys, options,
-                                    extra_lines=extra_lines)
+    def start(
+        profile: str,
+        host_keys: list[Path],
+        options: dict[str, str] | None = None,
+        extra_lines: list[str] | None = None,
+    ) -> ServerProcess:
+        server = sshd.start_openssh(
+            tmp_path_factory.mktemp(f"sshd-{profile}"), profile, host_keys, options, extra_lines=extra_lines
+        )
         started.append(server)
         return server
 

@@ -85,8 +85,12 @@ def host_certificate(key: Path, ca: Path) -> Path:
         subprocess.run([SSH_KEYGEN, "-q", "-N", "", "-t", "ed25519", "-f", str(ca)], check=True, timeout=30)
     cert = key.with_name(key.name + "-cert.pub")
     if not cert.exists():
-        subprocess.run([SSH_KEYGEN, "-q", "-s", str(ca), "-I", "host", "-h", str(key) + ".pub"],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [SSH_KEYGEN, "-q", "-s", str(ca), "-I", "host", "-h", str(key) + ".pub"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
     return cert
 
 
@@ -97,8 +101,11 @@ VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
 def evidence_verdicts(evidence) -> list[str]:
     """Every ``verdict`` or ``status`` value anywhere in an evidence tree."""
     if isinstance(evidence, dict):
-        own = [value for key, value in evidence.items()
-               if key in ("verdict", "status") and isinstance(value, str)]
+        own = [
+            value
+            for key, value in evidence.items()
+            if key in ("verdict", "status") and isinstance(value, str)
+        ]
         return own + [v for value in evidence.values() for v in evidence_verdicts(value)]
     if isinstance(evidence, (list, tuple)):
         return [v for value in evidence for v in evidence_verdicts(value)]

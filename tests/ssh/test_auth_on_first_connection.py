@@ -37,7 +37,9 @@ def dropbear(tmp_path_factory):
     started = []
 
     def start(host_keys, allow_passwords):
-        server = sshd.start_dropbear(tmp_path_factory.mktemp("dropbear"), host_keys, allow_passwords=allow_passwords)
+        server = sshd.start_dropbear(
+            tmp_path_factory.mktemp("dropbear"), host_keys, allow_passwords=allow_passwords
+        )
         started.append(server)
         return server
 
@@ -55,13 +57,19 @@ def test_openssh_three_key_types_three_connections(start_sshd, openssh_key):
     assert report.facts["ssh"]["auth_methods"] == ["keyboard-interactive", "password", "publickey"]
     assert result(report, "SSH-AUTH-001").status.value == "fail"
     assert sorted(k["type"] for k in report.facts["ssh"]["host_keys"]) == [
-        "ecdsa-sha2-nistp256", "ssh-ed25519", "ssh-rsa"]
+        "ecdsa-sha2-nistp256",
+        "ssh-ed25519",
+        "ssh-rsa",
+    ]
     assert connections == 3
 
 
 def test_without_chacha20_paramiko_asks_on_a_connection_of_its_own(start_sshd, openssh_key):
-    server = start_sshd("hardened", [openssh_key("ed25519")],
-                        {"LogLevel": "VERBOSE", "Ciphers": "aes256-ctr,aes128-gcm@openssh.com"})
+    server = start_sshd(
+        "hardened",
+        [openssh_key("ed25519")],
+        {"LogLevel": "VERBOSE", "Ciphers": "aes256-ctr,aes128-gcm@openssh.com"},
+    )
 
     report, connections = connections_during(server, OPENSSH_CONNECTION, lambda: probe(server.port))
 

@@ -19,16 +19,22 @@ def servers(tmp_path_factory, keys_dir):
     dropbear = keys_dir / "dropbear"
     started = {}
     try:
-        for name, profile, keys in (("openssh-default", "default", [ed25519, ecdsa, rsa]),  # Debian's key set
-                                    ("openssh-hardened", "hardened", [ed25519, rsa]),
-                                    ("openssh-legacy", "legacy", [ed25519, rsa, dsa])):
+        for name, profile, keys in (
+            ("openssh-default", "default", [ed25519, ecdsa, rsa]),  # Debian's key set
+            ("openssh-hardened", "hardened", [ed25519, rsa]),
+            ("openssh-legacy", "legacy", [ed25519, rsa, dsa]),
+        ):
             started[name] = sshd.start_openssh(tmp_path_factory.mktemp(name), profile, keys)
         started["dropbear"] = sshd.start_dropbear(
             tmp_path_factory.mktemp("dropbear"),
-            [sshd.dropbear_key(dropbear, kind, bits) for kind, bits in (("ed25519", None), ("rsa", 2048),
-                                                                         ("ecdsa", 256))])
-        started["tinyssh"] = sshd.start_tinyssh(tmp_path_factory.mktemp("tinyssh"),
-                                                sshd.tinyssh_keydir(keys_dir))
+            [
+                sshd.dropbear_key(dropbear, kind, bits)
+                for kind, bits in (("ed25519", None), ("rsa", 2048), ("ecdsa", 256))
+            ],
+        )
+        started["tinyssh"] = sshd.start_tinyssh(
+            tmp_path_factory.mktemp("tinyssh"), sshd.tinyssh_keydir(keys_dir)
+        )
         yield {name: server.port for name, server in started.items()}
     finally:
         for server in started.values():
@@ -50,7 +56,13 @@ def test_no_evidence_is_worse_than_its_result(servers, selection):
     assert ("warn" in seen) == (selection is own_selection)  # spbe-strict turns these warnings into failures
     legacy = reports["openssh-legacy"]
     assert statuses(legacy)["SSH-KEX-003"] == "pass"
-    mitigated = ("aes128-cbc", "3des-cbc", "aes256-cbc", "chacha20-poly1305@openssh.com", "hmac-sha1-etm@openssh.com")
+    mitigated = (
+        "aes128-cbc",
+        "3des-cbc",
+        "aes256-cbc",
+        "chacha20-poly1305@openssh.com",
+        "hmac-sha1-etm@openssh.com",
+    )
     findings = result(legacy, "SSH-KEX-003").evidence["findings"]
     assert {f["algorithm"]: f["verdict"] for f in findings} == dict.fromkeys(mitigated, "mitigated")
     assert statuses(reports["tinyssh"])["SSH-KEX-003"] == "fail"

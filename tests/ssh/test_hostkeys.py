@@ -17,8 +17,10 @@ def _blob(public_key_file) -> bytes:
     return base64.b64decode(public_key_file.read_text().split()[1])
 
 
-@pytest.mark.parametrize("key_type, bits", [("ed25519", None), ("ecdsa", None), ("ecdsa", 384),
-                                            ("ecdsa", 521), ("rsa", 2048), ("dsa", None)])
+@pytest.mark.parametrize(
+    "key_type, bits",
+    [("ed25519", None), ("ecdsa", None), ("ecdsa", 384), ("ecdsa", 521), ("rsa", 2048), ("dsa", None)],
+)
 def test_public_key_files(key_type, bits, openssh_key):
     public = openssh_key(key_type, bits).with_suffix(".pub")
     assert parse_host_key(_blob(public)).display == keygen_display(public)

@@ -51,5 +51,7 @@ def test_server_with_only_post_quantum_kex(start_sshd, openssh_key):
     assert statuses(report) == {"SSH-KEX-004": "pass", "SSH-HKEY-003": "error"}
     [entry] = report.facts["ssh"]["host_keys"]
     assert entry["error"].startswith("no key-exchange method in common with those the probe implements")
-    assert "could not be read: no key-exchange method in common" in \
-        next(r for r in report.results if r.check_id == "SSH-HKEY-003").reason
+    assert (
+        "could not be read: no key-exchange method in common"
+        in next(r for r in report.results if r.check_id == "SSH-HKEY-003").reason
+    )

@@ -46,7 +46,9 @@ def test_hardened_server_passes_everything(start_sshd, openssh_key):
     assert facts["protocol"] == "2.0"
     assert facts["auth_methods"] == ["publickey"]
     assert facts["kex"][:3] == [
-        "sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org"
+        "sntrup761x25519-sha512@openssh.com",
+        "curve25519-sha256",
+        "curve25519-sha256@libssh.org",
     ]
     assert facts["macs"] == ["hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com"]
     displays = {tuple(k["algorithms"]): k["display"] for k in facts["host_keys"]}
@@ -63,8 +65,9 @@ def test_pins_mismatch_partial_and_absent(start_sshd, openssh_key):
     ed_fp, rsa_fp = keygen_fingerprint(_pub(ed25519)), keygen_fingerprint(_pub(rsa))
     selection = {"SSH-HKEY-003": own_selection()["SSH-HKEY-003"]}
 
-    wrong = probe(server.port, pins=("SHA256:AAAAC3NzaC1lZDI1NTE5AAAAIAbogusbogusbogusbogusbogus",),
-                  selection=selection)
+    wrong = probe(
+        server.port, pins=("SHA256:AAAAC3NzaC1lZDI1NTE5AAAAIAbogusbogusbogusbogusbogus",), selection=selection
+    )
     partial = probe(server.port, pins=(ed_fp + "=",), selection=selection)  # padding is tolerated
     absent = probe(server.port, selection=selection)
 
@@ -172,8 +175,9 @@ def test_profile_parameters_change_verdicts(start_sshd, openssh_key):
 
     strict = own_selection(
         SSH_KEX_002={"verdicts": {"ecdh-sha2-nistp256": "fail"}},
-        SSH_KEX_001={"verdicts": {"diffie-hellman-group14-sha1": "pass",
-                                  "diffie-hellman-group-exchange-sha1": "warn"}},
+        SSH_KEX_001={
+            "verdicts": {"diffie-hellman-group14-sha1": "pass", "diffie-hellman-group-exchange-sha1": "warn"}
+        },
     )
     allowlisted = own_selection(
         SSH_ENC_001={"allowed": ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"]},
@@ -199,8 +203,11 @@ def test_profile_parameters_change_verdicts(start_sshd, openssh_key):
     }
 
 
-NIST_CURVE_HOST_KEYS = [f"ecdsa-sha2-{curve}{suffix}" for curve in ("nistp256", "nistp384", "nistp521")
-                        for suffix in ("", "-cert-v01@openssh.com")]
+NIST_CURVE_HOST_KEYS = [
+    f"ecdsa-sha2-{curve}{suffix}"
+    for curve in ("nistp256", "nistp384", "nistp521")
+    for suffix in ("", "-cert-v01@openssh.com")
+]
 
 
 def test_ecdsa_host_keys_are_graded_like_nist_curve_key_exchange(start_sshd, openssh_key, keys_dir):
@@ -208,12 +215,17 @@ def test_ecdsa_host_keys_are_graded_like_nist_curve_key_exchange(start_sshd, ope
     ecdsa = [openssh_key("ecdsa", bits) for bits in (256, 384, 521)]
     ca = keys_dir / "openssh" / "host_ca"
     certificates = [f"HostCertificate {host_certificate(key, ca)}" for key in ecdsa]
-    server = start_sshd("default", [openssh_key("ed25519"), *ecdsa],
-                        {"HostKeyAlgorithms": ",".join(["ssh-ed25519"] + NIST_CURVE_HOST_KEYS)}, certificates)
+    server = start_sshd(
+        "default",
+        [openssh_key("ed25519"), *ecdsa],
+        {"HostKeyAlgorithms": ",".join(["ssh-ed25519"] + NIST_CURVE_HOST_KEYS)},
+        certificates,
+    )
 
     report = probe(server.port)
-    strict_selection = {cid: s for cid, s in load_profile("spbe-strict").selection.items()
-                        if cid in own_selection()}
+    strict_selection = {
+        cid: s for cid, s in load_profile("spbe-strict").selection.items() if cid in own_selection()
+    }
     strict = probe(server.port, selection=strict_selection)
 
     offered = report.facts["ssh"]["host_key_algorithms"]

@@ -14,7 +14,10 @@ from probes.ssh.facts import HOST_KEYS, KEXINIT, PINS
 # The lists a patched and an unpatched OpenSSH 9.x offer by default (from KEXINIT).
 UNPATCHED = {
     "kex_algorithms": [
-        "curve25519-sha256", "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256", "ext-info-s"
+        "curve25519-sha256",
+        "ecdh-sha2-nistp256",
+        "diffie-hellman-group14-sha256",
+        "ext-info-s",
     ],
     "server_host_key_algorithms": ["rsa-sha2-512", "ssh-ed25519"],
     "encryption_client_to_server": ["chacha20-poly1305@openssh.com", "aes128-ctr"],
@@ -58,7 +61,9 @@ def test_terrapin_needs_strict_kex_when_chacha_or_cbc_with_etm_offered():
     assert status == Status.FAIL
     # umac-128-etm next to CTR only: the deleted packet desynchronises CTR, not exploitable.
     assert verdict.evidence["observed"] == {
-        "strict_kex": False, "susceptible": ["chacha20-poly1305@openssh.com"]}
+        "strict_kex": False,
+        "susceptible": ["chacha20-poly1305@openssh.com"],
+    }
     assert evaluate("SSH-KEX-003", {KEXINIT: CTR_ETM})[0] == Status.PASS
     status, verdict = evaluate("SSH-KEX-003", {KEXINIT: CBC_ETM})
     assert status == Status.FAIL
@@ -70,8 +75,10 @@ def test_terrapin_needs_strict_kex_when_chacha_or_cbc_with_etm_offered():
 
 def test_strict_kex_turns_terrapin_findings_into_mitigated_ones():
     patched_cbc = {**CBC_ETM, "kex_algorithms": PATCHED["kex_algorithms"]}
-    for kexinit, susceptible in ((PATCHED, ["chacha20-poly1305@openssh.com"]),
-                                 (patched_cbc, ["aes128-cbc", "hmac-sha2-256-etm@openssh.com"])):
+    for kexinit, susceptible in (
+        (PATCHED, ["chacha20-poly1305@openssh.com"]),
+        (patched_cbc, ["aes128-cbc", "hmac-sha2-256-etm@openssh.com"]),
+    ):
         status, verdict = evaluate("SSH-KEX-003", {KEXINIT: kexinit})
         assert status == Status.PASS
         assert verdict.evidence["observed"] == {"strict_kex": True, "susceptible": susceptible}
@@ -90,8 +97,11 @@ def test_pq_hybrid_absent_is_configurable():
 
 
 def test_markers_are_not_judged_even_by_an_allowlist():
-    status, verdict = evaluate("SSH-KEX-001", {KEXINIT: PATCHED}, allowed=["curve25519-sha256", "ecdh-*",
-                                                                          "diffie-hellman-group14-sha256"])
+    status, verdict = evaluate(
+        "SSH-KEX-001",
+        {KEXINIT: PATCHED},
+        allowed=["curve25519-sha256", "ecdh-*", "diffie-hellman-group14-sha256"],
+    )
     assert status == Status.PASS
     assert "ext-info-s" not in verdict.evidence["observed"]
 
@@ -101,8 +111,11 @@ def test_judge_globs_exact_names_and_overrides():
     assert {f.algorithm: f.reason for f in judged}["aes128-cbc"].startswith("CBC mode")
     assert {f.algorithm: f.reason for f in judged}["3des-cbc"].startswith("Triple DES")
     assert [f.algorithm for f in judged] == ["aes128-cbc", "3des-cbc", "arcfour256"]
-    overridden = algorithms.judge("SSH-ENC-001", ["aes128-cbc", "aes128-ctr"],
-                                  {"verdicts": {"aes128-cbc": "warn", "aes128-ctr": "fail"}})
+    overridden = algorithms.judge(
+        "SSH-ENC-001",
+        ["aes128-cbc", "aes128-ctr"],
+        {"verdicts": {"aes128-cbc": "warn", "aes128-ctr": "fail"}},
+    )
     assert [(f.algorithm, f.verdict) for f in overridden] == [("aes128-cbc", "warn"), ("aes128-ctr", "fail")]
     assert overridden[1].reason == "listed by the profile (verdict set by profile)"
     with pytest.raises(ValueError, match="not pass, warn or fail"):
@@ -118,8 +131,10 @@ def test_every_rule_cites_a_reference_and_params_mirror_the_table():
 
 
 def test_pin_check_statuses():
-    keys = [{"algorithms": ["ssh-ed25519"], "fingerprint": "SHA256:ed"},
-            {"algorithms": ["rsa-sha2-512"], "fingerprint": "SHA256:rsa"}]
+    keys = [
+        {"algorithms": ["ssh-ed25519"], "fingerprint": "SHA256:ed"},
+        {"algorithms": ["rsa-sha2-512"], "fingerprint": "SHA256:rsa"},
+    ]
     assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed", "SHA256:rsa"]})[0] == Status.PASS
     assert evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed"]})[0] == Status.WARN
     strict = evaluate("SSH-HKEY-003", {HOST_KEYS: keys, PINS: ["SHA256:ed"]}, unpinned_extra_keys="fail")
@@ -144,7 +159,11 @@ def test_64_bit_block_ciphers_fail_in_every_mode():
     offered = ["3des-ctr", "blowfish-ctr", "cast128-ctr", "idea-ctr", "aes128-ctr"]
     judged = algorithms.judge("SSH-ENC-001", offered, {})
     assert [(f.algorithm, f.verdict) for f in judged] == [
-        ("3des-ctr", "fail"), ("blowfish-ctr", "fail"), ("cast128-ctr", "fail"), ("idea-ctr", "fail")]
+        ("3des-ctr", "fail"),
+        ("blowfish-ctr", "fail"),
+        ("cast128-ctr", "fail"),
+        ("idea-ctr", "fail"),
+    ]
     assert all("64-bit block" in f.reason for f in judged)
 
 

@@ -10,12 +10,16 @@ from tests.ssh.support import disagreements, own_selection, probe, result
 ETM_AND_PLAIN = ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-256")
 
 
-@pytest.mark.parametrize("ciphers, status, susceptible", [
-    # CBC next to EtM: exploitable (probabilistically), both halves of the pair are named.
-    (("aes128-ctr", "aes128-cbc"), "fail", ["aes128-cbc", "hmac-sha2-256-etm@openssh.com"]),
-    # EtM next to CTR/GCM only: the deleted packet desynchronises CTR; not exploitable.
-    (("aes128-ctr", "aes256-gcm@openssh.com"), "pass", []),
-], ids=["cbc-etm", "ctr-etm"])
+@pytest.mark.parametrize(
+    "ciphers, status, susceptible",
+    [
+        # CBC next to EtM: exploitable (probabilistically), both halves of the pair are named.
+        (("aes128-ctr", "aes128-cbc"), "fail", ["aes128-cbc", "hmac-sha2-256-etm@openssh.com"]),
+        # EtM next to CTR/GCM only: the deleted packet desynchronises CTR; not exploitable.
+        (("aes128-ctr", "aes256-gcm@openssh.com"), "pass", []),
+    ],
+    ids=["cbc-etm", "ctr-etm"],
+)
 def test_etm_is_terrapin_only_next_to_cbc(ciphers, status, susceptible):
     selection = {"SSH-KEX-003": own_selection()["SSH-KEX-003"]}
     with unpatched_server(ciphers, ETM_AND_PLAIN) as port:

@@ -46,7 +46,9 @@ def technical_names(text: str, field: str) -> set[str]:
     """
     names = set(_BACKTICKED.findall(text)) | set(_QUOTED.findall(text))
     for word in _words(text):
-        if any(c.isdigit() or c in "@*_/§" for c in word) or (field == "remediation" and "-" in word.strip("-")):
+        if any(c.isdigit() or c in "@*_/§" for c in word) or (
+            field == "remediation" and "-" in word.strip("-")
+        ):
             names.add(word)
     names |= {name for name in _algorithm_names() if name in _words(text)}
     return {name for name in names if name}

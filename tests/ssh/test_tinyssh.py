@@ -19,8 +19,15 @@ def tinyssh(tmp_path_factory, keys_dir):
 
 def test_tinyssh_is_open_to_terrapin(tinyssh, tmp_path):
     public = tmp_path / "tinyssh.pub"
-    public.write_text(subprocess.run([sshd.TINYSSHD + "-printkey", tinyssh.info["key_dir"]], check=True,
-                                     capture_output=True, text=True, timeout=30).stdout)
+    public.write_text(
+        subprocess.run(
+            [sshd.TINYSSHD + "-printkey", tinyssh.info["key_dir"]],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+    )
 
     report = probe(tinyssh.port, pins=(keygen_fingerprint(public),))
 
@@ -45,6 +52,7 @@ def test_tinyssh_is_open_to_terrapin(tinyssh, tmp_path):
     assert [k["display"] for k in facts["host_keys"]] == [keygen_display(public)]
     terrapin = result(report, "SSH-KEX-003")
     assert terrapin.evidence["observed"] == {
-        "strict_kex": False, "susceptible": ["chacha20-poly1305@openssh.com"]
+        "strict_kex": False,
+        "susceptible": ["chacha20-poly1305@openssh.com"],
     }
     assert facts["auth_methods"] == ["publickey"]  # TinySSH knows no other method

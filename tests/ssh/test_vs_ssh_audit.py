@@ -22,8 +22,12 @@ from probes.ssh.vs_ssh_audit import (
 
 
 def _recorded() -> list[tuple[str, str, str]]:
-    return [(kind, name, verdict) for source in (SSH_AUDIT, LOOKED_UP)
-            for kind, table in source.items() for name, verdict in table.items()]
+    return [
+        (kind, name, verdict)
+        for source in (SSH_AUDIT, LOOKED_UP)
+        for kind, table in source.items()
+        for name, verdict in table.items()
+    ]
 
 
 @pytest.mark.parametrize("row", DIFFERENCES, ids=lambda row: row.algorithms[0])
@@ -36,10 +40,12 @@ def test_every_row_is_a_real_difference_and_uniform(row):
 
 
 def test_every_recorded_disagreement_has_a_reason():
-    explained = {(row.kind, name)
-                 for row in DIFFERENCES if not row.without_strict_kex for name in row.algorithms}
-    disagreeing = {(kind, name)
-                   for kind, name, theirs in _recorded() if our_verdict(kind, (name,))[0] != theirs}
+    explained = {
+        (row.kind, name) for row in DIFFERENCES if not row.without_strict_kex for name in row.algorithms
+    }
+    disagreeing = {
+        (kind, name) for kind, name, theirs in _recorded() if our_verdict(kind, (name,))[0] != theirs
+    }
     assert disagreeing == explained
     for names, theirs in SSH_AUDIT_WITHOUT_STRICT_KEX.items():
         ours = our_verdict("enc", names, without_strict_kex=True)[0]
@@ -64,19 +70,23 @@ def test_every_name_in_our_tables_has_an_ssh_audit_verdict():
             continue  # judged in context: SSH_AUDIT_WITHOUT_STRICT_KEX
         kinds = [kind for kind, lists in KINDS.items() if set(lists) & set(policy.lists)]
         for key in policy.rules:
-            matched = [(kind, name) for kind, name in recorded
-                       if kind in kinds and fnmatch.fnmatchcase(name, key)]
+            matched = [
+                (kind, name) for kind, name in recorded if kind in kinds and fnmatch.fnmatchcase(name, key)
+            ]
             assert matched, f"{check_id} {key}: no ssh-audit verdict recorded"
             assert all(ssh_audit_verdict(kind, name) for kind, name in matched)
 
 
 def test_docs_show_every_difference():
     doc = checks_markdown()
-    section = doc[doc.index("### Differences from ssh-audit"):]
+    section = doc[doc.index("### Differences from ssh-audit") :]
     for row in DIFFERENCES:
         ours, check_ids = our_verdict(row.kind, row.algorithms, row.without_strict_kex)
-        line = next(line for line in section.splitlines() if line.startswith(f"| `{row.algorithms[0]}`")
-                    and row.reason in line)
+        line = next(
+            line
+            for line in section.splitlines()
+            if line.startswith(f"| `{row.algorithms[0]}`") and row.reason in line
+        )
         assert f"| {their_verdict(row)} | {ours}" in line
         assert all(f"`{name}`" in line for name in row.algorithms)
         assert all(check_id in line for check_id in check_ids)

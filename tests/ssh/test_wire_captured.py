@@ -21,8 +21,9 @@ def legacy_server(start_sshd, openssh_key):
 
 def _effective_config(server) -> dict[str, list[str]]:
     """What ``sshd -T`` says the server is configured to offer: an oracle independent of our parser."""
-    out = subprocess.run([SSHD, "-T", "-f", server.info["config"]], capture_output=True, text=True,
-                         check=True, timeout=30).stdout
+    out = subprocess.run(
+        [SSHD, "-T", "-f", server.info["config"]], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
     settings = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
     return {key: settings[key].split(",") for key in ("kexalgorithms", "ciphers", "macs")}
 

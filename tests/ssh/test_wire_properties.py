@@ -119,15 +119,18 @@ def test_caps_are_enforced():
     assert wire.parse_banner(b"SSH-1.99-Cisco_1.25\n").protocol == "1.99"
 
 
-@pytest.mark.parametrize("software, expected", [
-    ("OpenSSH_9.2p1", ("OpenSSH", "9.2p1")),
-    ("OpenSSH_for_Windows_8.1", ("OpenSSH", "8.1")),
-    ("dropbear_2022.83", ("Dropbear", "2022.83")),
-    ("libssh_0.10.6", ("libssh", "0.10.6")),
-    ("libssh-0.6.3", ("libssh", "0.6.3")),
-    ("tinyssh_20230101-1", ("TinySSH", "20230101-1")),
-    ("Cisco-1.25", ("Cisco", "1.25")),
-    ("ROSSSH", ("ROSSSH", None)),
-])
+@pytest.mark.parametrize(
+    "software, expected",
+    [
+        ("OpenSSH_9.2p1", ("OpenSSH", "9.2p1")),
+        ("OpenSSH_for_Windows_8.1", ("OpenSSH", "8.1")),
+        ("dropbear_2022.83", ("Dropbear", "2022.83")),
+        ("libssh_0.10.6", ("libssh", "0.10.6")),
+        ("libssh-0.6.3", ("libssh", "0.6.3")),
+        ("tinyssh_20230101-1", ("TinySSH", "20230101-1")),
+        ("Cisco-1.25", ("Cisco", "1.25")),
+        ("ROSSSH", ("ROSSSH", None)),
+    ],
+)
 def test_software_table(software, expected):
     assert tuple(wire.parse_software(software).__dict__.values()) == expected

@@ -42,7 +42,9 @@ class Sshd:
 def _keygen(path: Path, passphrase: str = "") -> Path:
     subprocess.run(
         [SSH_KEYGEN, "-q", "-t", "ed25519", "-N", passphrase, "-f", str(path)],
-        check=True, capture_output=True, timeout=30,
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
     return path
 
@@ -50,7 +52,10 @@ def _keygen(path: Path, passphrase: str = "") -> Path:
 def _fingerprint(public_key: Path) -> str:
     out = subprocess.run(
         [SSH_KEYGEN, "-l", "-E", "sha256", "-f", str(public_key)],
-        check=True, capture_output=True, text=True, timeout=30,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
     ).stdout
     return out.split()[1]
 
@@ -62,14 +67,17 @@ def client_keys(tmp_path_factory: pytest.TempPathFactory) -> ClientKeys:
     encrypted = _keygen(root / "id_encrypted", PASSPHRASE)
     stranger = _keygen(root / "id_stranger")
     authorized = root / "authorized_keys"
-    authorized.write_text(
-        (root / "id_plain.pub").read_text() + (root / "id_encrypted.pub").read_text()
-    )
+    authorized.write_text((root / "id_plain.pub").read_text() + (root / "id_encrypted.pub").read_text())
     return ClientKeys(plain, encrypted, stranger, authorized)
 
 
-def start_test_sshd(workdir: Path, client_keys: ClientKeys, profile: str, options: dict[str, str],
-           extra_lines: list[str] | None = None) -> Sshd:
+def start_test_sshd(
+    workdir: Path,
+    client_keys: ClientKeys,
+    profile: str,
+    options: dict[str, str],
+    extra_lines: list[str] | None = None,
+) -> Sshd:
     server = start_openssh(
         workdir,
         profile,

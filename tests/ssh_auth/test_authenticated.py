@@ -71,7 +71,9 @@ def local_sync_status() -> str:
         return "unknown"
     done = subprocess.run(
         ["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
-        capture_output=True, text=True, timeout=10,
+        capture_output=True,
+        text=True,
+        timeout=10,
     )
     answer = done.stdout.strip()
     return answer if done.returncode == 0 and answer in ("yes", "no") else "unknown"
@@ -93,13 +95,15 @@ class LogWatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.text = self._sshd.server.log()[self._start:]
+        self.text = self._sshd.server.log()[self._start :]
 
 
 def test_hardened_server_passes_everything(hardened_sshd: Sshd, client_keys: ClientKeys) -> None:
     with LogWatch(hardened_sshd) as log:
-        report = probe(target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), as_root(client_keys)),
-                       hardened_sshd.config)
+        report = probe(
+            target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), as_root(client_keys)),
+            hardened_sshd.config,
+        )
     assert statuses(report) == dict.fromkeys(OWN_IDS, Status.PASS), report.to_dict()
     assert "Accepted publickey for root" in log.text
     assert result(report, "SSH-CONF-001").evidence["observed"] == "no"
@@ -119,7 +123,9 @@ def test_hardened_server_passes_everything(hardened_sshd: Sshd, client_keys: Cli
 
 
 def test_lax_server_fails_every_setting(lax_sshd: Sshd, client_keys: ClientKeys) -> None:
-    report = probe(target(lax_sshd.server.port, (lax_sshd.fingerprint,), as_root(client_keys)), lax_sshd.config)
+    report = probe(
+        target(lax_sshd.server.port, (lax_sshd.fingerprint,), as_root(client_keys)), lax_sshd.config
+    )
     assert statuses(report) == {
         "SSH-CONF-001": Status.FAIL,
         "SSH-CONF-002": Status.FAIL,
@@ -140,12 +146,18 @@ def test_profile_parameters_move_the_limits(lax_sshd: Sshd, client_keys: ClientK
     chosen["SSH-CONF-003"].params["max_seconds"] = 120
     tgt = target(lax_sshd.server.port, (lax_sshd.fingerprint,), as_root(client_keys))
     report = asyncio.run(run_probe(tgt, chosen))
-    assert statuses(report) == {"SSH-CONF-002": Status.PASS, "SSH-CONF-003": Status.PASS, "SSH-TIME-001": Status.PASS}
+    assert statuses(report) == {
+        "SSH-CONF-002": Status.PASS,
+        "SSH-CONF-003": Status.PASS,
+        "SSH-TIME-001": Status.PASS,
+    }
 
 
 def test_no_credentials_skips_without_connecting(hardened_sshd: Sshd) -> None:
     with LogWatch(hardened_sshd) as log:
-        report = probe(target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), None), hardened_sshd.config)
+        report = probe(
+            target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), None), hardened_sshd.config
+        )
     assert statuses(report) == dict.fromkeys(OWN_IDS, Status.SKIP)
     assert {r.reason for r in report.results} == {"no credentials configured"}
     assert not logged_in(log.text)
@@ -177,26 +189,36 @@ def test_wrong_pin_stops_before_authentication(hardened_sshd: Sshd) -> None:
     assert report.unreachable is None
 
 
-def test_pin_matching_is_lenient_about_prefix_case_and_padding(hardened_sshd: Sshd, client_keys: ClientKeys) -> None:
+def test_pin_matching_is_lenient_about_prefix_case_and_padding(
+    hardened_sshd: Sshd, client_keys: ClientKeys
+) -> None:
     pin = "sha256:" + hardened_sshd.fingerprint.partition(":")[2] + "="
     report = probe(target(hardened_sshd.server.port, (pin,), as_root(client_keys)), hardened_sshd.config)
     assert statuses(report) == dict.fromkeys(OWN_IDS, Status.PASS)
 
 
 def test_encrypted_key_with_passphrase_from_env(
-    hardened_sshd: Sshd, client_keys: ClientKeys, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    hardened_sshd: Sshd,
+    client_keys: ClientKeys,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("SPBE_TEST_KEY_PASSPHRASE", PASSPHRASE)
-    credentials = Credentials("root", key_path=str(client_keys.encrypted), passphrase_env="SPBE_TEST_KEY_PASSPHRASE")
-    report = probe(target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), credentials), hardened_sshd.config)
+    credentials = Credentials(
+        "root", key_path=str(client_keys.encrypted), passphrase_env="SPBE_TEST_KEY_PASSPHRASE"
+    )
+    report = probe(
+        target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), credentials), hardened_sshd.config
+    )
     assert statuses(report) == dict.fromkeys(OWN_IDS, Status.PASS)
     assert PASSPHRASE not in json.dumps(report.to_dict())
     assert PASSPHRASE not in caplog.text
 
 
-def test_encrypted_key_without_passphrase_is_an_error(hardened_sshd: Sshd, client_keys: ClientKeys,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encrypted_key_without_passphrase_is_an_error(
+    hardened_sshd: Sshd, client_keys: ClientKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SPBE_TEST_UNSET_PASSPHRASE", raising=False)
     tgt_port, pins = hardened_sshd.server.port, (hardened_sshd.fingerprint,)
     no_env = Credentials("root", key_path=str(client_keys.encrypted))
@@ -204,15 +226,21 @@ def test_encrypted_key_without_passphrase_is_an_error(hardened_sshd: Sshd, clien
     assert {r.reason for r in report.results} == {
         f"cannot load private key file {client_keys.encrypted}: set passphrase_env"
     }
-    unset = Credentials("root", key_path=str(client_keys.encrypted), passphrase_env="SPBE_TEST_UNSET_PASSPHRASE")
+    unset = Credentials(
+        "root", key_path=str(client_keys.encrypted), passphrase_env="SPBE_TEST_UNSET_PASSPHRASE"
+    )
     report = probe(target(tgt_port, pins, unset), hardened_sshd.config)
     assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
-    assert {r.reason for r in report.results} == {"environment variable SPBE_TEST_UNSET_PASSPHRASE is not set"}
+    assert {r.reason for r in report.results} == {
+        "environment variable SPBE_TEST_UNSET_PASSPHRASE is not set"
+    }
 
 
 def test_key_not_authorised_is_an_error(hardened_sshd: Sshd, client_keys: ClientKeys) -> None:
     credentials = Credentials("root", key_path=str(client_keys.stranger))
-    report = probe(target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), credentials), hardened_sshd.config)
+    report = probe(
+        target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), credentials), hardened_sshd.config
+    )
     assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
     assert {r.reason for r in report.results} == {"authentication as root failed"}
 
@@ -225,8 +253,9 @@ def test_password_from_env_is_sent_and_never_reported(
     monkeypatch.setenv("SPBE_TEST_SSH_PASSWORD", secret)
     credentials = Credentials("root", password_env="SPBE_TEST_SSH_PASSWORD")
     with LogWatch(password_sshd) as log:
-        report = probe(target(password_sshd.server.port, (password_sshd.fingerprint,), credentials),
-                       password_sshd.config)
+        report = probe(
+            target(password_sshd.server.port, (password_sshd.fingerprint,), credentials), password_sshd.config
+        )
     # The machine's root password is not the test's: the login is refused by the server.
     assert statuses(report) == dict.fromkeys(OWN_IDS, Status.ERROR)
     assert {r.reason for r in report.results} == {"authentication as root failed"}
@@ -235,7 +264,9 @@ def test_password_from_env_is_sent_and_never_reported(
     assert secret not in caplog.text
 
 
-def test_sshd_config_parameter_must_be_a_plain_absolute_path(hardened_sshd: Sshd, client_keys: ClientKeys) -> None:
+def test_sshd_config_parameter_must_be_a_plain_absolute_path(
+    hardened_sshd: Sshd, client_keys: ClientKeys
+) -> None:
     tgt = target(hardened_sshd.server.port, (hardened_sshd.fingerprint,), as_root(client_keys))
     report = probe(tgt, "/etc/ssh/sshd_config; id")
     expected = dict.fromkeys(CONF_IDS, Status.ERROR) | {"SSH-TIME-001": Status.PASS}
@@ -244,7 +275,9 @@ def test_sshd_config_parameter_must_be_a_plain_absolute_path(hardened_sshd: Sshd
         with LogWatch(hardened_sshd) as log:
             report = asyncio.run(run_probe(tgt, selection(bad, CONF_IDS)))
         assert statuses(report) == dict.fromkeys(CONF_IDS, Status.ERROR), bad
-        assert result(report, "SSH-CONF-001").reason.startswith("invalid check parameter: sshd_config must be")
+        assert result(report, "SSH-CONF-001").reason.startswith(
+            "invalid check parameter: sshd_config must be"
+        )
         assert not logged_in(log.text)  # nothing left to log in for
 
 
@@ -368,11 +401,16 @@ def test_registered_metadata() -> None:
 def forced_command_sshd(tmp_path_factory: pytest.TempPathFactory, keys: ClientKeys, command: str) -> Sshd:
     """An sshd that runs ``command`` whatever is asked: a server behaving badly after login."""
     return start_test_sshd(
-        tmp_path_factory.mktemp("sshd_forced"), keys, "default", {"PermitRootLogin": "yes", "ForceCommand": command}
+        tmp_path_factory.mktemp("sshd_forced"),
+        keys,
+        "default",
+        {"PermitRootLogin": "yes", "ForceCommand": command},
     )
 
 
-def test_endless_output_is_cut_at_the_cap(tmp_path_factory: pytest.TempPathFactory, client_keys: ClientKeys) -> None:
+def test_endless_output_is_cut_at_the_cap(
+    tmp_path_factory: pytest.TempPathFactory, client_keys: ClientKeys
+) -> None:
     sshd = forced_command_sshd(tmp_path_factory, client_keys, "yes")
     try:
         report = probe(target(sshd.server.port, (sshd.fingerprint,), as_root(client_keys)))
@@ -403,8 +441,9 @@ def test_command_that_never_finishes_times_out(
 
 
 @pytest.mark.parametrize("which", ["hardened_sshd", "lax_sshd"])
-def test_every_ssh_check_evidence_agrees_with_its_verdict(which: str, client_keys: ClientKeys,
-                                                          request: pytest.FixtureRequest) -> None:
+def test_every_ssh_check_evidence_agrees_with_its_verdict(
+    which: str, client_keys: ClientKeys, request: pytest.FixtureRequest
+) -> None:
     """The whole SSH family, authenticated checks included: no evidence verdict is worse than its result."""
     sshd: Sshd = request.getfixturevalue(which)
     chosen = {cid: s for cid, s in default_selection().items() if registry.get_check(cid).protocol == "ssh"}

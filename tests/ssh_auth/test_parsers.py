@@ -36,9 +36,13 @@ def test_parse_sshd_t_lowercases_and_keeps_repeats() -> None:
 def test_parse_os_release_unquotes_and_ignores_noise() -> None:
     text = (
         'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n# comment\nbroken line\n'
-        'NAME=\'x y\'\nBAD="unterminated\n'
+        "NAME='x y'\nBAD=\"unterminated\n"
     )
-    assert parse_os_release(text) == {"PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)", "ID": "debian", "NAME": "x y"}
+    assert parse_os_release(text) == {
+        "PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)",
+        "ID": "debian",
+        "NAME": "x y",
+    }
 
 
 @pytest.mark.parametrize(
@@ -109,7 +113,9 @@ def _facts(**values: object) -> Facts:
 
 
 def _config(**settings: str) -> Facts:
-    return _facts(**{SSHD_CONFIG_FACT: {"source": "sshd -T", "settings": {k: [v] for k, v in settings.items()}}})
+    return _facts(
+        **{SSHD_CONFIG_FACT: {"source": "sshd -T", "settings": {k: [v] for k, v in settings.items()}}}
+    )
 
 
 def test_config_rules() -> None:
@@ -120,7 +126,8 @@ def test_config_rules() -> None:
     assert evaluator("SSH-CONF-003")(_config(logingracetime="60"), {"max_seconds": 60}).status == Status.PASS
     unlimited = evaluator("SSH-CONF-003")(_config(logingracetime="0"), {"max_seconds": 60})
     assert (unlimited.status, unlimited.reason) == (
-        Status.FAIL, "LoginGraceTime is 0 (0 means unlimited), expected <= 60 s"
+        Status.FAIL,
+        "LoginGraceTime is 0 (0 means unlimited), expected <= 60 s",
     )
     assert evaluator("SSH-CONF-004")(_config(x11forwarding="yes"), {}).status == Status.FAIL
 
@@ -160,6 +167,8 @@ def test_clock_verdicts(offset: float, uncertainty: float, status: Status) -> No
 
 
 def test_clock_too_imprecise_to_tell_is_undetermined() -> None:
-    facts = _facts(**{CLOCK_FACT: {"offset_s": 0.5, "uncertainty_s": 1.5, "synchronized": "yes", "samples": 3}})
+    facts = _facts(
+        **{CLOCK_FACT: {"offset_s": 0.5, "uncertainty_s": 1.5, "synchronized": "yes", "samples": 3}}
+    )
     with pytest.raises(Undetermined, match="round trip too slow"):
         evaluator("SSH-TIME-001")(facts, {"max_offset_s": 1.0})

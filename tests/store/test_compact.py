@@ -40,13 +40,20 @@ def history(path: Path) -> list[str]:
 
 def everything(store: Store, sweeps: list[str]) -> dict:
     """What history reads from a sweep: statuses, summary, progress, diffs of consecutive sweeps."""
+
     def diff(a: str, b: str) -> dict:
         d = store.diff(a, b)
+
         def pairs(entries):
             return [(e.endpoint_id, e.check_id, e.before, e.after, e.severity) for e in entries]
 
-        return {"regressions": pairs(d.regressions), "fixes": pairs(d.fixes), "changed": pairs(d.changed),
-                "new": d.new_endpoints, "gone": d.gone_endpoints}
+        return {
+            "regressions": pairs(d.regressions),
+            "fixes": pairs(d.fixes),
+            "changed": pairs(d.changed),
+            "new": d.new_endpoints,
+            "gone": d.gone_endpoints,
+        }
 
     return {
         "statuses": {s: list(store.statuses(s)) for s in sweeps},
@@ -91,6 +98,7 @@ def test_reports_trend_and_changes_over_compacted_sweeps(tmp_path: Path) -> None
         # A report of a compacted sweep builds: same scores and findings, without reasons or evidence.
         old_a, old_b = build_report(a, sweeps[1], lang="en"), build_report(b, sweeps_c[1], lang="en")
         assert old_b["score"] == old_a["score"] and old_b["checks"] == old_a["checks"]
+
         def keys(report):
             return [(f["endpoint"], f["check_id"], f["status"]) for f in report["findings"]]
 
@@ -122,25 +130,37 @@ def test_metrics_of_a_compacted_store_are_the_same(tmp_path: Path) -> None:
 
 def test_outcomes_keep_only_the_facts_later_sweeps_compare_with() -> None:
     host_keys = [{"type": "ssh-ed25519", "fingerprint": "SHA256:a"}]
-    facts = {"ssh": {"banner": "SSH-2.0-x", "host_keys": host_keys},
-             "tls": {"not_after": "2027-01-01T00:00:00+00:00", "subject": "CN=x"},
-             "grpc": {"health": "SERVING"}}
+    facts = {
+        "ssh": {"banner": "SSH-2.0-x", "host_keys": host_keys},
+        "tls": {"not_after": "2027-01-01T00:00:00+00:00", "subject": "CN=x"},
+        "grpc": {"health": "SERVING"},
+    }
     assert json.loads(slim_facts(json.dumps(facts))) == {
-        family: {name: facts[family][name]} for family, name in KEPT_FACTS}
+        family: {name: facts[family][name]} for family, name in KEPT_FACTS
+    }
     assert slim_facts("{}") == "{}" and slim_facts("not json") == "{}" and slim_facts("[1]") == "{}"
 
 
 def bulky_report(url: str, n: int) -> ProbeReport:
     """A report whose reasons, evidence and messages weigh as much as a real probe's."""
     results = [
-        CheckResult(f"SSH-KEX-{c:03d}", Status.FAIL if (n + c) % 7 == 0 else Status.PASS, Severity.HIGH,
-                    f"server {url} offers diffie-hellman-group1-sha1 among {c} methods",
-                    {"observed": [f"kex-method-{i}@example.org" for i in range(12)], "expected": "no SHA-1"},
-                    0.0123, message=Message("ssh.kex.weak", {"method": "diffie-hellman-group1-sha1"}))
+        CheckResult(
+            f"SSH-KEX-{c:03d}",
+            Status.FAIL if (n + c) % 7 == 0 else Status.PASS,
+            Severity.HIGH,
+            f"server {url} offers diffie-hellman-group1-sha1 among {c} methods",
+            {"observed": [f"kex-method-{i}@example.org" for i in range(12)], "expected": "no SHA-1"},
+            0.0123,
+            message=Message("ssh.kex.weak", {"method": "diffie-hellman-group1-sha1"}),
+        )
         for c in range(12)
     ]
-    return ProbeReport(url, results, 0.4, facts={"ssh": {"banner": "SSH-2.0-OpenSSH_9.2p1",
-                                                         "kex": [f"m{i}" for i in range(20)]}})
+    return ProbeReport(
+        url,
+        results,
+        0.4,
+        facts={"ssh": {"banner": "SSH-2.0-OpenSSH_9.2p1", "kex": [f"m{i}" for i in range(20)]}},
+    )
 
 
 def bulky_store(path: Path, sweeps: int, endpoints: int = 150, **create) -> list[str]:
@@ -150,7 +170,8 @@ def bulky_store(path: Path, sweeps: int, endpoints: int = 150, **create) -> list
         for s in range(sweeps):
             sweep_id = new_sweep(store, metas, started_at=later(s))
             store.record_many(
-                sweep_id, [Recording(m.endpoint_id, bulky_report(m.url, n + s)) for n, m in enumerate(metas)])
+                sweep_id, [Recording(m.endpoint_id, bulky_report(m.url, n + s)) for n, m in enumerate(metas)]
+            )
             store.set_state(sweep_id, SweepState.COMPLETE)
             ids.append(sweep_id)
     return ids
@@ -193,6 +214,7 @@ def test_only_complete_sweeps_beyond_keep_per_inventory_are_compacted(tmp_path: 
     path = tmp_path / "results.db"
     metas = [endpoint(n) for n in range(3)]
     with Store(path) as store:
+
         def sweep(day: int, state: SweepState, inventory: str = "national") -> str:
             sweep_id = new_sweep(store, metas, started_at=later(day), inventory_name=inventory)
             store.record(sweep_id, metas[0].url, bulky_report(metas[0].url, day))

@@ -106,7 +106,6 @@ def test_a_failing_migration_leaves_the_previous_version(store_path, monkeypatch
         assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
 
 
-
 def test_a_version_3_database_gains_result_messages_and_its_rows_read_back_without_one(store_path):
     from probes.messages import Message
     from probes.model import CheckResult, ProbeReport, Severity, Status

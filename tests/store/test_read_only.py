@@ -256,7 +256,11 @@ def test_a_reader_in_a_read_only_directory_reads_what_a_killed_writer_committed(
     directory.mkdir()
     path = directory / "results.db"
     writer = subprocess.run(
-        [sys.executable, "-c", _WRITE_THEN_DIE, str(path)], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", _WRITE_THEN_DIE, str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert writer.returncode == -9, writer.stderr
     sweep_id = writer.stdout.strip()

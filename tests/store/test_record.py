@@ -10,10 +10,18 @@ def test_lone_surrogates_from_a_server_do_not_lose_the_batch(tmp_path):
     from probes.model import CheckResult, ProbeReport, Severity, Status
 
     store = Store(tmp_path / "r.db")
-    endpoint = EndpointMeta("ssh://127.0.0.1:22", "ssh://127.0.0.1:22", "ssh", "32.73", "kota", "32", "app", None)
+    endpoint = EndpointMeta(
+        "ssh://127.0.0.1:22", "ssh://127.0.0.1:22", "ssh", "32.73", "kota", "32", "app", None
+    )
     sweep = store.create_sweep(
-        inventory_path="i.yaml", inventory_hash="h", inventory_name="n", profile="p", profile_hash="d",
-        engine="local", endpoints=[endpoint], options={},
+        inventory_path="i.yaml",
+        inventory_hash="h",
+        inventory_name="n",
+        profile="p",
+        profile_hash="d",
+        engine="local",
+        endpoints=[endpoint],
+        options={},
     )
     hostile = "banner \udcff end"
     report = ProbeReport(
@@ -57,7 +65,8 @@ def test_reason_messages_are_stored_beside_the_reason_and_read_back(store, make_
     stored = dict(store._conn().execute("SELECT check_id, message FROM results"))
     assert stored["SSH-KEX-001"] is None  # no template: NULL, no JSON written
     assert json.loads(stored["TLS-CERT-004"]) == {
-        "key": "tls.days_left_below", "params": {"days": 12.5, "threshold": 30}
+        "key": "tls.days_left_below",
+        "params": {"days": 12.5, "threshold": 30},
     }
 
     # A diff carries the newer side's message with its reason.

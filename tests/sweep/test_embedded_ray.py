@@ -132,9 +132,7 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
     inspector = threading.Thread(target=inspect_running_cluster)
     inspector.start()
     try:
-        embedded = run_sweep(
-            inventory, profile, store_path, engine="ray", num_cpus=2, limits=LIMITS
-        )
+        embedded = run_sweep(inventory, profile, store_path, engine="ray", num_cpus=2, limits=LIMITS)
     finally:
         sweep_over.set()
         inspector.join()
@@ -153,8 +151,9 @@ def test_embedded_ray_on_loopback_matches_local_engine(mixed_servers, tmp_path):
     # Reason templates travel from Ray's workers as from the local engine (values like latencies vary).
     with Store(store_path) as store:
         keys = {
-            sweep_id: {(r.endpoint_id, r.check_id): r.message and r.message.key
-                       for r in store.results(sweep_id)}
+            sweep_id: {
+                (r.endpoint_id, r.check_id): r.message and r.message.key for r in store.results(sweep_id)
+            }
             for sweep_id in (local.sweep_id, embedded.sweep_id)
         }
     assert keys[embedded.sweep_id] == keys[local.sweep_id]

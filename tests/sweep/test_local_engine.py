@@ -200,8 +200,10 @@ def test_local_sweep_with_ignored_vantage_summary_and_json(fleet, tmp_path):
 def test_shard_runner_honours_per_host_and_global_limits(fleet, grpc_profile):
     profile = grpc_profile
     endpoints = tuple(
-        PlannedEndpoint(EndpointMeta(url, url, "grpc"),
-                        Target("grpc", url.split("//")[1].rsplit(":", 1)[0], int(url.rsplit(":", 1)[1])))
+        PlannedEndpoint(
+            EndpointMeta(url, url, "grpc"),
+            Target("grpc", url.split("//")[1].rsplit(":", 1)[0], int(url.rsplit(":", 1)[1])),
+        )
         for url in fleet.urls
     )
     inside: dict[str, int] = {}
@@ -235,8 +237,9 @@ def test_agency_rate_spaces_probe_starts(fleet, grpc_profile):
     profile = grpc_profile
     urls = fleet.urls_by_host["127.0.0.51"][:4]
     endpoints = tuple(
-        PlannedEndpoint(EndpointMeta(u, u, "grpc", "A"),
-                        Target("grpc", "127.0.0.51", int(u.rsplit(":", 1)[1])))
+        PlannedEndpoint(
+            EndpointMeta(u, u, "grpc", "A"), Target("grpc", "127.0.0.51", int(u.rsplit(":", 1)[1]))
+        )
         for u in urls
     )
     starts: list[float] = []
@@ -260,8 +263,10 @@ def test_blocking_probe_work_gets_a_thread_per_probe_in_flight(grpc_profile):
     concurrency = 12
     barrier = threading.Barrier(concurrency, timeout=10)
     endpoints = tuple(
-        PlannedEndpoint(EndpointMeta(f"ssh://127.0.0.{60 + n}:22", f"ssh://127.0.0.{60 + n}:22", "ssh"),
-                        Target("ssh", f"127.0.0.{60 + n}", 22))
+        PlannedEndpoint(
+            EndpointMeta(f"ssh://127.0.0.{60 + n}:22", f"ssh://127.0.0.{60 + n}:22", "ssh"),
+            Target("ssh", f"127.0.0.{60 + n}", 22),
+        )
         for n in range(concurrency)
     )
 

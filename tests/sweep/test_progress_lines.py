@@ -46,8 +46,19 @@ def run_sweep_piped(tmp_path, fleet, *options: str, env: dict[str, str] | None =
     profile = write_profile(tmp_path / "profile.yaml", ("GRPC-HLTH-*",))
     store = tmp_path / "results.db"
     process = cli(
-        "run", "-i", str(inventory), "-p", str(profile), "--store", str(store), "--engine", "local",
-        "--per-host", "1", *options, env={"COLUMNS": "", **(env or {})},
+        "run",
+        "-i",
+        str(inventory),
+        "-p",
+        str(profile),
+        "--store",
+        str(store),
+        "--engine",
+        "local",
+        "--per-host",
+        "1",
+        *options,
+        env={"COLUMNS": "", **(env or {})},
     )
     try:
         stdout, stderr = process.communicate(timeout=120)

@@ -116,9 +116,7 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cluster, slow_flee
     killer = threading.Thread(target=kill_first_worker)
     killer.start()
     try:
-        outcome = run_sweep(
-            inventory, profile, store_path, ray_address=cluster.address, limits=SLOW
-        )
+        outcome = run_sweep(inventory, profile, store_path, ray_address=cluster.address, limits=SLOW)
     finally:
         killer.join()
 
@@ -164,9 +162,7 @@ def test_a_hung_worker_is_given_up_and_its_shard_finished_elsewhere(
     freezer = threading.Thread(target=freeze_first_worker)
     freezer.start()
     try:
-        outcome = run_sweep(
-            inventory, profile, store_path, ray_address=cluster.address, limits=SLOW
-        )
+        outcome = run_sweep(inventory, profile, store_path, ray_address=cluster.address, limits=SLOW)
     finally:
         freezer.join()
         for pid in frozen:  # it still holds its CPU lease; Ray cannot stop a stopped process

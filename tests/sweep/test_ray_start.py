@@ -193,7 +193,8 @@ def test_a_raylet_that_did_not_register_is_named_with_its_logs_and_its_agents(tm
     log_dir = _session(
         tmp_path,
         {
-            "raylet.out": "x" * 5000 + "\nagent_manager.cc:81: Monitor agent process with name dashboard_agent",
+            "raylet.out": "x" * 5000
+            + "\nagent_manager.cc:81: Monitor agent process with name dashboard_agent",
             "raylet.err": "",
             "dashboard_agent.log": "importing ray.dashboard ...\n",
             "gcs_server.out": "GCS started\n",

@@ -83,8 +83,9 @@ def result(report: ProbeReport, check_id: str):
     return next(r for r in report.results if r.check_id == check_id)
 
 
-def probe_all(targets: Sequence[Target], check_ids: Sequence[str],
-              concurrency: int = 16) -> list[ProbeReport]:
+def probe_all(
+    targets: Sequence[Target], check_ids: Sequence[str], concurrency: int = 16
+) -> list[ProbeReport]:
     """Probe every target (from this process, on loopback) with only ``check_ids``."""
     chosen = selection(check_ids)
 
@@ -118,14 +119,27 @@ print(json.dumps(asyncio.run(main())))
 
 def target_json(ref: EndpointRef) -> dict:
     target = ref.to_target()
-    return {"scheme": target.scheme, "host": target.host, "port": target.port,
-            "services": list(target.services), "agency": target.agency, "application": target.application}
+    return {
+        "scheme": target.scheme,
+        "host": target.host,
+        "port": target.port,
+        "services": list(target.services),
+        "agency": target.agency,
+        "application": target.application,
+    }
 
 
-def probe_inside(fleet: Fleet, refs: Sequence[EndpointRef],
-                 check_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+def probe_inside(
+    fleet: Fleet, refs: Sequence[EndpointRef], check_ids: Sequence[str]
+) -> dict[str, dict[str, str]]:
     """Statuses per URL, probed from where the fleet's endpoints are reachable (its probe namespace)."""
     request = json.dumps({"checks": list(check_ids), "targets": [target_json(r) for r in refs]})
-    out = subprocess.run(fleet.probe_argv([sys.executable, "-c", NAMESPACE_PROBE]), input=request,
-                         capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        fleet.probe_argv([sys.executable, "-c", NAMESPACE_PROBE]),
+        input=request,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(out.stdout)

@@ -24,9 +24,21 @@ TESTBED = [sys.executable, "-m", "orchestrator.cli", "testbed"]
 
 def start_up(inventory: Path, workdir: Path, key_dir: Path, *extra: str) -> subprocess.Popen:
     """``up`` in a subprocess, returned once it says it is ready."""
-    process = subprocess.Popen([*TESTBED, "up", "--inventory", str(inventory), "--workdir", str(workdir),
-                                "--key-dir", str(key_dir), *extra],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            *TESTBED,
+            "up",
+            "--inventory",
+            str(inventory),
+            "--workdir",
+            str(workdir),
+            "--key-dir",
+            str(key_dir),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     output = b""
     deadline = time.monotonic() + 60
     while cli_testbed.READY.encode() not in output:
@@ -54,8 +66,9 @@ def test_down_cleans_up_after_a_killed_up(tmp_path: Path, key_dir: Path):
     assert all(_alive(pid) for pid in pids)
     assert set(namespaces) <= existing_namespaces()
 
-    down = subprocess.run([*TESTBED, "down", "--workdir", str(workdir)], capture_output=True, text=True,
-                          timeout=60)
+    down = subprocess.run(
+        [*TESTBED, "down", "--workdir", str(workdir)], capture_output=True, text=True, timeout=60
+    )
 
     assert down.returncode == 0, down.stdout + down.stderr
     assert "stopped 4 processes" in down.stdout and "removed 4 namespaces" in down.stdout
@@ -86,12 +99,17 @@ def test_a_running_up_is_neither_doubled_nor_torn_down(tmp_path: Path, key_dir: 
     inventory.write_text(TINY)
     first = start_up(inventory, workdir, key_dir)
     try:
-        second = subprocess.run([*TESTBED, "up", "--inventory", str(inventory), "--workdir", str(workdir)],
-                                capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [*TESTBED, "up", "--inventory", str(inventory), "--workdir", str(workdir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 2
         assert "belongs to a running testbed" in second.stderr
-        down = subprocess.run([*TESTBED, "down", "--workdir", str(workdir)], capture_output=True, text=True,
-                              timeout=60)
+        down = subprocess.run(
+            [*TESTBED, "down", "--workdir", str(workdir)], capture_output=True, text=True, timeout=60
+        )
         assert down.returncode == 2
         assert f"still runs under pid {first.pid}" in down.stderr
         assert all(_alive(p.pid) for p in Ledger.in_dir(workdir).processes())

@@ -16,8 +16,16 @@ from tests.testbed.conftest import probe_all, result, statuses
 
 # GRPC-LAT-001 is left to test_slow_endpoints_answer_late: whether a fast endpoint passes it depends on
 # how busy the machine is.
-GRPC_CHECKS = ("GRPC-IDEN-002", "GRPC-IDEN-003", "GRPC-HLTH-001", "GRPC-HLTH-002", "GRPC-REFL-001",
-               "GRPC-REFL-002", "GRPC-REFL-003", "GRPC-TLS-001")
+GRPC_CHECKS = (
+    "GRPC-IDEN-002",
+    "GRPC-IDEN-003",
+    "GRPC-HLTH-001",
+    "GRPC-HLTH-002",
+    "GRPC-REFL-001",
+    "GRPC-REFL-002",
+    "GRPC-REFL-003",
+    "GRPC-TLS-001",
+)
 SSH_CHECKS = ("SSH-BANNER-001", "SSH-KEX-001", "SSH-ENC-001", "SSH-HKEY-001", "SSH-AUTH-001")
 
 CONFORMANT = dict.fromkeys(GRPC_CHECKS, "pass")
@@ -57,8 +65,11 @@ def test_every_grpc_endpoint_answers_as_its_behaviour(fleet):
 
     got = {ref.url: statuses(report) for ref, report in zip(refs, reports, strict=True)}
     want = {
-        ref.url: {**CONFORMANT, **GRPC_EXPECTED[behaviour_of(ref)],
-                  "GRPC-TLS-001": "pass" if ref.scheme == "grpcs" else "fail"}
+        ref.url: {
+            **CONFORMANT,
+            **GRPC_EXPECTED[behaviour_of(ref)],
+            "GRPC-TLS-001": "pass" if ref.scheme == "grpcs" else "fail",
+        }
         for ref in refs
     }
     assert got == want
@@ -117,9 +128,13 @@ def test_every_ssh_endpoint_answers_as_its_behaviour(fleet):
 
     got = {ref.url: statuses(report) for ref, report in zip(refs, reports, strict=True)}
     assert got == {ref.url: {**SSH_PASS, **SSH_EXPECTED[behaviour_of(ref)]} for ref in refs}
-    software = {behaviour_of(ref): report.facts["ssh"]["software"] for ref, report in zip(refs, reports, strict=True)}
-    assert software == {**dict.fromkeys(("default", "hardened", "legacy", "password"), "OpenSSH"),
-                        "dropbear": "Dropbear"}
+    software = {
+        behaviour_of(ref): report.facts["ssh"]["software"] for ref, report in zip(refs, reports, strict=True)
+    }
+    assert software == {
+        **dict.fromkeys(("default", "hardened", "legacy", "password"), "OpenSSH"),
+        "dropbear": "Dropbear",
+    }
 
 
 def test_grpcs_ca_is_written_where_the_inventory_expects_it(fleet, slice_path):
@@ -165,8 +180,11 @@ def test_stop_leaves_no_process_and_no_state_behind(tmp_path: Path, key_dir: Pat
     fleet = start_fleet(inventory, workdir, key_dir=key_dir, latency_s=0.05)
     # A probe leaves an sshd child behind for a moment; stop must take it too.
     reports = probe_all([ref.to_target() for ref in fleet.endpoints()], ["GRPC-LAT-001", "SSH-BANNER-001"])
-    assert [statuses(r) for r in reports] == [{"GRPC-LAT-001": "warn"}, {"SSH-BANNER-001": "pass"},
-                                             {"SSH-BANNER-001": "pass"}]
+    assert [statuses(r) for r in reports] == [
+        {"GRPC-LAT-001": "warn"},
+        {"SSH-BANNER-001": "pass"},
+        {"SSH-BANNER-001": "pass"},
+    ]
     pids = [process.pid for process in fleet.processes]
     assert all(_alive(pid) for pid in pids) and (workdir / LEDGER_NAME).exists()
     everything = pids + sorted(descendants(*pids))

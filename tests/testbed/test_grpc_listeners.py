@@ -14,10 +14,14 @@ from tests.testbed.conftest import probe_all, result, statuses
 
 def test_a_spec_with_listeners_survives_its_json_round_trip(tmp_path: Path):
     issued = TestCA(tmp_path).issue("a.testbed.localhost", dns_names=("a.testbed.localhost",))
-    spec = GrpcServerSpec("conformant", latency_s=0.2, listeners=(
-        Listener("127.1.0.1", 20000, ("32.73", "bdg-1"), ("spbe.aset.v1.AsetService",), issued),
-        Listener("127.1.1.1", 20000),
-    ))
+    spec = GrpcServerSpec(
+        "conformant",
+        latency_s=0.2,
+        listeners=(
+            Listener("127.1.0.1", 20000, ("32.73", "bdg-1"), ("spbe.aset.v1.AsetService",), issued),
+            Listener("127.1.1.1", 20000),
+        ),
+    )
 
     again = GrpcServerSpec.from_dict(spec.to_dict())
 
@@ -28,14 +32,23 @@ def test_a_spec_with_listeners_survives_its_json_round_trip(tmp_path: Path):
 def test_each_listener_answers_with_its_own_identity_and_services(tmp_path: Path):
     port = free_port("127.250.9.1")
     declared = ("spbe.aset.v1.AsetService",)
-    spec = GrpcServerSpec("conformant", listeners=(
-        Listener("127.250.9.1", port, ("32.73", "bdg-aset"), declared),
-        Listener("127.250.9.2", port, ("KEMENKES", "kes-1"), ("grpc.testing.TestService",)),
-    ))
+    spec = GrpcServerSpec(
+        "conformant",
+        listeners=(
+            Listener("127.250.9.1", port, ("32.73", "bdg-aset"), declared),
+            Listener("127.250.9.2", port, ("KEMENKES", "kes-1"), ("grpc.testing.TestService",)),
+        ),
+    )
     targets = [
         Target("grpc", "127.250.9.1", port, services=declared, agency="32.73", application="bdg-aset"),
-        Target("grpc", "127.250.9.2", port, services=("grpc.testing.TestService",), agency="KEMENKES",
-               application="kes-1"),
+        Target(
+            "grpc",
+            "127.250.9.2",
+            port,
+            services=("grpc.testing.TestService",),
+            agency="KEMENKES",
+            application="kes-1",
+        ),
     ]
     checks = ["GRPC-IDEN-002", "GRPC-IDEN-003", "GRPC-HLTH-002", "GRPC-REFL-002", "GRPC-REFL-003"]
 

@@ -49,8 +49,17 @@ def test_a_pid_running_something_else_is_left_alone(tmp_path: Path, sleeper):
 
 def test_a_pid_started_at_another_time_is_left_alone(tmp_path: Path, sleeper):
     ledger = Ledger.in_dir(tmp_path)
-    ledger.path.write_text(json.dumps({"kind": "process", "pid": sleeper.pid, "command": ["sleep", "60"],
-                                       "ticks": start_ticks(sleeper.pid) - 1}) + "\n")
+    ledger.path.write_text(
+        json.dumps(
+            {
+                "kind": "process",
+                "pid": sleeper.pid,
+                "command": ["sleep", "60"],
+                "ticks": start_ticks(sleeper.pid) - 1,
+            }
+        )
+        + "\n"
+    )
 
     report = clean_up(ledger, grace_s=0.2)
 

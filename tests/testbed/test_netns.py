@@ -64,7 +64,8 @@ def test_hosts_in_their_own_namespaces_answer_on_their_own_addresses(tmp_path: P
         assert netns.routes() == root_routes_before
         assert not [line for line in netns.routes() if line.startswith("10.250.")]
         assert netns.routes(topology.probe) == [
-            "10.250.0.0/16 dev eth0 proto kernel scope link src 10.250.255.254"]
+            "10.250.0.0/16 dev eth0 proto kernel scope link src 10.250.255.254"
+        ]
         for namespace in topology.hosts.values():
             assert not [line for line in netns.routes(namespace) if line.startswith("default")]
         pids = [process.pid for process in fleet.processes]

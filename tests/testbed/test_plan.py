@@ -24,12 +24,29 @@ from orchestrator.testbed.fleet_plan import (
 from orchestrator.testbed.grpc_spec import WRONG
 
 
-def ref(url: str, behaviour: str | None = None, agency: str = "32.73", app: str = "sikd",
-        services: tuple[str, ...] = ()) -> EndpointRef:
+def ref(
+    url: str,
+    behaviour: str | None = None,
+    agency: str = "32.73",
+    app: str = "sikd",
+    services: tuple[str, ...] = (),
+) -> EndpointRef:
     scheme, rest = url.split("://")
     host, port = rest.rsplit(":", 1)
-    return EndpointRef(url, url, scheme, host, int(port), agency, "kota", "32", app, None,
-                       (f"testbed={behaviour}",) if behaviour else (), services)
+    return EndpointRef(
+        url,
+        url,
+        scheme,
+        host,
+        int(port),
+        agency,
+        "kota",
+        "32",
+        app,
+        None,
+        (f"testbed={behaviour}",) if behaviour else (),
+        services,
+    )
 
 
 def test_every_generated_behaviour_has_a_server():
@@ -61,26 +78,36 @@ def test_grpc_endpoints_are_chunked_into_processes():
 
 
 def test_namespace_mode_groups_by_namespace_first():
-    refs = [ref("grpc://10.250.0.1:20000"), ref("grpc://10.250.0.2:20000"), ref("ssh://10.250.0.1:10000"),
-            ref("ssh://10.250.0.2:10000")]
+    refs = [
+        ref("grpc://10.250.0.1:20000"),
+        ref("grpc://10.250.0.2:20000"),
+        ref("ssh://10.250.0.1:10000"),
+        ref("ssh://10.250.0.2:10000"),
+    ]
     topology = netns.plan("abc123", [r.host for r in refs])
 
     plan = plan_fleet(refs, topology.namespace_of)
 
     assert [(g.namespace, [r.host for r in g.endpoints]) for g in plan.grpc] == [
-        ("spbe-abc123-h0", ["10.250.0.1"]), ("spbe-abc123-h1", ["10.250.0.2"])]
+        ("spbe-abc123-h0", ["10.250.0.1"]),
+        ("spbe-abc123-h1", ["10.250.0.2"]),
+    ]
     assert [(g.namespace, g.addresses) for g in plan.ssh] == [
-        ("spbe-abc123-h0", (("10.250.0.1", 10000),)), ("spbe-abc123-h1", (("10.250.0.2", 10000),))]
+        ("spbe-abc123-h0", (("10.250.0.1", 10000),)),
+        ("spbe-abc123-h1", (("10.250.0.2", 10000),)),
+    ]
     assert topology.namespaces == ["spbe-abc123-hub", "spbe-abc123-h0", "spbe-abc123-h1", "spbe-abc123-probe"]
 
 
 def test_specs_carry_each_endpoints_identity_and_behaviour():
-    group = plan_fleet([
-        ref("grpc://127.1.0.1:20000", "conformant", "32.73", "bdg-1", ("spbe.aset.v1.AsetService",)),
-        ref("grpc://127.1.1.1:20000", "conformant", "KEMENKES", "kes-1"),
-        ref("grpc://127.1.1.1:20001", "wrong-identity", "KEMENKES", "kes-2"),
-        ref("grpc://127.1.1.1:20002", "slow", "KEMENKES", "kes-3"),
-    ]).grpc[0]
+    group = plan_fleet(
+        [
+            ref("grpc://127.1.0.1:20000", "conformant", "32.73", "bdg-1", ("spbe.aset.v1.AsetService",)),
+            ref("grpc://127.1.1.1:20000", "conformant", "KEMENKES", "kes-1"),
+            ref("grpc://127.1.1.1:20001", "wrong-identity", "KEMENKES", "kes-2"),
+            ref("grpc://127.1.1.1:20002", "slow", "KEMENKES", "kes-3"),
+        ]
+    ).grpc[0]
 
     specs = {spec.name: spec for spec in grpc_specs(group, latency_s=0.1, certificates={})}
 
@@ -95,8 +122,14 @@ def test_specs_carry_each_endpoints_identity_and_behaviour():
 
 def test_refuses_addresses_it_must_not_bind_and_unknown_behaviours():
     with pytest.raises(FleetError) as caught:
-        check_endpoints([ref("grpc://192.0.2.2:20000"), ref("ssh://127.1.0.1:10000", "tinyssh"),
-                         ref("grpc://127.1.0.1:20000", "conformant")], use_netns=False)
+        check_endpoints(
+            [
+                ref("grpc://192.0.2.2:20000"),
+                ref("ssh://127.1.0.1:10000", "tinyssh"),
+                ref("grpc://127.1.0.1:20000", "conformant"),
+            ],
+            use_netns=False,
+        )
     message = str(caught.value)
     assert "grpc://192.0.2.2:20000: the testbed serves only IPv4 addresses in 127.0.0.0/8" in message
     assert "unknown ssh behaviour 'tinyssh'" in message
@@ -116,8 +149,13 @@ def test_namespace_plan_refuses_addresses_outside_its_range():
 
 def test_relocate_moves_hosts_into_the_namespace_range_in_order():
     document = synthetic.generate(3, slice_endpoints=5)
-    hosts = list(dict.fromkeys(ep["url"].split("//")[1].rsplit(":", 1)[0]
-                               for app in document["applications"] for ep in app["endpoints"]))
+    hosts = list(
+        dict.fromkeys(
+            ep["url"].split("//")[1].rsplit(":", 1)[0]
+            for app in document["applications"]
+            for ep in app["endpoints"]
+        )
+    )
 
     moved = netns.relocate(document)
 
@@ -145,7 +183,10 @@ applications:
 """)
 
     assert document_ca_files(inventory) == [
-        tmp_path / "testbed-ca.pem", Path("/etc/ssl/private ca.pem"), tmp_path / "sub" / "ca.pem"]
+        tmp_path / "testbed-ca.pem",
+        Path("/etc/ssl/private ca.pem"),
+        tmp_path / "sub" / "ca.pem",
+    ]
     inventory.write_text(inventory.read_text().replace("grpcs://", "grpc://"))
     assert document_ca_files(inventory) == []
 
@@ -154,8 +195,21 @@ def test_tls_problem_tags_are_checked_and_tls10_goes_behind_nginx():
     def tls_ref(port: int, problem: str | None, scheme: str = "grpcs") -> EndpointRef:
         tags = ("testbed=conformant",) + ((f"{TLS_TAG}={problem}",) if problem else ())
         url = f"{scheme}://127.1.0.1:{port}"
-        return EndpointRef(url, url, scheme, "127.1.0.1", port, "32.73", "kota", "32", "sikd", None, tags, (),
-                           server_name="a.testbed.localhost")
+        return EndpointRef(
+            url,
+            url,
+            scheme,
+            "127.1.0.1",
+            port,
+            "32.73",
+            "kota",
+            "32",
+            "sikd",
+            None,
+            tags,
+            (),
+            server_name="a.testbed.localhost",
+        )
 
     with pytest.raises(FleetError, match="testbed-tls=tls9"):
         check_endpoints([tls_ref(20000, "tls9")], use_netns=False)
@@ -166,6 +220,11 @@ def test_tls_problem_tags_are_checked_and_tls10_goes_behind_nginx():
     plan = plan_fleet(refs)
     (terminator,) = plan.terminators
     assert [r.port for r in terminator.endpoints] == [20001]
-    assert [grpc_address(r) for r in refs] == [("127.1.0.1", 20000), ("127.1.0.1", 20001 + LEGACY_BACKEND_OFFSET),
-                                               ("127.1.0.1", 20002)]
-    assert {certificate_key(r) for r in refs} == {("a.testbed.localhost", p) for p in ("valid", "tls1.0", "expired")}
+    assert [grpc_address(r) for r in refs] == [
+        ("127.1.0.1", 20000),
+        ("127.1.0.1", 20001 + LEGACY_BACKEND_OFFSET),
+        ("127.1.0.1", 20002),
+    ]
+    assert {certificate_key(r) for r in refs} == {
+        ("a.testbed.localhost", p) for p in ("valid", "tls1.0", "expired")
+    }

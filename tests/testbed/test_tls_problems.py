@@ -44,8 +44,10 @@ def one_application_per_problem(seed: int = 1) -> dict:
         grpc = app["endpoints"][0]
         if not grpc["url"].startswith("grpcs://") or "testbed=conformant" not in grpc["tags"]:
             continue
-        problem = next((t.split("=", 1)[1] for t in grpc["tags"] if t.startswith(synthetic.TLS_TAG + "=")),
-                       synthetic.VALID_TLS)
+        problem = next(
+            (t.split("=", 1)[1] for t in grpc["tags"] if t.startswith(synthetic.TLS_TAG + "=")),
+            synthetic.VALID_TLS,
+        )
         chosen.setdefault(problem, {**app, "endpoints": [grpc]})
     agencies = {app["agency"] for app in chosen.values()}
     document["applications"] = list(chosen.values())
@@ -97,31 +99,57 @@ def test_behind_a_refused_certificate_grpc_checks_are_errors_that_name_the_certi
     assert set(REFUSED) == {name for name, problem in TLS_PROBLEMS.items() if problem.grpc_refused}
     refs = by_problem(tls_fleet)
     checks = ["GRPC-HLTH-001", "GRPC-INTR-001"]
-    reports = dict(zip(REFUSED, probe_all([refs[problem].to_target() for problem in REFUSED], checks), strict=True))
+    reports = dict(
+        zip(REFUSED, probe_all([refs[problem].to_target() for problem in REFUSED], checks), strict=True)
+    )
     for problem, words in REFUSED.items():
         for check in checks:
             found = result(reports[problem], check)
             assert found.status.value == "error", (problem, check, found.reason)  # not assessed, never pass
-            assert found.reason.startswith("not assessed: the TLS connection failed: the server's certificate")
+            assert found.reason.startswith(
+                "not assessed: the TLS connection failed: the server's certificate"
+            )
             assert words in found.reason, (problem, found.reason)
             assert "see the TLS checks" in found.reason, found.reason
-            assert render(found.message, "id").startswith("tidak dapat dinilai: koneksi TLS gagal: sertifikat server")
+            assert render(found.message, "id").startswith(
+                "tidak dapat dinilai: koneksi TLS gagal: sertifikat server"
+            )
 
 
 def test_a_sweep_stores_the_same_verdicts(tls_fleet, tmp_path):
     store = tmp_path / "results.db"
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     done = subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", "sweep", "run", "--inventory", str(tls_fleet.inventory.path),
-         "--engine", "local", "--store", str(store), "--json", "--no-summary", "--retries", "0"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "orchestrator.cli",
+            "sweep",
+            "run",
+            "--inventory",
+            str(tls_fleet.inventory.path),
+            "--engine",
+            "local",
+            "--store",
+            str(store),
+            "--json",
+            "--no-summary",
+            "--retries",
+            "0",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode in (0, 1), done.stderr[-2000:]
     assert json.loads(done.stdout)["probed"] == len(TLS_PROBLEMS)
     db = sqlite3.connect(store)
     try:
-        rows = db.execute("SELECT e.url, r.check_id, r.status FROM results r JOIN endpoints e "
-                          "USING (sweep_id, endpoint_id)").fetchall()
+        rows = db.execute(
+            "SELECT e.url, r.check_id, r.status FROM results r JOIN endpoints e USING (sweep_id, endpoint_id)"
+        ).fetchall()
     finally:
         db.close()
     stored = {(url, check): status for url, check, status in rows}

@@ -52,5 +52,3 @@ def local_openssl_offers(version: ssl.TLSVersion) -> bool:
     except (ValueError, ssl.SSLError):
         return False
     return offers_hello(context)
-
-

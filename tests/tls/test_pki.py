@@ -19,8 +19,12 @@ def _load(pem: bytes) -> x509.Certificate:
 
 @pytest.mark.parametrize(
     ("key", "kind", "bits"),
-    [("ec256", ec.EllipticCurvePublicKey, 256), ("rsa1024", rsa.RSAPublicKey, 1024),
-     ("rsa2048", rsa.RSAPublicKey, 2048), ("rsa3072", rsa.RSAPublicKey, 3072)],
+    [
+        ("ec256", ec.EllipticCurvePublicKey, 256),
+        ("rsa1024", rsa.RSAPublicKey, 1024),
+        ("rsa2048", rsa.RSAPublicKey, 2048),
+        ("rsa3072", rsa.RSAPublicKey, 3072),
+    ],
 )
 def test_key_types(ca, key, kind, bits):
     cert = _load(ca.issue(f"pki-{key}", key=key).cert_pem)
@@ -33,8 +37,12 @@ def test_issued_certificate_fields_and_openssl_verifies_it(ca, digest):
     not_before = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     not_after = dt.datetime(2040, 6, 7, 8, 9, 10, tzinfo=dt.UTC)
     issued = ca.issue(
-        f"pki-fields-{digest}", dns_names=("svc.example.go.id",), ip_addresses=("127.0.0.1", "::1"),
-        not_before=not_before, not_after=not_after, hash=digest,
+        f"pki-fields-{digest}",
+        dns_names=("svc.example.go.id",),
+        ip_addresses=("127.0.0.1", "::1"),
+        not_before=not_before,
+        not_after=not_after,
+        hash=digest,
     )
     cert = _load(issued.cert_pem)
     assert cert.signature_hash_algorithm.name == digest
@@ -49,7 +57,9 @@ def test_issued_certificate_fields_and_openssl_verifies_it(ca, digest):
     assert issued.ca_path == ca.ca_path and issued.ca_pem == ca.ca_path.read_bytes()
     verified = subprocess.run(
         [OPENSSL, "verify", "-CAfile", str(ca.ca_path), str(issued.cert_path)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert verified.returncode == 0, verified.stderr
 
@@ -58,7 +68,9 @@ def test_a_certificate_does_not_verify_under_another_ca(ca, other_ca):
     issued = other_ca.issue("pki-stranger")
     verified = subprocess.run(
         [OPENSSL, "verify", "-CAfile", str(ca.ca_path), str(issued.cert_path)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert verified.returncode != 0
 

@@ -276,18 +276,30 @@ def test_server_refusing_tls12_and_tls13_in_tls_itself(ca, probe_server):
     """A TLS 1.0/1.1-only server answers a default client with a protocol_version alert:
     a definite answer (no TLS 1.3, no suite to judge), while the certificate stays unseen."""
     config = TLSServerConfig(
-        ca.issue("tls11-only"), min_version=ssl.TLSVersion.TLSv1, max_version=ssl.TLSVersion.TLSv1_1,
+        ca.issue("tls11-only"),
+        min_version=ssl.TLSVersion.TLSv1,
+        max_version=ssl.TLSVersion.TLSv1_1,
         ciphers=SECLEVEL_0,
     )
     report = probe_server(config)
     tls10 = "fail" if local_openssl_offers(ssl.TLSVersion.TLSv1) else "error"
     tls11 = "fail" if local_openssl_offers(ssl.TLSVersion.TLSv1_1) else "error"
-    unseen = ("TLS-ALPN-001", "TLS-CERT-001", "TLS-CERT-002", "TLS-CERT-003", "TLS-CERT-004", "TLS-CERT-005",
-              "TLS-KEY-001")
+    unseen = (
+        "TLS-ALPN-001",
+        "TLS-CERT-001",
+        "TLS-CERT-002",
+        "TLS-CERT-003",
+        "TLS-CERT-004",
+        "TLS-CERT-005",
+        "TLS-KEY-001",
+    )
     assert statuses(report) == {
         **dict.fromkeys(unseen, "error"),
-        "TLS-PROTO-001": "fail", "TLS-PROTO-002": tls10, "TLS-PROTO-003": tls11,
-        "TLS-PROTO-004": "warn", "TLS-PROTO-005": "skip",
+        "TLS-PROTO-001": "fail",
+        "TLS-PROTO-002": tls10,
+        "TLS-PROTO-003": tls11,
+        "TLS-PROTO-004": "warn",
+        "TLS-PROTO-005": "skip",
     }
     assert "PROTOCOL_VERSION" in result(report, "TLS-PROTO-004").reason.upper()
     assert "see TLS-PROTO-001" in result(report, "TLS-PROTO-005").reason

@@ -31,8 +31,12 @@ def test_a_server_refusing_legacy_versions_costs_two_connections(ca, probe_serve
 
 def test_a_tls10_only_server_is_asked_about_tls11_alone(ca, probe_server):
     # Offered TLS 1.0 to 1.1, it picks 1.0: accepted; TLS 1.1 is then put to it alone.
-    config = TLSServerConfig(ca.issue("tls10-only"), min_version=ssl.TLSVersion.TLSv1,
-                             max_version=ssl.TLSVersion.TLSv1, ciphers=SECLEVEL_0)
+    config = TLSServerConfig(
+        ca.issue("tls10-only"),
+        min_version=ssl.TLSVersion.TLSv1,
+        max_version=ssl.TLSVersion.TLSv1,
+        ciphers=SECLEVEL_0,
+    )
     report = probe_server(config)
     found = statuses(report)
     tls10 = "fail" if local_openssl_offers(ssl.TLSVersion.TLSv1) else "error"
@@ -57,7 +61,8 @@ def test_a_server_accepting_both_legacy_versions_fails_both(ca, probe_server):
 def test_client_contexts_are_shared(ca):
     cafile = str(ca.ca_path)
     assert client_context(verify=True, cafile=cafile, alpn=("h2",)) is client_context(
-        verify=True, cafile=cafile, alpn=("h2",))
+        verify=True, cafile=cafile, alpn=("h2",)
+    )
     legacy = client_context(verify=False, version=ssl.TLSVersion.TLSv1, ciphers=SECLEVEL_0)
     assert legacy is client_context(verify=False, version=ssl.TLSVersion.TLSv1, ciphers=SECLEVEL_0)
     assert legacy is not client_context(verify=False, version=ssl.TLSVersion.TLSv1_1, ciphers=SECLEVEL_0)

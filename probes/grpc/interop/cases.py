@@ -349,84 +349,156 @@ async def timeout_on_sleeping_server(session: Session) -> dict[str, Any]:
 CANCEL_GRACE = {"grace_s": 0.25}
 
 CASES: tuple[Case, ...] = (
-    Case("empty_unary", "GRPC-INTR-001", "EmptyCall with an empty request succeeds with an empty response",
-         empty_unary, {"code": "OK", "response": True},
-         "Zero-length messages are legal gRPC messages; a server or proxy that mishandles them breaks "
-         "health checks and methods without arguments."),
-    Case("large_unary", "GRPC-INTR-002", "UnaryCall answers 314159 zero bytes to a 271828-byte request",
-         large_unary, {"code": "OK", "payload_size": 314159, "payload_zeros": True},
-         "Messages of a few hundred kilobytes span many HTTP/2 frames and flow-control windows; a server "
-         "or proxy that truncates or reframes them corrupts real documents.",
-         params={"timeout_s": 10.0}),
-    Case("client_streaming", "GRPC-INTR-003",
-         "StreamingInputCall aggregates 4 streamed payloads to 74922 bytes", client_streaming,
-         {"code": "OK", "aggregated_payload_size": 74922},
-         "An upload sent as several messages must arrive whole and in order.",
-         params={"timeout_s": 10.0}),
-    Case("server_streaming", "GRPC-INTR-004",
-         "StreamingOutputCall streams 4 responses of 31415, 9, 2653, 58979 bytes", server_streaming,
-         {"code": "OK", "payload_sizes": list(SERVER_STREAM_SIZES)},
-         "A streamed download must deliver every message, in order, with its full size.",
-         params={"timeout_s": 10.0}),
-    Case("ping_pong", "GRPC-INTR-005",
-         "FullDuplexCall answers each of 4 requests in turn with the requested size", ping_pong,
-         {"code": "OK", "payload_sizes": [size for size, _ in PING_PONG]},
-         "A bidirectional stream must answer each message as it arrives; a server or proxy that buffers "
-         "until the end stalls interactive clients.", params={"timeout_s": 10.0}),
-    Case("empty_stream", "GRPC-INTR-006", "FullDuplexCall with no requests ends OK with no responses",
-         empty_stream, {"code": "OK", "responses": 0},
-         "A stream without messages in either direction must still end OK; clients open and close "
-         "sessions that way."),
-    Case("custom_metadata", "GRPC-INTR-007",
-         "x-grpc-test-echo-initial and x-grpc-test-echo-trailing-bin are echoed on unary and duplex calls",
-         custom_metadata,
-         {"unary_code": "OK", "unary_initial": ECHO_INITIAL[1], "unary_trailing": ECHO_TRAILING[1].hex(),
-          "full_duplex_code": "OK", "full_duplex_initial": ECHO_INITIAL[1],
-          "full_duplex_trailing": ECHO_TRAILING[1].hex()},
-         "Clients carry request ids, tokens and trace context in ASCII and binary (-bin) metadata and "
-         "read results from headers and trailers; a server or proxy that drops them breaks tracing and "
-         "authentication.", params={"timeout_s": 10.0}),
-    Case("status_code_and_message", "GRPC-INTR-008",
-         "A requested status code and message come back unchanged on unary and duplex calls",
-         status_code_and_message,
-         {"unary_code": "UNKNOWN", "unary_details": STATUS_MESSAGE,
-          "full_duplex_code": "UNKNOWN", "full_duplex_details": STATUS_MESSAGE},
-         "Errors reach a client only as a status code and message; both must survive unary and "
-         "streaming calls unchanged."),
-    Case("special_status_message", "GRPC-INTR-009",
-         "A status message with whitespace and non-ASCII Unicode comes back unchanged",
-         special_status_message, {"code": "UNKNOWN", "details": SPECIAL_STATUS_MESSAGE},
-         "Status messages travel as percent-encoded UTF-8; a server that trims or folds them garbles "
-         "error text in every language but plain English."),
-    Case("unimplemented_method", "GRPC-INTR-010", "TestService/UnimplementedCall answers UNIMPLEMENTED",
-         unimplemented_method, {"code": "UNIMPLEMENTED"},
-         "Clients fall back or report cleanly on UNIMPLEMENTED; any other answer to an unknown method "
-         "misleads them."),
-    Case("unimplemented_service", "GRPC-INTR-011", "grpc.testing.UnimplementedService answers UNIMPLEMENTED",
-         unimplemented_service, {"code": "UNIMPLEMENTED"},
-         "Clients discover which services a server offers by calling them; an unknown service must "
-         "answer UNIMPLEMENTED, not succeed or fail otherwise."),
-    Case("cancel_after_begin", "GRPC-INTR-012",
-         "A client-streaming call cancelled before any request ends CANCELLED, not ended by the server",
-         cancel_after_begin, {"code": "CANCELLED", "ended_by_server_before_cancel": False},
-         "Only the client may end an upload it has not finished; a server that ends an idle upload "
-         "early breaks slow clients. The case mostly tests clients, hence info.",
-         severity="info", params=CANCEL_GRACE),
-    Case("cancel_after_first_response", "GRPC-INTR-013",
-         "A duplex call cancelled after its first response ends CANCELLED, not ended by the server",
-         cancel_after_first_response,
-         {"code": "CANCELLED", "first_response_size": 31415, "ended_by_server_before_cancel": False},
-         "A server must keep a duplex stream open while the client may still send; ending it after "
-         "the first answer breaks conversational clients. The case mostly tests clients, hence info.",
-         severity="info", params=CANCEL_GRACE),
-    Case("timeout_on_sleeping_server", "GRPC-INTR-014",
-         "A duplex call left open past its deadline ends DEADLINE_EXCEEDED, the server keeping it open",
-         timeout_on_sleeping_server, {"code": "DEADLINE_EXCEEDED", "responses": 0},
-         "A server must keep a stream open until the client ends it or its deadline passes. The spec's "
-         "1 ms deadline expires before any server can answer, so it only tests the client; the probe "
-         "waits deadline_s (0.5 s) instead, which lets a server that ends the stream early be seen. "
-         "The case mostly tests clients, hence info.",
-         severity="info", params={"deadline_s": 0.5}),
+    Case(
+        "empty_unary",
+        "GRPC-INTR-001",
+        "EmptyCall with an empty request succeeds with an empty response",
+        empty_unary,
+        {"code": "OK", "response": True},
+        "Zero-length messages are legal gRPC messages; a server or proxy that mishandles them breaks "
+        "health checks and methods without arguments.",
+    ),
+    Case(
+        "large_unary",
+        "GRPC-INTR-002",
+        "UnaryCall answers 314159 zero bytes to a 271828-byte request",
+        large_unary,
+        {"code": "OK", "payload_size": 314159, "payload_zeros": True},
+        "Messages of a few hundred kilobytes span many HTTP/2 frames and flow-control windows; a server "
+        "or proxy that truncates or reframes them corrupts real documents.",
+        params={"timeout_s": 10.0},
+    ),
+    Case(
+        "client_streaming",
+        "GRPC-INTR-003",
+        "StreamingInputCall aggregates 4 streamed payloads to 74922 bytes",
+        client_streaming,
+        {"code": "OK", "aggregated_payload_size": 74922},
+        "An upload sent as several messages must arrive whole and in order.",
+        params={"timeout_s": 10.0},
+    ),
+    Case(
+        "server_streaming",
+        "GRPC-INTR-004",
+        "StreamingOutputCall streams 4 responses of 31415, 9, 2653, 58979 bytes",
+        server_streaming,
+        {"code": "OK", "payload_sizes": list(SERVER_STREAM_SIZES)},
+        "A streamed download must deliver every message, in order, with its full size.",
+        params={"timeout_s": 10.0},
+    ),
+    Case(
+        "ping_pong",
+        "GRPC-INTR-005",
+        "FullDuplexCall answers each of 4 requests in turn with the requested size",
+        ping_pong,
+        {"code": "OK", "payload_sizes": [size for size, _ in PING_PONG]},
+        "A bidirectional stream must answer each message as it arrives; a server or proxy that buffers "
+        "until the end stalls interactive clients.",
+        params={"timeout_s": 10.0},
+    ),
+    Case(
+        "empty_stream",
+        "GRPC-INTR-006",
+        "FullDuplexCall with no requests ends OK with no responses",
+        empty_stream,
+        {"code": "OK", "responses": 0},
+        "A stream without messages in either direction must still end OK; clients open and close "
+        "sessions that way.",
+    ),
+    Case(
+        "custom_metadata",
+        "GRPC-INTR-007",
+        "x-grpc-test-echo-initial and x-grpc-test-echo-trailing-bin are echoed on unary and duplex calls",
+        custom_metadata,
+        {
+            "unary_code": "OK",
+            "unary_initial": ECHO_INITIAL[1],
+            "unary_trailing": ECHO_TRAILING[1].hex(),
+            "full_duplex_code": "OK",
+            "full_duplex_initial": ECHO_INITIAL[1],
+            "full_duplex_trailing": ECHO_TRAILING[1].hex(),
+        },
+        "Clients carry request ids, tokens and trace context in ASCII and binary (-bin) metadata and "
+        "read results from headers and trailers; a server or proxy that drops them breaks tracing and "
+        "authentication.",
+        params={"timeout_s": 10.0},
+    ),
+    Case(
+        "status_code_and_message",
+        "GRPC-INTR-008",
+        "A requested status code and message come back unchanged on unary and duplex calls",
+        status_code_and_message,
+        {
+            "unary_code": "UNKNOWN",
+            "unary_details": STATUS_MESSAGE,
+            "full_duplex_code": "UNKNOWN",
+            "full_duplex_details": STATUS_MESSAGE,
+        },
+        "Errors reach a client only as a status code and message; both must survive unary and "
+        "streaming calls unchanged.",
+    ),
+    Case(
+        "special_status_message",
+        "GRPC-INTR-009",
+        "A status message with whitespace and non-ASCII Unicode comes back unchanged",
+        special_status_message,
+        {"code": "UNKNOWN", "details": SPECIAL_STATUS_MESSAGE},
+        "Status messages travel as percent-encoded UTF-8; a server that trims or folds them garbles "
+        "error text in every language but plain English.",
+    ),
+    Case(
+        "unimplemented_method",
+        "GRPC-INTR-010",
+        "TestService/UnimplementedCall answers UNIMPLEMENTED",
+        unimplemented_method,
+        {"code": "UNIMPLEMENTED"},
+        "Clients fall back or report cleanly on UNIMPLEMENTED; any other answer to an unknown method "
+        "misleads them.",
+    ),
+    Case(
+        "unimplemented_service",
+        "GRPC-INTR-011",
+        "grpc.testing.UnimplementedService answers UNIMPLEMENTED",
+        unimplemented_service,
+        {"code": "UNIMPLEMENTED"},
+        "Clients discover which services a server offers by calling them; an unknown service must "
+        "answer UNIMPLEMENTED, not succeed or fail otherwise.",
+    ),
+    Case(
+        "cancel_after_begin",
+        "GRPC-INTR-012",
+        "A client-streaming call cancelled before any request ends CANCELLED, not ended by the server",
+        cancel_after_begin,
+        {"code": "CANCELLED", "ended_by_server_before_cancel": False},
+        "Only the client may end an upload it has not finished; a server that ends an idle upload "
+        "early breaks slow clients. The case mostly tests clients, hence info.",
+        severity="info",
+        params=CANCEL_GRACE,
+    ),
+    Case(
+        "cancel_after_first_response",
+        "GRPC-INTR-013",
+        "A duplex call cancelled after its first response ends CANCELLED, not ended by the server",
+        cancel_after_first_response,
+        {"code": "CANCELLED", "first_response_size": 31415, "ended_by_server_before_cancel": False},
+        "A server must keep a duplex stream open while the client may still send; ending it after "
+        "the first answer breaks conversational clients. The case mostly tests clients, hence info.",
+        severity="info",
+        params=CANCEL_GRACE,
+    ),
+    Case(
+        "timeout_on_sleeping_server",
+        "GRPC-INTR-014",
+        "A duplex call left open past its deadline ends DEADLINE_EXCEEDED, the server keeping it open",
+        timeout_on_sleeping_server,
+        {"code": "DEADLINE_EXCEEDED", "responses": 0},
+        "A server must keep a stream open until the client ends it or its deadline passes. The spec's "
+        "1 ms deadline expires before any server can answer, so it only tests the client; the probe "
+        "waits deadline_s (0.5 s) instead, which lets a server that ends the stream early be seen. "
+        "The case mostly tests clients, hence info.",
+        severity="info",
+        params={"deadline_s": 0.5},
+    ),
 )
 CASES_BY_NAME = {case.name: case for case in CASES}
 DEFAULT_TIMEOUT_S = 5.0

@@ -163,7 +163,12 @@ def _config_verdict(rule: ConfigRule, facts: Facts, params: dict[str, Any]) -> V
         return Verdict.of(Status.PASS, evidence, "ssh.setting_ok", setting=rule.setting, observed=observed)
     frame = "ssh.setting_unlimited" if unlimited else "ssh.setting_bad"
     return Verdict.of(
-        Status.FAIL, evidence, frame, setting=rule.setting, observed=observed, expected=expected,
+        Status.FAIL,
+        evidence,
+        frame,
+        setting=rule.setting,
+        observed=observed,
+        expected=expected,
     )
 
 

@@ -196,7 +196,9 @@ class AuthenticatedSession:
             return self._scrub(str(exc))
         except Exception as exc:  # noqa: BLE001 - recorded as a reason
             if self._closed:
-                return f"{name}: session closed (a command did not answer in time, or the probe was cancelled)"
+                return (
+                    f"{name}: session closed (a command did not answer in time, or the probe was cancelled)"
+                )
             return self._scrub(f"{name}: {describe_error(exc)}")
 
     def _connect(self) -> paramiko.Transport:
