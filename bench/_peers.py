@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _measure as measure  # noqa: E402
+from bench import _measure as measure
 
 PEERS_DIR = ROOT / "build" / "peers"
 POLICY_RC = Path("/usr/sbin/policy-rc.d")

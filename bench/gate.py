@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.testbed.grpc_server import start_grpc_servers  # noqa: E402
-from orchestrator.testbed.grpc_spec import GrpcServerSpec  # noqa: E402
-from orchestrator.testbed.sshd import host_key, start_openssh  # noqa: E402
+from orchestrator.testbed.grpc_server import start_grpc_servers
+from orchestrator.testbed.grpc_spec import GrpcServerSpec
+from orchestrator.testbed.sshd import host_key, start_openssh
 
 INTEROP = Path(sys.executable).parent / "interop"
 

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _peers as peers  # noqa: E402
+from bench import _peers as peers
 
 SECTIONS = ("ssh", "grpc", "tls")
 

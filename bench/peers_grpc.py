@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _peers as peers  # noqa: E402
+from bench import _peers as peers
 
 CONCURRENCY = 32
 SCALES = (200, 1000)

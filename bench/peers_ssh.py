@@ -35,15 +35,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _peers as peers  # noqa: E402
-from orchestrator.store import Store  # noqa: E402
-from orchestrator.testbed import fleet as fleet_mod  # noqa: E402
-from orchestrator.testbed import sshd  # noqa: E402
-from orchestrator.testbed.process import ServerProcess  # noqa: E402
-from probes import registry  # noqa: E402
-from probes.model import Target  # noqa: E402
-from probes.runner import CheckSettings, ProbeOptions, run_probe  # noqa: E402
-from probes.ssh import policy, vs_ssh_audit  # noqa: E402
+from bench import _peers as peers
+from orchestrator.store import Store
+from orchestrator.testbed import fleet as fleet_mod
+from orchestrator.testbed import sshd
+from orchestrator.testbed.process import ServerProcess
+from probes import registry
+from probes.model import Target
+from probes.runner import CheckSettings, ProbeOptions, run_probe
+from probes.ssh import policy, vs_ssh_audit
 
 SCALES = (50, 300)
 SMOKE_SCALE = 5

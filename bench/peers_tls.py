@@ -41,10 +41,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _peers as peers  # noqa: E402
-from orchestrator.inventory.model import dump_inventory  # noqa: E402
-from orchestrator.inventory.synthetic import generate  # noqa: E402
-from orchestrator.testbed.fleet import Fleet, start_fleet  # noqa: E402
+from bench import _peers as peers
+from orchestrator.inventory.model import dump_inventory
+from orchestrator.inventory.synthetic import generate
+from orchestrator.testbed.fleet import Fleet, start_fleet
 
 SSLYZE = "sslyze==6.3.1"
 SEED = 12

@@ -29,11 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _measure as measure  # noqa: E402
-from orchestrator.inventory.synthetic import write_generated  # noqa: E402
-from orchestrator.profiles import load_profile  # noqa: E402
-from orchestrator.testbed.fleet import start_fleet  # noqa: E402
-from probes.runner import run_probe  # noqa: E402
+from bench import _measure as measure
+from orchestrator.inventory.synthetic import write_generated
+from orchestrator.profiles import load_profile
+from orchestrator.testbed.fleet import start_fleet
+from probes.runner import run_probe
 
 # ``+interop``: endpoints that declare grpc.testing.TestService, so the interop cases run.
 DEFAULT_KINDS = (

@@ -38,11 +38,11 @@ sys.path.insert(0, str(ROOT))
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
-from orchestrator.reports.build import build_report  # noqa: E402
-from orchestrator.store import Store  # noqa: E402
-from orchestrator.store.compact import compact_store, store_bytes  # noqa: E402
-from orchestrator.sweep import run_sweep  # noqa: E402
-from orchestrator.testbed.fleet import start_fleet  # noqa: E402
+from orchestrator.reports.build import build_report
+from orchestrator.store import Store
+from orchestrator.store.compact import compact_store, store_bytes
+from orchestrator.sweep import run_sweep
+from orchestrator.testbed.fleet import start_fleet
 
 MIB = 2**20
 NATIONAL_ROWS = 1_210_000  # result rows of a national sweep (docs/benchmarks.md, section 4)

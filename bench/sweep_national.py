@@ -46,9 +46,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
-from bench import _measure as measure  # noqa: E402
-from orchestrator.inventory.synthetic import GRPCS_SHARE, write_generated  # noqa: E402
-from orchestrator.testbed.fleet import Fleet, start_fleet  # noqa: E402
+from bench import _measure as measure
+from orchestrator.inventory.synthetic import GRPCS_SHARE, write_generated
+from orchestrator.testbed.fleet import Fleet, start_fleet
 
 
 def prepare_inventory(args: argparse.Namespace, workdir: Path) -> tuple[Path, str]:

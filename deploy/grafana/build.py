@@ -23,8 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # run as a script from anywhere in the checkout
 
-from orchestrator.metrics.budget import NATIONAL_BUDGET  # noqa: E402
-from orchestrator.scoring import PREDICATES  # noqa: E402
+from orchestrator.metrics.budget import NATIONAL_BUDGET
+from orchestrator.scoring import PREDICATES
 
 SCHEMA_VERSION = 39  # Grafana 10.4 and later
 DS = {"type": "prometheus", "uid": "${datasource}"}

@@ -57,25 +57,25 @@ for _name, _value in RAY_WAITS.items():
 # re-submitted shard could wait minutes for its worker to start.
 os.environ.setdefault("RAY_worker_niceness", "0")
 
-import asyncio  # noqa: E402
-import logging  # noqa: E402
-import pickle  # noqa: E402
-import queue  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-from collections.abc import AsyncIterator, Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, TypedDict  # noqa: E402
+import asyncio
+import logging
+import pickle
+import queue
+import shutil
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any, TypedDict
 
-import ray  # noqa: E402
-import ray.exceptions  # noqa: E402
+import ray
+import ray.exceptions
 
-from orchestrator.engine import Engine, EngineError, ShardLost  # noqa: E402
-from orchestrator.engine.plan import Shard  # noqa: E402
-from orchestrator.engine.ray_start import check_gcs, describe_failed_start, gcs_wait, kill_processes  # noqa: E402
-from orchestrator.engine.shard import Batch, ProbeJob, batches  # noqa: E402
-from orchestrator.processes import descendants  # noqa: E402
+from orchestrator.engine import Engine, EngineError, ShardLost
+from orchestrator.engine.plan import Shard
+from orchestrator.engine.ray_start import check_gcs, describe_failed_start, gcs_wait, kill_processes
+from orchestrator.engine.shard import Batch, ProbeJob, batches
+from orchestrator.processes import descendants
 
 VANTAGE_PREFIX = "vantage:"
 VANTAGE_REQUEST = 0.001  # of a node's vantage:X (any amount > 0 pins the task there)
