@@ -133,7 +133,7 @@ class ProbeContext:
     read_timeout_s: float = 5.0
     # What the family's gatherers share within this probe (the gRPC channel: one connection, not one
     # per gatherer), closed by the runner when the family is done.
-    _shared: dict[str, Closable] = field(default_factory=dict, repr=False)
+    _shared: dict[str, Closable] = field(default_factory=dict, init=False, repr=False)
 
     def wants(self, *names: str) -> bool:
         return any(name in self.wanted for name in names)

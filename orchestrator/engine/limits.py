@@ -83,9 +83,8 @@ class HostLimiter:
 
     def in_use(self, host: str) -> int:
         entry = self._hosts.get(host)
-        return (
-            0 if entry is None else self._per_host - entry[0]._value
-        )  # reads the semaphore's count: for tests
+        # Reads the semaphore's count: for tests.
+        return 0 if entry is None else self._per_host - entry[0]._value
 
 
 class TokenBucket:

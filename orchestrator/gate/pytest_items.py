@@ -111,9 +111,8 @@ class Probing:
         for outcome in run.outcomes:
             waivers = None
             if plan.waivers is not None:
-                apply_waivers(
-                    outcome.planned, outcome.report, plan.waivers
-                )  # counted for the session's summary
+                # counted for the session's summary
+                apply_waivers(outcome.planned, outcome.report, plan.waivers)
                 # Counted again for this target alone, as `interop check TARGET --waivers F --json` counts them.
                 waivers = Waivers(plan.waivers.all, source=plan.waivers.source, as_of=plan.waivers.as_of)
             judged = apply_waivers(outcome.planned, outcome.report, waivers)

@@ -144,9 +144,8 @@ def refusal(what: str, exc: grpc.aio.AioRpcError) -> Refusal:
 
 async def unary(channel: grpc.aio.Channel, path: str, request: bytes, timeout_s: float) -> bytes | Refusal:
     try:
-        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
-            path
-        )  # raw bytes both ways
+        # Raw bytes both ways: the caller parses the answer.
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(path)
         return await call(request, timeout=timeout_s)
     except grpc.aio.AioRpcError as exc:
         return refusal(path, exc)

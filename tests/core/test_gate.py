@@ -234,9 +234,8 @@ def test_a_gate_names_the_options_that_give_what_a_skipped_check_lacks(grpc_serv
     }
     assert reasons["SSH-HKEY-003"] == "no host key pinned: give --pin or --known-hosts"
     assert reasons["GRPC-HLTH-002"].endswith(": give --service")
-    assert (
-        "--inventory" in reasons["GRPC-IDEN-002"]
-    )  # gate's --agency chooses endpoints, it gives no identity
+    # gate's --agency chooses endpoints, it gives no identity
+    assert "--inventory" in reasons["GRPC-IDEN-002"]
     assert not any("the inventory" in reason for reason in reasons.values())
 
 

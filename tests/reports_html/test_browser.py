@@ -231,9 +231,8 @@ def test_csp_stops_markup_that_escaped_escaping(open_page, reports, tmp_path):
     assert page.blocked == [("http://127.0.0.1:9/leak.png", "csp")]
     problems = page.problems()
     assert len(problems) == 2 and all("Content Security Policy" in p for p in problems)
-    assert (
-        page.evaluate("document.querySelector('form.filters').hidden") is False
-    )  # the report's own script ran
+    # the report's own script ran
+    assert page.evaluate("document.querySelector('form.filters').hidden") is False
 
 
 @pytest.mark.parametrize("key", VIEWS)

@@ -145,9 +145,8 @@ def fleet(tmp_path_factory) -> Iterator[Fleet]:
             run_sweep(directory, inventory, profile, store)
         with Store(store, read_only=True) as opened:
             sweeps = [sweep.id for sweep in reversed(opened.list_sweeps(None))]
-        yield Fleet(
-            store, inventory, profile, waivers, sweeps, urls
-        )  # the servers stay up for scheduled sweeps
+        # The servers stay up for scheduled sweeps.
+        yield Fleet(store, inventory, profile, waivers, sweeps, urls)
     finally:
         servers.stop()
 
