@@ -55,7 +55,10 @@ def parse_listen(text: str) -> tuple[str, int]:
         raise ValueError(f"--listen {text!r}: give HOST:PORT, e.g. {DEFAULT_LISTEN} or [::1]:9477")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-        ipaddress.IPv6Address(host)  # raises ValueError for a bad address
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"--listen {text!r}: [{host}] is not an IPv6 address") from None
     elif ":" in host:
         raise ValueError(f"--listen {text!r}: put an IPv6 address in brackets, e.g. [::1]:9477")
     port = int(port_text)
