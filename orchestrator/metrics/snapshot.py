@@ -22,7 +22,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.endpoint_meta import EndpointMeta
@@ -32,6 +31,7 @@ from orchestrator.metrics.series import SeriesSet
 from orchestrator.scoring import SEVERITY_RANK, GroupTally, Score, Tally
 from orchestrator.store import Outcome, Store, Sweep
 from orchestrator.waivers import WAIVABLE, WaiverRow, Waivers
+from probes.tls.facts import summary_expiry
 
 
 @dataclass
@@ -82,16 +82,8 @@ class _Group:
 
 def cert_expiry(facts: Mapping[str, Any]) -> float | None:
     """``facts["tls"]["not_after"]`` as Unix time, or None."""
-    tls = facts.get("tls")
-    if not isinstance(tls, Mapping) or not isinstance(tls.get("not_after"), str):
-        return None
-    try:
-        moment = datetime.fromisoformat(tls["not_after"])
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    moment = summary_expiry(facts)
+    return None if moment is None else moment.timestamp()
 
 
 def host_keys(facts: Mapping[str, Any]) -> dict[str, str]:

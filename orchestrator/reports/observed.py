@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.endpoint_meta import EndpointMeta
 from orchestrator.reports.model import OWNER_FIELDS, shown_meta
+from probes.tls.facts import summary_expiry
 
 # The observed summary shown per endpoint: family -> keys (scalars only).
 FACT_SUBSET: dict[str, tuple[str, ...]] = {
@@ -45,15 +46,10 @@ def fact_subset(facts: Mapping[str, Any]) -> dict[str, Any]:
 
 def certificate_row(meta: EndpointMeta, facts: Mapping[str, Any], now: datetime) -> dict[str, Any] | None:
     """The endpoint's row of the certificates table, when its TLS facts name an expiry."""
-    tls = facts.get("tls")
-    if not isinstance(tls, Mapping) or not isinstance(tls.get("not_after"), str):
+    not_after = summary_expiry(facts)
+    if not_after is None:
         return None
-    try:
-        not_after = datetime.fromisoformat(tls["not_after"])
-    except ValueError:
-        return None
-    if not_after.tzinfo is None:
-        not_after = not_after.replace(tzinfo=UTC)
+    tls = facts["tls"]
     return {
         "endpoint": meta.endpoint_id,
         **shown_meta(meta, OWNER_FIELDS),

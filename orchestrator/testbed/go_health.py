@@ -19,7 +19,6 @@ raises ``BuildError``: nothing that needs these servers skips for want of them.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -32,7 +31,7 @@ from pathlib import Path
 from orchestrator.testbed.grpc_go import (
     LIBRARY_PACKAGE,
     SYSTEM_GOPATH,
-    BuildError,
+    build_command,
     build_lock,
     go_version,
     installed_version,
@@ -159,19 +158,7 @@ def start_fleet(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["build"])
-    parser.add_argument(
-        "--dir", type=Path, default=DEFAULT_DIR, help=f"build directory (default {DEFAULT_DIR})"
-    )
-    args = parser.parse_args(argv)
-    try:
-        binary = build(args.dir, log=lambda message: print(message, file=sys.stderr, flush=True))
-    except BuildError as exc:
-        print(f"cannot build the go health fleet server: {exc}", file=sys.stderr)
-        return 1
-    print(binary)
-    return 0
+    return build_command(argv, __doc__.splitlines()[0], DEFAULT_DIR, build, "the go health fleet server", str)
 
 
 if __name__ == "__main__":

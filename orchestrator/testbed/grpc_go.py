@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrator.testbed.process import ServerProcess, launch
 
@@ -415,20 +415,43 @@ def run_client(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+Built = TypeVar("Built")
+
+
+def build_command(
+    argv: list[str] | None,
+    description: str,
+    default_dir: Path,
+    build_into: Callable[[Path, Callable[[str], object]], Built],
+    what: str,
+    shown: Callable[[Built], str],
+) -> int:
+    """``python -m <module> build [--dir D]``: build into D with progress on stderr and print what was
+    built; exit 1 with the reason when it cannot be built."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("command", choices=["build"])
     parser.add_argument(
-        "--dir", type=Path, default=DEFAULT_DIR, help=f"build directory (default {DEFAULT_DIR})"
+        "--dir", type=Path, default=default_dir, help=f"build directory (default {default_dir})"
     )
     args = parser.parse_args(argv)
     try:
-        peers = build(args.dir, log=lambda message: print(message, file=sys.stderr, flush=True))
+        built = build_into(args.dir, lambda message: print(message, file=sys.stderr, flush=True))
     except BuildError as exc:
-        print(f"cannot build grpc-go's interop peers: {exc}", file=sys.stderr)
+        print(f"cannot build {what}: {exc}", file=sys.stderr)
         return 1
-    print(f"{peers.server}\n{peers.client}\n({peers.built_from.splitlines()[0]})")
+    print(shown(built))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return build_command(
+        argv,
+        __doc__.splitlines()[0],
+        DEFAULT_DIR,
+        build,
+        "grpc-go's interop peers",
+        lambda peers: f"{peers.server}\n{peers.client}\n({peers.built_from.splitlines()[0]})",
+    )
 
 
 if __name__ == "__main__":
