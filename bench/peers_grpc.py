@@ -278,7 +278,7 @@ async def _scrape(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ho
 
 def probe_success(body: str) -> int:
     for line in body.splitlines():
-        if line.startswith("probe_success "):
+        if line.startswith(("probe_success ", "interop_probe_success ")):
             return int(float(line.split()[1]))
     raise ValueError("no probe_success in the exporter's answer")
 

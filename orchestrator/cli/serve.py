@@ -5,8 +5,10 @@ The service (``orchestrator.service``): ``/metrics`` (Prometheus), ``/healthz``,
 reports, rendered from the store on request. With ``--tokens`` every route
 but the health checks needs a bearer token whose role decides what it sees
 (``interop tokens``); without, it listens on loopback only. With
-``--inventory`` and ``--every``/``--cron`` it also runs sweeps on that
-schedule, each in a child process (``orchestrator.service.scheduler``).
+``--inventory`` it probes that inventory's endpoints on request
+(``/probe?target=URL``, ``orchestrator.service.probe``), and with
+``--every``/``--cron`` besides it also runs sweeps of it on that schedule,
+each in a child process (``orchestrator.service.scheduler``).
 
 It only reads the store, read-only (``Store(read_only=True)``), and refuses a
 store of an older schema rather than upgrade it; without a schedule it runs
@@ -101,8 +103,6 @@ def _scheduler(
     """The scheduler the options ask for, or None; usage errors for a partial or invalid schedule."""
     if every is None and cron is None:
         options = (
-            ("--inventory", inventory),
-            ("--profile", profile),
             ("--keep", keep),
             *((arg, True) for arg in sweep_args if arg.startswith("--")),
         )
@@ -131,6 +131,23 @@ def _scheduler(
     except ConfigError as exc:  # InventoryError is one too
         raise usage_error(str(exc)) from None
     return Scheduler(store_path, inventory, profile, schedule, sweep_args=sweep_args, keep=keep)
+
+
+def _prober(inventory: Path | None, profile: str | None, waivers: Path | None) -> Any:
+    """``/probe``'s state when an inventory is served, else None; usage errors for a bad inventory or profile."""
+    if inventory is None:
+        if profile is not None:
+            raise usage_error("--profile needs the inventory it is applied to: add --inventory FILE")
+        return None
+    from orchestrator.inventory.targets import TargetError
+    from orchestrator.service.probe import Prober
+
+    try:
+        return Prober(inventory, profile, waivers)
+    except (ConfigError, TargetError) as exc:  # InventoryError and a profile's errors are ConfigErrors
+        raise usage_error(str(exc)) from None
+    except OSError as exc:
+        raise usage_error(f"cannot read the inventory {inventory}: {exc}") from None
 
 
 @serve_app.command("serve")
@@ -164,7 +181,12 @@ def serve(
     ] = None,
     inventory: Annotated[
         Path | None,
-        typer.Option("--inventory", "-i", show_default=False, help="Inventory to sweep on the schedule."),
+        typer.Option(
+            "--inventory",
+            "-i",
+            show_default=False,
+            help="Inventory whose endpoints /probe probes on request, and that a schedule sweeps.",
+        ),
     ] = None,
     profile: Annotated[
         str | None,
@@ -172,7 +194,7 @@ def serve(
             "--profile",
             "-p",
             show_default=False,
-            help="Profile of the scheduled sweeps (default spbe-baseline).",
+            help="Profile of /probe and of the scheduled sweeps (default spbe-baseline).",
         ),
     ] = None,
     every: Annotated[
@@ -236,6 +258,7 @@ def serve(
         *(["--engine", engine.value] if engine else []),
         *(["--ray-address", ray_address] if ray_address else []),
     ]
+    prober = _prober(inventory, profile, waivers)
     scheduler = _scheduler(store_path, inventory, profile, every, cron, keep, sweep_args)
     try:
         sock = bind(host, port)
@@ -252,7 +275,7 @@ def serve(
     }
     try:
         code = _serve_until(
-            stop, sock, store_path, tokens, token_count, waivers, build_wait, scheduler, listen
+            stop, sock, store_path, tokens, token_count, waivers, build_wait, scheduler, prober, listen
         )
     finally:
         for sig, handler in previous.items():
@@ -270,12 +293,13 @@ def _serve_until(
     waivers: Path | None,
     build_wait: float,
     scheduler: Any,
+    prober: Any,
     listen: str,
 ) -> int:
     from orchestrator.service.app import ServiceConfig, create_app
     from orchestrator.service.server import BackgroundServer
 
-    config = ServiceConfig(store_path, tokens, waivers, build_wait, scheduler, listen)
+    config = ServiceConfig(store_path, tokens, waivers, build_wait, scheduler, listen, prober)
     app, service = create_app(config)
     server = BackgroundServer(app, sock)
     scheduled = False
@@ -302,6 +326,14 @@ def _serve_until(
             else "access: open to anyone who can reach the address (no --tokens)"
         )
         stderr.print(Text(access), soft_wrap=True)
+        if prober is not None:
+            stderr.print(
+                Text(
+                    f"probing the endpoints of {prober.inventory.path} on request: "
+                    f"{base}/probe?target=URL (profile {prober.default.name})"
+                ),
+                soft_wrap=True,
+            )
         if scheduler is not None:
             status = scheduler.status()
             stderr.print(

@@ -24,7 +24,7 @@ from orchestrator.outcome import exit_code, explain, worst
 from orchestrator.profiles import Profile
 from orchestrator.waivers import Waiver, WaiverRow, Waivers
 from probes.model import CheckResult, ProbeReport, Severity, Status
-from probes.runner import run_probe
+from probes.runner import CheckSettings, ProbeOptions, run_probe
 
 DEFAULT_CONCURRENCY = 32
 
@@ -106,14 +106,22 @@ async def probe_all(
     """One probe report per target, in the order of ``targets``."""
     hosts = HostLimiter(per_host)
     slots = asyncio.Semaphore(concurrency)
+    reports = (probe_one(planned, profile.selection, profile.options, slots, hosts) for planned in targets)
+    return list(await asyncio.gather(*reports))
 
-    async def probe(planned: GateTarget) -> ProbeReport:
-        async with slots, hosts.hold(planned.target.host):
-            report = await run_probe(planned.target, profile.selection, profile.options)
-        explain_missing(report, planned.source)
-        return report
 
-    return list(await asyncio.gather(*(probe(planned) for planned in targets)))
+async def probe_one(
+    planned: GateTarget,
+    selection: dict[str, CheckSettings],
+    options: ProbeOptions,
+    slots: asyncio.Semaphore,
+    hosts: HostLimiter,
+) -> ProbeReport:
+    """One target's report, once a slot and its host allow (the service's ``/probe`` shares the limits)."""
+    async with slots, hosts.hold(planned.target.host):
+        report = await run_probe(planned.target, selection, options)
+    explain_missing(report, planned.source)
+    return report
 
 
 def run_gate(

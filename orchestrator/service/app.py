@@ -45,6 +45,13 @@ from orchestrator.reports.model import ReportError
 from orchestrator.service.access import OPEN_ACCESS, Principal, TokenSource, TokensUnavailable, bearer_token
 from orchestrator.service.language import UnknownLanguage, negotiate
 from orchestrator.service.pages import index_page
+from orchestrator.service.probe import (
+    SCRAPE_TIMEOUT_HEADER,
+    Prober,
+    ProbeRefused,
+    answer_metrics,
+    scrape_timeout,
+)
 from orchestrator.service.reports import MEDIA_TYPES, ReportCache, ReportRequest
 from orchestrator.store import AmbiguousSweep, Store, StoreNotFound, Sweep, UnknownSweep
 
@@ -73,6 +80,7 @@ class ServiceConfig:
     build_wait_s: float = 5.0
     scheduler: Any = None  # orchestrator.service.scheduler.Scheduler, when sweeps are scheduled
     listen: str = ""
+    prober: Prober | None = None  # /probe's inventory and profile, when an inventory is served
 
 
 class _Collected:
@@ -177,6 +185,24 @@ class Service:
             metrics = agency_view(metrics, role.agency or "")
         encoder, content_type = choose_encoder(accept or "")
         return encoder(_Collected(metrics)), content_type
+
+    async def probe(self, request: Request, principal: Principal) -> Response:
+        prober = self.config.prober
+        if prober is None:
+            raise HTTPException(404, "no inventory is served here: start interop serve with --inventory FILE")
+        role = principal.role
+        try:
+            planned = prober.target(
+                request.query_params.get("target"), None if role.is_operator else role.agency
+            )
+            profile = prober.profile(request.query_params.get("profile"))
+        except ProbeRefused as exc:
+            raise HTTPException(exc.status, str(exc)) from None
+        timeout = scrape_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER))
+        answer = await prober.probe(planned, profile, timeout)
+        encoder, content_type = choose_encoder(request.headers.get("accept") or "")
+        body = encoder(_Collected(answer_metrics(answer)))
+        return Response(body, headers={"Content-Type": content_type, **PRIVATE})
 
     async def status(self, request: Request, principal: Principal) -> Response:
         return JSONResponse(await run_in_threadpool(self._status))
@@ -299,6 +325,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("/healthz", "healthz", PUBLIC),
     ("/readyz", "readyz", PUBLIC),
     ("/metrics", "metrics", ANY_TOKEN),
+    ("/probe", "probe", ANY_TOKEN),  # an agency: its own endpoints only (service.probe)
     ("/status", "status", OPERATOR_ONLY),
     ("/reports/", "index", ANY_TOKEN),
     ("/reports/{sweep}/national.{fmt}", "national", OPERATOR_ONLY),

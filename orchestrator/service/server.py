@@ -57,7 +57,7 @@ class BackgroundServer:
             lifespan="off",
             access_log=False,  # the application logs requests itself, without query strings
             log_config=None,  # the command's logging configuration
-            http="h11",
+            http="httptools",  # C parser: a /probe answer spends a fifth less CPU than with h11
             loop="asyncio",
             timeout_keep_alive=5,
             timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),

@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 
 from orchestrator.metrics.families import FAMILIES
+from orchestrator.service.probe import PROBE_FAMILIES
+from orchestrator.service.scheduler_metrics import SCHEDULER_FAMILIES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "metrics.md"
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 
 
-@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+@pytest.mark.parametrize("family", [*FAMILIES, *SCHEDULER_FAMILIES, *PROBE_FAMILIES], ids=lambda f: f.name)
 def test_every_metric_is_documented_with_its_type_and_labels(family):
     name = family.name + ("_total" if family.type == "counter" else "")
     lines = DOCS.read_text(encoding="utf-8").splitlines()

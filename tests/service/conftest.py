@@ -5,7 +5,8 @@ ministry (KEMENKES, the "other" one) and Kota Surabaya (35.78). Each has its
 own loopback address; the ministry's servers serve no reflection and
 Surabaya's reports NOT_SERVING, so the reports have findings. Two sweeps
 (``interop sweep run --engine local``) go into one store. The service runs as
-``interop serve --tokens ... --waivers ...`` in a process of its own and is
+``interop serve --tokens ... --waivers ... --inventory ... --profile ...`` in a
+process of its own (so ``/probe`` answers for the fleet's endpoints) and is
 talked to over HTTP (httpx).
 """
 
@@ -199,7 +200,12 @@ def serve_argv(store: Path, port: int, *extra: str) -> list[str]:
 @pytest.fixture(scope="session")
 def service(fleet: Fleet, tokens: Tokens, tmp_path_factory):
     port = free_port()
-    argv = serve_argv(fleet.store, port, "--tokens", str(tokens.path), "--waivers", str(fleet.waivers))
+    argv = serve_argv(
+        fleet.store,
+        port,
+        *("--tokens", str(tokens.path), "--waivers", str(fleet.waivers)),
+        *("--inventory", str(fleet.inventory), "--profile", str(fleet.profile)),  # for /probe
+    )
     with spawn(
         "interop-serve", argv, "127.0.0.1", port, tmp_path_factory.mktemp("serve"), timeout_s=60
     ) as server:

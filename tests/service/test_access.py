@@ -37,6 +37,10 @@ MATRIX: dict[str, dict[str, int]] = {
     # Refused before anything is looked up: another agency learns nothing of what exists.
     f"/reports/no-such-sweep/agency/{OWN}.html": {"none": 401, "operator": 404, "own": 404, "other": 403},
     "/reports/no-such-sweep/national.html": {"none": 401, "operator": 404, "own": 403, "other": 403},
+    # /probe: an agency probes its own endpoints only, and learns nothing of any other.
+    "/probe?target={own_url}": OWN_ONLY,
+    "/probe?target={other_url}": {"none": 401, "operator": 200, "own": 403, "other": 200},
+    "/probe?target=grpc://127.0.0.1:1": {"none": 401, "operator": 404, "own": 403, "other": 403},
 }
 UNKNOWN_PATHS = (
     "/",
@@ -62,7 +66,12 @@ def unique_prefix(fleet) -> str:
 
 
 def path_of(template: str, fleet) -> str:
-    return template.format(first=fleet.sweeps[0], prefix=unique_prefix(fleet))
+    return template.format(
+        first=fleet.sweeps[0],
+        prefix=unique_prefix(fleet),
+        own_url=fleet.urls[OWN][0],
+        other_url=fleet.urls[OTHER][0],
+    )
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -78,7 +87,9 @@ def test_the_matrix_covers_every_route():
     covered = {route for route, _, _ in ROUTES}
     patterns = {"/reports/{sweep}/national.{fmt}", "/reports/{sweep}/agency/{code}.{fmt}"}
     plain = {
-        template for template in MATRIX if not template.startswith("/reports/") or template == "/reports/"
+        template.partition("?")[0]
+        for template in MATRIX
+        if not template.startswith("/reports/") or template == "/reports/"
     }
     assert covered == plain | patterns
 

@@ -22,7 +22,6 @@ from orchestrator.store.lock import StoreLock
 from orchestrator.sweep import SweepStoreBusy, run_sweep
 from orchestrator.testbed.hostile import HostileServer
 from tests.sweep.support import (
-    REPO,
     outcome_count,
     planned,
     start_grpc_fleet,
@@ -321,16 +320,3 @@ def test_sigterm_mid_sweep_then_a_new_start_resumes_it_probing_each_endpoint_onc
     finally:
         for server in servers:
             server.stop()
-
-
-@pytest.mark.parametrize("family", SCHEDULER_FAMILIES, ids=lambda f: f.name)
-def test_every_scheduler_metric_is_documented(family):
-    name = family.name + ("_total" if family.type == "counter" else "")
-    rows = [
-        line
-        for line in (REPO / "docs" / "metrics.md").read_text(encoding="utf-8").splitlines()
-        if line.startswith(f"| `{name}` |")
-    ]
-    assert len(rows) == 1, f"{name} needs exactly one row in docs/metrics.md"
-    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
-    assert cells[1:3] == [family.type, ", ".join(family.labels)]

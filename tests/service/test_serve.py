@@ -30,7 +30,9 @@ def test_usage_errors_exit_2_before_serving(fleet, tokens, tmp_path):
     cases = {
         ("--listen", "0.0.0.0:9477"): "is not a loopback address: give --tokens FILE",
         ("--tokens", str(tmp_path / "missing.yaml")): "cannot read the tokens file",
-        ("--inventory", str(fleet.inventory)): "--inventory belong to a schedule: add --every",
+        ("--profile", "spbe-baseline"): "--profile needs the inventory it is applied to: add --inventory",
+        ("--inventory", str(tmp_path / "missing.yaml")): "missing.yaml",
+        ("--inventory", str(fleet.inventory), "--profile", "no-such-profile"): "no-such-profile",
         ("--keep", "3"): "--keep belong to a schedule",
         ("--engine", "local"): "--engine belong to a schedule",
         ("--every", "6h"): "a schedule needs the inventory to sweep: add --inventory FILE",
