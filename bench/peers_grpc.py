@@ -19,6 +19,13 @@ one endpoint, so the table can give the rate once running as well as whole
 runs (see ``steady_state``).
 Our full baseline profile on the same plaintext endpoints is a row "for scale".
 
+Both resident: ``interop serve --inventory … --profile health-only`` answering
+``/probe?target=URL`` (``orchestrator.service.probe``), driven by the same
+driver at the same concurrency as the exporter, alternating with it. Both
+sides are then daemons that are already running and both pay the driver:
+the comparison a cold command cannot make. CPU is each daemon's plus the
+driver's; the daemons' own is in the notes.
+
 Agreement: every endpoint that blackbox reports ``probe_success 1`` is one
 where our GRPC-HLTH-001 passes, and the other way round.
 """
@@ -176,6 +183,8 @@ def exporter_config(ca_path: Path) -> str:
 
 @dataclass
 class Exporter:
+    """A resident prober answering ``/probe``: blackbox_exporter, or ``interop serve`` (``start_resident``)."""
+
     process: subprocess.Popen
     address: str
     version: str
@@ -212,6 +221,25 @@ def start_exporter(workdir: Path, ca_path: Path) -> Exporter:
         exporter.stop()
         raise
     return exporter
+
+
+def start_resident(workdir: Path, inventory: Path, profile: Path) -> Exporter:
+    """``interop serve`` probing ``inventory``'s endpoints on request with ``profile``: ours, resident."""
+    from orchestrator.testbed.process import free_port, wait_for_port
+
+    port = free_port()
+    argv = [str(peers.PYTHON), "-m", "orchestrator.cli", "serve", "--store", str(workdir / "no-store.db")]
+    argv += ["--listen", f"127.0.0.1:{port}", "--inventory", str(inventory), "--profile", str(profile)]
+    log = open(workdir / "serve.log", "ab")  # noqa: SIM115 - the process keeps it
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    served = Exporter(process, f"127.0.0.1:{port}", "interop serve")
+    try:
+        wait_for_port("127.0.0.1", port, 60, process)
+    except Exception:
+        served.stop()
+        raise
+    return served
 
 
 def exporter_version() -> str:
@@ -293,7 +321,8 @@ async def _drive(exporter: str, module: str, targets: list[str], concurrency: in
         try:
             while queue:
                 target = queue.pop()
-                path = "/probe?" + urlencode({"module": module, "target": target})
+                params = {"module": module, "target": target} if module else {"target": target}
+                path = "/probe?" + urlencode(params)
                 results[target] = probe_success(await _scrape(reader, writer, exporter, path))
         finally:
             writer.close()
@@ -306,7 +335,7 @@ async def _drive(exporter: str, module: str, targets: list[str], concurrency: in
 def drive_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="peers_grpc.py drive")
     parser.add_argument("--exporter", required=True)
-    parser.add_argument("--module", required=True)
+    parser.add_argument("--module", default="", help="blackbox_exporter's module; none for interop serve")
     parser.add_argument("--targets", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
@@ -478,6 +507,62 @@ def health_comparison(
     return comparison, agreement
 
 
+def resident_comparison(
+    options: peers.Options, fleets: Fleets, exporter: Exporter, transport: str, count: int
+) -> tuple[peers.Comparison, Agreement]:
+    """``interop serve``'s /probe against blackbox_exporter's, both resident, the same driver for both."""
+    fleet = fleets.running[transport]
+    endpoints = fleet.endpoints[:count]
+    work = options.workdir / f"resident-{transport}-{count}"
+    load = workload(work, endpoints, transport, fleets.ca_path)
+    urls, ours_out, profile = work / "urls.txt", work / "ours.json", work / "health-only.yaml"
+    urls.write_text("".join(f"{SCHEME[transport]}://{host}:{port}\n" for host, port in endpoints))
+    profile.write_text(HEALTH_PROFILE)
+    fleet_cpu = peers.processes_cpu([fleet.pid])
+    module = f"grpc_{transport}"
+    served = start_resident(work, load.inventory, profile)
+    ours_daemon: list[float] = []
+    peer_daemon: list[float] = []
+    try:
+        ours = peer_runner(served, "", urls, ours_out, fleet_cpu, ours_daemon)
+        peer = peer_runner(exporter, module, load.targets, load.out, fleet_cpu, peer_daemon)
+        ours()  # the first probes load what a running service has loaded (profile, inventory, TLS roots)
+        peers.log(f"grpc health {transport}, {count} endpoints, both resident, {options.reps} pair(s)")
+        result = peers.compare(peers.alternate(ours, peer, options.reps))
+    finally:
+        served.stop()
+    label = f"gRPC health {transport}, {count} endpoints, both resident"
+    verdicts = {url: "pass" if ok == 1 else "fail" for url, ok in json.loads(ours_out.read_text()).items()}
+    agreement = agreement_of(label, endpoints, transport, verdicts, json.loads(load.out.read_text()))
+    daemon_ours, daemon_peer = statistics.median(ours_daemon), statistics.median(peer_daemon)
+    notes = [
+        (
+            f"Both daemons already running, driven alike: ours {count / result['ours']['wall_s']:.0f} probes/s, "
+            f"blackbox {count / result['peer']['wall_s']:.0f} probes/s. CPU per probe, daemon alone: interop "
+            f"serve {per_probe_ms(daemon_ours, count)}, blackbox_exporter {per_probe_ms(daemon_peer, count)} "
+            f"(ratio {daemon_peer / daemon_ours:.2f}); the driver's "
+            f"{per_probe_ms(result['ours']['cpu_s'] - daemon_ours, count)} on each side is in the CPU columns."
+        )
+    ]
+    ratio = result["peer_over_ours"]
+    comparison = peers.Comparison(
+        label=label,
+        ours=f"interop serve --inventory … --profile health-only, /probe?target=URL × {count}, "
+        f"{CONCURRENCY} in flight",
+        peer=f"blackbox_exporter /probe?module={module} × {count}, {CONCURRENCY} in flight",
+        endpoints=count,
+        result=result,
+        targets=[
+            peers.ratio_target("throughput ratio, both resident", ratio["wall_s"], 1.0, options.smoke),
+            peers.ratio_target(
+                "daemon CPU per probe ratio, both resident", daemon_peer / daemon_ours, 1.0, options.smoke
+            ),
+        ],
+        notes=notes,
+    )
+    return comparison, agreement
+
+
 def baseline_comparison(
     options: peers.Options, fleets: Fleets, exporter: Exporter, count: int
 ) -> peers.Comparison:
@@ -537,9 +622,10 @@ def run(options: peers.Options) -> peers.Section:
         comparisons, agreements = [], []
         for count in scales:
             for transport in ("plaintext", "tls"):
-                comparison, agreement = health_comparison(options, fleets, exporter, transport, count)
-                comparisons.append(comparison)
-                agreements.append(agreement)
+                for compare in (health_comparison, resident_comparison):
+                    comparison, agreement = compare(options, fleets, exporter, transport, count)
+                    comparisons.append(comparison)
+                    agreements.append(agreement)
         comparisons.append(baseline_comparison(options, fleets, exporter, min(scales)))
         facts = {
             "exporter": exporter.version,

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from orchestrator.inventory.yaml_nodes import ConfigError, Problem, load_yaml, problems_from_validation, shown
 from probes import registry
@@ -87,7 +87,7 @@ class WaiverEntry(BaseModel):
 class WaiverFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    waivers: list[WaiverEntry] = Field(default_factory=list)
+    waivers: list[WaiverEntry] = []  # not default_factory=list: see orchestrator.inventory.schema
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from orchestrator.cli.progress import DEFAULT_INTERVAL_S, SweepProgress
 from orchestrator.cli.sweep_tables import print_sweep
 from orchestrator.engine import DEFAULT_ENGINE, ENGINES
 from orchestrator.engine.limits import Limits
-from orchestrator.metrics.export import export_summary
 from orchestrator.profiles import DEFAULT_PROFILE
 from orchestrator.store import Store, StoreError
 from orchestrator.sweep import (
@@ -189,11 +188,15 @@ def _finish(
     textfile: Path | None = None,
 ) -> None:
     out = make_console()
-    # A failed export is reported, but the sweep's exit code stays the sweep's.
-    for problem in export_summary(
-        outcome.store_path, outcome.sweep_id, push_gateway=push_gateway, textfile=textfile
-    ):
-        stderr.print(Text(f"warning: {problem}", style="bold yellow"), soft_wrap=True)
+    if push_gateway or textfile:
+        # Imported here: prometheus-client is start-up time every other sweep would pay.
+        from orchestrator.metrics.export import export_summary
+
+        # A failed export is reported, but the sweep's exit code stays the sweep's.
+        for problem in export_summary(
+            outcome.store_path, outcome.sweep_id, push_gateway=push_gateway, textfile=textfile
+        ):
+            stderr.print(Text(f"warning: {problem}", style="bold yellow"), soft_wrap=True)
     if as_json:
         typer.echo(
             json.dumps(

@@ -6,8 +6,7 @@
 * ``live.LiveObserver``: the sweep driver's side of the live metrics.
 * ``export``: ``push_summary`` (Pushgateway) and ``write_textfile`` (node_exporter).
 * ``budget``: the cardinality budget. docs/metrics.md describes it all.
+
+Nothing is imported here: a sweep needs ``live`` on every run, prometheus-client
+(``export``, ~25 ms to import) only when it exports.
 """
-
-from orchestrator.metrics.export import export_summary, push_summary, write_textfile
-
-__all__ = ["export_summary", "push_summary", "write_textfile"]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.metrics import push_summary
 from orchestrator.metrics.collector import StoreCollector
+from orchestrator.metrics.export import push_summary
 from orchestrator.metrics.labels import label
 from orchestrator.store import Store
 from orchestrator.testbed.process import free_port, spawn

@@ -69,7 +69,13 @@ async def run_case(case: Case, session: Session) -> dict[str, Any]:
     return observed
 
 
+# Every fact this gatherer can gather: a probe that wants none of them costs nothing more here.
+FACTS = frozenset({INTEROP_SERVED, *(case.fact for case in CASES)})
+
+
 async def gather(ctx: ProbeContext) -> None:
+    if not ctx.wants(*FACTS):
+        return
     cases = [case for case in CASES if ctx.wants(case.fact)]
     if not cases and not ctx.wants(INTEROP_SERVED):
         return
