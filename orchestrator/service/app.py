@@ -192,14 +192,14 @@ class Service:
             raise HTTPException(404, "no inventory is served here: start interop serve with --inventory FILE")
         role = principal.role
         try:
-            planned = prober.target(
+            planned = await prober.target(
                 request.query_params.get("target"), None if role.is_operator else role.agency
             )
             profile = prober.profile(request.query_params.get("profile"))
+            timeout = scrape_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER))
+            answer = await prober.probe(planned, profile, timeout)
         except ProbeRefused as exc:
             raise HTTPException(exc.status, str(exc)) from None
-        timeout = scrape_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER))
-        answer = await prober.probe(planned, profile, timeout)
         encoder, content_type = choose_encoder(request.headers.get("accept") or "")
         body = encoder(_Collected(answer_metrics(answer)))
         return Response(body, headers={"Content-Type": content_type, **PRIVATE})

@@ -116,35 +116,46 @@ class ProbeAnswer:
 
 
 class InventorySource:
-    """The inventory's endpoints by (scheme, host, port), reloaded when the file changes.
+    """The inventory's endpoints by (scheme, host, port), re-read when the file changes.
 
-    A file that turns invalid keeps the last good endpoints (and says so in
-    the log): a typo in an edit must not stop the probes of every agency.
+    ``changed`` is a ``stat``, cheap enough for every request; ``reload``
+    validates the whole file, which takes a national inventory a second or
+    two, so the service runs it off its event loop. A version that does not
+    validate (or a file gone) keeps the last good endpoints and is logged:
+    a typo in an edit must not stop the probes of every agency.
     """
 
     def __init__(self, path: Path):
         self.path = path
         self._token: tuple[int, int] | None = None
         self._problem: str | None = None
-        self._targets: dict[tuple[str, str, int], GateTarget] | None = None
-        self.current()  # an unreadable or invalid inventory at start is the caller's usage error
+        self.targets: dict[tuple[str, str, int], GateTarget] = {}
+        # At start an unreadable or invalid inventory raises: the caller's usage error.
+        self._token = self._stat()
+        self.targets = self._read()
 
-    def current(self) -> dict[tuple[str, str, int], GateTarget]:
+    def _stat(self) -> tuple[int, int]:
+        stat = self.path.stat()
+        return stat.st_mtime_ns, stat.st_size
+
+    def _read(self) -> dict[tuple[str, str, int], GateTarget]:
+        return {parse_endpoint_url(t.target.url): t for t in inventory_targets(self.path)}
+
+    def changed(self) -> bool:
         try:
-            stat = self.path.stat()
-            token = (stat.st_mtime_ns, stat.st_size)
-            if token != self._token:
-                self._token = token  # an invalid version is read once, not on every request
-                self._targets = {parse_endpoint_url(t.target.url): t for t in inventory_targets(self.path)}
-                self._problem = None
+            return self._stat() != self._token
+        except OSError:
+            return True  # gone or unreadable: ``reload`` says so and keeps the last good version
+
+    def reload(self) -> None:
+        try:
+            self._token = self._stat()  # an invalid version is read once, not on every request
+            self.targets = self._read()
+            self._problem = None
         except (OSError, ConfigError, TargetError) as exc:
-            if self._targets is None:
-                raise
             if str(exc) != self._problem:  # logged once per problem, not once per request
                 self._problem = str(exc)
                 log.error("inventory %s: %s; probing its last good version", self.path, exc)
-        assert self._targets is not None  # loaded at start, or raised there
-        return self._targets
 
 
 class Prober:
@@ -158,6 +169,7 @@ class Prober:
         self._waivers = WaiverSource(waivers)
         self._slots = asyncio.Semaphore(PROBE_CONCURRENCY)
         self._hosts = HostLimiter(PER_HOST)
+        self._reloading = asyncio.Lock()
 
     def profile(self, name: str | None) -> Profile:
         """The served profile (``None``), or a built-in one by name; ProbeRefused 400 otherwise."""
@@ -170,7 +182,14 @@ class Prober:
             self._profiles[name] = load_profile(name)
         return self._profiles[name]
 
-    def target(self, url: str | None, agency: str | None) -> GateTarget:
+    async def _targets(self) -> dict[tuple[str, str, int], GateTarget]:
+        if self.inventory.changed():
+            async with self._reloading:  # one reload, however many requests see the change
+                if self.inventory.changed():
+                    await asyncio.to_thread(self.inventory.reload)
+        return self.inventory.targets
+
+    async def target(self, url: str | None, agency: str | None) -> GateTarget:
         """The inventory's endpoint named by ``url``; ``agency``: the caller's, None for an operator.
 
         An agency is refused (403) any URL that is not one of its own endpoints,
@@ -182,7 +201,7 @@ class Prober:
             key = parse_endpoint_url(url)
         except ValueError as exc:
             key, malformed = None, ProbeRefused(400, f"target {url!r}: {exc}")
-        found = self.inventory.current().get(key) if key is not None else None
+        found = (await self._targets()).get(key) if key is not None else None
         if agency is not None and (found is None or found.meta.agency != agency):
             raise ProbeRefused(403, f"the role agency:{agency} may probe its own agency's endpoints only")
         if key is None:
@@ -201,7 +220,11 @@ class Prober:
         started = time.perf_counter()
         report = await probe_one(planned, profile.selection, options, self._slots, self._hosts)
         duration = time.perf_counter() - started
-        waivers, _ = self._waivers.current()
+        try:
+            waivers, _ = self._waivers.current()
+        except (OSError, ConfigError) as exc:  # broken since start: no verdict without the waivers in force
+            log.error("waivers file: %s", exc)
+            raise ProbeRefused(503, "the waivers file is invalid; the operator has been told") from None
         return ProbeAnswer(apply_waivers(planned, report, waivers), profile.name, duration)
 
 

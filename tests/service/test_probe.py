@@ -146,8 +146,11 @@ def own_service(fleet, tmp_path, slow_server):
     inventory = tmp_path / "inventory.yaml"
     write_inventory(inventory, list(slow_server))
     profile = write_profile(tmp_path / "profile.yaml", ("GRPC-HLTH-*",))
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("waivers: []\n")
     port = free_port()
     argv = serve_argv(fleet.store, port, "--inventory", str(inventory), "--profile", str(profile))
+    argv += ["--waivers", str(waivers)]
     with (
         spawn("interop-serve-probe", argv, "127.0.0.1", port, tmp_path / "serve", timeout_s=60) as server,
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60.0) as client,
@@ -182,6 +185,17 @@ def test_the_answer_comes_before_prometheus_scrape_timeout(own_service, slow_ser
         outcome(families) in ("undetermined", "unreachable") and value(families, "interop_probe_success") == 0
     )
     assert "pass" not in statuses(families).values()
+
+
+def test_no_verdict_while_the_waivers_file_is_broken(own_service, slow_server):
+    http, inventory, server = own_service
+    waivers = inventory.parent / "waivers.yaml"
+    waivers.write_text("waivers:\n  - id: W-1\n    check: [\n")
+    response = probe(http, None, slow_server[0])
+    assert response.status_code == 503 and "waivers file is invalid" in response.text
+    assert "waivers file" in server.log()
+    waivers.write_text("waivers: []\n")
+    assert value(answer(probe(http, None, slow_server[0])), "interop_probe_success") == 1
 
 
 def test_without_an_inventory_there_is_nothing_to_probe(fleet, tmp_path):
