@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +107,6 @@ class ProbeRefused(Exception):
 class ProbeAnswer:
     outcome: TargetOutcome
     profile: str
-    duration_s: float
 
     @property
     def exit_code(self) -> int:
@@ -217,15 +215,13 @@ class Prober:
         if scrape_timeout_s is not None:
             deadline = max(MIN_DEADLINE_S, min(options.deadline_s, scrape_timeout_s - TIMEOUT_MARGIN_S))
             options = dataclasses.replace(options, deadline_s=deadline)
-        started = time.perf_counter()
         report = await probe_one(planned, profile.selection, options, self._slots, self._hosts)
-        duration = time.perf_counter() - started
         try:
             waivers, _ = self._waivers.current()
         except (OSError, ConfigError) as exc:  # broken since start: no verdict without the waivers in force
             log.error("waivers file: %s", exc)
             raise ProbeRefused(503, "the waivers file is invalid; the operator has been told") from None
-        return ProbeAnswer(apply_waivers(planned, report, waivers), profile.name, duration)
+        return ProbeAnswer(apply_waivers(planned, report, waivers), profile.name)
 
 
 def scrape_timeout(header: str | None) -> float | None:
@@ -244,7 +240,7 @@ def answer_metrics(answer: ProbeAnswer) -> list[Metric]:
     values: dict[str, list[tuple[dict[str, str], float]]] = {
         "interop_probe_success": [({}, 1.0 if answer.exit_code == EXIT_OK else 0.0)],
         "interop_probe_outcome": [({"outcome": o}, 1.0 if o == word else 0.0) for o in OUTCOMES],
-        "interop_probe_duration_seconds": [({}, answer.duration_s)],
+        "interop_probe_duration_seconds": [({}, answer.outcome.report.duration_s)],
         "interop_probe_info": [
             (
                 {
