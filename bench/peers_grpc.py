@@ -199,47 +199,40 @@ class Exporter:
                 self.process.wait(timeout=5)
 
 
+def start_daemon(argv: list[str], port: int, log_path: Path, version: str, ready_s: float) -> Exporter:
+    """``argv`` listening on 127.0.0.1:``port``, its output in ``log_path``; stopped again if it never listens."""
+    from orchestrator.testbed.process import wait_for_port
+
+    with open(log_path, "ab") as log:  # the process keeps its own copy of the descriptor
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    daemon = Exporter(process, f"127.0.0.1:{port}", version)
+    try:
+        wait_for_port("127.0.0.1", port, ready_s, process)
+    except Exception:
+        daemon.stop()
+        raise
+    return daemon
+
+
 def start_exporter(workdir: Path, ca_path: Path) -> Exporter:
-    from orchestrator.testbed.process import free_port, wait_for_port
+    from orchestrator.testbed.process import free_port
 
     peers.apt_install("prometheus-blackbox-exporter")
     config = workdir / "blackbox.yml"
     config.write_text(exporter_config(ca_path))
     port = free_port()
-    log = open(workdir / "blackbox.log", "ab")  # noqa: SIM115 - the process keeps it
-    process = subprocess.Popen(
-        [EXPORTER, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    exporter = Exporter(process, f"127.0.0.1:{port}", exporter_version())
-    try:
-        wait_for_port("127.0.0.1", port, 15, process)
-    except Exception:
-        exporter.stop()
-        raise
-    return exporter
+    argv = [EXPORTER, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"]
+    return start_daemon(argv, port, workdir / "blackbox.log", exporter_version(), 15)
 
 
 def start_resident(workdir: Path, inventory: Path, profile: Path) -> Exporter:
     """``interop serve`` probing ``inventory``'s endpoints on request with ``profile``: ours, resident."""
-    from orchestrator.testbed.process import free_port, wait_for_port
+    from orchestrator.testbed.process import free_port
 
     port = free_port()
     argv = [str(peers.PYTHON), "-m", "orchestrator.cli", "serve", "--store", str(workdir / "no-store.db")]
     argv += ["--listen", f"127.0.0.1:{port}", "--inventory", str(inventory), "--profile", str(profile)]
-    log = open(workdir / "serve.log", "ab")  # noqa: SIM115 - the process keeps it
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    served = Exporter(process, f"127.0.0.1:{port}", "interop serve")
-    try:
-        wait_for_port("127.0.0.1", port, 60, process)
-    except Exception:
-        served.stop()
-        raise
-    return served
+    return start_daemon(argv, port, workdir / "serve.log", "interop serve", 60)
 
 
 def exporter_version() -> str:

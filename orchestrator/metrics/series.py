@@ -80,3 +80,20 @@ def assemble(sets: Iterable[SeriesSet], families: Iterable[Family] = FAMILIES) -
         metric.samples = samples
         out.append(metric)
     return out
+
+
+Values = dict[str, list[tuple[dict[str, str], float]]]  # family name -> (labels, value) of each series
+
+
+def families_of(families: Iterable[Family], values: Values) -> list[Metric]:
+    """The metric families of a table beside ``assemble``'s (the scheduler's, ``/probe``'s), in its order;
+    a family without samples is left out."""
+    out = []
+    for family in families:
+        metric = Metric(family.name, family.help, family.type)
+        name = family.name + ("_total" if family.type == "counter" else "")
+        for labels, value in values.get(family.name, ()):
+            metric.add_sample(name, labels, float(value))
+        if metric.samples:
+            out.append(metric)
+    return out

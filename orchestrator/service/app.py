@@ -200,6 +200,8 @@ class Service:
             answer = await prober.probe(planned, profile, timeout)
         except ProbeRefused as exc:
             raise HTTPException(exc.status, str(exc)) from None
+        except (OSError, ConfigError) as exc:  # no verdict without the waivers in force
+            raise waivers_unusable(exc) from None
         encoder, content_type = choose_encoder(request.headers.get("accept") or "")
         body = encoder(_Collected(answer_metrics(answer)))
         return Response(body, headers={"Content-Type": content_type, **PRIVATE})
@@ -267,11 +269,16 @@ class Service:
             raise HTTPException(404, str(exc)) from None
         except ReportError as exc:  # the agency has no endpoints in that sweep
             raise HTTPException(404, str(exc)) from None
-        except ConfigError as exc:  # the waivers file broke since start: the detail is for the operator
-            log.error("waivers file: %s", exc)
-            raise HTTPException(503, "the waivers file is invalid; the operator has been told") from None
+        except ConfigError as exc:
+            raise waivers_unusable(exc) from None
         headers = {**PRIVATE, "Content-Language": lang}
         return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+def waivers_unusable(exc: Exception) -> HTTPException:
+    """The waivers file broke since start: the detail goes to the operator's log, the caller gets 503."""
+    log.error("waivers file: %s", exc)
+    return HTTPException(503, "the waivers file is invalid; the operator has been told")
 
 
 def _lang(request: Request) -> str:

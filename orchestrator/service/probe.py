@@ -41,6 +41,7 @@ from orchestrator.inventory.yaml_nodes import ConfigError
 from orchestrator.metrics.collector import WaiverSource
 from orchestrator.metrics.families import Family
 from orchestrator.metrics.labels import label
+from orchestrator.metrics.series import Values, families_of
 from orchestrator.outcome import DEFAULT_FAIL_ON, EXIT_CODES, EXIT_OK, EXIT_USAGE
 from orchestrator.profiles import DEFAULT_PROFILE, Profile, builtin_names, load_profile
 
@@ -216,11 +217,7 @@ class Prober:
             deadline = max(MIN_DEADLINE_S, min(options.deadline_s, scrape_timeout_s - TIMEOUT_MARGIN_S))
             options = dataclasses.replace(options, deadline_s=deadline)
         report = await probe_one(planned, profile.selection, options, self._slots, self._hosts)
-        try:
-            waivers, _ = self._waivers.current()
-        except (OSError, ConfigError) as exc:  # broken since start: no verdict without the waivers in force
-            log.error("waivers file: %s", exc)
-            raise ProbeRefused(503, "the waivers file is invalid; the operator has been told") from None
+        waivers, _ = self._waivers.current()  # raises when the file broke since start: the caller's 503
         return ProbeAnswer(apply_waivers(planned, report, waivers), profile.name)
 
 
@@ -237,7 +234,7 @@ def answer_metrics(answer: ProbeAnswer) -> list[Metric]:
     """``PROBE_FAMILIES`` of one probe's answer."""
     meta = answer.outcome.planned.meta
     word = EXIT_CODES[answer.exit_code][0]
-    values: dict[str, list[tuple[dict[str, str], float]]] = {
+    values: Values = {
         "interop_probe_success": [({}, 1.0 if answer.exit_code == EXIT_OK else 0.0)],
         "interop_probe_outcome": [({"outcome": o}, 1.0 if o == word else 0.0) for o in OUTCOMES],
         "interop_probe_duration_seconds": [({}, answer.outcome.report.duration_s)],
@@ -257,10 +254,4 @@ def answer_metrics(answer: ProbeAnswer) -> list[Metric]:
             for r in answer.outcome.report.results
         ],
     }
-    out = []
-    for family in PROBE_FAMILIES:
-        metric = Metric(family.name, family.help, family.type)
-        for labels, value in values[family.name]:
-            metric.add_sample(family.name, labels, value)
-        out.append(metric)
-    return out
+    return families_of(PROBE_FAMILIES, values)

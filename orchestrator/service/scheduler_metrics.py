@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from orchestrator.metrics.families import SWEEP_STATES, Family
 from orchestrator.metrics.labels import label
+from orchestrator.metrics.series import Values, families_of
 from orchestrator.outcome import EXIT_USAGE
 from orchestrator.sweep import EXIT_BUSY, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK
 
@@ -114,10 +115,10 @@ def _timestamp(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def samples(status: dict[str, Any], inventory: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+def samples(status: dict[str, Any], inventory: str) -> Values:
     """(labels, value) of every series, by family name, from a ``Scheduler.status()``."""
     inv = {"inventory": label(inventory)}
-    out: dict[str, list[tuple[dict[str, str], float]]] = {family.name: [] for family in SCHEDULER_FAMILIES}
+    out: Values = {family.name: [] for family in SCHEDULER_FAMILIES}
     out["interop_scheduler_up"].append((inv, 1.0 if status["alive"] else 0.0))
     if status["next_run"]:
         out["interop_scheduler_next_run_timestamp_seconds"].append((inv, _timestamp(status["next_run"])))
@@ -157,13 +158,4 @@ class SchedulerCollector(Collector):
         return []  # registering must not call status() before the scheduler runs
 
     def collect(self) -> Iterable[Metric]:
-        values = samples(self._status(), self._inventory)
-        out = []
-        for family in SCHEDULER_FAMILIES:
-            metric = Metric(family.name, family.help, family.type)
-            name = family.name + ("_total" if family.type == "counter" else "")
-            for labels, value in values[family.name]:
-                metric.add_sample(name, labels, float(value))
-            if metric.samples:
-                out.append(metric)
-        return out
+        return families_of(SCHEDULER_FAMILIES, samples(self._status(), self._inventory))
